@@ -1,0 +1,66 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Dispatcher } from 'undici';
+import { loadConfig, type GatewayConfig } from '../config/config';
+import { envCredential } from '../config/credentials';
+import { createGateway } from '../core/gateway';
+import type { Logger } from '../core/log';
+import { createUpstreamAgent } from '../core/upstream';
+import { Pricer } from '../pricing/pricer';
+import { createNodeServer } from '../server/node-http';
+import type { Store } from '../store/port';
+
+export interface LocalGatewayOptions {
+  readonly store: Store;
+  readonly config?: GatewayConfig;
+  readonly env?: NodeJS.ProcessEnv;
+  /** @default 8787, or `PORT`. 0 picks a free port. */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  readonly logger?: Logger;
+  readonly clock?: () => Date;
+}
+
+export interface RunningGateway {
+  readonly server: Server;
+  /** e.g. `http://127.0.0.1:8787` */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** The `npm start` gateway: the core behind node:http, on whatever store it is given. */
+export async function startLocalGateway(options: LocalGatewayOptions): Promise<RunningGateway> {
+  const env = options.env ?? process.env;
+  const config = options.config ?? loadConfig(env);
+  const upstream: Dispatcher = createUpstreamAgent();
+  const gateway = createGateway({
+    config,
+    store: options.store,
+    pricer: new Pricer(config.prices),
+    upstream,
+    credential: envCredential(env),
+    ...(options.logger && { logger: options.logger }),
+    ...(options.clock && { clock: options.clock }),
+  });
+  const server = createNodeServer(gateway);
+  const port = options.port ?? Number(env['PORT'] ?? 8787);
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await upstream.close();
+    },
+  };
+}

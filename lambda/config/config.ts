@@ -1,0 +1,123 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import type { FormatId } from '../formats/types';
+import type { CustomPrice } from '../pricing/pricer';
+import { PROVIDER_IDS, PROVIDERS } from '../providers';
+import type { ProviderId } from '../providers/types';
+
+/** Where a provider credential comes from. Secrets Manager joins with the AWS deployment. */
+export type CredentialSource = { readonly kind: 'env'; readonly name: string };
+
+export interface ProviderSettings {
+  readonly id: ProviderId;
+  readonly format: FormatId;
+  /** Only this decides the upstream host: nothing in a request can change it. */
+  readonly baseUrl: URL;
+  readonly credential: CredentialSource;
+  /** Forward requests for models with no known price, recording them at zero cost. */
+  readonly allowUnpriced: boolean;
+}
+
+export interface GatewayConfig {
+  readonly providers: Readonly<Record<ProviderId, ProviderSettings>>;
+  readonly prices: readonly CustomPrice[];
+}
+
+export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const httpUrl = z
+  .string()
+  .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http(s) URL')
+  .refine((value) => !URL.canParse(value) || (new URL(value).search === '' && new URL(value).hash === ''), 'must not have a query or fragment');
+
+const providerSchema = z.strictObject({
+  format: z.string().optional(),
+  baseUrl: httpUrl.optional(),
+  credential: z.strictObject({ env: z.string().min(1) }).optional(),
+  allowUnpriced: z.boolean().optional(),
+});
+
+const usdPerMillion = z.number().nonnegative().finite();
+
+const priceSchema = z.strictObject({
+  provider: z.enum(PROVIDER_IDS as [ProviderId, ...ProviderId[]]),
+  model: z.string().min(1),
+  input_mtok: usdPerMillion,
+  output_mtok: usdPerMillion,
+  cache_read_mtok: usdPerMillion.optional(),
+  cache_write_mtok: usdPerMillion.optional(),
+});
+
+const fileSchema = z.strictObject({
+  providers: z.partialRecord(z.enum(PROVIDER_IDS as [ProviderId, ...ProviderId[]]), providerSchema).optional(),
+  prices: z.array(priceSchema).optional(),
+});
+
+type ConfigFile = z.infer<typeof fileSchema>;
+
+/**
+ * Reads `TOLLGATE_CONFIG` (or `./tollgate.config.json` if present) and fills every gap with the
+ * provider's defaults: the real API URL and its usual credential variable.
+ *
+ * @example
+ * // tollgate.config.json
+ * { "providers": { "openai": { "baseUrl": "http://127.0.0.1:9000/v1" } },
+ *   "prices": [{ "provider": "openai", "model": "ft:gpt-4o-mini:acme", "input_mtok": 0.3, "output_mtok": 1.2 }] }
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): GatewayConfig {
+  const explicit = env['TOLLGATE_CONFIG'];
+  const path = resolve(cwd, explicit ?? DEFAULT_CONFIG_FILE);
+  if (!explicit && !existsSync(path)) return parseConfig({}, '(defaults)');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return parseConfig(raw, path);
+}
+
+export function parseConfig(raw: unknown, source: string): GatewayConfig {
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || '(root)';
+    throw new ConfigError(`${source}: ${field}: ${issue?.message ?? 'invalid'}`);
+  }
+  return resolveConfig(parsed.data, source);
+}
+
+function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
+  const providers = Object.fromEntries(
+    PROVIDER_IDS.map((id) => {
+      const adapter = PROVIDERS[id];
+      const given = file.providers?.[id] ?? {};
+      if (given.format !== undefined && given.format !== adapter.format) {
+        throw new ConfigError(`${source}: providers.${id}.format: provider ${id} speaks "${adapter.format}", not "${given.format}"`);
+      }
+      const settings: ProviderSettings = {
+        id,
+        format: adapter.format,
+        baseUrl: new URL(given.baseUrl ?? adapter.defaults.baseUrl),
+        credential: { kind: 'env', name: given.credential?.env ?? adapter.defaults.credentialEnv },
+        allowUnpriced: given.allowUnpriced ?? false,
+      };
+      return [id, settings];
+    }),
+  ) as Record<ProviderId, ProviderSettings>;
+
+  const prices = (file.prices ?? []).map(({ provider, model, ...prices }): CustomPrice => ({
+    pricingId: PROVIDERS[provider].pricingId,
+    model,
+    prices,
+  }));
+  return { providers, prices };
+}

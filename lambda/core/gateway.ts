@@ -1,0 +1,122 @@
+import type { Dispatcher } from 'undici';
+import type { GatewayConfig, ProviderSettings } from '../config/config';
+import { authenticate } from '../keys/authenticate';
+import { jsonLogger, type Logger } from './log';
+import type { Pricer } from '../pricing/pricer';
+import type { Store } from '../store/port';
+import { GatewayError } from './errors';
+import { bytes, type GatewayRequest, type GatewayResponse } from './http-types';
+import { meterResponse } from './meter-response';
+import { parseJsonObject, readBody } from './read-body';
+import { parseRoute, type ParsedRoute } from './route';
+import { sendUpstream } from './upstream';
+import { FORMATS } from '../providers';
+
+export interface GatewayDeps {
+  readonly config: GatewayConfig;
+  readonly store: Store;
+  readonly pricer: Pricer;
+  readonly upstream: Dispatcher;
+  /** Looks a provider credential up at request time, so a rotated secret needs no restart. */
+  readonly credential: (provider: ProviderSettings) => string | undefined;
+  readonly clock?: () => Date;
+  readonly logger?: Logger;
+  /** @default 32 MiB */
+  readonly maxRequestBytes?: number;
+}
+
+export interface Gateway {
+  /** Never rejects: every failure becomes a response in the calling API's error shape. */
+  handle(request: GatewayRequest): Promise<GatewayResponse>;
+}
+
+const HEALTH_BODY = Buffer.from('{"status":"ok","service":"tollgate"}');
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const clock = deps.clock ?? (() => new Date());
+  const logger = deps.logger ?? jsonLogger;
+  const maxRequestBytes = deps.maxRequestBytes ?? 32 * 1024 * 1024;
+
+  async function proxy(request: GatewayRequest, route: ParsedRoute): Promise<GatewayResponse> {
+    const key = await authenticate(request.headers, deps.store);
+    const settings = deps.config.providers[route.provider.id];
+    const credential = deps.credential(settings);
+    if (!credential) {
+      throw new GatewayError('provider_not_configured', `Provider ${route.provider.id} has no credential configured on the gateway.`);
+    }
+    const raw = request.method === 'GET' || request.method === 'HEAD' ? undefined : await readBody(request.body, maxRequestBytes);
+
+    if (route.operation.kind === 'free') {
+      return sendUpstream(deps.upstream, {
+        baseUrl: settings.baseUrl,
+        path: route.providerPath,
+        query: route.query,
+        method: request.method,
+        headers: request.headers,
+        auth: route.provider.upstreamAuth(credential),
+        body: raw,
+      });
+    }
+
+    const prepared = route.format.prepare(route.operation.name, parseJsonObject(raw ?? Buffer.alloc(0)));
+    const priced = deps.pricer.knows(route.provider.pricingId, prepared.model);
+    if (!priced && !settings.allowUnpriced) {
+      throw new GatewayError(
+        'unpriced_model',
+        `Unable to calculate spend for model "${prepared.model}" on provider ${route.provider.id}: it has no known price. ` +
+          'Add a custom price for it in the gateway config, or allow unpriced requests for this provider.',
+      );
+    }
+    const body = prepared.rewritten ? Buffer.from(JSON.stringify(prepared.rewritten)) : raw;
+    const upstream = await sendUpstream(deps.upstream, {
+      baseUrl: settings.baseUrl,
+      path: route.providerPath,
+      query: route.query,
+      method: request.method,
+      headers: request.headers,
+      auth: route.provider.upstreamAuth(credential),
+      body,
+    });
+    return meterResponse(upstream, {
+      route,
+      operation: route.operation.name,
+      requestModel: prepared.model,
+      key,
+      store: deps.store,
+      pricer: deps.pricer,
+      startedAt: clock(),
+      logger,
+    });
+  }
+
+  return {
+    async handle(request) {
+      const isRoot = request.url === '/' || request.url.startsWith('/?');
+      if (isRoot && (request.method === 'GET' || request.method === 'HEAD')) {
+        return { status: 200, headers: { 'content-type': 'application/json' }, body: request.method === 'HEAD' ? bytes() : bytes(HEALTH_BODY) };
+      }
+      let route: ParsedRoute | undefined;
+      try {
+        route = parseRoute(request.method, request.url);
+        if (!route) throw new GatewayError('not_found', `No such path. Gateway requests go to /proxy/<route>/<provider path>.`);
+        return await proxy(request, route);
+      } catch (error) {
+        return errorResponse(error, route, logger);
+      }
+    },
+  };
+}
+
+function errorResponse(error: unknown, route: ParsedRoute | undefined, logger: Logger): GatewayResponse {
+  const gatewayError = error instanceof GatewayError ? error : new GatewayError('internal_error', 'Internal gateway error.');
+  if (!(error instanceof GatewayError)) logger.error('unexpected_error', { message: error instanceof Error ? error.message : String(error) });
+  // Before a route is known there is no API to speak; OpenAI's shape is the one most clients parse.
+  const format = route?.format ?? FORMATS.openai;
+  const rendered = format.renderError(gatewayError);
+  const body = Buffer.from(rendered.body);
+  return {
+    status: gatewayError.status,
+    headers: { 'content-type': rendered.contentType, 'content-length': String(body.byteLength), 'x-tollgate-error': gatewayError.code },
+    body: bytes(body),
+  };
+}

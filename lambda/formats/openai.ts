@@ -1,0 +1,123 @@
+import { GatewayError } from '../core/errors';
+import type { SseEvent } from '../metering/sse';
+import type { Metered, Operation, PreparedRequest, StreamUsageReader, WireFormat } from './types';
+
+/**
+ * OpenAI's wire format: Chat Completions, Responses and Embeddings.
+ * Groq and other OpenAI-compatible APIs reuse the chat half of it.
+ */
+const METERED: Record<string, Operation & { kind: 'metered' }> = {
+  '/chat/completions': { kind: 'metered', name: 'chat' },
+  '/responses': { kind: 'metered', name: 'responses' },
+  '/embeddings': { kind: 'metered', name: 'embeddings' },
+};
+
+const FREE: Operation = { kind: 'free' };
+
+export const openaiFormat: WireFormat = {
+  id: 'openai',
+  meteredEndpoints: Object.keys(METERED).map((path) => `POST ${path}`),
+
+  classify(method, providerPath) {
+    if (method === 'POST') return METERED[providerPath];
+    // Retrieval, listing and deletion do not run a model.
+    if (method === 'GET' || method === 'HEAD' || method === 'DELETE') return FREE;
+    return undefined;
+  },
+
+  prepare(operation, body): PreparedRequest {
+    const model = body['model'];
+    if (typeof model !== 'string' || model === '') {
+      throw new GatewayError('invalid_request', 'The request body must name a model in its "model" field.');
+    }
+    if (operation === 'chat' && body['stream'] === true) return { model, ...askForStreamUsage(body) };
+    return { model };
+  },
+
+  usageFromBody(operation, body): Metered {
+    if (!isObject(body)) return {};
+    return withModel(body, { flavor: operation, doc: body });
+  },
+
+  streamReader(operation): StreamUsageReader {
+    return operation === 'responses' ? responsesStreamReader() : chatStreamReader();
+  },
+
+  renderError(error) {
+    return {
+      contentType: 'application/json',
+      body: JSON.stringify({ error: { message: error.message, type: errorType(error.status), param: null, code: error.code } }),
+    };
+  },
+};
+
+/**
+ * Without `include_usage` a chat stream carries no usage at all. We add it and pass the extra
+ * final chunk (empty `choices`, a `usage` block) through unchanged: clients built on the
+ * official SDKs already handle it, and rewriting the stream would break byte-for-byte delivery.
+ */
+function askForStreamUsage(body: Record<string, unknown>): Pick<PreparedRequest, 'rewritten'> {
+  const options = isObject(body['stream_options']) ? body['stream_options'] : {};
+  if (options['include_usage'] === true) return {};
+  return { rewritten: { ...body, stream_options: { ...options, include_usage: true } } };
+}
+
+function chatStreamReader(): StreamUsageReader {
+  let result: Metered = {};
+  return {
+    onEvent(event: SseEvent) {
+      // Only the last chunk carries usage; skip parsing the hundreds of content deltas before it.
+      if (!event.data.includes('"usage"')) {
+        if (result.model === undefined) result = modelOnly(event.data) ?? result;
+        return;
+      }
+      const chunk = parseJson(event.data);
+      if (isObject(chunk) && isObject(chunk['usage'])) result = withModel(chunk, { flavor: 'chat', doc: chunk });
+    },
+    result: () => result,
+  };
+}
+
+/** Usage arrives once, on the terminal event (`response.completed`, `.incomplete` or `.failed`). */
+function responsesStreamReader(): StreamUsageReader {
+  let result: Metered = {};
+  return {
+    onEvent(event: SseEvent) {
+      if (!event.data.includes('"usage"')) return;
+      const payload = parseJson(event.data);
+      const response = isObject(payload) ? payload['response'] : undefined;
+      if (isObject(response) && isObject(response['usage'])) result = withModel(response, { flavor: 'responses', doc: response });
+    },
+    result: () => result,
+  };
+}
+
+function modelOnly(data: string): Metered | undefined {
+  const chunk = parseJson(data);
+  return isObject(chunk) && typeof chunk['model'] === 'string' ? { model: chunk['model'] } : undefined;
+}
+
+function withModel(doc: Record<string, unknown>, usage: Metered['usage']): Metered {
+  const model = doc['model'];
+  return typeof model === 'string' ? { model, usage } : { usage };
+}
+
+function errorType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,28 @@
+import { GatewayError } from '../core/errors';
+import { headerValue, type IncomingHeaders } from '../core/http-types';
+import type { KeyRecord, Store } from '../store/port';
+import { hashMatches, KEY_PREFIX, keyId } from './gateway-key';
+
+/** The three places SDKs put an API key: OpenAI's, Anthropic's and Google's. */
+export function presentedKey(headers: IncomingHeaders): string | undefined {
+  const authorization = headerValue(headers, 'authorization');
+  if (authorization) {
+    const match = /^bearer\s+(.+)$/i.exec(authorization.trim());
+    if (match?.[1]) return match[1].trim();
+  }
+  return headerValue(headers, 'x-api-key')?.trim() || headerValue(headers, 'x-goog-api-key')?.trim() || undefined;
+}
+
+/** Messages never echo the presented key, not even a part of it. */
+export async function authenticate(headers: IncomingHeaders, store: Store): Promise<KeyRecord> {
+  const key = presentedKey(headers);
+  if (!key) {
+    throw new GatewayError('missing_api_key', 'No gateway key: send it as "Authorization: Bearer <key>", "x-api-key" or "x-goog-api-key".');
+  }
+  const id = keyId(key);
+  if (!id) throw new GatewayError('invalid_api_key', `The API key is not a tollgate gateway key (those start with "${KEY_PREFIX}").`);
+  const record = await store.getKey(id);
+  if (!record || !hashMatches(key, record.hash)) throw new GatewayError('invalid_api_key', 'Invalid gateway key.');
+  if (record.revokedAt !== undefined) throw new GatewayError('revoked_api_key', `Gateway key ${record.id} has been revoked.`);
+  return record;
+}

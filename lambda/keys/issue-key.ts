@@ -1,0 +1,32 @@
+import type { KeyRecord, Store } from '../store/port';
+import { generateKey } from './gateway-key';
+
+export interface IssueKeyRequest {
+  readonly project: string;
+  readonly user?: string;
+  readonly name?: string;
+}
+
+export interface IssuedKey {
+  /** The only time the key exists outside the caller's hands: show it once, store nothing but its hash. */
+  readonly key: string;
+  readonly record: KeyRecord;
+}
+
+/** Creates the project on first use, so `keys create --project acme` is all a new team needs. */
+export async function issueKey(store: Store, request: IssueKeyRequest, now: Date = new Date()): Promise<IssuedKey> {
+  const createdAt = now.toISOString();
+  await store.createProject({ name: request.project, createdAt });
+  const { key, id, hash, prefix } = generateKey();
+  const record: KeyRecord = {
+    id,
+    hash,
+    prefix,
+    project: request.project,
+    createdAt,
+    ...(request.user !== undefined && { user: request.user }),
+    ...(request.name !== undefined && { name: request.name }),
+  };
+  await store.createKey(record);
+  return { key, record };
+}

@@ -1,0 +1,62 @@
+/** How an upstream body ended, as far as the gateway could see. */
+export type BodyOutcome =
+  | { readonly kind: 'complete' }
+  /** The client stopped reading; the gateway read the upstream to its end anyway. */
+  | { readonly kind: 'client-gone'; readonly upstreamComplete: boolean }
+  | { readonly kind: 'upstream-failed'; readonly error: unknown };
+
+/**
+ * Hands each upstream chunk on unchanged while showing it to `observe`, then calls `settle`
+ * exactly once — after a normal end, an upstream failure, or the consumer returning early.
+ *
+ * ```
+ * upstream ──chunk──▶ observe(chunk) ──▶ yield to client ──▶ ... ──▶ end / error / return()
+ *                                                                      │
+ *                                            (client gone: keep reading upstream, observing)
+ *                                                                      ▼
+ *                                                              await settle(outcome)
+ * ```
+ * Settling inside `finally` means whoever awaits the iteration — the Lambda adapter above all,
+ * where stray promises die with the invocation — has waited for the spend write too.
+ */
+export async function* meteredBody(
+  upstream: AsyncIterable<Uint8Array>,
+  observe: (chunk: Uint8Array) => void,
+  settle: (outcome: BodyOutcome) => Promise<void>,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const iterator = upstream[Symbol.asyncIterator]();
+  let outcome: BodyOutcome | undefined;
+  try {
+    for (;;) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        outcome = { kind: 'upstream-failed', error };
+        throw error;
+      }
+      if (next.done) {
+        outcome = { kind: 'complete' };
+        return;
+      }
+      observe(next.value);
+      yield next.value;
+    }
+  } finally {
+    // Still undefined here means the consumer returned early: the client went away.
+    outcome ??= { kind: 'client-gone', upstreamComplete: await drain(iterator, observe) };
+    await settle(outcome);
+  }
+}
+
+async function drain(iterator: AsyncIterator<Uint8Array>, observe: (chunk: Uint8Array) => void): Promise<boolean> {
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return true;
+      observe(next.value);
+    }
+  } catch {
+    return false;
+  }
+}

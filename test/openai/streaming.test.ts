@@ -1,0 +1,85 @@
+import OpenAI from 'openai';
+import { startHarness, type Harness } from '../support/harness';
+import { calcPrice } from '@pydantic/genai-prices';
+import { usdToNanos } from '../../lambda/pricing/money';
+
+const STREAM_REQUEST = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'Hi' }], stream: true as const };
+const FULL_STREAM_NANOS = usdToNanos(
+  calcPrice({ input_tokens: 1117, cache_read_tokens: 1024, output_tokens: 9 }, 'gpt-4o-2024-08-06', { providerId: 'openai' })?.total_price ?? NaN,
+);
+
+describe('streams through the gateway', () => {
+  let harness: Harness;
+  let key: string;
+
+  beforeEach(async () => {
+    harness = await startHarness();
+    key = (await harness.issue()).key;
+  });
+  afterEach(async () => {
+    await harness.close();
+  });
+
+  function post(signal?: AbortSignal): Promise<Response> {
+    return fetch(`${harness.gateway.url}/proxy/openai/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(STREAM_REQUEST),
+      ...(signal && { signal }),
+    });
+  }
+
+  it('delivers the first chunk long before the upstream pause ends', async () => {
+    // GIVEN an upstream that sends one chunk, then waits 500 ms
+    harness.upstream.behaviour.pauseAfterFirstChunkMs = 500;
+    const started = Date.now();
+
+    // WHEN the client reads the stream
+    const response = await post();
+    const reader = response.body!.getReader();
+    const first = await reader.read();
+    const firstAt = Date.now() - started;
+    while (!(await reader.read()).done);
+    const endAt = Date.now() - started;
+
+    // THEN the first chunk arrived well inside the pause, and the rest only after it
+    expect(Buffer.from(first.value!).toString('utf8')).toMatch(/^data: \{"id":"chatcmpl-/);
+    expect(firstAt).toBeLessThan(250);
+    expect(endAt).toBeGreaterThanOrEqual(500);
+  });
+
+  it('settles the full cost when the client leaves mid-stream', async () => {
+    // GIVEN a stream whose usage only comes after a pause
+    harness.upstream.behaviour.pauseAfterFirstChunkMs = 300;
+    const abort = new AbortController();
+
+    // WHEN the client leaves after the first chunk
+    const response = await post(abort.signal);
+    await response.body!.getReader().read();
+    abort.abort();
+
+    // THEN the gateway reads the upstream to its end and records what it cost
+    const counters = await harness.waitForSpend((c) => c.length === 12);
+    expect(counters.every((c) => c.nanos === FULL_STREAM_NANOS && c.requests === 1)).toBe(true);
+  });
+
+  it('cuts the client’s stream when the upstream breaks, and still records the request', async () => {
+    // GIVEN an upstream that dies after two events
+    harness.upstream.behaviour.cutStreamAfterChunks = 2;
+    const client = new OpenAI({ apiKey: key, baseURL: `${harness.gateway.url}/proxy/openai`, maxRetries: 0 });
+
+    // WHEN the SDK reads the stream
+    const stream = await client.chat.completions.create(STREAM_REQUEST);
+    const chunks: unknown[] = [];
+    const failure = await (async () => {
+      for await (const chunk of stream) chunks.push(chunk);
+    })().catch((e: unknown) => e);
+
+    // THEN the SDK sees a failure, not a normal end, and the request is on record (its usage never came)
+    // fetch reports a cut body as "TypeError: terminated" (from undici's realm, so no instanceof).
+    expect(String(failure)).toMatch(/terminated/);
+    expect(chunks).toHaveLength(2);
+    const counters = await harness.waitForSpend((c) => c.length === 12);
+    expect(counters.every((c) => c.requests === 1 && c.nanos === 0)).toBe(true);
+  });
+});

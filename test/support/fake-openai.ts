@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+export const UPSTREAM_KEY = 'sk-upstream-test-credential';
+
+export function fixture(name: string): Buffer {
+  return readFileSync(join(__dirname, '..', 'fixtures', 'openai', name));
+}
+
+export interface SeenRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/** How the next responses misbehave; every field resets with `reset()`. */
+export interface FakeBehaviour {
+  /** Send the first stream chunk, wait this long, then send the rest. */
+  pauseAfterFirstChunkMs?: number;
+  /** Compress responses when the client accepts gzip. */
+  gzip?: boolean;
+  /** Destroy the socket after this many stream chunks. */
+  cutStreamAfterChunks?: number;
+  /** Replace the model named in the recording, as a fine-tune's response would name itself. */
+  respondAsModel?: string;
+  /** Answer every request with this status and body instead of a recording. */
+  error?: { status: number; body: string };
+}
+
+export interface FakeOpenAI {
+  /** `http://127.0.0.1:<port>/v1` */
+  readonly baseUrl: string;
+  readonly requests: SeenRequest[];
+  behaviour: FakeBehaviour;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * OpenAI on loopback, replaying recorded bodies. It refuses any credential but the provider key,
+ * as the real API would, so a test that forwards the wrong one fails.
+ */
+export async function startFakeOpenAI(): Promise<FakeOpenAI> {
+  const requests: SeenRequest[] = [];
+  const fake: FakeOpenAI = {
+    baseUrl: '',
+    requests,
+    behaviour: {},
+    reset() {
+      requests.length = 0;
+      fake.behaviour = {};
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
+      requests.push(seen);
+      void respond(seen, res, fake.behaviour);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  Object.assign(fake, { baseUrl: `http://127.0.0.1:${port}/v1` });
+  return fake;
+}
+
+async function respond(req: SeenRequest, res: ServerResponse, behaviour: FakeBehaviour): Promise<void> {
+  if (req.headers.authorization !== `Bearer ${UPSTREAM_KEY}`) {
+    return send(res, 401, 'application/json', Buffer.from('{"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}'));
+  }
+  if (behaviour.error) return send(res, behaviour.error.status, 'application/json', Buffer.from(behaviour.error.body));
+
+  const body = req.body.length > 0 ? (JSON.parse(req.body.toString('utf8')) as Record<string, unknown>) : {};
+  const path = req.url.split('?')[0];
+  const accepted = String(req.headers['accept-encoding'] ?? '');
+  const gzip = behaviour.gzip === true && accepted.includes('gzip');
+
+  if (req.method === 'GET' && path === '/v1/models') {
+    return send(res, 200, 'application/json', Buffer.from('{"object":"list","data":[{"id":"gpt-4o","object":"model","created":1715367049,"owned_by":"system"}]}'));
+  }
+  if (req.method !== 'POST') return send(res, 404, 'application/json', Buffer.from('{"error":{"message":"not found","type":"invalid_request_error"}}'));
+  const streamed = body['stream'] === true;
+  const recordings: Record<string, string> = {
+    '/v1/chat/completions': streamed ? 'chat-stream.sse' : 'chat.json',
+    '/v1/responses': streamed ? 'responses-stream.sse' : 'responses.json',
+    '/v1/embeddings': 'embeddings.json',
+  };
+  const recording = path && recordings[path];
+  if (!recording) return send(res, 404, 'application/json', Buffer.from('{"error":{"message":"not found","type":"invalid_request_error"}}'));
+  const recorded = fixture(recording);
+  const bytes = behaviour.respondAsModel ? Buffer.from(recorded.toString('utf8').replaceAll('gpt-4o-2024-08-06', behaviour.respondAsModel)) : recorded;
+  if (!streamed) {
+    return gzip ? send(res, 200, 'application/json', gzipSync(bytes), { 'content-encoding': 'gzip' }) : send(res, 200, 'application/json', bytes);
+  }
+  await sendStream(res, bytes, gzip, behaviour);
+}
+
+function send(res: ServerResponse, status: number, type: string, body: Buffer, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': String(body.length), 'x-request-id': 'req_fake123', ...extra });
+  res.end(body);
+}
+
+/** Sends one SSE event per write, as the real API does, so the gateway sees many chunks. */
+async function sendStream(res: ServerResponse, bytes: Buffer, gzip: boolean, behaviour: FakeBehaviour): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-request-id': 'req_fake123', ...(gzip && { 'content-encoding': 'gzip' }) });
+  const events = splitEvents(bytes);
+  const payload = gzip ? [gzipSync(bytes)] : events;
+  for (const [index, chunk] of payload.entries()) {
+    if (behaviour.cutStreamAfterChunks !== undefined && index >= behaviour.cutStreamAfterChunks) {
+      // Let what was written reach the gateway first, or the cut would land before the headers.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      res.socket?.destroy();
+      return;
+    }
+    await new Promise((resolve) => res.write(chunk, resolve));
+    if (index === 0 && behaviour.pauseAfterFirstChunkMs) await new Promise((resolve) => setTimeout(resolve, behaviour.pauseAfterFirstChunkMs));
+  }
+  res.end();
+}
+
+export function splitEvents(bytes: Buffer): Buffer[] {
+  const events: Buffer[] = [];
+  let start = 0;
+  for (let at = bytes.indexOf('\n\n'); at !== -1; at = bytes.indexOf('\n\n', start)) {
+    events.push(bytes.subarray(start, at + 2));
+    start = at + 2;
+  }
+  if (start < bytes.length) events.push(bytes.subarray(start));
+  return events;
+}

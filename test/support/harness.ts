@@ -1,0 +1,45 @@
+import { parseConfig, type GatewayConfig } from '../../lambda/config/config';
+import { startLocalGateway, type RunningGateway } from '../../lambda/app/local-gateway';
+import { silentLogger } from '../../lambda/core/log';
+import { issueKey, type IssueKeyRequest, type IssuedKey } from '../../lambda/keys/issue-key';
+import { openSqliteStore } from '../../lambda/store/sqlite';
+import type { SpendCounter, Store } from '../../lambda/store/port';
+import { startFakeOpenAI, UPSTREAM_KEY, type FakeOpenAI } from './fake-openai';
+
+export interface Harness {
+  readonly gateway: RunningGateway;
+  readonly upstream: FakeOpenAI;
+  readonly store: Store;
+  issue(request?: Partial<IssueKeyRequest>): Promise<IssuedKey>;
+  /** Spend is settled just after the last byte reaches the client, so wait for it to land. */
+  waitForSpend(predicate: (counters: SpendCounter[]) => boolean): Promise<SpendCounter[]>;
+  close(): Promise<void>;
+}
+
+/** A gateway on loopback, on an in-memory SQLite store, pointed at a fake OpenAI. */
+export async function startHarness(options: { config?: (upstreamBaseUrl: string) => unknown; store?: Store } = {}): Promise<Harness> {
+  const upstream = await startFakeOpenAI();
+  const store = options.store ?? openSqliteStore({ dataDir: ':memory:' });
+  const config: GatewayConfig = parseConfig(options.config?.(upstream.baseUrl) ?? { providers: { openai: { baseUrl: upstream.baseUrl } } }, 'test');
+  const gateway = await startLocalGateway({ store, config, env: { OPENAI_API_KEY: UPSTREAM_KEY }, port: 0, logger: silentLogger });
+  return {
+    gateway,
+    upstream,
+    store,
+    issue: (request) => issueKey(store, { project: 'acme', user: 'ada', ...request }),
+    async waitForSpend(predicate) {
+      const deadline = Date.now() + 5_000;
+      for (;;) {
+        const counters = await store.getSpend();
+        if (predicate(counters)) return counters;
+        if (Date.now() > deadline) throw new Error(`spend never matched; have ${JSON.stringify(counters)}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
+    async close() {
+      await gateway.close();
+      await upstream.close();
+      await store.close();
+    },
+  };
+}
