@@ -22,7 +22,15 @@ export async function openStoreFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       keysTable: required(env, 'TOLLGATE_KEYS_TABLE'),
       spendTable: required(env, 'TOLLGATE_SPEND_TABLE'),
     };
-    const client = new DynamoDBClient(endpoint ? { endpoint } : {});
+    const region = env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'];
+    const accessKeyId = env['AWS_ACCESS_KEY_ID'];
+    const secretAccessKey = env['AWS_SECRET_ACCESS_KEY'];
+    // Read from the env we were given, not process.env, so callers (and tests) control it.
+    const client = new DynamoDBClient({
+      ...(endpoint && { endpoint }),
+      ...(region && { region }),
+      ...(accessKeyId && secretAccessKey && { credentials: { accessKeyId, secretAccessKey, ...(env['AWS_SESSION_TOKEN'] && { sessionToken: env['AWS_SESSION_TOKEN'] }) } }),
+    });
     if (endpoint) await createTollgateTables(client, names);
     const store = openDynamoStore({ client, ...names });
     return {

@@ -89,8 +89,10 @@ export function parseConfig(raw: unknown, source: string): GatewayConfig {
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') || '(root)';
-    throw new ConfigError(`${source}: ${field}: ${issue?.message ?? 'invalid'}`);
+    // A misspelt field is the commonest mistake: name it, not just the object that holds it.
+    const path = issue?.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : (issue?.path ?? []);
+    const message = issue?.code === 'unrecognized_keys' ? 'unknown field' : (issue?.message ?? 'invalid');
+    throw new ConfigError(`${source}: ${path.join('.') || '(root)'}: ${message}`);
   }
   return resolveConfig(parsed.data, source);
 }

@@ -169,6 +169,7 @@ function toCounter(row: CounterRow): SpendCounter {
   };
 }
 
+/** Duck-typed: the native addon keeps the SqliteError class of the first realm that loaded it. */
 function isConstraintError(error: unknown): boolean {
-  return error instanceof Error && 'code' in error && String(error.code).startsWith('SQLITE_CONSTRAINT');
+  return typeof error === 'object' && error !== null && 'code' in error && String(error.code).startsWith('SQLITE_CONSTRAINT');
 }

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseConfig } from '../../lambda/config/config';
+
+describe('config', () => {
+  it('defaults to the real OpenAI API and OPENAI_API_KEY when there is no file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-config-'));
+    try {
+      const config = loadConfig({}, dir);
+
+      expect(config.providers.openai.baseUrl.href).toBe('https://api.openai.com/v1');
+      expect(config.providers.openai.credential).toEqual({ kind: 'env', name: 'OPENAI_API_KEY' });
+      expect(config.providers.openai.allowUnpriced).toBe(false);
+      expect(config.prices).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads the file named by TOLLGATE_CONFIG, with overrides and custom prices', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-config-'));
+    try {
+      const file = join(dir, 'custom.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          providers: { openai: { format: 'openai', baseUrl: 'http://10.0.0.5:8080/v1/', credential: { env: 'MY_KEY' }, allowUnpriced: true } },
+          prices: [{ provider: 'openai', model: 'ft:x', input_mtok: 0.3, output_mtok: 1.2 }],
+        }),
+      );
+
+      const config = loadConfig({ TOLLGATE_CONFIG: file }, '/');
+
+      expect(config.providers.openai.baseUrl.href).toBe('http://10.0.0.5:8080/v1/');
+      expect(config.providers.openai.credential.name).toBe('MY_KEY');
+      expect(config.providers.openai.allowUnpriced).toBe(true);
+      expect(config.prices).toEqual([{ pricingId: 'openai', model: 'ft:x', prices: { input_mtok: 0.3, output_mtok: 1.2 } }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [{ providers: { openai: { baseUrl: 'not a url' } } }, 'providers.openai.baseUrl: must be an http(s) URL'],
+    [{ providers: { openai: { baseUrl: 'file:///etc/passwd' } } }, 'providers.openai.baseUrl: must be an http(s) URL'],
+    [{ providers: { openai: { baseUrl: 'https://api.openai.com/v1?x=1' } } }, 'providers.openai.baseUrl: must not have a query'],
+    [{ providers: { openai: { format: 'anthropic' } } }, 'providers.openai.format: provider openai speaks "openai"'],
+    [{ providers: { openai: { credential: { env: '' } } } }, 'providers.openai.credential.env'],
+    [{ providers: { mystery: {} } }, 'providers.mystery: unknown field'],
+    [{ providers: { openai: { baseURL: 'https://x' } } }, 'providers.openai.baseURL: unknown field'],
+    [{ prices: [{ provider: 'openai', model: 'm', input_mtok: -1, output_mtok: 1 }] }, 'prices.0.input_mtok'],
+    [{ prices: [{ provider: 'openai', model: 'm', input_mtok: 1 }] }, 'prices.0.output_mtok'],
+  ])('names the field at fault: %j', (raw, message) => {
+    expect(() => parseConfig(raw, 'tollgate.config.json')).toThrow(ConfigError);
+    expect(() => parseConfig(raw, 'tollgate.config.json')).toThrow(`tollgate.config.json: ${message}`);
+  });
+
+  it('reports a file that is not JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-config-'));
+    try {
+      writeFileSync(join(dir, 'tollgate.config.json'), '{ "providers": ');
+
+      expect(() => loadConfig({}, dir)).toThrow(/tollgate\.config\.json: .*JSON/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
