@@ -46,17 +46,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     const raw = request.method === 'GET' || request.method === 'HEAD' ? undefined : await readBody(request.body, maxRequestBytes);
 
-    if (route.operation.kind === 'free') {
-      return sendUpstream(deps.upstream, {
+    const forward = (body: Buffer | undefined) =>
+      sendUpstream(deps.upstream, {
         baseUrl: settings.baseUrl,
         path: route.providerPath,
         query: route.query,
         method: request.method,
         headers: request.headers,
         auth: route.provider.upstreamAuth(credential),
-        body: raw,
+        body,
       });
-    }
+    if (route.operation.kind === 'free') return forward(raw);
 
     const prepared = route.format.prepare(route.operation.name, parseJsonObject(raw ?? Buffer.alloc(0)));
     const priced = deps.pricer.knows(route.provider.pricingId, prepared.model);
@@ -67,16 +67,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           'Add a custom price for it in the gateway config, or allow unpriced requests for this provider.',
       );
     }
-    const body = prepared.rewritten ? Buffer.from(JSON.stringify(prepared.rewritten)) : raw;
-    const upstream = await sendUpstream(deps.upstream, {
-      baseUrl: settings.baseUrl,
-      path: route.providerPath,
-      query: route.query,
-      method: request.method,
-      headers: request.headers,
-      auth: route.provider.upstreamAuth(credential),
-      body,
-    });
+    const upstream = await forward(prepared.rewritten ? Buffer.from(JSON.stringify(prepared.rewritten)) : raw);
     return meterResponse(upstream, {
       route,
       operation: route.operation.name,

@@ -17,8 +17,9 @@ async function serve(gateway: Gateway, req: IncomingMessage, res: ServerResponse
     body: req,
   });
   res.writeHead(response.status, response.headers);
-  // Headers go out now: a stream's first byte must not wait for its first chunk.
-  res.flushHeaders();
+  // A body of unknown length is a stream: send its headers now rather than with the first chunk,
+  // so the client's SDK can return the stream object at once. Sized bodies go out in one write.
+  if (response.headers['content-length'] === undefined) res.flushHeaders();
   try {
     await writeBody(response, res, req.method === 'HEAD');
     res.end();
