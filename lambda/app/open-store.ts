@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Store } from '../store/port';
 
 export const DEFAULT_DATA_DIR = '.tollgate';
@@ -16,7 +15,10 @@ export async function openStoreFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     return openSqliteStore({ dataDir: env['TOLLGATE_DATA_DIR'] ?? DEFAULT_DATA_DIR });
   }
   if (kind === 'dynamodb') {
-    const { createTollgateTables, openDynamoStore } = await import('../store/dynamodb');
+    const [{ DynamoDBClient }, { createTollgateTables, openDynamoStore }] = await Promise.all([
+      import('@aws-sdk/client-dynamodb'),
+      import('../store/dynamodb'),
+    ]);
     const endpoint = env['TOLLGATE_DYNAMODB_ENDPOINT'];
     const names = {
       keysTable: required(env, 'TOLLGATE_KEYS_TABLE'),
