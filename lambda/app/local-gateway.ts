@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Dispatcher } from 'undici';
 import { loadConfig, type GatewayConfig } from '../config/config';
-import { envCredential } from '../config/credentials';
+import { envCredentials } from '../config/credentials';
 import { createGateway } from '../core/gateway';
 import type { Logger } from '../core/log';
 import { createUpstreamAgent } from '../core/upstream';
@@ -39,7 +39,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
     store: options.store,
     pricer: new Pricer(config.prices),
     upstream,
-    credential: envCredential(env),
+    credential: envCredentials(env),
     ...(options.logger && { logger: options.logger }),
     ...(options.clock && { clock: options.clock }),
   });

@@ -64,6 +64,7 @@ function parsePort(value: string, source: string, command?: string): number {
 
 function warnMissingCredentials(config: GatewayConfig, io: CliIo): void {
   for (const settings of Object.values(config.providers)) {
+    if (settings.credential?.kind !== 'env') continue;
     const name = settings.credential.name;
     if (!io.env[name]) {
       io.stderr.write(`warning: ${name} is not set, so requests to provider ${settings.id} will be refused until it is (the gateway reads it per request).\n`);

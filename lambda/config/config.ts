@@ -4,17 +4,25 @@ import { z } from 'zod';
 import type { FormatId } from '../formats/types';
 import type { CustomPrice } from '../pricing/pricer';
 import { PROVIDER_IDS, PROVIDERS } from '../providers';
-import type { ProviderId } from '../providers/types';
+import type { ProviderAdapter, ProviderId } from '../providers/types';
 
-/** Where a provider credential comes from. Secrets Manager joins with the AWS deployment. */
-export type CredentialSource = { readonly kind: 'env'; readonly name: string };
+/**
+ * Where a provider credential comes from: an environment variable, or an AWS Secrets Manager
+ * secret (its whole string, or one field of a JSON secret).
+ */
+export type CredentialSource =
+  | { readonly kind: 'env'; readonly name: string }
+  | { readonly kind: 'secret'; readonly secretId: string; readonly field?: string };
 
 export interface ProviderSettings {
   readonly id: ProviderId;
   readonly format: FormatId;
   /** Only this decides the upstream host: nothing in a request can change it. */
   readonly baseUrl: URL;
-  readonly credential: CredentialSource;
+  /** Undefined only for providers that may authenticate without one (the AWS credential chain). */
+  readonly credential: CredentialSource | undefined;
+  /** Provider-specific settings, validated by the provider's own schema. */
+  readonly options: unknown;
   /** Forward requests for models with no known price, recording them at zero cost. */
   readonly allowUnpriced: boolean;
 }
@@ -38,11 +46,17 @@ const httpUrl = z
   .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http(s) URL')
   .refine((value) => !URL.canParse(value) || (new URL(value).search === '' && new URL(value).hash === ''), 'must not have a query or fragment');
 
+const credentialSchema = z.union([
+  z.strictObject({ env: z.string().min(1) }),
+  z.strictObject({ secret: z.string().min(1), field: z.string().min(1).optional() }),
+]);
+
 const providerSchema = z.strictObject({
   format: z.string().optional(),
   baseUrl: httpUrl.optional(),
-  credential: z.strictObject({ env: z.string().min(1) }).optional(),
+  credential: credentialSchema.optional(),
   allowUnpriced: z.boolean().optional(),
+  options: z.unknown().optional(),
 });
 
 const usdPerMillion = z.number().nonnegative().finite();
@@ -109,7 +123,8 @@ function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
         id,
         format: adapter.format,
         baseUrl: new URL(given.baseUrl ?? adapter.defaults.baseUrl),
-        credential: { kind: 'env', name: given.credential?.env ?? adapter.defaults.credentialEnv },
+        credential: credentialSource(given.credential, adapter.defaults.credentialEnv),
+        options: providerOptions(adapter, given.options, `${source}: providers.${id}.options`),
         allowUnpriced: given.allowUnpriced ?? false,
       };
       return [id, settings];
@@ -122,4 +137,21 @@ function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
     prices,
   }));
   return { providers, prices };
+}
+
+function credentialSource(given: z.infer<typeof credentialSchema> | undefined, defaultEnv: string | undefined): CredentialSource | undefined {
+  if (given && 'secret' in given) return { kind: 'secret', secretId: given.secret, ...(given.field !== undefined && { field: given.field }) };
+  const name = given?.env ?? defaultEnv;
+  return name === undefined ? undefined : { kind: 'env', name };
+}
+
+function providerOptions(adapter: ProviderAdapter<unknown>, raw: unknown, where: string): unknown {
+  if (!adapter.options) {
+    if (raw !== undefined) throw new ConfigError(`${where}: provider ${adapter.id} takes no options`);
+    return undefined;
+  }
+  const parsed = adapter.options.safeParse(raw ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new ConfigError(`${where}${issue?.path.length ? `.${issue.path.join('.')}` : ''}: ${issue?.message ?? 'invalid'}`);
 }

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { GatewayConfig, ProviderSettings } from '../config/config';
+import type { CredentialResolver } from '../config/credentials';
 import { authenticate } from '../keys/authenticate';
 import { jsonLogger, type Logger } from './log';
 import type { Pricer } from '../pricing/pricer';
@@ -9,7 +10,7 @@ import { bytes, type GatewayRequest, type GatewayResponse } from './http-types';
 import { meterResponse } from './meter-response';
 import { parseJsonObject, readBody } from './read-body';
 import { parseRoute, type ParsedRoute } from './route';
-import { sendUpstream } from './upstream';
+import { draftUpstream, sendUpstream } from './upstream';
 import { FORMATS } from '../providers';
 
 export interface GatewayDeps {
@@ -17,8 +18,7 @@ export interface GatewayDeps {
   readonly store: Store;
   readonly pricer: Pricer;
   readonly upstream: Dispatcher;
-  /** Looks a provider credential up at request time, so a rotated secret needs no restart. */
-  readonly credential: (provider: ProviderSettings) => string | undefined;
+  readonly credential: CredentialResolver;
   readonly clock?: () => Date;
   readonly logger?: Logger;
   /** @default 32 MiB */
@@ -40,30 +40,28 @@ export function createGateway(deps: GatewayDeps): Gateway {
   async function proxy(request: GatewayRequest, route: ParsedRoute): Promise<GatewayResponse> {
     const key = await authenticate(request.headers, deps.store);
     const settings = deps.config.providers[route.provider.id];
-    const credential = deps.credential(settings);
-    if (!credential) {
-      throw new GatewayError('provider_not_configured', `Provider ${route.provider.id} has no credential configured on the gateway.`);
+    const provider = route.provider;
+    const credential = await resolveCredential(settings);
+    if (credential === undefined && !provider.credentialOptional) {
+      throw new GatewayError('provider_not_configured', `Provider ${provider.id} has no credential configured on the gateway.`);
     }
     const raw = request.method === 'GET' || request.method === 'HEAD' ? undefined : await readBody(request.body, maxRequestBytes);
+    const path = provider.upstreamPath?.(route.providerPath, settings.options) ?? route.providerPath;
 
-    const forward = (body: Buffer | undefined) =>
-      sendUpstream(deps.upstream, {
-        baseUrl: settings.baseUrl,
-        path: route.providerPath,
-        query: route.query,
-        method: request.method,
-        headers: request.headers,
-        auth: route.provider.upstreamAuth(credential),
-        body,
-      });
+    const forward = async (body: Buffer | undefined) => {
+      const draft = draftUpstream(settings.baseUrl, path, route.query, request.method, request.headers, body);
+      const auth = await provider.authorize(draft, { credential, options: settings.options, dispatcher: deps.upstream, now: clock });
+      return sendUpstream(deps.upstream, draft, auth);
+    };
     if (route.operation.kind === 'free') return forward(raw);
 
-    const prepared = route.format.prepare(route.operation.name, parseJsonObject(raw ?? Buffer.alloc(0)));
-    const priced = deps.pricer.knows(route.provider.pricingId, prepared.model);
+    const body = raw && raw.byteLength > 0 ? parseJsonObject(raw) : {};
+    const prepared = route.format.prepare(route.operation.name, { providerPath: route.providerPath, query: route.query, body });
+    const priced = deps.pricer.knows(provider.pricingId, prepared.model);
     if (!priced && !settings.allowUnpriced) {
       throw new GatewayError(
         'unpriced_model',
-        `Unable to calculate spend for model "${prepared.model}" on provider ${route.provider.id}: it has no known price. ` +
+        `Unable to calculate spend for model "${prepared.model}" on provider ${provider.id}: it has no known price. ` +
           'Add a custom price for it in the gateway config, or allow unpriced requests for this provider.',
       );
     }
@@ -71,6 +69,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return meterResponse(upstream, {
       route,
       operation: route.operation.name,
+      streams: route.operation.streams === true,
       requestModel: prepared.model,
       key,
       store: deps.store,
@@ -78,6 +77,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
       startedAt: clock(),
       logger,
     });
+  }
+
+  async function resolveCredential(settings: ProviderSettings): Promise<string | undefined> {
+    try {
+      return await deps.credential(settings);
+    } catch (error) {
+      logger.error('credential_unavailable', { provider: settings.id, message: error instanceof Error ? error.message : String(error) });
+      throw new GatewayError('provider_not_configured', `The gateway could not read the credential for provider ${settings.id}.`, { cause: error });
+    }
   }
 
   return {

@@ -2,7 +2,7 @@ import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { Metered } from '../formats/types';
 import { createDecoder } from '../metering/decode';
 import { meteredBody, type BodyOutcome } from '../metering/metered-body';
-import { SseParser } from '../metering/sse';
+import { createFramer, framingFor, type Framing } from '../metering/framing';
 import { formatUsd } from '../pricing/money';
 import type { Pricer } from '../pricing/pricer';
 import type { KeyRecord, Scope, Store } from '../store/port';
@@ -14,6 +14,8 @@ import type { UpstreamResponse } from './upstream';
 export interface MeterContext {
   readonly route: ParsedRoute;
   readonly operation: string;
+  /** The operation streams even when its content type does not say so. */
+  readonly streams: boolean;
   readonly requestModel: string;
   readonly key: KeyRecord;
   readonly store: Store;
@@ -39,9 +41,10 @@ const SPEND_WRITE_ATTEMPTS = 4;
  */
 export async function meterResponse(upstream: UpstreamResponse, context: MeterContext): Promise<GatewayResponse> {
   const ok = upstream.status >= 200 && upstream.status < 300;
-  const contentType = String(upstream.headers['content-type'] ?? '');
+  const contentType = headerString(upstream.headers['content-type']);
   if (!ok) return passThrough(upstream, () => {}, async (outcome) => settle(context, {}, outcome));
-  if (contentType.includes('text/event-stream')) return meterStream(upstream, context);
+  const framing = framingFor(contentType, context.streams);
+  if (framing) return meterStream(upstream, framing, context);
   return meterDocument(upstream, context);
 }
 
@@ -53,9 +56,9 @@ function passThrough(
   return { status: upstream.status, headers: upstream.headers, body: meteredBody(upstream.body, observe, onEnd) };
 }
 
-function meterStream(upstream: UpstreamResponse, context: MeterContext): GatewayResponse {
+function meterStream(upstream: UpstreamResponse, framing: Framing, context: MeterContext): GatewayResponse {
   const reader = context.route.format.streamReader(context.operation);
-  const parser = new SseParser((event) => reader.onEvent(event));
+  const parser = createFramer(framing, (message) => reader.onMessage(message));
   const decoder = createDecoder(headerString(upstream.headers['content-encoding']), (chunk) => parser.push(chunk));
   return passThrough(upstream, (chunk) => decoder.push(chunk), async (outcome) => {
     const decoded = await decoder.end();
@@ -69,7 +72,8 @@ async function meterDocument(upstream: UpstreamResponse, context: MeterContext):
   const chunks: Uint8Array[] = [];
   for await (const chunk of upstream.body) chunks.push(chunk);
   const raw = Buffer.concat(chunks);
-  const metered = context.route.format.usageFromBody(context.operation, parseDocument(raw, headerString(upstream.headers['content-encoding'])));
+  const document = parseDocument(raw, headerString(upstream.headers['content-encoding']));
+  const metered = context.route.format.usageFromBody(context.operation, document, upstream.headers);
   const cost = price(context, metered);
   const headers = { ...upstream.headers };
   if (cost.priced) {
@@ -115,7 +119,9 @@ function price(context: MeterContext, metered: Metered): Omit<Settlement, 'outco
 }
 
 async function settle(context: MeterContext, metered: Metered, outcome: BodyOutcome): Promise<void> {
-  await record(context, price(context, metered), outcome);
+  // An error event inside a 200 stream is a failed request, whatever the transport saw.
+  const effective: BodyOutcome = metered.failure !== undefined ? { kind: 'upstream-failed', error: metered.failure } : outcome;
+  await record(context, price(context, metered), effective);
 }
 
 async function record(context: MeterContext, cost: Omit<Settlement, 'outcome'>, outcome: BodyOutcome): Promise<void> {

@@ -6,7 +6,7 @@ import type { ProviderAdapter } from '../providers/types';
 /** A request's destination, parsed once and passed down instead of re-splitting the path. */
 export interface ParsedRoute {
   readonly route: string;
-  readonly provider: ProviderAdapter;
+  readonly provider: ProviderAdapter<unknown>;
   readonly format: WireFormat;
   /** The path after `/proxy/<route>`, always starting with `/`, without the query. */
   readonly providerPath: string;
@@ -15,7 +15,7 @@ export interface ParsedRoute {
   readonly operation: Operation;
 }
 
-const ROUTES: ReadonlyMap<string, ProviderAdapter> = buildRouteTable();
+const ROUTES: ReadonlyMap<string, ProviderAdapter<unknown>> = buildRouteTable();
 
 export const ROUTE_NAMES: readonly string[] = [...ROUTES.keys()];
 
@@ -60,8 +60,8 @@ function assertSafePath(path: string): void {
   }
 }
 
-function buildRouteTable(): Map<string, ProviderAdapter> {
-  const table = new Map<string, ProviderAdapter>();
+function buildRouteTable(): Map<string, ProviderAdapter<unknown>> {
+  const table = new Map<string, ProviderAdapter<unknown>>();
   for (const provider of Object.values(PROVIDERS)) {
     for (const route of provider.routes) {
       const taken = table.get(route);

@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
+import type { UpstreamDraft } from '../providers/types';
 import { GatewayError } from './errors';
 import type { IncomingHeaders, OutgoingHeaders } from './http-types';
 
@@ -24,17 +25,6 @@ const DROPPED_REQUEST_HEADERS = new Set([
 
 const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer']);
 
-export interface UpstreamRequest {
-  readonly baseUrl: URL;
-  /** Appended to the base URL's path; already checked for dot segments. */
-  readonly path: string;
-  readonly query: string;
-  readonly method: string;
-  readonly headers: IncomingHeaders;
-  readonly auth: Record<string, string>;
-  readonly body: Buffer | undefined;
-}
-
 export interface UpstreamResponse {
   readonly status: number;
   readonly headers: OutgoingHeaders;
@@ -46,30 +36,40 @@ export function createUpstreamAgent(): Dispatcher {
   return new Agent({ keepAliveTimeout: 30_000, connections: 256 });
 }
 
-export async function sendUpstream(dispatcher: Dispatcher, request: UpstreamRequest): Promise<UpstreamResponse> {
-  const basePath = request.baseUrl.pathname.replace(/\/+$/, '');
+/**
+ * The request as it will leave: the configured base URL (the only source of the host) joined
+ * with a path already checked for dot segments, and the caller's headers minus its credentials.
+ */
+export function draftUpstream(
+  baseUrl: URL,
+  path: string,
+  query: string,
+  method: string,
+  incoming: IncomingHeaders,
+  body: Buffer | undefined,
+): UpstreamDraft {
+  const basePath = baseUrl.pathname.replace(/\/+$/, '');
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value !== undefined && !DROPPED_REQUEST_HEADERS.has(name)) headers[name] = value;
+  }
+  if (body) headers['content-length'] = String(body.byteLength);
+  return { method, url: new URL(`${baseUrl.origin}${basePath}${path}${query}`), headers, body };
+}
+
+export async function sendUpstream(dispatcher: Dispatcher, draft: UpstreamDraft, auth: Record<string, string>): Promise<UpstreamResponse> {
   try {
     const response = await dispatcher.request({
-      origin: request.baseUrl.origin,
-      path: `${basePath}${request.path}${request.query}`,
-      method: request.method as Dispatcher.HttpMethod,
-      headers: upstreamHeaders(request),
-      body: request.body,
+      origin: draft.url.origin,
+      path: `${draft.url.pathname}${draft.url.search}`,
+      method: draft.method as Dispatcher.HttpMethod,
+      headers: { ...draft.headers, ...auth },
+      body: draft.body,
     });
     return { status: response.statusCode, headers: clientHeaders(response.headers), body: response.body };
   } catch (error) {
-    throw new GatewayError('upstream_unreachable', `The upstream provider at ${request.baseUrl.host} could not be reached.`, { cause: error });
+    throw new GatewayError('upstream_unreachable', `The upstream provider at ${draft.url.host} could not be reached.`, { cause: error });
   }
-}
-
-function upstreamHeaders(request: UpstreamRequest): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined && !DROPPED_REQUEST_HEADERS.has(name)) headers[name] = value;
-  }
-  Object.assign(headers, request.auth);
-  if (request.body) headers['content-length'] = String(request.body.byteLength);
-  return headers;
 }
 
 function clientHeaders(headers: Dispatcher.ResponseData['headers']): OutgoingHeaders {

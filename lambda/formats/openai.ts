@@ -1,5 +1,5 @@
 import { GatewayError } from '../core/errors';
-import type { SseEvent } from '../metering/sse';
+import type { StreamMessage } from '../metering/framing';
 import type { Metered, Operation, PreparedRequest, StreamUsageReader, WireFormat } from './types';
 
 /**
@@ -25,7 +25,7 @@ export const openaiFormat: WireFormat = {
     return undefined;
   },
 
-  prepare(operation, body): PreparedRequest {
+  prepare(operation, { body }): PreparedRequest {
     const model = body['model'];
     if (typeof model !== 'string' || model === '') {
       throw new GatewayError('invalid_request', 'The request body must name a model in its "model" field.');
@@ -65,7 +65,7 @@ function askForStreamUsage(body: Record<string, unknown>): Pick<PreparedRequest,
 function chatStreamReader(): StreamUsageReader {
   let result: Metered = {};
   return {
-    onEvent(event: SseEvent) {
+    onMessage(event: StreamMessage) {
       // Only the last chunk carries usage; skip parsing the hundreds of content deltas before it.
       if (!event.data.includes('"usage"')) {
         if (result.model === undefined) result = modelOnly(event.data) ?? result;
@@ -82,7 +82,7 @@ function chatStreamReader(): StreamUsageReader {
 function responsesStreamReader(): StreamUsageReader {
   let result: Metered = {};
   return {
-    onEvent(event: SseEvent) {
+    onMessage(event: StreamMessage) {
       if (!event.data.includes('"usage"')) return;
       const payload = parseJson(event.data);
       const response = isObject(payload) ? payload['response'] : undefined;

@@ -1,13 +1,18 @@
 import type { GatewayError } from '../core/errors';
-import type { SseEvent } from '../metering/sse';
+import type { OutgoingHeaders } from '../core/http-types';
+import type { StreamMessage } from '../metering/framing';
 
 export type FormatId = 'openai';
 
 /** What a wire format knows about one request, decided from its method and provider path. */
 export type Operation =
-  /** Inference that costs money: must be priced before forwarding and metered after. */
-  | { readonly kind: 'metered'; readonly name: string }
-  /** Reads and deletes that cost nothing (listing models, fetching a stored response). */
+  /**
+   * Inference that costs money: priced before forwarding and metered after. `streams` marks
+   * operations whose response streams whatever its content type (Gemini's streamed JSON array),
+   * so it is never buffered.
+   */
+  | { readonly kind: 'metered'; readonly name: string; readonly streams?: boolean }
+  /** Calls that run no model (listing models, counting tokens, fetching a stored response). */
   | { readonly kind: 'free' };
 
 /**
@@ -24,16 +29,26 @@ export interface Metered {
   /** The model the provider says it ran, when it says so (e.g. `gpt-4o-2024-08-06`). */
   readonly model?: string;
   readonly usage?: UsageDocument;
+  /** The provider reported a failure inside a 2xx stream (an exception frame, an error event). */
+  readonly failure?: string;
+}
+
+export interface RequestView {
+  readonly providerPath: string;
+  readonly query: string;
+  /** Parsed JSON body; an empty object for bodiless requests. */
+  readonly body: Record<string, unknown>;
 }
 
 export interface PreparedRequest {
+  /** The model to price, from the body or (Bedrock, Gemini) the path. */
   readonly model: string;
   /** A replacement body, only when the format must change it (to ask for streamed usage). */
   readonly rewritten?: Record<string, unknown>;
 }
 
 export interface StreamUsageReader {
-  onEvent(event: SseEvent): void;
+  onMessage(message: StreamMessage): void;
   result(): Metered;
 }
 
@@ -43,8 +58,9 @@ export interface WireFormat {
   /** Undefined: the endpoint is not one tollgate can meter or knows to be free, so it is refused. */
   classify(method: string, providerPath: string): Operation | undefined;
   /** Reads the model and makes any change metering needs; throws GatewayError on a bad body. */
-  prepare(operation: string, body: Record<string, unknown>): PreparedRequest;
-  usageFromBody(operation: string, body: unknown): Metered;
+  prepare(operation: string, request: RequestView): PreparedRequest;
+  /** Usage from a whole (non-streamed) response; some providers put it in headers. */
+  usageFromBody(operation: string, body: unknown, headers: OutgoingHeaders): Metered;
   streamReader(operation: string): StreamUsageReader;
   renderError(error: GatewayError): { readonly contentType: string; readonly body: string };
   /** Endpoints listed in the "unsupported endpoint" error, so the caller sees what does work. */

@@ -3,10 +3,17 @@ import type { FormatId, WireFormat } from '../formats/types';
 import { openai } from './openai';
 import type { ProviderAdapter, ProviderId } from './types';
 
-/** Exhaustive: a new ProviderId does not compile until its adapter is registered here. */
-export const PROVIDERS = { openai } satisfies Record<ProviderId, ProviderAdapter>;
+/**
+ * Exhaustive: a new ProviderId does not compile until its adapter is registered here.
+ * `unknown` options: each adapter validates and reads its own.
+ */
+export const PROVIDERS: Readonly<Record<ProviderId, ProviderAdapter<unknown>>> = {
+  openai,
+};
 
-export const FORMATS = { openai: openaiFormat } satisfies Record<FormatId, WireFormat>;
+export const FORMATS: Readonly<Record<FormatId, WireFormat>> = {
+  openai: openaiFormat,
+};
 
 export const PROVIDER_IDS = Object.keys(PROVIDERS) as ProviderId[];
 

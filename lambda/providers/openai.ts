@@ -5,8 +5,7 @@ export const openai: ProviderAdapter = {
   // The Pydantic AI Gateway's route names, so pydantic-ai's `gateway/...` models resolve here.
   routes: ['openai', 'chat', 'openai-chat', 'responses', 'openai-responses'],
   format: 'openai',
-  framing: 'sse',
   pricingId: 'openai',
   defaults: { baseUrl: 'https://api.openai.com/v1', credentialEnv: 'OPENAI_API_KEY' },
-  upstreamAuth: (credential) => ({ authorization: `Bearer ${credential}` }),
+  authorize: (_request, { credential }) => ({ authorization: `Bearer ${credential}` }),
 };

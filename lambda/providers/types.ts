@@ -1,30 +1,61 @@
+import type { ZodType } from 'zod';
+import type { Dispatcher } from 'undici';
 import type { FormatId } from '../formats/types';
 
 export type ProviderId = 'openai';
 
-/** How a stream's messages are framed on the wire; the meter picks its parser from this. */
-export type StreamFraming = 'sse';
+/**
+ * A request as it will leave the gateway: final URL, headers already stripped of the caller's
+ * credentials, and the exact body bytes. Signers (SigV4) sign exactly this.
+ */
+export interface UpstreamDraft {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string | string[]>>;
+  readonly body: Buffer | undefined;
+}
+
+export interface AuthContext<Options> {
+  /** The configured credential (an API key, a service-account JSON, …), if any. */
+  readonly credential: string | undefined;
+  readonly options: Options;
+  /** For providers that must call out to authenticate (OAuth token endpoints). */
+  readonly dispatcher: Dispatcher;
+  readonly now: () => Date;
+}
 
 /**
  * Transport for one provider: where requests go, which route names reach it, and how the
  * gateway authenticates upstream. What the bodies mean is the wire format's job.
  *
+ * Methods use method syntax on purpose: it lets a `ProviderAdapter<VertexOptions>` sit in the
+ * registry next to adapters with other options.
+ *
  * @example
- * const provider: ProviderAdapter = {
- *   id: 'openai', routes: ['openai'], format: 'openai', framing: 'sse', pricingId: 'openai',
- *   defaults: { baseUrl: 'https://api.openai.com/v1', credentialEnv: 'OPENAI_API_KEY' },
- *   upstreamAuth: (credential) => ({ authorization: `Bearer ${credential}` }),
+ * export const groq: ProviderAdapter = {
+ *   id: 'groq', routes: ['groq'], format: 'openai', pricingId: 'groq',
+ *   defaults: { baseUrl: 'https://api.groq.com', credentialEnv: 'GROQ_API_KEY' },
+ *   authorize: (_request, { credential }) => ({ authorization: `Bearer ${credential}` }),
  * };
  */
-export interface ProviderAdapter {
+export interface ProviderAdapter<Options = undefined> {
   readonly id: ProviderId;
   /** Route names under `/proxy/` that reach this provider; the first is canonical. */
   readonly routes: readonly string[];
   readonly format: FormatId;
-  readonly framing: StreamFraming;
   /** The provider id in `@pydantic/genai-prices`. */
   readonly pricingId: string;
-  readonly defaults: { readonly baseUrl: string; readonly credentialEnv: string };
-  /** Headers that carry the provider credential upstream. */
-  upstreamAuth(credential: string): Record<string, string>;
+  readonly defaults: {
+    readonly baseUrl: string;
+    /** Where the credential is read from when the config names none. */
+    readonly credentialEnv?: string;
+  };
+  /** True when requests may go out with no configured credential (Bedrock falls back to the AWS chain). */
+  readonly credentialOptional?: boolean;
+  /** Validates provider-specific config fields (`providers.<id>.options`). */
+  readonly options?: ZodType<Options>;
+  /** Maps the caller's provider path to the upstream path, e.g. to fill in a configured project. */
+  upstreamPath?(providerPath: string, options: Options): string;
+  /** Headers that authenticate the request upstream. Runs last, over the final bytes. */
+  authorize(request: UpstreamDraft, context: AuthContext<Options>): Record<string, string> | Promise<Record<string, string>>;
 }

@@ -33,7 +33,7 @@ describe('config', () => {
       const config = loadConfig({ TOLLGATE_CONFIG: file }, '/');
 
       expect(config.providers.openai.baseUrl.href).toBe('http://10.0.0.5:8080/v1/');
-      expect(config.providers.openai.credential.name).toBe('MY_KEY');
+      expect(config.providers.openai.credential).toEqual({ kind: 'env', name: 'MY_KEY' });
       expect(config.providers.openai.allowUnpriced).toBe(true);
       expect(config.prices).toEqual([{ pricingId: 'openai', model: 'ft:x', prices: { input_mtok: 0.3, output_mtok: 1.2 } }]);
     } finally {

@@ -12,7 +12,7 @@ function parse(chunks: Uint8Array[]): SseEvent[] {
 
 function usageOf(operation: string, chunks: Uint8Array[]): unknown {
   const reader = openaiFormat.streamReader(operation);
-  const parser = new SseParser((event) => reader.onEvent(event));
+  const parser = new SseParser((event) => reader.onMessage({ framing: "sse", ...event }));
   for (const chunk of chunks) parser.push(chunk);
   parser.end();
   return reader.result();

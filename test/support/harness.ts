@@ -17,11 +17,19 @@ export interface Harness {
 }
 
 /** A gateway on loopback, on an in-memory SQLite store, pointed at a fake OpenAI. */
-export async function startHarness(options: { config?: (upstreamBaseUrl: string) => unknown; store?: Store } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /** The gateway config, given the fake OpenAI's base URL. */
+  readonly config?: (openaiBaseUrl: string) => unknown;
+  readonly store?: Store;
+  /** Extra environment for the gateway (other providers' credentials). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const upstream = await startFakeOpenAI();
   const store = options.store ?? openSqliteStore({ dataDir: ':memory:' });
   const config: GatewayConfig = parseConfig(options.config?.(upstream.baseUrl) ?? { providers: { openai: { baseUrl: upstream.baseUrl } } }, 'test');
-  const gateway = await startLocalGateway({ store, config, env: { OPENAI_API_KEY: UPSTREAM_KEY }, port: 0, logger: silentLogger });
+  const gateway = await startLocalGateway({ store, config, env: { OPENAI_API_KEY: UPSTREAM_KEY, ...options.env }, port: 0, logger: silentLogger });
   return {
     gateway,
     upstream,

@@ -1,0 +1,42 @@
+import { JsonArraySplitter } from './json-array';
+import { SseParser } from './sse';
+
+/**
+ * How a stream's messages are framed on the wire. The meter picks the framing from the
+ * response's content type (or, for an operation known to stream, falls back to a streamed
+ * JSON array), so shared code never asks which provider it is talking to.
+ */
+export type Framing = 'sse' | 'json-array';
+
+/** One framed message of a stream, handed to the wire format's usage reader. */
+export type StreamMessage =
+  | { readonly framing: 'sse'; readonly event?: string; readonly data: string }
+  | { readonly framing: 'json-array'; readonly data: string };
+
+export interface Framer {
+  push(chunk: Uint8Array): void;
+  end(): void;
+}
+
+const BY_CONTENT_TYPE: Readonly<Record<string, Framing>> = {
+  'text/event-stream': 'sse',
+};
+
+const FRAMERS: Readonly<Record<Framing, (onMessage: (message: StreamMessage) => void) => Framer>> = {
+  sse: (onMessage) => new SseParser((event) => onMessage({ framing: 'sse', ...event })),
+  'json-array': (onMessage) => new JsonArraySplitter((data) => onMessage({ framing: 'json-array', data })),
+};
+
+/**
+ * The framing of a response body, or undefined for a whole document. `streams` is the
+ * operation's own word that it streams even under a JSON content type.
+ */
+export function framingFor(contentType: string | undefined, streams: boolean): Framing | undefined {
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+  const announced = mediaType === undefined ? undefined : BY_CONTENT_TYPE[mediaType];
+  return announced ?? (streams ? 'json-array' : undefined);
+}
+
+export function createFramer(framing: Framing, onMessage: (message: StreamMessage) => void): Framer {
+  return FRAMERS[framing](onMessage);
+}
