@@ -109,6 +109,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
 function errorResponse(error: unknown, route: ParsedRoute | undefined, logger: Logger): GatewayResponse {
   const gatewayError = error instanceof GatewayError ? error : new GatewayError('internal_error', 'Internal gateway error.');
   if (!(error instanceof GatewayError)) logger.error('unexpected_error', { message: error instanceof Error ? error.message : String(error) });
+  const fields = { route: route?.route, provider: route?.provider.id, status: gatewayError.status, code: gatewayError.code };
+  if (gatewayError.status >= 500) logger.error('request_rejected', fields);
+  else logger.info('request_rejected', fields);
   // Before a route is known there is no API to speak; OpenAI's shape is the one most clients parse.
   const format = route?.format ?? FORMATS.openai;
   const rendered = format.renderError(gatewayError);

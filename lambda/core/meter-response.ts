@@ -5,6 +5,7 @@ import { meteredBody, type BodyOutcome } from '../metering/metered-body';
 import { createFramer, framingFor, type Framing } from '../metering/framing';
 import { formatUsd } from '../pricing/money';
 import type { Pricer } from '../pricing/pricer';
+import type { Usage } from '@pydantic/genai-prices';
 import type { KeyRecord, Scope, Store } from '../store/port';
 import { bytes, type GatewayResponse } from './http-types';
 import type { Logger } from './log';
@@ -30,6 +31,11 @@ export interface Settlement {
   readonly model: string;
   readonly outcome: BodyOutcome['kind'];
   readonly priced: boolean;
+  readonly usage?: Usage;
+}
+
+interface SettleContext extends MeterContext {
+  readonly status: number;
 }
 
 const SPEND_WRITE_ATTEMPTS = 4;
@@ -39,7 +45,8 @@ const SPEND_WRITE_ATTEMPTS = 4;
  * successful responses are JSON documents of bounded size: they are read whole so the cost can
  * travel in a response header, which must be sent before the body.
  */
-export async function meterResponse(upstream: UpstreamResponse, context: MeterContext): Promise<GatewayResponse> {
+export async function meterResponse(upstream: UpstreamResponse, requestContext: MeterContext): Promise<GatewayResponse> {
+  const context: SettleContext = { ...requestContext, status: upstream.status };
   const ok = upstream.status >= 200 && upstream.status < 300;
   const contentType = headerString(upstream.headers['content-type']);
   if (!ok) return passThrough(upstream, () => {}, async (outcome) => settle(context, {}, outcome));
@@ -56,7 +63,7 @@ function passThrough(
   return { status: upstream.status, headers: upstream.headers, body: meteredBody(upstream.body, observe, onEnd) };
 }
 
-function meterStream(upstream: UpstreamResponse, framing: Framing, context: MeterContext): GatewayResponse {
+function meterStream(upstream: UpstreamResponse, framing: Framing, context: SettleContext): GatewayResponse {
   const reader = context.route.format.streamReader(context.operation);
   const parser = createFramer(framing, (message) => reader.onMessage(message));
   const decoder = createDecoder(headerString(upstream.headers['content-encoding']), (chunk) => parser.push(chunk));
@@ -68,7 +75,7 @@ function meterStream(upstream: UpstreamResponse, framing: Framing, context: Mete
   });
 }
 
-async function meterDocument(upstream: UpstreamResponse, context: MeterContext): Promise<GatewayResponse> {
+async function meterDocument(upstream: UpstreamResponse, context: SettleContext): Promise<GatewayResponse> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of upstream.body) chunks.push(chunk);
   const raw = Buffer.concat(chunks);
@@ -111,28 +118,34 @@ function decodeWhole(raw: Buffer, encoding: string | undefined): Buffer {
   }
 }
 
-function price(context: MeterContext, metered: Metered): Omit<Settlement, 'outcome'> {
+function price(context: SettleContext, metered: Metered): Omit<Settlement, 'outcome'> {
   const model = metered.model ?? context.requestModel;
   const priced = metered.usage && context.pricer.price(context.route.provider.pricingId, model, metered.usage);
   if (!priced) return { nanos: 0, model, priced: false };
-  return { nanos: priced.nanos, model, priced: true };
+  return { nanos: priced.nanos, model, priced: true, usage: priced.usage };
 }
 
-async function settle(context: MeterContext, metered: Metered, outcome: BodyOutcome): Promise<void> {
+async function settle(context: SettleContext, metered: Metered, outcome: BodyOutcome): Promise<void> {
   // An error event inside a 200 stream is a failed request, whatever the transport saw.
   const effective: BodyOutcome = metered.failure !== undefined ? { kind: 'upstream-failed', error: metered.failure } : outcome;
   await record(context, price(context, metered), effective);
 }
 
-async function record(context: MeterContext, cost: Omit<Settlement, 'outcome'>, outcome: BodyOutcome): Promise<void> {
+async function record(context: SettleContext, cost: Omit<Settlement, 'outcome'>, outcome: BodyOutcome): Promise<void> {
   const { key, logger } = context;
   const scopes: Scope[] = [
     { kind: 'key', id: key.id },
     { kind: 'project', id: key.project },
     ...(key.user !== undefined ? [{ kind: 'user' as const, id: key.user }] : []),
   ];
+  // The one event every settled request emits: dashboards and metrics are built from it.
   const fields = {
     route: context.route.route,
+    provider: context.route.provider.id,
+    status: context.status,
+    duration_ms: Date.now() - context.startedAt.getTime(),
+    input_tokens: cost.usage?.['input_tokens'],
+    output_tokens: cost.usage?.['output_tokens'],
     model: cost.model,
     key_id: key.id,
     project: key.project,
