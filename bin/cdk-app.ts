@@ -1,8 +1,16 @@
 import { App } from 'aws-cdk-lib';
+import { readGatewayConfigFile } from '../lib/proxy';
 import { TollgateStack } from '../lib/tollgate-stack';
 
 export const app = new App(); // exported so tests can inspect what this entry point builds
-const regions = String(app.node.tryGetContext('regions') ?? 'us-east-1').split(',').map((r) => r.trim()).filter(Boolean);
+const context = (name: string): string | undefined => app.node.tryGetContext(name) ?? undefined;
+const regions = String(context('regions') ?? 'us-east-1').split(',').map((r) => r.trim()).filter(Boolean);
+const config = context('config'); // -c config=tollgate.aws.json
+const alarmEmail = context('alarmEmail');
 for (const region of regions) {
-  new TollgateStack(app, `Tollgate-${region}`, { env: { account: process.env.CDK_DEFAULT_ACCOUNT, region } });
+  new TollgateStack(app, `Tollgate-${region}`, {
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region },
+    ...(config && { gatewayConfig: readGatewayConfigFile(config) }),
+    ...(alarmEmail && { alarmEmail }),
+  });
 }

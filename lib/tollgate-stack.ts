@@ -1,6 +1,14 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
+import { TollgateMonitoring } from './monitoring';
+import { PriceRefresh } from './price-refresh';
+import { Reconciler } from './reconciler';
+import { TollgateProxy, type GatewayConfigJson } from './proxy';
 
 /** Options for {@link TollgateStack}. */
 export interface TollgateStackProps extends StackProps {
@@ -10,17 +18,64 @@ export interface TollgateStackProps extends StackProps {
    * @default 35 - the DynamoDB maximum, so a bad key rotation or spend reset can be undone weeks later.
    */
   readonly recoveryPeriodInDays?: number;
+  /**
+   * The gateway config (the `tollgate.config.json` shape: providers, custom prices, limits).
+   * Providers it gives no credential read theirs from the stack's provider secret.
+   *
+   * @default every provider at its real API, credentials from the provider secret
+   */
+  readonly gatewayConfig?: GatewayConfigJson;
+  /** @default 1024 */
+  readonly proxyMemorySize?: number;
+  /** @default Duration.hours(1) */
+  readonly priceRefreshInterval?: Duration;
+  /** @default genai-prices' data.json on GitHub */
+  readonly pricesUrl?: string;
+  /** @default Duration.days(2) */
+  readonly maxPriceAge?: Duration;
+  /** @default 5 */
+  readonly serverErrorRatePercent?: number;
+  /** @default - alarms go to the stack's SNS topic with no subscriber */
+  readonly alarmEmail?: string;
+  /**
+   * Two stacks in one account and region need different namespaces, or their metrics mix.
+   *
+   * @default 'Tollgate'
+   */
+  readonly metricsNamespace?: string;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
 }
 
-/** Regional Tollgate deployment: the state every gateway instance in the region shares. */
+/**
+ * A self-contained regional tollgate: the streaming proxy on a function URL, its DynamoDB tables,
+ * provider credentials in Secrets Manager under a KMS key, the scheduled price refresh and
+ * reservation reconciler, and the region's dashboard and alarms. Keys live in the region whose
+ * tables hold them.
+ *
+ * @example
+ * new TollgateStack(app, 'Tollgate-eu-west-1', { env: { region: 'eu-west-1' }, alarmEmail: 'ops@example.com' });
+ */
 export class TollgateStack extends Stack {
   /** Key records (hashes, never the keys themselves), looked up by partition key `pk`. */
   readonly keysTable: Table;
 
   /**
    * Spend counters: `pk` is the scope and `sk` the period, so every period of one scope is a single Query.
+   * Rate counters and reservations carry `expiresAt` (epoch seconds) and expire through TTL.
    */
   readonly spendTable: Table;
+
+  /** The last good copy of genai-prices' data: one item, refetchable, so no backups. */
+  readonly pricesTable: Table;
+
+  /** Provider credentials: one JSON object, a field per provider id. */
+  readonly providerSecret: Secret;
+  readonly secretsKey: Key;
+  readonly proxy: TollgateProxy;
+  readonly priceRefresh: PriceRefresh;
+  readonly reconciler: Reconciler;
+  readonly monitoring: TollgateMonitoring;
 
   constructor(scope: Construct, id: string, props: TollgateStackProps = {}) {
     super(scope, id, props);
@@ -29,6 +84,7 @@ export class TollgateStack extends Stack {
       pointInTimeRecoveryEnabled: true,
       recoveryPeriodInDays: props.recoveryPeriodInDays,
     };
+    const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
 
     // Names are generated (and published as outputs) so several stages can share one account and region.
     // On-demand billing because gateway traffic is bursty and idle stages should cost nothing.
@@ -45,11 +101,75 @@ export class TollgateStack extends Stack {
       sortKey: { name: 'sk', type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification,
+      timeToLiveAttribute: 'expiresAt',
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    // The gateway is configured with these generated names after deployment.
+    this.pricesTable = new Table(this, 'PricesTable', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // A customer-managed key, so who may decrypt provider credentials is decided here, in IAM
+    // and the key policy, not by whoever may call Secrets Manager with the AWS-managed key.
+    this.secretsKey = new Key(this, 'SecretsKey', {
+      description: `tollgate ${this.stackName}: provider credentials`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    this.providerSecret = new Secret(this, 'ProviderSecret', {
+      description: `tollgate ${this.stackName}: provider credentials, one JSON field per provider id, e.g. {"openai": "sk-..."}`,
+      encryptionKey: this.secretsKey,
+      // No credential here: the operator puts them in after deploying, so none is ever in a template.
+      secretStringValue: SecretValue.unsafePlainText('{}'),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.priceRefresh = new PriceRefresh(this, 'PriceRefresh', {
+      pricesTable: this.pricesTable,
+      metricsNamespace,
+      ...(props.priceRefreshInterval && { interval: props.priceRefreshInterval }),
+      ...(props.pricesUrl && { url: props.pricesUrl }),
+      ...(props.logRetention && { logRetention: props.logRetention }),
+    });
+
+    this.proxy = new TollgateProxy(this, 'Proxy', {
+      keysTable: this.keysTable,
+      spendTable: this.spendTable,
+      pricesTable: this.pricesTable,
+      providerSecret: this.providerSecret,
+      secretsKey: this.secretsKey,
+      metricsNamespace,
+      ...(props.gatewayConfig && { gatewayConfig: props.gatewayConfig }),
+      ...(props.proxyMemorySize && { memorySize: props.proxyMemorySize }),
+      ...(props.logRetention && { logRetention: props.logRetention }),
+    });
+
+    this.reconciler = new Reconciler(this, 'Reconciler', {
+      keysTable: this.keysTable,
+      spendTable: this.spendTable,
+      metricsNamespace,
+      ...(props.logRetention && { logRetention: props.logRetention }),
+    });
+
+    this.monitoring = new TollgateMonitoring(this, 'Monitoring', {
+      metricsNamespace,
+      priceRefreshInterval: this.priceRefresh.interval,
+      ...(props.maxPriceAge && { maxPriceAge: props.maxPriceAge }),
+      ...(props.serverErrorRatePercent !== undefined && { serverErrorRatePercent: props.serverErrorRatePercent }),
+      ...(props.alarmEmail && { alarmEmail: props.alarmEmail }),
+    });
+
+    new CfnOutput(this, 'FunctionUrl', { value: this.proxy.url.url, description: 'Gateway base URL: point SDKs at <this>proxy/<route>' });
     new CfnOutput(this, 'KeysTableName', { value: this.keysTable.tableName });
     new CfnOutput(this, 'SpendTableName', { value: this.spendTable.tableName });
+    new CfnOutput(this, 'PricesTableName', { value: this.pricesTable.tableName });
+    new CfnOutput(this, 'ProviderSecretArn', { value: this.providerSecret.secretArn, description: 'Put provider credentials here (JSON, a field per provider id)' });
+    new CfnOutput(this, 'SecretsKeyArn', { value: this.secretsKey.keyArn, description: 'Encrypt bring-your-own provider secrets with this key' });
+    new CfnOutput(this, 'PriceRefreshFunctionName', { value: this.priceRefresh.function.functionName, description: 'Invoke to refresh prices now' });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'Subscribe to receive alarms' });
   }
 }

@@ -4,9 +4,11 @@ import type { Dispatcher } from 'undici';
 import { loadConfig, type GatewayConfig } from '../config/config';
 import { envCredentials } from '../config/credentials';
 import { createGateway } from '../core/gateway';
-import type { Logger } from '../core/log';
+import { jsonLogger, type Logger } from '../core/log';
+import { startReconciler } from '../limits/reconciler';
 import { createUpstreamAgent } from '../core/upstream';
 import { Pricer } from '../pricing/pricer';
+import { loadLocalPrices } from '../prices/local';
 import { createNodeServer } from '../server/node-http';
 import type { Store } from '../store/port';
 
@@ -20,6 +22,8 @@ export interface LocalGatewayOptions {
   readonly host?: string;
   readonly logger?: Logger;
   readonly clock?: () => Date;
+  /** How often reservations nobody settled are reconciled. @default 30 s */
+  readonly reconcileIntervalMs?: number;
 }
 
 export interface RunningGateway {
@@ -33,6 +37,7 @@ export interface RunningGateway {
 export async function startLocalGateway(options: LocalGatewayOptions): Promise<RunningGateway> {
   const env = options.env ?? process.env;
   const config = options.config ?? loadConfig(env);
+  await loadLocalPrices(env, options.logger); // the copy `tollgate prices refresh` stored, if any
   const upstream: Dispatcher = createUpstreamAgent();
   const gateway = createGateway({
     config,
@@ -40,10 +45,16 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
     pricer: new Pricer(config.prices),
     upstream,
     credential: envCredentials(env),
+    env,
     ...(options.logger && { logger: options.logger }),
     ...(options.clock && { clock: options.clock }),
   });
   const server = createNodeServer(gateway);
+  const stopReconciler = startReconciler(options.store, {
+    intervalMs: options.reconcileIntervalMs ?? 30_000,
+    clock: options.clock ?? (() => new Date()),
+    logger: options.logger ?? jsonLogger,
+  });
   const port = options.port ?? Number(env['PORT'] ?? 8787);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
@@ -58,6 +69,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
     server,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
     async close() {
+      stopReconciler();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await upstream.close();

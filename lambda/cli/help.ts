@@ -8,9 +8,14 @@ Commands:
   keys list          List keys
   keys revoke <id>   Revoke a key
   spend              Show spend per key, user and project
+  prices refresh     Fetch the latest genai-prices data into the data directory
 
 Every command accepts --json (machine-readable output only) and --help.
 The CLI reads the same store settings as the server: TOLLGATE_STORE, TOLLGATE_DATA_DIR, ...
+
+A deployed stack (with your AWS credentials), before the command:
+  --stack <name> --region <region> --keys-table <name> --spend-table <name>
+  e.g. tollgate --region eu-west-1 --keys-table ... --spend-table ... keys create --project acme
 `;
 
 export const SERVE_HELP = `Usage: tollgate [serve] [--port <port>] [--host <host>] [--json]
@@ -77,4 +82,31 @@ Options:
   --user <u>       One user
   --period <kind>  Only day, week, month or lifetime counters
   --json           Print [{scope: {kind, id}, period, nanos, usd, requests}]
+`;
+
+export const PRICES_HELP = `Usage: tollgate prices <command> [options]
+
+Commands:
+  refresh [--url <url>]   Fetch genai-prices' latest data, check it, and store it under the data
+                          directory; the server uses it from its next start
+  status                  Show the stored copy (source, when fetched and last checked)
+
+Every command accepts --json for machine-readable output.
+`;
+
+export const PRICES_REFRESH_HELP = `Usage: tollgate prices refresh [--url <url>] [--json]
+
+Fetches genai-prices' price data, checks it (shape, numeric prices, every provider tollgate routes
+to present) and stores it as <data dir>/genai-prices.json. Data that cannot be fetched or fails
+the checks is not stored: the previous copy (or the bundled data) stays in use, and the exit code is 1.
+
+Options:
+  --url <url>  Where to fetch from (default: TOLLGATE_PRICES_URL, else genai-prices' data.json)
+  --json       Print the outcome: {kind: "updated" | "unchanged" | "unreachable" | "rejected", ...}
+`;
+
+export const PRICES_STATUS_HELP = `Usage: tollgate prices status [--json]
+
+Shows the stored price data: where it came from, when it was fetched and last confirmed, and
+how many providers and models it prices.
 `;

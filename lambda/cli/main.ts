@@ -1,8 +1,9 @@
 import { wantsHelp } from './args';
-import { KEYS_HELP, MAIN_HELP, SERVE_HELP, SPEND_HELP } from './help';
+import { KEYS_HELP, MAIN_HELP, PRICES_HELP, SERVE_HELP, SPEND_HELP } from './help';
 import { errorMessage, processIo, UsageError, type CliIo } from './io';
+import { applyStackTarget } from './stack-target';
 
-const HELP: Readonly<Record<string, string>> = { serve: SERVE_HELP, keys: KEYS_HELP, spend: SPEND_HELP };
+const HELP: Readonly<Record<string, string>> = { serve: SERVE_HELP, keys: KEYS_HELP, spend: SPEND_HELP, prices: PRICES_HELP };
 
 /**
  * Runs one CLI invocation and returns its exit code: 0 ok, 1 failed, 2 bad usage. It never
@@ -10,7 +11,8 @@ const HELP: Readonly<Record<string, string>> = { serve: SERVE_HELP, keys: KEYS_H
  */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   try {
-    return await dispatch(argv, io);
+    const target = applyStackTarget(argv, io); // --stack/--region/--keys-table/--spend-table
+    return await dispatch(target.argv, target.io);
   } catch (error) {
     return report(error, io);
   }
@@ -38,6 +40,8 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
       const { spendCommand } = await import('./spend');
       return spendCommand(rest, io);
     }
+    case 'prices':
+      return (await import('./prices')).pricesCommand(rest, io);
     case 'help': {
       const topic = rest[0];
       if (topic === undefined) return printHelp(io, MAIN_HELP);

@@ -62,13 +62,18 @@ function parsePort(value: string, source: string, command?: string): number {
   throw command === undefined ? new CliFailure(message) : new UsageError(message, command);
 }
 
+/** One line, not one per provider: most teams enable a few providers and leave the rest unset. */
 function warnMissingCredentials(config: GatewayConfig, io: CliIo): void {
-  for (const settings of Object.values(config.providers)) {
-    if (settings.credential?.kind !== 'env') continue;
-    const name = settings.credential.name;
-    if (!io.env[name]) {
-      io.stderr.write(`warning: ${name} is not set, so requests to provider ${settings.id} will be refused until it is (the gateway reads it per request).\n`);
-    }
+  const envSources = Object.values(config.providers).flatMap((settings) =>
+    settings.credential?.kind === 'env' ? [{ id: settings.id, name: settings.credential.name }] : [],
+  );
+  const missing = envSources.filter(({ name }) => !io.env[name]);
+  if (missing.length === 0) return;
+  const list = missing.map(({ id, name }) => `${id} (${name})`).join(', ');
+  if (missing.length === envSources.length) {
+    io.stderr.write(`warning: no provider credential is set, so every request will be refused until one is: ${list}. The gateway reads them per request.\n`);
+  } else {
+    io.stderr.write(`note: no credential for ${list}; requests to those providers are refused until it is set.\n`);
   }
 }
 

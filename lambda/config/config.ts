@@ -23,14 +23,35 @@ export interface ProviderSettings {
   readonly credential: CredentialSource | undefined;
   /** Provider-specific settings, validated by the provider's own schema. */
   readonly options: unknown;
-  /** Forward requests for models with no known price, recording them at zero cost. */
-  readonly allowUnpriced: boolean;
+  /** What to do when a request's cost cannot be calculated. */
+  readonly unpriced: UnpricedPolicy;
+}
+
+/**
+ * `reject` (default): refuse models with no known price before forwarding.
+ * `allow`: forward them and record zero cost.
+ * `block`: forward them, then block the key for `minutes` — the Pydantic AI Gateway's second mode.
+ * A response that carries no usage is charged at its reservation's estimate under every policy,
+ * and additionally blocks the key under `block`.
+ */
+export type UnpricedPolicy = { readonly kind: 'reject' } | { readonly kind: 'allow' } | { readonly kind: 'block'; readonly minutes: number };
+
+export interface LimitSettings {
+  /** Output tokens assumed for a request that sets no maximum of its own. @default 4096 */
+  readonly defaultMaxOutputTokens: number;
+  /** How long a reservation may go unsettled before the reconciler settles it at its estimate. @default 1200 */
+  readonly reservationTtlSeconds: number;
+  /** How long key, project and user records are cached; the bound on how late a revocation bites. @default 5000 */
+  readonly keyCacheTtlMs: number;
 }
 
 export interface GatewayConfig {
   readonly providers: Readonly<Record<ProviderId, ProviderSettings>>;
   readonly prices: readonly CustomPrice[];
+  readonly limits: LimitSettings;
 }
+
+export const DEFAULT_LIMIT_SETTINGS: LimitSettings = { defaultMaxOutputTokens: 4096, reservationTtlSeconds: 1200, keyCacheTtlMs: 5000 };
 
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
 
@@ -55,7 +76,10 @@ const providerSchema = z.strictObject({
   format: z.string().optional(),
   baseUrl: httpUrl.optional(),
   credential: credentialSchema.optional(),
+  /** Kept from the first release: `true` is `unpriced: "allow"`. */
   allowUnpriced: z.boolean().optional(),
+  unpriced: z.enum(['reject', 'allow', 'block']).optional(),
+  unpricedBlockMinutes: z.number().int().positive().optional(),
   options: z.unknown().optional(),
 });
 
@@ -73,6 +97,13 @@ const priceSchema = z.strictObject({
 const fileSchema = z.strictObject({
   providers: z.partialRecord(z.enum(PROVIDER_IDS as [ProviderId, ...ProviderId[]]), providerSchema).optional(),
   prices: z.array(priceSchema).optional(),
+  limits: z
+    .strictObject({
+      defaultMaxOutputTokens: z.number().int().positive().optional(),
+      reservationTtlSeconds: z.number().int().positive().optional(),
+      keyCacheTtlMs: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
 });
 
 type ConfigFile = z.infer<typeof fileSchema>;
@@ -119,13 +150,14 @@ function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
       if (given.format !== undefined && given.format !== adapter.format) {
         throw new ConfigError(`${source}: providers.${id}.format: provider ${id} speaks "${adapter.format}", not "${given.format}"`);
       }
+      const options = providerOptions(adapter, given.options, `${source}: providers.${id}.options`);
       const settings: ProviderSettings = {
         id,
         format: adapter.format,
-        baseUrl: new URL(given.baseUrl ?? adapter.defaults.baseUrl),
+        baseUrl: new URL(given.baseUrl ?? adapter.defaultBaseUrl?.(options) ?? adapter.defaults.baseUrl),
         credential: credentialSource(given.credential, adapter.defaults.credentialEnv),
-        options: providerOptions(adapter, given.options, `${source}: providers.${id}.options`),
-        allowUnpriced: given.allowUnpriced ?? false,
+        options,
+        unpriced: unpricedPolicy(given.unpriced ?? (given.allowUnpriced ? 'allow' : 'reject'), given.unpricedBlockMinutes),
       };
       return [id, settings];
     }),
@@ -136,7 +168,11 @@ function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
     model,
     prices,
   }));
-  return { providers, prices };
+  return { providers, prices, limits: { ...DEFAULT_LIMIT_SETTINGS, ...file.limits } };
+}
+
+function unpricedPolicy(kind: 'reject' | 'allow' | 'block', minutes: number | undefined): UnpricedPolicy {
+  return kind === 'block' ? { kind, minutes: minutes ?? 60 } : { kind };
 }
 
 function credentialSource(given: z.infer<typeof credentialSchema> | undefined, defaultEnv: string | undefined): CredentialSource | undefined {

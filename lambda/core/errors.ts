@@ -8,6 +8,11 @@ export type GatewayErrorCode =
   | 'missing_api_key'
   | 'invalid_api_key'
   | 'revoked_api_key'
+  | 'disabled_api_key'
+  | 'expired_api_key'
+  | 'key_blocked'
+  | 'spend_limit_reached'
+  | 'rate_limited'
   | 'invalid_json'
   | 'invalid_request'
   | 'body_too_large'
@@ -22,6 +27,13 @@ const STATUS: Record<GatewayErrorCode, number> = {
   missing_api_key: 401,
   invalid_api_key: 401,
   revoked_api_key: 403,
+  disabled_api_key: 403,
+  expired_api_key: 401,
+  key_blocked: 403,
+  // 402: the SDKs retry 408, 409, 429 and 5xx, and a spent budget does not come back in seconds.
+  spend_limit_reached: 402,
+  // 429 with Retry-After: here a retry is exactly right, and the SDKs honour the header.
+  rate_limited: 429,
   invalid_json: 400,
   invalid_request: 400,
   body_too_large: 413,
@@ -34,14 +46,18 @@ const STATUS: Record<GatewayErrorCode, number> = {
 
 export class GatewayError extends Error {
   readonly status: number;
+  /** Extra response headers, such as Retry-After. */
+  readonly headers: Record<string, string>;
 
   constructor(
     readonly code: GatewayErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(message, options);
     this.name = 'GatewayError';
     this.status = STATUS[code];
+    this.headers = options?.headers ?? {};
   }
+
 }

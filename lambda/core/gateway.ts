@@ -2,16 +2,20 @@ import type { Dispatcher } from 'undici';
 import type { GatewayConfig, ProviderSettings } from '../config/config';
 import type { CredentialResolver } from '../config/credentials';
 import { authenticate } from '../keys/authenticate';
-import { jsonLogger, type Logger } from './log';
+import { cachedPolicies, type PolicySource } from '../keys/policy-cache';
+import { planReservation } from '../limits/plan';
+import { refusalError } from '../limits/refusal';
+import type { WireFormat } from '../formats/types';
 import type { Pricer } from '../pricing/pricer';
+import { FORMATS } from '../providers';
 import type { Store } from '../store/port';
 import { GatewayError } from './errors';
 import { bytes, type GatewayRequest, type GatewayResponse } from './http-types';
-import { meterResponse } from './meter-response';
+import { jsonLogger, type Logger } from './log';
+import { meterResponse, settleReservation } from './meter-response';
 import { parseJsonObject, readBody } from './read-body';
-import { parseRoute, type ParsedRoute } from './route';
+import { formatOfUrl, parseRoute, type ParsedRoute } from './route';
 import { draftUpstream, sendUpstream } from './upstream';
-import { FORMATS } from '../providers';
 
 export interface GatewayDeps {
   readonly config: GatewayConfig;
@@ -21,8 +25,12 @@ export interface GatewayDeps {
   readonly credential: CredentialResolver;
   readonly clock?: () => Date;
   readonly logger?: Logger;
+  /** @default key records cached for `config.limits.keyCacheTtlMs` */
+  readonly policies?: PolicySource;
   /** @default 32 MiB */
   readonly maxRequestBytes?: number;
+  /** The environment the gateway runs with, for providers whose credential chain reads it (AWS). @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface Gateway {
@@ -31,14 +39,30 @@ export interface Gateway {
 }
 
 const HEALTH_BODY = Buffer.from('{"status":"ok","service":"tollgate"}');
+/** `/proxy/<route>` itself, as a client's base URL, with or without a trailing slash. */
+const ROUTE_BASE = /^\/proxy\/[^/?]+\/?(?:\?.*)?$/;
 
+/**
+ * The runtime-neutral gateway. Per request:
+ *
+ * ```
+ * route ─▶ key (cached) ─▶ body, model ─▶ price known? ─▶ estimate ─▶ reserve ──refused──▶ 402 / 429
+ *                                                                       │
+ *                                                            forward ◀──┘
+ *                                                               │
+ *                        meter the response as it passes ─▶ settle(actual) when the body ends
+ * ```
+ */
 export function createGateway(deps: GatewayDeps): Gateway {
   const clock = deps.clock ?? (() => new Date());
   const logger = deps.logger ?? jsonLogger;
   const maxRequestBytes = deps.maxRequestBytes ?? 32 * 1024 * 1024;
+  const limits = deps.config.limits;
+  const policies = deps.policies ?? cachedPolicies(deps.store, limits.keyCacheTtlMs);
 
   async function proxy(request: GatewayRequest, route: ParsedRoute): Promise<GatewayResponse> {
-    const key = await authenticate(request.headers, deps.store);
+    const at = clock();
+    const policy = await authenticate(request.headers, policies, at);
     const settings = deps.config.providers[route.provider.id];
     const provider = route.provider;
     const credential = await resolveCredential(settings);
@@ -49,34 +73,58 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const path = provider.upstreamPath?.(route.providerPath, settings.options) ?? route.providerPath;
 
     const forward = async (body: Buffer | undefined) => {
-      const draft = draftUpstream(settings.baseUrl, path, route.query, request.method, request.headers, body);
-      const auth = await provider.authorize(draft, { credential, options: settings.options, dispatcher: deps.upstream, now: clock });
+      const draft = draftUpstream(settings.baseUrl, path, route.query, request.method, request.headers, body, provider.dropsRequestHeader?.bind(provider));
+      const auth = await provider.authorize(draft, {
+        credential,
+        options: settings.options,
+        dispatcher: deps.upstream,
+        now: clock,
+        ...(deps.env && { env: deps.env }),
+      });
       return sendUpstream(deps.upstream, draft, auth);
     };
     if (route.operation.kind === 'free') return forward(raw);
 
-    const body = raw && raw.byteLength > 0 ? parseJsonObject(raw) : {};
-    const prepared = route.format.prepare(route.operation.name, { providerPath: route.providerPath, query: route.query, body });
-    const priced = deps.pricer.knows(provider.pricingId, prepared.model);
-    if (!priced && !settings.allowUnpriced) {
+    const view = { providerPath: route.providerPath, query: route.query, body: raw && raw.byteLength > 0 ? parseJsonObject(raw) : {} };
+    const operation = route.operation.name;
+    const prepared = route.format.prepare(operation, view);
+    const outputTokens = route.format.maxOutputTokens?.(operation, view) ?? limits.defaultMaxOutputTokens;
+    // No tokenizer yields more tokens than the text has UTF-8 bytes: the body's size bounds the input.
+    const estimate = deps.pricer.estimate(provider.pricingId, prepared.model, raw?.byteLength ?? 0, outputTokens);
+    if (estimate === undefined && settings.unpriced.kind === 'reject') {
       throw new GatewayError(
         'unpriced_model',
         `Unable to calculate spend for model "${prepared.model}" on provider ${provider.id}: it has no known price. ` +
-          'Add a custom price for it in the gateway config, or allow unpriced requests for this provider.',
+          'Add a custom price for it in the gateway config, or set the provider\'s "unpriced" policy to "allow" or "block".',
       );
     }
-    const upstream = await forward(prepared.rewritten ? Buffer.from(JSON.stringify(prepared.rewritten)) : raw);
-    return meterResponse(upstream, {
+
+    const reservation = planReservation(policy, estimate ?? 0, at, limits.reservationTtlSeconds * 1000);
+    const reserved = await deps.store.reserve(reservation);
+    if (!reserved.ok) throw refusalError(reserved.refused, at);
+
+    const context = {
       route,
-      operation: route.operation.name,
+      operation,
       streams: route.operation.streams === true,
       requestModel: prepared.model,
-      key,
+      policy,
+      reservation,
+      unpriced: settings.unpriced,
       store: deps.store,
       pricer: deps.pricer,
-      startedAt: clock(),
       logger,
-    });
+      clock,
+    };
+    let upstream;
+    try {
+      upstream = await forward(prepared.rewritten ? Buffer.from(JSON.stringify(prepared.rewritten)) : raw);
+    } catch (error) {
+      // Never sent, never billed: hand the whole reservation back.
+      await settleReservation(context, 0, 'not-forwarded');
+      throw error;
+    }
+    return meterResponse(upstream, context);
   }
 
   async function resolveCredential(settings: ProviderSettings): Promise<string | undefined> {
@@ -94,31 +142,41 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (isRoot && (request.method === 'GET' || request.method === 'HEAD')) {
         return { status: 200, headers: { 'content-type': 'application/json' }, body: request.method === 'HEAD' ? bytes() : bytes(HEALTH_BODY) };
       }
+      // Clients probe their base URL before the first call, without credentials (Claude Code HEADs ANTHROPIC_BASE_URL).
+      if (request.method === 'HEAD' && ROUTE_BASE.test(request.url) && formatOfUrl(request.url)) {
+        return { status: 200, headers: { 'content-type': 'application/json' }, body: bytes() };
+      }
       let route: ParsedRoute | undefined;
       try {
         route = parseRoute(request.method, request.url);
         if (!route) throw new GatewayError('not_found', `No such path. Gateway requests go to /proxy/<route>/<provider path>.`);
         return await proxy(request, route);
       } catch (error) {
-        return errorResponse(error, route, logger);
+        return errorResponse(error, route, logger, formatOfUrl(request.url));
       }
     },
   };
 }
 
-function errorResponse(error: unknown, route: ParsedRoute | undefined, logger: Logger): GatewayResponse {
+function errorResponse(error: unknown, route: ParsedRoute | undefined, logger: Logger, named: WireFormat | undefined): GatewayResponse {
   const gatewayError = error instanceof GatewayError ? error : new GatewayError('internal_error', 'Internal gateway error.');
   if (!(error instanceof GatewayError)) logger.error('unexpected_error', { message: error instanceof Error ? error.message : String(error) });
   const fields = { route: route?.route, provider: route?.provider.id, status: gatewayError.status, code: gatewayError.code };
   if (gatewayError.status >= 500) logger.error('request_rejected', fields);
   else logger.info('request_rejected', fields);
-  // Before a route is known there is no API to speak; OpenAI's shape is the one most clients parse.
-  const format = route?.format ?? FORMATS.openai;
+  // A path refused before its route was parsed still speaks the API its route name chose; with
+  // no route name there is no API to speak, and OpenAI's shape is the one most clients parse.
+  const format = route?.format ?? named ?? FORMATS.openai;
   const rendered = format.renderError(gatewayError);
   const body = Buffer.from(rendered.body);
   return {
     status: gatewayError.status,
-    headers: { 'content-type': rendered.contentType, 'content-length': String(body.byteLength), 'x-tollgate-error': gatewayError.code },
+    headers: {
+      'content-type': rendered.contentType,
+      'content-length': String(body.byteLength),
+      'x-tollgate-error': gatewayError.code,
+      ...gatewayError.headers,
+    },
     body: bytes(body),
   };
 }

@@ -1,12 +1,14 @@
+import type { Usage } from '@pydantic/genai-prices';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import type { UnpricedPolicy } from '../config/config';
 import type { Metered } from '../formats/types';
+import type { Policy } from '../limits/plan';
 import { createDecoder } from '../metering/decode';
-import { meteredBody, type BodyOutcome } from '../metering/metered-body';
 import { createFramer, framingFor, type Framing } from '../metering/framing';
+import { meteredBody, type BodyOutcome } from '../metering/metered-body';
 import { formatUsd } from '../pricing/money';
 import type { Pricer } from '../pricing/pricer';
-import type { Usage } from '@pydantic/genai-prices';
-import type { KeyRecord, Scope, Store } from '../store/port';
+import type { Reservation, Store } from '../store/port';
 import { bytes, type GatewayResponse } from './http-types';
 import type { Logger } from './log';
 import type { ParsedRoute } from './route';
@@ -18,52 +20,47 @@ export interface MeterContext {
   /** The operation streams even when its content type does not say so. */
   readonly streams: boolean;
   readonly requestModel: string;
-  readonly key: KeyRecord;
+  readonly policy: Policy;
+  readonly reservation: Reservation;
+  readonly unpriced: UnpricedPolicy;
   readonly store: Store;
   readonly pricer: Pricer;
-  readonly startedAt: Date;
   readonly logger: Logger;
+  readonly clock: () => Date;
 }
 
-/** What a settled request cost, for the spend write and for tests that check it. */
-export interface Settlement {
+interface Charge {
   readonly nanos: number;
   readonly model: string;
-  readonly outcome: BodyOutcome['kind'];
-  readonly priced: boolean;
+  /** Why the charge is what it is: usage priced, nothing to bill, or a fallback. */
+  readonly basis: 'usage' | 'upstream-error' | 'unpriced-model' | 'usage-missing';
   readonly usage?: Usage;
 }
 
-interface SettleContext extends MeterContext {
-  readonly status: number;
-}
+type Outcome = BodyOutcome['kind'] | 'not-forwarded';
 
 const SPEND_WRITE_ATTEMPTS = 4;
 
 /**
- * Streams (SSE) pass through chunk by chunk while their usage is read on the side. Other
- * successful responses are JSON documents of bounded size: they are read whole so the cost can
- * travel in a response header, which must be sent before the body.
+ * Streams pass through chunk by chunk while their usage is read on the side. Other successful
+ * responses are JSON documents of bounded size: they are read whole so the cost can travel in a
+ * response header, which must be sent before the body. Either way the reservation is settled
+ * when the body's iteration ends.
  */
-export async function meterResponse(upstream: UpstreamResponse, requestContext: MeterContext): Promise<GatewayResponse> {
-  const context: SettleContext = { ...requestContext, status: upstream.status };
+export async function meterResponse(upstream: UpstreamResponse, context: MeterContext): Promise<GatewayResponse> {
   const ok = upstream.status >= 200 && upstream.status < 300;
   const contentType = headerString(upstream.headers['content-type']);
-  if (!ok) return passThrough(upstream, () => {}, async (outcome) => settle(context, {}, outcome));
+  if (!ok) return passThrough(upstream, () => {}, (outcome) => settle(context, upstream.status, {}, outcome));
   const framing = framingFor(contentType, context.streams);
   if (framing) return meterStream(upstream, framing, context);
   return meterDocument(upstream, context);
 }
 
-function passThrough(
-  upstream: UpstreamResponse,
-  observe: (chunk: Uint8Array) => void,
-  onEnd: (outcome: BodyOutcome) => Promise<void>,
-): GatewayResponse {
+function passThrough(upstream: UpstreamResponse, observe: (chunk: Uint8Array) => void, onEnd: (outcome: BodyOutcome) => Promise<void>): GatewayResponse {
   return { status: upstream.status, headers: upstream.headers, body: meteredBody(upstream.body, observe, onEnd) };
 }
 
-function meterStream(upstream: UpstreamResponse, framing: Framing, context: SettleContext): GatewayResponse {
+function meterStream(upstream: UpstreamResponse, framing: Framing, context: MeterContext): GatewayResponse {
   const reader = context.route.format.streamReader(context.operation);
   const parser = createFramer(framing, (message) => reader.onMessage(message));
   const decoder = createDecoder(headerString(upstream.headers['content-encoding']), (chunk) => parser.push(chunk));
@@ -71,20 +68,19 @@ function meterStream(upstream: UpstreamResponse, framing: Framing, context: Sett
     const decoded = await decoder.end();
     parser.end();
     if (!decoded.ok) context.logger.error('stream_decode_failed', { route: context.route.route });
-    await settle(context, reader.result(), outcome);
+    await settle(context, upstream.status, reader.result(), outcome);
   });
 }
 
-async function meterDocument(upstream: UpstreamResponse, context: SettleContext): Promise<GatewayResponse> {
+async function meterDocument(upstream: UpstreamResponse, context: MeterContext): Promise<GatewayResponse> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of upstream.body) chunks.push(chunk);
   const raw = Buffer.concat(chunks);
   const document = parseDocument(raw, headerString(upstream.headers['content-encoding']));
-  const metered = context.route.format.usageFromBody(context.operation, document, upstream.headers);
-  const cost = price(context, metered);
+  const charge = chargeFor(context, upstream.status, context.route.format.usageFromBody(context.operation, document, upstream.headers));
   const headers = { ...upstream.headers };
-  if (cost.priced) {
-    const usd = formatUsd(cost.nanos);
+  if (charge.basis === 'usage') {
+    const usd = formatUsd(charge.nanos);
     headers['x-tollgate-cost-usd'] = usd;
     // The header pydantic-ai reads from the Pydantic AI Gateway.
     headers['pydantic-ai-gateway-price-estimate'] = `${usd}USD`;
@@ -92,8 +88,89 @@ async function meterDocument(upstream: UpstreamResponse, context: SettleContext)
   return {
     status: upstream.status,
     headers,
-    body: meteredBody(bytes(raw), () => {}, async (outcome) => record(context, cost, outcome)),
+    body: meteredBody(bytes(raw), () => {}, (outcome) => record(context, upstream.status, charge, outcome.kind)),
   };
+}
+
+async function settle(context: MeterContext, status: number, metered: Metered, outcome: BodyOutcome): Promise<void> {
+  // An error event inside a 200 stream is a failed request, whatever the transport saw.
+  const kind = metered.failure !== undefined ? 'upstream-failed' : outcome.kind;
+  await record(context, status, chargeFor(context, status, metered), kind);
+}
+
+/**
+ * What a response costs. Upstream errors are not billed. A response with usage costs its price.
+ * A successful response without readable usage (a cut stream, an odd body) is charged its
+ * reservation's estimate: an upper bound, so caps stay caps when metering goes blind.
+ */
+function chargeFor(context: MeterContext, status: number, metered: Metered): Charge {
+  const model = metered.model ?? context.requestModel;
+  if (status < 200 || status >= 300) return { nanos: 0, model, basis: 'upstream-error' };
+  const priced = metered.usage && context.pricer.price(context.route.provider.pricingId, model, metered.usage);
+  if (priced) return { nanos: priced.nanos, model, basis: 'usage', usage: priced.usage };
+  if (!context.pricer.knows(context.route.provider.pricingId, model)) return { nanos: 0, model, basis: 'unpriced-model' };
+  return { nanos: context.reservation.estimateNanos, model, basis: 'usage-missing' };
+}
+
+async function record(context: MeterContext, status: number, charge: Charge, outcome: Outcome): Promise<void> {
+  const { policy, logger } = context;
+  // The one event every settled request emits: dashboards and metrics are built from it.
+  const fields = {
+    route: context.route.route,
+    provider: context.route.provider.id,
+    status,
+    duration_ms: context.clock().getTime() - context.reservation.at.getTime(),
+    input_tokens: charge.usage?.['input_tokens'],
+    output_tokens: charge.usage?.['output_tokens'],
+    model: charge.model,
+    key_id: policy.key.id,
+    project: policy.key.project,
+    user: policy.key.user,
+    nanos: charge.nanos,
+    estimate_nanos: context.reservation.estimateNanos,
+    priced: charge.basis === 'usage',
+    basis: charge.basis,
+    outcome,
+  };
+  if (charge.basis === 'unpriced-model' || charge.basis === 'usage-missing') {
+    logger.error('cost_not_calculated', fields);
+    if (context.unpriced.kind === 'block') await blockKey(context, context.unpriced.minutes);
+  }
+  await settleReservation(context, charge.nanos, outcome, fields);
+}
+
+/** Settles with retries; a write that still fails is logged loudly (and alarmed on in AWS), never dropped silently. */
+export async function settleReservation(
+  context: Pick<MeterContext, 'store' | 'reservation' | 'logger'>,
+  nanos: number,
+  outcome: Outcome,
+  fields: Record<string, string | number | boolean | undefined> = {},
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const settled = await context.store.settle(context.reservation, nanos);
+      // Not ours to settle: it outlived its expiry and the reconciler charged its estimate.
+      if (!settled) context.logger.error('reservation_already_settled', { ...fields, reservation: context.reservation.id });
+      else context.logger.info('request_settled', { ...fields, outcome });
+      return;
+    } catch (error) {
+      if (attempt >= SPEND_WRITE_ATTEMPTS) {
+        context.logger.error('spend_write_failed', { ...fields, nanos, reservation: context.reservation.id, message: error instanceof Error ? error.message : String(error) });
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+    }
+  }
+}
+
+async function blockKey(context: MeterContext, minutes: number): Promise<void> {
+  const until = new Date(context.clock().getTime() + minutes * 60_000).toISOString();
+  try {
+    await context.store.updateKey(context.policy.key.id, { blockedUntil: until });
+    context.logger.error('key_blocked', { key_id: context.policy.key.id, until });
+  } catch (error) {
+    context.logger.error('key_block_failed', { key_id: context.policy.key.id, message: error instanceof Error ? error.message : String(error) });
+  }
 }
 
 function parseDocument(raw: Buffer, encoding: string | undefined): unknown {
@@ -115,57 +192,6 @@ function decodeWhole(raw: Buffer, encoding: string | undefined): Buffer {
       return brotliDecompressSync(raw);
     default:
       return raw;
-  }
-}
-
-function price(context: SettleContext, metered: Metered): Omit<Settlement, 'outcome'> {
-  const model = metered.model ?? context.requestModel;
-  const priced = metered.usage && context.pricer.price(context.route.provider.pricingId, model, metered.usage);
-  if (!priced) return { nanos: 0, model, priced: false };
-  return { nanos: priced.nanos, model, priced: true, usage: priced.usage };
-}
-
-async function settle(context: SettleContext, metered: Metered, outcome: BodyOutcome): Promise<void> {
-  // An error event inside a 200 stream is a failed request, whatever the transport saw.
-  const effective: BodyOutcome = metered.failure !== undefined ? { kind: 'upstream-failed', error: metered.failure } : outcome;
-  await record(context, price(context, metered), effective);
-}
-
-async function record(context: SettleContext, cost: Omit<Settlement, 'outcome'>, outcome: BodyOutcome): Promise<void> {
-  const { key, logger } = context;
-  const scopes: Scope[] = [
-    { kind: 'key', id: key.id },
-    { kind: 'project', id: key.project },
-    ...(key.user !== undefined ? [{ kind: 'user' as const, id: key.user }] : []),
-  ];
-  // The one event every settled request emits: dashboards and metrics are built from it.
-  const fields = {
-    route: context.route.route,
-    provider: context.route.provider.id,
-    status: context.status,
-    duration_ms: Date.now() - context.startedAt.getTime(),
-    input_tokens: cost.usage?.['input_tokens'],
-    output_tokens: cost.usage?.['output_tokens'],
-    model: cost.model,
-    key_id: key.id,
-    project: key.project,
-    nanos: cost.nanos,
-    priced: cost.priced,
-    outcome: outcome.kind,
-  };
-  if (!cost.priced && outcome.kind === 'complete') logger.error('usage_not_priced', fields);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await context.store.recordSpend({ scopes, at: context.startedAt, nanos: cost.nanos });
-      logger.info('request_settled', fields);
-      return;
-    } catch (error) {
-      if (attempt >= SPEND_WRITE_ATTEMPTS) {
-        logger.error('spend_write_failed', { ...fields, message: error instanceof Error ? error.message : String(error) });
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
-    }
   }
 }
 

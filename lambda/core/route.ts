@@ -21,6 +21,13 @@ export const ROUTE_NAMES: readonly string[] = [...ROUTES.keys()];
 
 const PREFIX = '/proxy/';
 
+/** The wire format of the route a URL names, so an error found before the route parses still speaks its API. */
+export function formatOfUrl(url: string): WireFormat | undefined {
+  if (!url.startsWith(PREFIX)) return undefined;
+  const provider = ROUTES.get(url.slice(PREFIX.length).split(/[/?]/, 1)[0] ?? '');
+  return provider && FORMATS[provider.format];
+}
+
 /** Returns undefined for paths outside `/proxy/`; throws GatewayError for bad ones inside it. */
 export function parseRoute(method: string, url: string): ParsedRoute | undefined {
   const queryAt = url.indexOf('?');
@@ -54,10 +61,28 @@ export function parseRoute(method: string, url: string): ParsedRoute | undefined
  */
 function assertSafePath(path: string): void {
   const segments = path.split('/');
-  const bad = segments.some((segment) => segment === '.' || segment === '..' || /%2e|%2f|%5c/i.test(segment) || segment.includes('\\'));
+  const bad = segments.some((segment) => segment === '.' || segment === '..' || isUnsafeSegment(segment));
   if (bad || path.includes('//')) {
     throw new GatewayError('invalid_request', 'The request path contains dot segments or encoded separators, which tollgate does not forward.');
   }
+}
+
+/**
+ * An encoded slash may stand inside an id (a Bedrock model ARN is one segment:
+ * `arn:aws:bedrock:…:inference-profile%2Fus.anthropic.…`), but only where an upstream that
+ * decodes it would still see no dot segment and no empty one. Backslashes are never allowed.
+ */
+function isUnsafeSegment(segment: string): boolean {
+  if (segment.includes('\\') || /%5c/i.test(segment)) return true;
+  if (!segment.includes('%')) return false;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    return /%2e|%2f/i.test(segment);
+  }
+  const parts = decoded.split('/');
+  return parts.some((part) => part === '.' || part === '..' || (parts.length > 1 && part === ''));
 }
 
 function buildRouteTable(): Map<string, ProviderAdapter<unknown>> {

@@ -47,11 +47,13 @@ export function draftUpstream(
   method: string,
   incoming: IncomingHeaders,
   body: Buffer | undefined,
+  /** The provider's own additions to the dropped headers. */
+  drops?: (name: string) => boolean,
 ): UpstreamDraft {
   const basePath = baseUrl.pathname.replace(/\/+$/, '');
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(incoming)) {
-    if (value !== undefined && !DROPPED_REQUEST_HEADERS.has(name)) headers[name] = value;
+    if (value !== undefined && !DROPPED_REQUEST_HEADERS.has(name) && !drops?.(name)) headers[name] = value;
   }
   if (body) headers['content-length'] = String(body.byteLength);
   return { method, url: new URL(`${baseUrl.origin}${basePath}${path}${query}`), headers, body };

@@ -34,6 +34,16 @@ export const openaiFormat: WireFormat = {
     return { model };
   },
 
+  maxOutputTokens(operation, { body }) {
+    if (operation === 'embeddings') return 0;
+    // Responses uses max_output_tokens; chat has max_completion_tokens and the older max_tokens.
+    for (const field of ['max_completion_tokens', 'max_output_tokens', 'max_tokens']) {
+      const value = body[field];
+      if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+    }
+    return undefined;
+  },
+
   usageFromBody(operation, body): Metered {
     if (!isObject(body)) return {};
     return withModel(body, { flavor: operation, doc: body });

@@ -2,7 +2,7 @@ import type { GatewayError } from '../core/errors';
 import type { OutgoingHeaders } from '../core/http-types';
 import type { StreamMessage } from '../metering/framing';
 
-export type FormatId = 'openai';
+export type FormatId = 'openai' | 'anthropic' | 'groq' | 'gemini' | 'bedrock';
 
 /** What a wire format knows about one request, decided from its method and provider path. */
 export type Operation =
@@ -61,6 +61,8 @@ export interface WireFormat {
   prepare(operation: string, request: RequestView): PreparedRequest;
   /** Usage from a whole (non-streamed) response; some providers put it in headers. */
   usageFromBody(operation: string, body: unknown, headers: OutgoingHeaders): Metered;
+  /** The request's own cap on output tokens, if it sets one (`max_tokens`, `maxOutputTokens`, …). */
+  maxOutputTokens?(operation: string, request: RequestView): number | undefined;
   streamReader(operation: string): StreamUsageReader;
   renderError(error: GatewayError): { readonly contentType: string; readonly body: string };
   /** Endpoints listed in the "unsupported endpoint" error, so the caller sees what does work. */

@@ -1,7 +1,8 @@
 import { GatewayError } from '../core/errors';
 import { headerValue, type IncomingHeaders } from '../core/http-types';
-import type { KeyRecord, Store } from '../store/port';
+import type { Policy } from '../limits/plan';
 import { hashMatches, KEY_PREFIX, keyId } from './gateway-key';
+import type { PolicySource } from './policy-cache';
 
 /** The three places SDKs put an API key: OpenAI's, Anthropic's and Google's. */
 export function presentedKey(headers: IncomingHeaders): string | undefined {
@@ -14,15 +15,26 @@ export function presentedKey(headers: IncomingHeaders): string | undefined {
 }
 
 /** Messages never echo the presented key, not even a part of it. */
-export async function authenticate(headers: IncomingHeaders, store: Store): Promise<KeyRecord> {
+export async function authenticate(headers: IncomingHeaders, policies: PolicySource, now: Date): Promise<Policy> {
   const key = presentedKey(headers);
   if (!key) {
     throw new GatewayError('missing_api_key', 'No gateway key: send it as "Authorization: Bearer <key>", "x-api-key" or "x-goog-api-key".');
   }
   const id = keyId(key);
   if (!id) throw new GatewayError('invalid_api_key', `The API key is not a tollgate gateway key (those start with "${KEY_PREFIX}").`);
-  const record = await store.getKey(id);
-  if (!record || !hashMatches(key, record.hash)) throw new GatewayError('invalid_api_key', 'Invalid gateway key.');
+  const policy = await policies.load(id);
+  const record = policy?.key;
+  if (!policy || !record || !hashMatches(key, record.hash)) throw new GatewayError('invalid_api_key', 'Invalid gateway key.');
   if (record.revokedAt !== undefined) throw new GatewayError('revoked_api_key', `Gateway key ${record.id} has been revoked.`);
-  return record;
+  if (record.disabledAt !== undefined) throw new GatewayError('disabled_api_key', `Gateway key ${record.id} is disabled.`);
+  if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now.getTime()) {
+    throw new GatewayError('expired_api_key', `Gateway key ${record.id} expired at ${record.expiresAt}.`);
+  }
+  if (record.blockedUntil !== undefined && Date.parse(record.blockedUntil) > now.getTime()) {
+    throw new GatewayError(
+      'key_blocked',
+      `Gateway key ${record.id} is blocked until ${record.blockedUntil}: an earlier request's cost could not be calculated.`,
+    );
+  }
+  return policy;
 }

@@ -13,10 +13,11 @@ export interface IssuedKey {
   readonly record: KeyRecord;
 }
 
-/** Creates the project on first use, so `keys create --project acme` is all a new team needs. */
+/** Creates the project (and user) on first use, so `keys create --project acme` is all a new team needs. */
 export async function issueKey(store: Store, request: IssueKeyRequest, now: Date = new Date()): Promise<IssuedKey> {
   const createdAt = now.toISOString();
   await store.createProject({ name: request.project, createdAt });
+  if (request.user !== undefined) await store.createUser({ name: request.user, createdAt });
   const { key, id, hash, prefix } = generateKey();
   const record: KeyRecord = {
     id,

@@ -1,3 +1,4 @@
+import { EventStreamParser } from './eventstream';
 import { JsonArraySplitter } from './json-array';
 import { SseParser } from './sse';
 
@@ -6,12 +7,14 @@ import { SseParser } from './sse';
  * response's content type (or, for an operation known to stream, falls back to a streamed
  * JSON array), so shared code never asks which provider it is talking to.
  */
-export type Framing = 'sse' | 'json-array';
+export type Framing = 'sse' | 'json-array' | 'aws-eventstream';
 
 /** One framed message of a stream, handed to the wire format's usage reader. */
 export type StreamMessage =
   | { readonly framing: 'sse'; readonly event?: string; readonly data: string }
-  | { readonly framing: 'json-array'; readonly data: string };
+  | { readonly framing: 'json-array'; readonly data: string }
+  /** `data` is the payload as UTF-8 text (JSON, for Bedrock); `headers` its string headers (`:event-type`, `:message-type`, …). */
+  | { readonly framing: 'aws-eventstream'; readonly headers: Readonly<Record<string, string>>; readonly data: string };
 
 export interface Framer {
   push(chunk: Uint8Array): void;
@@ -20,11 +23,17 @@ export interface Framer {
 
 const BY_CONTENT_TYPE: Readonly<Record<string, Framing>> = {
   'text/event-stream': 'sse',
+  'application/vnd.amazon.eventstream': 'aws-eventstream',
 };
 
 const FRAMERS: Readonly<Record<Framing, (onMessage: (message: StreamMessage) => void) => Framer>> = {
   sse: (onMessage) => new SseParser((event) => onMessage({ framing: 'sse', ...event })),
   'json-array': (onMessage) => new JsonArraySplitter((data) => onMessage({ framing: 'json-array', data })),
+  'aws-eventstream': (onMessage) =>
+    new EventStreamParser(({ headers, payload }) => {
+      const data = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+      onMessage({ framing: 'aws-eventstream', headers, data });
+    }),
 };
 
 /**

@@ -36,6 +36,18 @@ export class Pricer {
   }
 
   /**
+   * An upper bound on what a request can cost, for reservations: every input token priced at
+   * the dearer of the plain and cache-write rates (a cache write can cost more than input), and
+   * the output at its maximum. Rounded up, so the bound stays a bound.
+   */
+  estimate(pricingId: string, model: string, inputTokens: number, outputTokens: number): number | undefined {
+    const plain = this.calc({ input_tokens: inputTokens, output_tokens: outputTokens }, pricingId, model);
+    if (!plain) return undefined;
+    const cached = this.calc({ input_tokens: inputTokens, cache_write_tokens: inputTokens, output_tokens: outputTokens }, pricingId, model);
+    return Math.ceil(Math.max(plain.total, cached?.total ?? 0) * 1e9);
+  }
+
+  /**
    * Reads the usage block with genai-prices' extractor for `pricingId` and prices it. Returns
    * undefined when either the usage or the price cannot be had: the caller decides what that means.
    */

@@ -1,5 +1,13 @@
+import { anthropicFormat } from '../formats/anthropic';
+import { bedrockFormat } from '../formats/bedrock';
+import { groqFormat } from '../formats/groq';
+import { geminiFormat } from '../formats/gemini';
 import { openaiFormat } from '../formats/openai';
 import type { FormatId, WireFormat } from '../formats/types';
+import { anthropic } from './anthropic';
+import { bedrock } from './bedrock';
+import { groq } from './groq';
+import { googleVertex } from './google-vertex';
 import { openai } from './openai';
 import type { ProviderAdapter, ProviderId } from './types';
 
@@ -9,10 +17,18 @@ import type { ProviderAdapter, ProviderId } from './types';
  */
 export const PROVIDERS: Readonly<Record<ProviderId, ProviderAdapter<unknown>>> = {
   openai,
+  anthropic,
+  groq,
+  'google-vertex': googleVertex,
+  bedrock,
 };
 
 export const FORMATS: Readonly<Record<FormatId, WireFormat>> = {
   openai: openaiFormat,
+  anthropic: anthropicFormat,
+  groq: groqFormat,
+  gemini: geminiFormat,
+  bedrock: bedrockFormat,
 };
 
 export const PROVIDER_IDS = Object.keys(PROVIDERS) as ProviderId[];

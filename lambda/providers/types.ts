@@ -2,7 +2,7 @@ import type { ZodType } from 'zod';
 import type { Dispatcher } from 'undici';
 import type { FormatId } from '../formats/types';
 
-export type ProviderId = 'openai';
+export type ProviderId = 'openai' | 'anthropic' | 'groq' | 'google-vertex' | 'bedrock';
 
 /**
  * A request as it will leave the gateway: final URL, headers already stripped of the caller's
@@ -22,6 +22,8 @@ export interface AuthContext<Options> {
   /** For providers that must call out to authenticate (OAuth token endpoints). */
   readonly dispatcher: Dispatcher;
   readonly now: () => Date;
+  /** The environment the gateway was started with, for credential chains that read it (AWS); `process.env` when absent. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -54,8 +56,12 @@ export interface ProviderAdapter<Options = undefined> {
   readonly credentialOptional?: boolean;
   /** Validates provider-specific config fields (`providers.<id>.options`). */
   readonly options?: ZodType<Options>;
+  /** The base URL when the config gives none and it depends on the options (a regional endpoint); else `defaults.baseUrl`. */
+  defaultBaseUrl?(options: Options): string;
   /** Maps the caller's provider path to the upstream path, e.g. to fill in a configured project. */
   upstreamPath?(providerPath: string, options: Options): string;
+  /** Caller headers (lower-case names) never forwarded to this provider, beyond the ones no provider gets (e.g. the caller's own SigV4 headers). */
+  dropsRequestHeader?(name: string): boolean;
   /** Headers that authenticate the request upstream. Runs last, over the final bytes. */
   authorize(request: UpstreamDraft, context: AuthContext<Options>): Record<string, string> | Promise<Record<string, string>>;
 }

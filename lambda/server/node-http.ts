@@ -1,27 +1,44 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import type { Gateway } from '../core/gateway';
-import type { GatewayResponse } from '../core/http-types';
+import type { GatewayRequest, GatewayResponse, OutgoingHeaders } from '../core/http-types';
+import { DualProtocolServer } from './dual-protocol-server';
+import { http2Request, http2Response } from './http2-adapter';
 
-/** The local adapter: node:http in, the core's async-iterable body out, with backpressure. */
+/**
+ * The local adapter: HTTP/1.1 and HTTP/2 cleartext on one port, into the core; the core's
+ * async-iterable body out, with backpressure.
+ */
 export function createNodeServer(gateway: Gateway): Server {
-  return createServer((req, res) => {
-    void serve(gateway, req, res);
-  });
+  return new DualProtocolServer(
+    (req, res) => {
+      void serve(gateway, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: req }, res);
+    },
+    (stream, headers) => {
+      void serve(gateway, http2Request(stream, headers), http2Response(stream));
+    },
+  );
 }
 
-async function serve(gateway: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const response = await gateway.handle({
-    method: req.method ?? 'GET',
-    url: req.url ?? '/',
-    headers: req.headers,
-    body: req,
-  });
+/** The calls `serve` makes on a response: `http.ServerResponse` as it is, or an HTTP/2 stream's adapter. */
+export interface NodeResponse {
+  writeHead(status: number, headers: OutgoingHeaders): unknown;
+  flushHeaders(): void;
+  write(chunk: Uint8Array): boolean;
+  end(): unknown;
+  destroy(error: Error): unknown;
+  readonly destroyed: boolean;
+  on(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
+async function serve(gateway: Gateway, request: GatewayRequest, res: NodeResponse): Promise<void> {
+  const response = await gateway.handle(request);
   res.writeHead(response.status, response.headers);
   // A body of unknown length is a stream: send its headers now rather than with the first chunk,
   // so the client's SDK can return the stream object at once. Sized bodies go out in one write.
   if (response.headers['content-length'] === undefined) res.flushHeaders();
   try {
-    await writeBody(response, res, req.method === 'HEAD');
+    await writeBody(response, res, request.method === 'HEAD');
     res.end();
   } catch (error) {
     // The upstream broke mid-body: cut the connection so the client cannot mistake it for a full response.
@@ -29,7 +46,7 @@ async function serve(gateway: Gateway, req: IncomingMessage, res: ServerResponse
   }
 }
 
-async function writeBody(response: GatewayResponse, res: ServerResponse, head: boolean): Promise<void> {
+async function writeBody(response: GatewayResponse, res: NodeResponse, head: boolean): Promise<void> {
   for await (const chunk of response.body) {
     if (head) continue;
     if (res.destroyed) break;
@@ -37,7 +54,7 @@ async function writeBody(response: GatewayResponse, res: ServerResponse, head: b
   }
 }
 
-function drainOrClose(res: ServerResponse): Promise<void> {
+function drainOrClose(res: NodeResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);

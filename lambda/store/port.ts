@@ -4,14 +4,34 @@
  * Two adapters implement it — SQLite (embedded, `npm start`) and DynamoDB (AWS) — and both
  * pass `test/store/contract.ts`. Money is integer nano-dollars everywhere behind this port.
  *
+ * Spend moves in two steps around every forwarded request:
+ *
+ * ```
+ *  reserve(r) ──▶ forward ──▶ stream / body ──▶ settle(r, actual)
+ *     │ claims: committed += estimate (refused if a cap would be crossed)
+ *     │ record r, expiring at r.expiresAt           │ committed += actual − estimate
+ *     │                                              │ nanos += actual, requests += 1
+ *     └── never settled (crash)? ──▶ expired(now) ──▶ settle(r, r.estimateNanos)
+ * ```
+ *
  * @example
  * const store = openSqliteStore({ dataDir: '.tollgate' });
- * await store.recordSpend({ scopes: [{ kind: 'key', id: 'k1' }], at: new Date(), nanos: 7_375_000 });
+ * const outcome = await store.reserve(reservation);
+ * if (outcome.ok) await store.settle(reservation, 7_375_000);
  */
 export interface Store {
+  /** Idempotent: an existing project keeps its settings. */
   createProject(project: ProjectRecord): Promise<void>;
   getProject(name: string): Promise<ProjectRecord | undefined>;
   listProjects(): Promise<ProjectRecord[]>;
+  /** False if there is no such project. */
+  updateProject(name: string, patch: ProjectPatch): Promise<boolean>;
+
+  /** Idempotent: an existing user keeps its settings. */
+  createUser(user: UserRecord): Promise<void>;
+  getUser(name: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  updateUser(name: string, patch: UserPatch): Promise<boolean>;
 
   /** Fails with {@link DuplicateKeyIdError} if the id is taken. */
   createKey(key: KeyRecord): Promise<void>;
@@ -19,13 +39,22 @@ export interface Store {
   listKeys(filter?: { project?: string; user?: string }): Promise<KeyRecord[]>;
   /** Returns false if no such key exists; revoking twice keeps the first revocation time. */
   revokeKey(id: string, at: Date): Promise<boolean>;
+  updateKey(id: string, patch: KeyPatch): Promise<boolean>;
 
   /**
-   * Adds `nanos` (and one request) to every scope × period counter, atomically for the request:
-   * either all counters move or none do.
+   * Applies every claim or none. A refused claim is named, so the caller can say which cap and
+   * when it resets. The reservation itself is recorded until settled, so a crash cannot leak it.
    */
-  recordSpend(entry: SpendEntry): Promise<void>;
-  /** Counters for one scope, or for every scope of a kind, or all of them. */
+  reserve(reservation: Reservation): Promise<ReserveOutcome>;
+  /**
+   * Releases the reservation's claims and records `actualNanos` (and one request) against every
+   * scope × period of the reservation's time. Settling twice is a no-op: returns false.
+   */
+  settle(reservation: Reservation, actualNanos: number): Promise<boolean>;
+  /** Reservations whose holder never settled them, oldest first. */
+  expiredReservations(now: Date, limit?: number): Promise<Reservation[]>;
+
+  /** Spend counters (day, week, month, lifetime) for one scope, every scope of a kind, or all. */
   getSpend(query?: SpendQuery): Promise<SpendCounter[]>;
 
   close(): Promise<void>;
@@ -38,9 +67,39 @@ export interface Scope {
   readonly id: string;
 }
 
+/** Caps in nano-dollars per UTC calendar period; an absent field is no cap. */
+export interface Limits {
+  readonly daily?: number;
+  readonly weekly?: number;
+  readonly monthly?: number;
+  readonly lifetime?: number;
+}
+
+/**
+ * `strict`: reserve each request's upper-bound estimate, so caps are never crossed.
+ * `soft`: admit while settled spend is under the cap; concurrent requests may overshoot.
+ */
+export type LimitMode = 'strict' | 'soft';
+
+export interface RateLimits {
+  readonly requestsPerMinute?: number;
+  /** Requests in flight at once; a stream counts until it ends. */
+  readonly concurrent?: number;
+}
+
 export interface ProjectRecord {
   readonly name: string;
   readonly createdAt: string;
+  readonly limits?: Limits;
+  /** @default 'strict' */
+  readonly mode?: LimitMode;
+}
+
+export interface UserRecord {
+  readonly name: string;
+  readonly createdAt: string;
+  /** Apply across all of the user's keys. */
+  readonly limits?: Limits;
 }
 
 export interface KeyRecord {
@@ -55,14 +114,51 @@ export interface KeyRecord {
   readonly name?: string;
   readonly createdAt: string;
   readonly revokedAt?: string;
+  readonly disabledAt?: string;
+  readonly expiresAt?: string;
+  /** Set after a request whose cost could not be calculated, where the provider's policy says block. */
+  readonly blockedUntil?: string;
+  readonly limits?: Limits;
+  readonly rateLimits?: RateLimits;
 }
 
-export interface SpendEntry {
-  readonly scopes: readonly Scope[];
-  readonly at: Date;
-  /** Integer nano-dollars; zero is valid (an unpriced request still counts as a request). */
-  readonly nanos: number;
+/** `null` clears a field; an absent field is left as it is. */
+export type Patch<T> = { readonly [K in keyof T]?: T[K] | null };
+export type ProjectPatch = Patch<Pick<ProjectRecord, 'limits' | 'mode'>>;
+export type UserPatch = Patch<Pick<UserRecord, 'limits'>>;
+export type KeyPatch = Patch<Pick<KeyRecord, 'disabledAt' | 'expiresAt' | 'blockedUntil' | 'limits' | 'rateLimits'>>;
+
+/**
+ * What a claim counts: nano-dollars of spend, requests in a minute, or requests in flight.
+ * Spend claims live on the scope's period counters; the others on counters of their own.
+ */
+export type ClaimUnit = 'nanos' | 'requests' | 'inflight';
+
+export interface Claim {
+  readonly scope: Scope;
+  /** A spend period label, `minute:<YYYY-MM-DDTHH:MM>` for request rates, or `inflight`. */
+  readonly period: string;
+  readonly unit: ClaimUnit;
+  /** Added to the counter's committed total; released (nanos, inflight) when settled. */
+  readonly amount: number;
+  readonly limit: number;
+  /** `within`: committed + amount ≤ limit. `under`: settled spend < limit (soft caps). */
+  readonly rule: 'within' | 'under';
 }
+
+export interface Reservation {
+  readonly id: string;
+  /** The request's time: its spend lands in the periods of this instant, whenever it settles. */
+  readonly at: Date;
+  /** Every scope the request's spend is recorded against (key, project, user). */
+  readonly scopes: readonly Scope[];
+  readonly claims: readonly Claim[];
+  /** The upper bound reserved; what an expired reservation is settled at. */
+  readonly estimateNanos: number;
+  readonly expiresAt: Date;
+}
+
+export type ReserveOutcome = { readonly ok: true } | { readonly ok: false; readonly refused: Claim };
 
 export interface SpendQuery {
   readonly kind?: ScopeKind;
@@ -73,7 +169,10 @@ export interface SpendCounter {
   readonly scope: Scope;
   /** `day:2026-11-27`, `week:2026-11-23` (the Monday it starts), `month:2026-11` or `lifetime`. */
   readonly period: string;
+  /** Settled spend. */
   readonly nanos: number;
+  /** Held by requests still in flight. */
+  readonly reservedNanos: number;
   readonly requests: number;
 }
 
@@ -89,4 +188,12 @@ export function assertNanos(nanos: number): void {
   if (!Number.isSafeInteger(nanos) || nanos < 0) {
     throw new RangeError(`spend must be a non-negative integer number of nano-dollars, got ${nanos}`);
   }
+}
+
+export function scopesOf(key: Pick<KeyRecord, 'id' | 'project' | 'user'>): Scope[] {
+  return [
+    { kind: 'key', id: key.id },
+    { kind: 'project', id: key.project },
+    ...(key.user !== undefined ? [{ kind: 'user' as const, id: key.user }] : []),
+  ];
 }

@@ -1,17 +1,20 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { periodLabels } from './periods';
+import { claimKey, isSpendPeriod, parseReservation, serializeReservation, settlementDeltas } from './counters';
 import {
   assertNanos,
   DuplicateKeyIdError,
+  type Claim,
   type KeyRecord,
+  type Limits,
   type ProjectRecord,
+  type RateLimits,
   type ScopeKind,
   type SpendCounter,
-  type SpendEntry,
   type SpendQuery,
   type Store,
+  type UserRecord,
 } from './port';
 
 export interface SqliteStoreOptions {
@@ -28,20 +31,46 @@ interface KeyRow {
   name: string | null;
   created_at: string;
   revoked_at: string | null;
+  disabled_at: string | null;
+  expires_at: string | null;
+  blocked_until: string | null;
+  limits: string | null;
+  rate_limits: string | null;
+}
+
+interface ProjectRow {
+  name: string;
+  created_at: string;
+  limits: string | null;
+  mode: string | null;
+}
+
+interface UserRow {
+  name: string;
+  created_at: string;
+  limits: string | null;
 }
 
 interface CounterRow {
   scope_kind: ScopeKind;
   scope_id: string;
   period: string;
-  nanos: number | bigint;
+  nanos: number;
+  committed: number;
   requests: number;
 }
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS projects (
   name TEXT PRIMARY KEY,
-  created_at TEXT NOT NULL
+  created_at TEXT NOT NULL,
+  limits TEXT,
+  mode TEXT
+);
+CREATE TABLE IF NOT EXISTS users (
+  name TEXT PRIMARY KEY,
+  created_at TEXT NOT NULL,
+  limits TEXT
 );
 CREATE TABLE IF NOT EXISTS keys (
   id TEXT PRIMARY KEY,
@@ -51,19 +80,39 @@ CREATE TABLE IF NOT EXISTS keys (
   user TEXT,
   name TEXT,
   created_at TEXT NOT NULL,
-  revoked_at TEXT
+  revoked_at TEXT,
+  disabled_at TEXT,
+  expires_at TEXT,
+  blocked_until TEXT,
+  limits TEXT,
+  rate_limits TEXT
 );
 CREATE TABLE IF NOT EXISTS spend (
   scope_kind TEXT NOT NULL,
   scope_id TEXT NOT NULL,
   period TEXT NOT NULL,
   nanos INTEGER NOT NULL DEFAULT 0,
+  committed INTEGER NOT NULL DEFAULT 0,
   requests INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (scope_kind, scope_id, period)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reservations (
+  id TEXT PRIMARY KEY,
+  expires_at TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reservations_by_expiry ON reservations (expires_at);
 `;
 
-/** The embedded store: one durable file, WAL mode, one transaction per request's spend. */
+const KEY_COLUMNS: Readonly<Record<string, keyof KeyRow>> = {
+  disabledAt: 'disabled_at',
+  expiresAt: 'expires_at',
+  blockedUntil: 'blocked_until',
+  limits: 'limits',
+  rateLimits: 'rate_limits',
+};
+
+/** The embedded store: one durable file, WAL mode, one transaction per reservation and per settlement. */
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const file = options.dataDir === ':memory:' ? ':memory:' : dbFile(options.dataDir);
   const db = new Database(file);
@@ -72,48 +121,116 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
-  db.defaultSafeIntegers(false);
 
-  const insertProject = db.prepare('INSERT OR IGNORE INTO projects (name, created_at) VALUES (?, ?)');
-  const selectProject = db.prepare<[string], ProjectRecord>('SELECT name, created_at AS createdAt FROM projects WHERE name = ?');
-  const selectProjects = db.prepare<[], ProjectRecord>('SELECT name, created_at AS createdAt FROM projects ORDER BY name');
+  const insertProject = db.prepare('INSERT OR IGNORE INTO projects (name, created_at, limits, mode) VALUES (?, ?, ?, ?)');
+  const selectProject = db.prepare<[string], ProjectRow>('SELECT * FROM projects WHERE name = ?');
+  const selectProjects = db.prepare<[], ProjectRow>('SELECT * FROM projects ORDER BY name');
+  const insertUser = db.prepare('INSERT OR IGNORE INTO users (name, created_at, limits) VALUES (?, ?, ?)');
+  const selectUser = db.prepare<[string], UserRow>('SELECT * FROM users WHERE name = ?');
+  const selectUsers = db.prepare<[], UserRow>('SELECT * FROM users ORDER BY name');
   const insertKey = db.prepare(
-    'INSERT INTO keys (id, hash, prefix, project, user, name, created_at) VALUES (@id, @hash, @prefix, @project, @user, @name, @createdAt)',
+    `INSERT INTO keys (id, hash, prefix, project, user, name, created_at, disabled_at, expires_at, blocked_until, limits, rate_limits)
+     VALUES (@id, @hash, @prefix, @project, @user, @name, @createdAt, @disabledAt, @expiresAt, @blockedUntil, @limits, @rateLimits)`,
   );
   const selectKey = db.prepare<[string], KeyRow>('SELECT * FROM keys WHERE id = ?');
   const selectKeys = db.prepare<{ project: string | null; user: string | null }, KeyRow>(
     'SELECT * FROM keys WHERE (@project IS NULL OR project = @project) AND (@user IS NULL OR user = @user) ORDER BY created_at, id',
   );
   const revoke = db.prepare('UPDATE keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?');
-  const addSpend = db.prepare(
-    `INSERT INTO spend (scope_kind, scope_id, period, nanos, requests) VALUES (?, ?, ?, ?, 1)
-     ON CONFLICT (scope_kind, scope_id, period) DO UPDATE SET nanos = nanos + excluded.nanos, requests = requests + 1`,
+  const selectCounter = db.prepare<[string, string, string], Pick<CounterRow, 'nanos' | 'committed'>>(
+    'SELECT nanos, committed FROM spend WHERE scope_kind = ? AND scope_id = ? AND period = ?',
   );
+  const addToCounter = db.prepare(
+    `INSERT INTO spend (scope_kind, scope_id, period, nanos, committed, requests) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (scope_kind, scope_id, period) DO UPDATE SET
+       nanos = nanos + excluded.nanos, committed = committed + excluded.committed, requests = requests + excluded.requests`,
+  );
+  const insertReservation = db.prepare('INSERT INTO reservations (id, expires_at, body) VALUES (?, ?, ?)');
+  const deleteReservation = db.prepare('DELETE FROM reservations WHERE id = ?');
+  const selectExpired = db.prepare<[string, number], { body: string }>(
+    'SELECT body FROM reservations WHERE expires_at <= ? ORDER BY expires_at LIMIT ?',
+  );
+  const pruneMinutes = db.prepare("DELETE FROM spend WHERE period GLOB 'minute:*' AND period < ?");
   const selectSpend = db.prepare<{ kind: string | null; id: string | null }, CounterRow>(
     `SELECT * FROM spend WHERE (@kind IS NULL OR scope_kind = @kind) AND (@id IS NULL OR scope_id = @id)
      ORDER BY scope_kind, scope_id, period`,
   );
 
-  const recordSpend = db.transaction((entry: SpendEntry) => {
-    const periods = periodLabels(entry.at);
-    for (const scope of entry.scopes) {
-      for (const period of periods) addSpend.run(scope.kind, scope.id, period, entry.nanos);
+  // Check every claim, then apply them all: inside one transaction nothing can move in between.
+  const reserve = db.transaction((claims: readonly Claim[], id: string, expiresAt: string, body: string): Claim | undefined => {
+    for (const claim of claims) {
+      const key = claimKey(claim);
+      const row = selectCounter.get(key.kind, key.id, key.period);
+      const committed = row?.committed ?? 0;
+      const settled = row?.nanos ?? 0;
+      const fits = claim.rule === 'within' ? committed + claim.amount <= claim.limit : settled < claim.limit;
+      if (!fits) return claim;
     }
+    for (const claim of claims) {
+      const key = claimKey(claim);
+      addToCounter.run(key.kind, key.id, key.period, 0, claim.amount, 0);
+    }
+    insertReservation.run(id, expiresAt, body);
+    return undefined;
   });
+
+  const settle = db.transaction((id: string, deltas: ReturnType<typeof settlementDeltas>): boolean => {
+    if (deleteReservation.run(id).changes === 0) return false;
+    for (const d of deltas) addToCounter.run(d.kind, d.id, d.period, d.nanos, d.committed, d.requests);
+    return true;
+  });
+
+  const update = (table: 'projects' | 'users' | 'keys', idColumn: string, id: string, columns: Record<string, string | null>): boolean => {
+    const names = Object.keys(columns);
+    if (names.length === 0) return db.prepare(`SELECT 1 FROM ${table} WHERE ${idColumn} = ?`).get(id) !== undefined;
+    const sql = `UPDATE ${table} SET ${names.map((name) => `${name} = @${name}`).join(', ')} WHERE ${idColumn} = @__id`;
+    return db.prepare(sql).run({ ...columns, __id: id }).changes > 0;
+  };
 
   return {
     async createProject(project) {
-      insertProject.run(project.name, project.createdAt);
+      insertProject.run(project.name, project.createdAt, json(project.limits), project.mode ?? null);
     },
     async getProject(name) {
-      return selectProject.get(name);
+      const row = selectProject.get(name);
+      return row && toProject(row);
     },
     async listProjects() {
-      return selectProjects.all();
+      return selectProjects.all().map(toProject);
     },
+    async updateProject(name, patch) {
+      const columns: Record<string, string | null> = {};
+      if (patch.limits !== undefined) columns['limits'] = json(patch.limits);
+      if (patch.mode !== undefined) columns['mode'] = patch.mode;
+      return update('projects', 'name', name, columns);
+    },
+
+    async createUser(user) {
+      insertUser.run(user.name, user.createdAt, json(user.limits));
+    },
+    async getUser(name) {
+      const row = selectUser.get(name);
+      return row && toUser(row);
+    },
+    async listUsers() {
+      return selectUsers.all().map(toUser);
+    },
+    async updateUser(name, patch) {
+      return update('users', 'name', name, patch.limits === undefined ? {} : { limits: json(patch.limits) });
+    },
+
     async createKey(key) {
       try {
-        insertKey.run({ ...key, user: key.user ?? null, name: key.name ?? null });
+        insertKey.run({
+          ...key,
+          user: key.user ?? null,
+          name: key.name ?? null,
+          disabledAt: key.disabledAt ?? null,
+          expiresAt: key.expiresAt ?? null,
+          blockedUntil: key.blockedUntil ?? null,
+          limits: json(key.limits),
+          rateLimits: json(key.rateLimits),
+        });
       } catch (error) {
         if (isConstraintError(error)) throw new DuplicateKeyIdError(key.id);
         throw error;
@@ -129,12 +246,36 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     async revokeKey(id, at) {
       return revoke.run(at.toISOString(), id).changes > 0;
     },
-    async recordSpend(entry) {
-      assertNanos(entry.nanos);
-      recordSpend(entry);
+    async updateKey(id, patch) {
+      const columns: Record<string, string | null> = {};
+      for (const [field, column] of Object.entries(KEY_COLUMNS)) {
+        const value = patch[field as keyof typeof patch];
+        if (value === undefined) continue;
+        columns[column] = value === null || typeof value === 'string' ? value : json(value);
+      }
+      return update('keys', 'id', id, columns);
     },
+
+    async reserve(reservation) {
+      assertNanos(reservation.estimateNanos);
+      const refused = reserve(reservation.claims, reservation.id, reservation.expiresAt.toISOString(), serializeReservation(reservation));
+      return refused ? { ok: false, refused } : { ok: true };
+    },
+    async settle(reservation, actualNanos) {
+      assertNanos(actualNanos);
+      return settle(reservation.id, settlementDeltas(reservation, actualNanos));
+    },
+    async expiredReservations(now, limit = 100) {
+      // Rate counters older than a minute can no longer refuse anything.
+      pruneMinutes.run(`minute:${new Date(now.getTime() - 120_000).toISOString().slice(0, 16)}`);
+      return selectExpired.all(now.toISOString(), limit).map((row) => parseReservation(row.body));
+    },
+
     async getSpend(query?: SpendQuery) {
-      return selectSpend.all({ kind: query?.kind ?? null, id: query?.id ?? null }).map(toCounter);
+      return selectSpend
+        .all({ kind: query?.kind ?? null, id: query?.id ?? null })
+        .filter((row) => isSpendPeriod(row.period))
+        .map(toCounter);
     },
     async close() {
       db.close();
@@ -147,7 +288,32 @@ function dbFile(dataDir: string): string {
   return join(dataDir, 'tollgate.db');
 }
 
+function json(value: Limits | RateLimits | null | undefined): string | null {
+  return value === undefined || value === null ? null : JSON.stringify(value);
+}
+
+function parsed<T>(text: string | null): T | undefined {
+  return text === null ? undefined : (JSON.parse(text) as T);
+}
+
+function toProject(row: ProjectRow): ProjectRecord {
+  const limits = parsed<Limits>(row.limits);
+  return {
+    name: row.name,
+    createdAt: row.created_at,
+    ...(limits && { limits }),
+    ...(row.mode !== null && { mode: row.mode === 'soft' ? 'soft' : 'strict' }),
+  };
+}
+
+function toUser(row: UserRow): UserRecord {
+  const limits = parsed<Limits>(row.limits);
+  return { name: row.name, createdAt: row.created_at, ...(limits && { limits }) };
+}
+
 function toKeyRecord(row: KeyRow): KeyRecord {
+  const limits = parsed<Limits>(row.limits);
+  const rateLimits = parsed<RateLimits>(row.rate_limits);
   return {
     id: row.id,
     hash: row.hash,
@@ -157,6 +323,11 @@ function toKeyRecord(row: KeyRow): KeyRecord {
     ...(row.user !== null && { user: row.user }),
     ...(row.name !== null && { name: row.name }),
     ...(row.revoked_at !== null && { revokedAt: row.revoked_at }),
+    ...(row.disabled_at !== null && { disabledAt: row.disabled_at }),
+    ...(row.expires_at !== null && { expiresAt: row.expires_at }),
+    ...(row.blocked_until !== null && { blockedUntil: row.blocked_until }),
+    ...(limits && { limits }),
+    ...(rateLimits && { rateLimits }),
   };
 }
 
@@ -164,7 +335,8 @@ function toCounter(row: CounterRow): SpendCounter {
   return {
     scope: { kind: row.scope_kind, id: row.scope_id },
     period: row.period,
-    nanos: Number(row.nanos),
+    nanos: row.nanos,
+    reservedNanos: row.committed - row.nanos,
     requests: row.requests,
   };
 }

@@ -58,7 +58,8 @@ describe('tollgate serve (in-process)', () => {
     expect(out).toContain(`baseURL: '${first.url}/proxy/openai'`);
     expect(out).toContain(`PYDANTIC_AI_GATEWAY_API_KEY=${key}`);
     expect(out).toContain(`PYDANTIC_AI_GATEWAY_BASE_URL=${first.url}/proxy`);
-    expect(first.stderr.text).toContain('warning: OPENAI_API_KEY is not set');
+    expect(first.stderr.text).toContain('warning: no provider credential is set');
+    expect(first.stderr.text).toContain('openai (OPENAI_API_KEY)');
 
     const health = await fetch(`${first.url}/`);
     expect(health.status).toBe(200);
@@ -97,7 +98,7 @@ describe('tollgate serve (in-process)', () => {
     writeFileSync(config, JSON.stringify({ providers: { openai: { credential: { env: 'MY_OPENAI' } } } }));
     const served = await serve({ ...env, OPENAI_API_KEY: 'sk-test' }, dir.path);
     expect(await served.stop()).toBe(0);
-    expect(served.stderr.text).toContain('warning: MY_OPENAI is not set');
+    expect(served.stderr.text).toContain('openai (MY_OPENAI)');
   });
 
   test('a bad config exits 1 with its message, no stack, before touching the data dir', async () => {

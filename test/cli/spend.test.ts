@@ -29,7 +29,16 @@ describe('tollgate spend', () => {
   async function record(nanos: number, at: Date): Promise<void> {
     const store = openSqliteStore({ dataDir: dir.path });
     try {
-      await store.recordSpend({ scopes: [{ kind: 'key', id: keyId }, { kind: 'project', id: 'acme' }, { kind: 'user', id: 'ada' }], at, nanos });
+      const reservation = {
+        id: `r-${nanos}-${at.getTime()}`,
+        at,
+        scopes: [{ kind: 'key', id: keyId }, { kind: 'project', id: 'acme' }, { kind: 'user', id: 'ada' }] as const,
+        claims: [],
+        estimateNanos: nanos,
+        expiresAt: new Date(at.getTime() + 60_000),
+      };
+      await store.reserve(reservation);
+      await store.settle(reservation, nanos);
     } finally {
       await store.close();
     }

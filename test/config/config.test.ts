@@ -11,7 +11,8 @@ describe('config', () => {
 
       expect(config.providers.openai.baseUrl.href).toBe('https://api.openai.com/v1');
       expect(config.providers.openai.credential).toEqual({ kind: 'env', name: 'OPENAI_API_KEY' });
-      expect(config.providers.openai.allowUnpriced).toBe(false);
+      expect(config.providers.openai.unpriced).toEqual({ kind: 'reject' });
+      expect(config.limits).toEqual({ defaultMaxOutputTokens: 4096, reservationTtlSeconds: 1200, keyCacheTtlMs: 5000 });
       expect(config.prices).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -34,7 +35,7 @@ describe('config', () => {
 
       expect(config.providers.openai.baseUrl.href).toBe('http://10.0.0.5:8080/v1/');
       expect(config.providers.openai.credential).toEqual({ kind: 'env', name: 'MY_KEY' });
-      expect(config.providers.openai.allowUnpriced).toBe(true);
+      expect(config.providers.openai.unpriced).toEqual({ kind: 'allow' });
       expect(config.prices).toEqual([{ pricingId: 'openai', model: 'ft:x', prices: { input_mtok: 0.3, output_mtok: 1.2 } }]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

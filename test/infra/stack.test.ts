@@ -1,12 +1,22 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, type CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import type { CfnTable } from 'aws-cdk-lib/aws-dynamodb';
-import { TollgateStack } from '../../lib/tollgate-stack';
+import { LAMBDA_ENV } from '../../lambda/handlers/env';
+import { DEFAULT_METRICS_NAMESPACE, publishedMetrics } from '../../lambda/observability/catalog';
+import { PRICE_REFRESH_TABLE_ACTIONS } from '../../lib/price-refresh';
+import { RECONCILER_TABLE_ACTIONS } from '../../lib/reconciler';
+import { BEDROCK_ACTIONS, PROXY_TABLE_ACTIONS } from '../../lib/proxy';
+import { TollgateStack, type TollgateStackProps } from '../../lib/tollgate-stack';
+import { tempDir } from '../cli/run';
+
+/** Bundling is skipped here (measured: ~1 s per function per synth); test/infra/bundle.test.ts bundles for real. */
+const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] as string[] };
 
 /** Loads bin/cdk-app.ts afresh with the given CLI context, exactly as `cdk synth -c ...` would. */
-function appFromEntryPoint(context: Record<string, string>): App {
+function appFromEntryPoint(context: Record<string, unknown>): App {
   const saved = process.env.CDK_CONTEXT_JSON;
-  process.env.CDK_CONTEXT_JSON = JSON.stringify(context);
+  process.env.CDK_CONTEXT_JSON = JSON.stringify({ ...SKIP_BUNDLING, ...context });
   try {
     let app: App | undefined;
     jest.isolateModules(() => {
@@ -19,8 +29,8 @@ function appFromEntryPoint(context: Record<string, string>): App {
   }
 }
 
-function synth(props?: ConstructorParameters<typeof TollgateStack>[2]) {
-  const stack = new TollgateStack(new App(), 'Test', props);
+function synth(props?: TollgateStackProps) {
+  const stack = new TollgateStack(new App({ context: SKIP_BUNDLING }), 'Test', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
   return { stack, template: Template.fromStack(stack) };
 }
 
@@ -29,114 +39,436 @@ const keySchema = (...keys: Array<[string, 'HASH' | 'RANGE']>) => ({
   AttributeDefinitions: keys.map(([AttributeName]) => ({ AttributeName, AttributeType: 'S' })),
 });
 
-describe('TollgateStack', () => {
+type Json = Record<string, unknown>;
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Json;
+}
+
+/** Every statement of every inline policy attached to the role of the function whose logical id starts with `prefix`. */
+function roleStatements(template: Template, prefix: string): Statement[] {
+  const functions = template.findResources('AWS::Lambda::Function');
+  const fn = Object.entries(functions).find(([id]) => id.startsWith(prefix));
+  if (!fn) throw new Error(`no function ${prefix}*`);
+  const role = ((fn[1]['Properties'] as Json)['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+    ((policy['Properties'] as Json)['Roles'] as Array<{ Ref: string }>).some((ref) => ref.Ref === role),
+  );
+  return policies.flatMap((policy) => ((policy['Properties'] as Json)['PolicyDocument'] as { Statement: Statement[] }).Statement);
+}
+
+const actions = (statement: Statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]);
+/** The logical id of a construct's CloudFormation resource. */
+const logicalId = (stack: Stack, construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
+const refTo = (stack: Stack, construct: { node: { defaultChild?: unknown } }) => ({ 'Fn::GetAtt': [logicalId(stack, construct), 'Arn'] });
+
+describe('TollgateStack: tables', () => {
   test('keys table is keyed by pk alone', () => {
     // GIVEN
     const { stack, template } = synth();
 
     // WHEN
-    const logicalId = stack.getLogicalId(stack.keysTable.node.defaultChild as CfnTable);
+    const id = logicalId(stack, stack.keysTable);
 
     // THEN
-    expect(template.toJSON().Resources[logicalId].Properties).toMatchObject(keySchema(['pk', 'HASH']));
+    expect(template.toJSON().Resources[id].Properties).toMatchObject(keySchema(['pk', 'HASH']));
   });
 
-  test('spend table is keyed by pk and sk', () => {
+  test('spend table is keyed by pk and sk, and expires reservations and rate counters through TTL on expiresAt', () => {
     // GIVEN
     const { stack, template } = synth();
 
     // WHEN
-    const logicalId = stack.getLogicalId(stack.spendTable.node.defaultChild as CfnTable);
+    const id = logicalId(stack, stack.spendTable);
 
     // THEN
-    expect(template.toJSON().Resources[logicalId].Properties).toMatchObject(keySchema(['pk', 'HASH'], ['sk', 'RANGE']));
-  });
-
-  test('both tables are on-demand, with point-in-time recovery and the default recovery window', () => {
-    // GIVEN
-    const { template } = synth();
-
-    // WHEN
-    const tables = template.findResources('AWS::DynamoDB::Table');
-
-    // THEN
-    expect(Object.keys(tables)).toHaveLength(2);
-    template.allResourcesProperties('AWS::DynamoDB::Table', {
-      BillingMode: 'PAY_PER_REQUEST',
-      ProvisionedThroughput: Match.absent(),
-      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: Match.absent() },
+    expect(template.toJSON().Resources[id].Properties).toMatchObject({
+      ...keySchema(['pk', 'HASH'], ['sk', 'RANGE']),
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
     });
   });
 
-  test('recoveryPeriodInDays narrows the recovery window of both tables', () => {
+  test('keys and spend tables are on-demand, with point-in-time recovery and the default recovery window, and survive deletion', () => {
     // GIVEN
-    const props = { recoveryPeriodInDays: 7 };
+    const { stack, template } = synth();
 
     // WHEN
-    const { template } = synth(props);
+    const resources = template.toJSON().Resources as Record<string, Json>;
+    const durable = [stack.keysTable, stack.spendTable].map((table) => resources[logicalId(stack, table)]!);
 
     // THEN
-    template.allResourcesProperties('AWS::DynamoDB::Table', {
-      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 7 },
-    });
-  });
-
-  test('an out-of-range recovery window is rejected at synth time, not at deploy time', () => {
-    // GIVEN
-    const props = { recoveryPeriodInDays: 36 };
-
-    // WHEN
-    const build = () => synth(props);
-
-    // THEN
-    expect(build).toThrow(/recoveryPeriodInDays/);
-  });
-
-  test('both tables survive stack deletion and replacement', () => {
-    // GIVEN
-    const { template } = synth();
-
-    // WHEN
-    const tables = Object.values(template.findResources('AWS::DynamoDB::Table'));
-
-    // THEN
-    expect(tables).toHaveLength(2);
-    for (const table of tables) {
-      expect(table).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    template.resourceCountIs('AWS::DynamoDB::Table', 3);
+    for (const table of durable) {
+      expect(table).toMatchObject({
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+        Properties: { BillingMode: 'PAY_PER_REQUEST', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } },
+      });
+      expect((table['Properties'] as Json)['ProvisionedThroughput']).toBeUndefined();
+      expect(((table['Properties'] as Json)['PointInTimeRecoverySpecification'] as Json)['RecoveryPeriodInDays']).toBeUndefined();
     }
   });
 
-  test('both table names are stack outputs', () => {
+  test('the prices table is on-demand and disposable: one refetchable item, no backups, deleted with the stack', () => {
     // GIVEN
     const { stack, template } = synth();
 
     // WHEN
-    const ref = (table: TollgateStack['keysTable']) => ({ Ref: stack.getLogicalId(table.node.defaultChild as CfnTable) });
+    const table = (template.toJSON().Resources as Record<string, Json>)[logicalId(stack, stack.pricesTable)]!;
 
     // THEN
+    expect(table).toMatchObject({ DeletionPolicy: 'Delete', Properties: { BillingMode: 'PAY_PER_REQUEST', ...keySchema(['pk', 'HASH']) } });
+    expect((table['Properties'] as Json)['PointInTimeRecoverySpecification']).toBeUndefined();
+  });
+
+  test('recoveryPeriodInDays narrows the recovery window of the keys and spend tables', () => {
+    // WHEN
+    const { template } = synth({ recoveryPeriodInDays: 7 });
+
+    // THEN
+    expect(Object.keys(template.findResources('AWS::DynamoDB::Table', { Properties: { PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 7 } } }))).toHaveLength(2);
+  });
+
+  test('an out-of-range recovery window is rejected at synth time, not at deploy time', () => {
+    expect(() => synth({ recoveryPeriodInDays: 36 })).toThrow(/recoveryPeriodInDays/);
+  });
+});
+
+describe('TollgateStack: the proxy function', () => {
+  test('runs on Node.js 22 on ARM64 with X-Ray, behind a streaming function URL with auth NONE', () => {
+    // GIVEN
+    const { template } = synth();
+
+    // THEN
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      MemorySize: 1024,
+      Timeout: 900,
+      Handler: 'index.handler',
+      Environment: { Variables: Match.objectLike({ [LAMBDA_ENV.keysTable]: Match.anyValue(), [LAMBDA_ENV.spendTable]: Match.anyValue(), [LAMBDA_ENV.pricesTable]: Match.anyValue(), [LAMBDA_ENV.metricsNamespace]: 'Tollgate' }) },
+    });
+    template.resourceCountIs('AWS::Lambda::Url', 1);
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', InvokeMode: 'RESPONSE_STREAM' });
+    template.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunctionUrl', Principal: '*', FunctionUrlAuthType: 'NONE' });
+  });
+
+  test('its config reads every provider credential from the stack\'s secret, a field per provider', () => {
+    // GIVEN
+    const { stack } = synth();
+
+    // WHEN
+    const config = stack.resolve(stack.proxy.gatewayConfig) as { providers: Record<string, { credential: unknown }> };
+
+    // THEN
+    const secret = { Ref: logicalId(stack, stack.providerSecret) };
+    expect(config.providers['openai']?.credential).toEqual({ secret, field: 'openai' });
+    for (const [id, settings] of Object.entries(config.providers)) {
+      if (id !== 'bedrock') expect(settings.credential).toEqual({ secret, field: id });
+    }
+    expect(config.providers['bedrock']?.credential).toBeUndefined();
+  });
+
+  test('Bedrock is called in the stack\'s own region, with the function\'s role, unless the config says otherwise', () => {
+    // WHEN
+    const { stack } = synth();
+    const elsewhere = synth({ gatewayConfig: { providers: { bedrock: { options: { region: 'us-west-2' } } } } }).stack;
+
+    // THEN
+    const bedrock = (s: TollgateStack) => (s.resolve(s.proxy.gatewayConfig) as { providers: Record<string, Record<string, unknown>> }).providers['bedrock'];
+    expect(bedrock(stack)).toEqual({ options: { region: 'eu-west-1' } });
+    expect(bedrock(elsewhere)).toEqual({ options: { region: 'us-west-2' } });
+  });
+
+  test('a given config keeps its own credentials and settings, and an invalid one fails synth naming the field', () => {
+    // GIVEN
+    const { stack } = synth({ gatewayConfig: { providers: { openai: { baseUrl: 'https://proxy.internal/v1', credential: { secret: 'tollgate/Test/openai' } } } } });
+
+    // THEN
+    expect(stack.resolve(stack.proxy.gatewayConfig)).toMatchObject({ providers: { openai: { baseUrl: 'https://proxy.internal/v1', credential: { secret: 'tollgate/Test/openai' } } } });
+    expect(() => synth({ gatewayConfig: { providers: { openai: { baseURL: 'x' } } } })).toThrow('TollgateProxy gatewayConfig: providers.openai.baseURL: unknown field');
+  });
+
+  test.each<[string, TollgateStackProps, RegExp]>([
+    ['a 128 MB proxy', { proxyMemorySize: 128 }, /memorySize must be a whole number of MB from 256 to 10240, got 128/],
+    ['a 1-minute price refresh', { priceRefreshInterval: Duration.minutes(1) }, /interval must be a whole number of minutes from 5 minutes to 8 hours/],
+    ['an ftp price URL', { pricesUrl: 'ftp://example.com/data.json' }, /url must be an http\(s\) URL/],
+    ['a stale-price age shorter than two refreshes', { maxPriceAge: Duration.hours(1) }, /maxPriceAge must be at least twice the price refresh interval/],
+    ['a 0% error-rate alarm', { serverErrorRatePercent: 0 }, /serverErrorRatePercent must be above 0/],
+    ['an alarm email without a domain', { alarmEmail: 'ops' }, /alarmEmail must be an email address/],
+  ])('rejects %s at synth time with a message that says how to fix it', (_case, props, message) => {
+    expect(() => synth(props)).toThrow(message);
+  });
+});
+
+describe('TollgateStack: least-privilege IAM', () => {
+  test('the proxy may use its three tables, read only tollgate\'s secrets, decrypt only through Secrets Manager, invoke Bedrock models — and nothing more', () => {
+    // GIVEN
+    const { stack, template } = synth();
+
+    // WHEN
+    const statements = roleStatements(template, 'ProxyFunction');
+
+    // THEN every statement is one of these, exactly
+    const secretArn = { Ref: logicalId(stack, stack.providerSecret) };
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+      { Effect: 'Allow', Action: [...PROXY_TABLE_ACTIONS.keys], Resource: refTo(stack, stack.keysTable) },
+      { Effect: 'Allow', Action: [...PROXY_TABLE_ACTIONS.spend], Resource: refTo(stack, stack.spendTable) },
+      { Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: refTo(stack, stack.pricesTable) },
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: [secretArn, { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:eu-west-1:123456789012:secret:tollgate/Test/*']] }],
+      },
+      {
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: { 'Fn::GetAtt': [logicalId(stack, stack.secretsKey), 'Arn'] },
+        Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+      },
+      {
+        Effect: 'Allow',
+        Action: [...BEDROCK_ACTIONS],
+        Resource: [
+          { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:*::foundation-model/*']] },
+          { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:eu-west-1:123456789012:inference-profile/*']] },
+          { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:eu-west-1:123456789012:application-inference-profile/*']] },
+        ],
+      },
+    ]);
+    // AND no wildcard action, no table management, no Scan
+    const all = statements.flatMap(actions);
+    expect(all.filter((action) => action.includes('*'))).toEqual([]);
+    expect(all.filter((action) => /dynamodb:(Scan|DeleteTable|CreateTable|UpdateTable|BatchWriteItem)/.test(action))).toEqual([]);
+    expect(all.filter((action) => action.startsWith('bedrock:'))).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream']);
+  });
+
+  test('the price refresher may only read and write the prices table', () => {
+    // GIVEN
+    const { stack, template } = synth();
+
+    // WHEN
+    const statements = roleStatements(template, 'PriceRefreshFunction');
+
+    // THEN
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+      { Effect: 'Allow', Action: [...PRICE_REFRESH_TABLE_ACTIONS], Resource: refTo(stack, stack.pricesTable) },
+    ]);
+  });
+
+  test('the reconciler may only find and settle reservations in the spend table', () => {
+    // GIVEN
+    const { stack, template } = synth();
+
+    // WHEN
+    const statements = roleStatements(template, 'ReconcilerFunction');
+
+    // THEN
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+      { Effect: 'Allow', Action: [...RECONCILER_TABLE_ACTIONS], Resource: refTo(stack, stack.spendTable) },
+    ]);
+  });
+
+  test('every role carries only the basic Lambda logging policy besides', () => {
+    // GIVEN
+    const { template } = synth();
+
+    // THEN
+    const roles = Object.values(template.findResources('AWS::IAM::Role'));
+    expect(roles).toHaveLength(3);
+    for (const role of roles) {
+      expect((role['Properties'] as Json)['ManagedPolicyArns']).toEqual([
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']] },
+      ]);
+    }
+  });
+});
+
+describe('TollgateStack: secrets', () => {
+  test('the provider secret is encrypted with the stack\'s own rotating KMS key and starts empty', () => {
+    // GIVEN
+    const { stack, template } = synth();
+
+    // THEN
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      KmsKeyId: { 'Fn::GetAtt': [logicalId(stack, stack.secretsKey), 'Arn'] },
+      SecretString: '{}',
+    });
+  });
+});
+
+describe('TollgateStack: price refresh', () => {
+  test('an EventBridge rule runs the refresher every hour, without retries', () => {
+    // GIVEN
+    const { template } = synth();
+
+    // THEN
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PriceRefreshFunction'), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })],
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Environment: { Variables: Match.objectLike({ [LAMBDA_ENV.pricesUrl]: 'https://raw.githubusercontent.com/pydantic/genai-prices/main/prices/new_data/v2/data.json' }) },
+    });
+  });
+
+  test('a second rule runs the reservation reconciler every five minutes', () => {
+    // GIVEN
+    const { template } = synth();
+
+    // THEN
+    template.resourceCountIs('AWS::Events::Rule', 2);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ReconcilerFunction'), 'Arn'] } })],
+    });
+  });
+
+  test('the interval and the URL can be changed', () => {
+    // WHEN
+    const { template } = synth({ priceRefreshInterval: Duration.hours(6), pricesUrl: 'https://mirror.internal/prices.json' });
+
+    // THEN
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(6 hours)' });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ [LAMBDA_ENV.pricesUrl]: 'https://mirror.internal/prices.json' }) } });
+  });
+});
+
+/** The metric references in a dashboard body: SEARCH expressions and plain metric arrays, as `Name|Dim1,Dim2`. */
+function dashboardMetrics(template: Template): { namespaces: Set<string>; metrics: Set<string>; body: string } {
+  const dashboard = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]!;
+  const parts = (((dashboard['Properties'] as Json)['DashboardBody'] as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1]);
+  const body = parts.map((part) => (typeof part === 'string' ? part : 'REGION')).join('');
+  const parsed = JSON.parse(body) as { widgets: Array<{ properties: { metrics?: unknown[][] } }> };
+  const namespaces = new Set<string>();
+  const metrics = new Set<string>();
+  for (const widget of parsed.widgets) {
+    for (const row of widget.properties.metrics ?? []) {
+      const options = row.at(-1) as { expression?: string } | undefined;
+      const search = options?.expression && /^SEARCH\('\{"([^"]+)",([^}]*)\} MetricName="([^"]+)"'/.exec(options.expression);
+      if (search) {
+        namespaces.add(search[1]!);
+        metrics.add(`${search[3]}|${search[2]}`);
+      } else if (typeof row[0] === 'string') {
+        // [namespace, name, dim1, value1, ..., options?]
+        const names = row.filter((cell): cell is string => typeof cell === 'string');
+        if (names[0] === 'AWS/Lambda') continue;
+        namespaces.add(names[0]!);
+        metrics.add(`${names[1]}|${names.slice(2).filter((_, i) => i % 2 === 0).join(',')}`);
+      }
+    }
+  }
+  return { namespaces, metrics, body };
+}
+
+describe('TollgateStack: dashboard and alarms', () => {
+  test('the dashboard reads only metrics the EMF logger publishes, and shows cost by project and by model, requests, errors and p50/p99 latency', () => {
+    // GIVEN
+    const { template } = synth();
+
+    // WHEN
+    const { namespaces, metrics, body } = dashboardMetrics(template);
+
+    // THEN
+    expect([...namespaces]).toEqual([DEFAULT_METRICS_NAMESPACE]);
+    for (const metric of metrics) expect(publishedMetrics()).toContain(metric);
+    expect([...metrics]).toEqual(expect.arrayContaining(['CostUSD|Project', 'CostUSD|Provider,Model', 'Requests|', 'Requests|Provider', 'ServerErrors|', 'ClientErrors|', 'LatencyMs|', 'PriceDataAgeHours|']));
+    expect(body).toContain('"stat":"p50"');
+    expect(body).toContain('"stat":"p99"');
+    expect(body).toContain('100 * serverErrors / requests');
+  });
+
+  test('a custom metrics namespace reaches both the functions and the dashboard', () => {
+    // WHEN
+    const { template } = synth({ metricsNamespace: 'Tollgate/staging' });
+
+    // THEN
+    expect([...dashboardMetrics(template).namespaces]).toEqual(['Tollgate/staging']);
+    expect(Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ [LAMBDA_ENV.metricsNamespace]: 'Tollgate/staging' }) } } }))).toHaveLength(3);
+  });
+
+  test('three alarms — 5xx rate, spend-write failures, stale prices — on the published metrics, notifying one topic', () => {
+    // GIVEN
+    const { template } = synth({ alarmEmail: 'ops@example.com' });
+
+    // THEN
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'IF(requests >= 10, 100 * errors / requests, 0)' }),
+        Match.objectLike({ Id: 'requests', MetricStat: Match.objectLike({ Metric: { MetricName: 'Requests', Namespace: 'Tollgate' }, Stat: 'Sum' }) }),
+        Match.objectLike({ Id: 'errors', MetricStat: Match.objectLike({ Metric: { MetricName: 'ServerErrors', Namespace: 'Tollgate' }, Stat: 'Sum' }) }),
+      ]),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'SpendWriteFailures', Namespace: 'Tollgate', Statistic: 'Sum', Threshold: 1, TreatMissingData: 'notBreaching' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'PriceDataAgeHours', Namespace: 'Tollgate', Statistic: 'Maximum', Threshold: 48, Period: 10800, TreatMissingData: 'breaching' });
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+      const properties = alarm['Properties'] as Json;
+      expect(properties['AlarmActions']).toEqual([{ Ref: expect.stringMatching(/^MonitoringAlarmTopic/) }]);
+      expect(properties['OKActions']).toEqual(properties['AlarmActions']);
+    }
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+});
+
+describe('TollgateStack: outputs', () => {
+  test('the function URL, the table names and what an operator needs next are stack outputs', () => {
+    // GIVEN
+    const { stack, template } = synth();
+
+    // THEN
+    const ref = (construct: { node: { defaultChild?: unknown } }) => ({ Ref: logicalId(stack, construct) });
+    template.hasOutput('FunctionUrl', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProxyFunctionFunctionUrl'), 'FunctionUrl'] } });
     template.hasOutput('KeysTableName', { Value: ref(stack.keysTable) });
     template.hasOutput('SpendTableName', { Value: ref(stack.spendTable) });
+    template.hasOutput('PricesTableName', { Value: ref(stack.pricesTable) });
+    for (const output of ['ProviderSecretArn', 'SecretsKeyArn', 'PriceRefreshFunctionName', 'DashboardName', 'AlarmTopicArn']) template.hasOutput(output, {});
   });
 });
 
 describe('bin/cdk-app.ts', () => {
   test('defaults to a single us-east-1 stack', () => {
-    // GIVEN
-    const context = {};
-
     // WHEN
-    const stacks = appFromEntryPoint(context).node.children.filter(Stack.isStack);
+    const stacks = appFromEntryPoint({}).node.children.filter(Stack.isStack);
 
     // THEN
     expect(stacks.map((s) => [s.stackName, s.region])).toEqual([['Tollgate-us-east-1', 'us-east-1']]);
   });
 
-  test('two regions produce two stacks, each pinned to its region', () => {
-    // GIVEN
-    const context = { regions: 'us-east-1, eu-west-1' };
+  test('-c config and -c alarmEmail reach every region\'s stack', () => {
+    // GIVEN a config file, as an operator would keep one next to the app
+    const dir = tempDir('tollgate-cdk-config-');
+    const file = join(dir.path, 'tollgate.aws.json');
+    writeFileSync(file, JSON.stringify({ providers: { openai: { baseUrl: 'https://egress.internal/v1' } } }));
+    try {
+      // WHEN
+      const stacks = appFromEntryPoint({ regions: 'us-east-1,eu-west-1', config: file, alarmEmail: 'ops@example.com' }).node.children.filter(Stack.isStack) as TollgateStack[];
 
+      // THEN
+      for (const stack of stacks) {
+        expect(stack.resolve(stack.proxy.gatewayConfig)).toMatchObject({ providers: { openai: { baseUrl: 'https://egress.internal/v1', credential: { field: 'openai' } } } });
+        Template.fromStack(stack).hasResourceProperties('AWS::SNS::Subscription', { Endpoint: 'ops@example.com' });
+      }
+    } finally {
+      dir.remove();
+    }
+  });
+
+  test('two regions produce two self-contained stacks, each pinned to its region, with its own dashboard name', () => {
     // WHEN
-    const stacks = appFromEntryPoint(context).node.children.filter(Stack.isStack);
+    const stacks = appFromEntryPoint({ regions: 'us-east-1, eu-west-1' }).node.children.filter(Stack.isStack);
 
     // THEN
     expect(stacks.map((s) => [s.stackName, s.region])).toEqual([
@@ -144,7 +476,11 @@ describe('bin/cdk-app.ts', () => {
       ['Tollgate-eu-west-1', 'eu-west-1'],
     ]);
     for (const stack of stacks) {
-      Template.fromStack(stack).resourceCountIs('AWS::DynamoDB::Table', 2);
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::DynamoDB::Table', 3);
+      template.resourceCountIs('AWS::Lambda::Url', 1);
+      template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: stack.stackName });
+      expect(stack.dependencies).toEqual([]);
     }
   });
 });

@@ -75,11 +75,14 @@ describe('streams through the gateway', () => {
       for await (const chunk of stream) chunks.push(chunk);
     })().catch((e: unknown) => e);
 
-    // THEN the SDK sees a failure, not a normal end, and the request is on record (its usage never came)
+    // THEN the SDK sees a failure, not a normal end, and, its usage never having come, the request
+    // is charged its reservation: the upper bound for its body and the default output cap
+    const bodyBytes = Buffer.byteLength(JSON.stringify(STREAM_REQUEST));
+    const estimate = Math.ceil((calcPrice({ input_tokens: bodyBytes, output_tokens: 4096 }, 'gpt-4o', { providerId: 'openai' })?.total_price ?? NaN) * 1e9);
     // fetch reports a cut body as "TypeError: terminated" (from undici's realm, so no instanceof).
     expect(String(failure)).toMatch(/terminated/);
     expect(chunks).toHaveLength(2);
     const counters = await harness.waitForSpend((c) => c.length === 12);
-    expect(counters.every((c) => c.requests === 1 && c.nanos === 0)).toBe(true);
+    expect(counters.every((c) => c.requests === 1 && c.nanos === estimate && c.reservedNanos === 0)).toBe(true);
   });
 });

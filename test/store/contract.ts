@@ -1,4 +1,29 @@
-import { DuplicateKeyIdError, type KeyRecord, type Store } from '../../lambda/store/port';
+import { DuplicateKeyIdError, type Claim, type KeyRecord, type Reservation, type Scope, type Store } from '../../lambda/store/port';
+
+let reservations = 0;
+
+function reservation(over: Partial<Reservation> = {}): Reservation {
+  return {
+    id: `r${++reservations}`,
+    at: new Date('2026-11-27T10:00:00Z'),
+    scopes: [],
+    claims: [],
+    estimateNanos: 0,
+    expiresAt: new Date('2026-11-27T10:15:00Z'),
+    ...over,
+  };
+}
+
+async function reserveAndSettle(store: Store, over: Partial<Reservation>, nanos: number): Promise<void> {
+  const r = reservation(over);
+  expect(await store.reserve(r)).toEqual({ ok: true });
+  expect(await store.settle(r, nanos)).toBe(true);
+}
+
+/** A strict spend cap on one scope and period, as a claim of the given amount. */
+function capOn(scope: Scope, period: string, limit: number): (amount: number) => Claim {
+  return (amount) => ({ scope, period, unit: 'nanos', amount, limit, rule: 'within' });
+}
 
 /**
  * The behaviour every store adapter must share. Each adapter's test file calls this with a
@@ -76,23 +101,24 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect((await store.getKey('k1'))?.revokedAt).toBe('2026-11-28T00:00:00.000Z');
     });
 
-    it('adds spend to every scope and UTC period, and counts requests', async () => {
+    it('settles actual spend into every scope and UTC period, and counts requests', async () => {
       const scopes = [
         { kind: 'key', id: 'k1' },
         { kind: 'project', id: 'acme' },
       ] as const;
 
-      await store.recordSpend({ scopes, at: new Date('2026-11-29T23:59:59.999Z'), nanos: 7_375_000 });
-      await store.recordSpend({ scopes, at: new Date('2026-11-30T00:00:00.000Z'), nanos: 160 });
+      await reserveAndSettle(store, { scopes, at: new Date('2026-11-29T23:59:59.999Z') }, 7_375_000);
+      await reserveAndSettle(store, { scopes, at: new Date('2026-11-30T00:00:00.000Z') }, 160);
 
+      const counter = (period: string, nanos: number, requests: number) => ({ scope: { kind: 'key', id: 'k1' }, period, nanos, reservedNanos: 0, requests });
       expect(await store.getSpend({ kind: 'key', id: 'k1' })).toEqual([
-        { scope: { kind: 'key', id: 'k1' }, period: 'day:2026-11-29', nanos: 7_375_000, requests: 1 },
-        { scope: { kind: 'key', id: 'k1' }, period: 'day:2026-11-30', nanos: 160, requests: 1 },
-        { scope: { kind: 'key', id: 'k1' }, period: 'lifetime', nanos: 7_375_160, requests: 2 },
-        { scope: { kind: 'key', id: 'k1' }, period: 'month:2026-11', nanos: 7_375_160, requests: 2 },
+        counter('day:2026-11-29', 7_375_000, 1),
+        counter('day:2026-11-30', 160, 1),
+        counter('lifetime', 7_375_160, 2),
+        counter('month:2026-11', 7_375_160, 2),
         // Sunday the 29th closes the week that began Monday the 23rd; Monday the 30th opens a new one.
-        { scope: { kind: 'key', id: 'k1' }, period: 'week:2026-11-23', nanos: 7_375_000, requests: 1 },
-        { scope: { kind: 'key', id: 'k1' }, period: 'week:2026-11-30', nanos: 160, requests: 1 },
+        counter('week:2026-11-23', 7_375_000, 1),
+        counter('week:2026-11-30', 160, 1),
       ]);
       expect((await store.getSpend({ kind: 'project' })).map((c) => c.scope.id)).toEqual(Array(6).fill('acme'));
       expect(await store.getSpend()).toHaveLength(12);
@@ -100,35 +126,147 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
 
     it('keeps nano-dollar totals exact beyond 32 bits', async () => {
       const scopes = [{ kind: 'project', id: 'big' }] as const;
-      const at = new Date('2026-11-27T12:00:00Z');
 
-      await store.recordSpend({ scopes, at, nanos: 4_000_000_000_123 });
-      await store.recordSpend({ scopes, at, nanos: 4_000_000_000_877 });
+      await reserveAndSettle(store, { scopes }, 4_000_000_000_123);
+      await reserveAndSettle(store, { scopes }, 4_000_000_000_877);
 
       const lifetime = (await store.getSpend({ kind: 'project', id: 'big' })).find((c) => c.period === 'lifetime');
       expect(lifetime?.nanos).toBe(8_000_000_001_000);
     });
 
     it('rejects fractional or negative amounts without recording anything', async () => {
-      const scopes = [{ kind: 'key', id: 'k1' }] as const;
+      const r = reservation({ scopes: [{ kind: 'key', id: 'k1' }] });
+      expect(await store.reserve(r)).toEqual({ ok: true });
 
-      await expect(store.recordSpend({ scopes, at: new Date(), nanos: 0.5 })).rejects.toThrow(RangeError);
-      await expect(store.recordSpend({ scopes, at: new Date(), nanos: -1 })).rejects.toThrow(RangeError);
+      await expect(store.settle(r, 0.5)).rejects.toThrow(RangeError);
+      await expect(store.settle(r, -1)).rejects.toThrow(RangeError);
+      await expect(store.reserve({ ...reservation(), estimateNanos: 1.5 })).rejects.toThrow(RangeError);
       expect(await store.getSpend()).toEqual([]);
     });
 
-    it('loses no increment under concurrent writers', async () => {
+    it('loses no increment under concurrent settlements', async () => {
       const scopes = [
         { kind: 'key', id: 'k1' },
         { kind: 'user', id: 'ada' },
       ] as const;
-      const at = new Date('2026-11-27T12:00:00Z');
 
-      await Promise.all(Array.from({ length: 50 }, () => store.recordSpend({ scopes, at, nanos: 3 })));
+      await Promise.all(Array.from({ length: 50 }, () => reserveAndSettle(store, { scopes }, 3)));
 
-      for (const counter of await store.getSpend()) {
-        expect(counter).toMatchObject({ nanos: 150, requests: 50 });
-      }
+      for (const counter of await store.getSpend()) expect(counter).toMatchObject({ nanos: 150, requests: 50, reservedNanos: 0 });
+    });
+
+    it('holds a reservation against its cap until it settles, then refunds the unused part', async () => {
+      const monthly = capOn({ kind: 'project', id: 'acme' }, 'month:2026-11', 1_000);
+      const r1 = reservation({ scopes: [{ kind: 'project', id: 'acme' }], claims: [monthly(700)], estimateNanos: 700 });
+
+      expect(await store.reserve(r1)).toEqual({ ok: true });
+      expect(await store.reserve(reservation({ claims: [monthly(400)], estimateNanos: 400 }))).toEqual({ ok: false, refused: monthly(400) });
+      expect((await store.getSpend({ kind: 'project', id: 'acme' })).find((c) => c.period === 'month:2026-11')).toMatchObject({ nanos: 0, reservedNanos: 700 });
+
+      expect(await store.settle(r1, 250)).toBe(true);
+
+      expect((await store.getSpend({ kind: 'project', id: 'acme' })).find((c) => c.period === 'month:2026-11')).toMatchObject({ nanos: 250, reservedNanos: 0 });
+      expect(await store.reserve(reservation({ claims: [monthly(750)], estimateNanos: 750 }))).toEqual({ ok: true });
+      expect(await store.reserve(reservation({ claims: [monthly(1)], estimateNanos: 1 }))).toMatchObject({ ok: false });
+    });
+
+    it('applies every claim or none: a later refusal rolls back the earlier ones', async () => {
+      const keyCap = capOn({ kind: 'key', id: 'k1' }, 'day:2026-11-27', 10_000);
+      const projectCap = capOn({ kind: 'project', id: 'acme' }, 'day:2026-11-27', 100);
+
+      const outcome = await store.reserve(reservation({ claims: [keyCap(500), projectCap(500)], estimateNanos: 500 }));
+
+      expect(outcome).toEqual({ ok: false, refused: projectCap(500) });
+      expect(await store.getSpend()).toEqual(expect.not.arrayContaining([expect.objectContaining({ reservedNanos: 500 })]));
+      expect(await store.expiredReservations(new Date('2100-01-01T00:00:00Z'))).toEqual([]);
+      expect(await store.reserve(reservation({ claims: [keyCap(10_000)], estimateNanos: 10_000 }))).toEqual({ ok: true });
+    });
+
+    it('settles a reservation once: a second settlement changes nothing', async () => {
+      const r = reservation({ scopes: [{ kind: 'key', id: 'k1' }] });
+      await store.reserve(r);
+
+      expect(await store.settle(r, 40)).toBe(true);
+      expect(await store.settle(r, 40)).toBe(false);
+
+      expect((await store.getSpend()).find((c) => c.period === 'lifetime')).toMatchObject({ nanos: 40, requests: 1 });
+    });
+
+    it('lists reservations nobody settled once they expire, so they can be reconciled', async () => {
+      const cap = capOn({ kind: 'project', id: 'acme' }, 'month:2026-11', 1_000);
+      const stale = reservation({ id: 'stale', scopes: [{ kind: 'project', id: 'acme' }], claims: [cap(600)], estimateNanos: 600, expiresAt: new Date('2026-11-27T10:05:00Z') });
+      const fresh = reservation({ id: 'fresh', claims: [cap(100)], estimateNanos: 100, expiresAt: new Date('2026-11-27T10:20:00Z') });
+      await store.reserve(stale);
+      await store.reserve(fresh);
+
+      expect(await store.expiredReservations(new Date('2026-11-27T10:04:59.999Z'))).toEqual([]);
+      const expired = await store.expiredReservations(new Date('2026-11-27T10:05:00Z'));
+
+      expect(expired).toEqual([stale]);
+      expect(await store.settle(expired[0]!, expired[0]!.estimateNanos)).toBe(true);
+      expect((await store.getSpend({ kind: 'project', id: 'acme' })).find((c) => c.period === 'month:2026-11')).toMatchObject({ nanos: 600, reservedNanos: 100 });
+      expect(await store.expiredReservations(new Date('2026-11-27T10:10:00Z'))).toEqual([]);
+    });
+
+    it('lets exactly as many concurrent reservations through as the cap holds', async () => {
+      const cap = capOn({ kind: 'user', id: 'ada' }, 'week:2026-11-23', 1_000);
+
+      const outcomes = await Promise.all(Array.from({ length: 40 }, () => store.reserve(reservation({ claims: [cap(100)], estimateNanos: 100 }))));
+
+      expect(outcomes.filter((o) => o.ok)).toHaveLength(10);
+      expect((await store.getSpend({ kind: 'user', id: 'ada' })).find((c) => c.period === 'week:2026-11-23')).toMatchObject({ reservedNanos: 1_000 });
+    });
+
+    it('admits under a soft cap while settled spend is below it, whatever is in flight', async () => {
+      const soft = (limit: number): Claim => ({ scope: { kind: 'project', id: 'acme' }, period: 'lifetime', unit: 'nanos', amount: 0, limit, rule: 'under' });
+      const scopes = [{ kind: 'project', id: 'acme' }] as const;
+
+      expect(await store.reserve(reservation({ scopes, claims: [soft(100)] }))).toEqual({ ok: true });
+      await reserveAndSettle(store, { scopes }, 100);
+
+      expect(await store.reserve(reservation({ scopes, claims: [soft(100)] }))).toEqual({ ok: false, refused: soft(100) });
+      expect(await store.reserve(reservation({ scopes, claims: [soft(101)] }))).toEqual({ ok: true });
+    });
+
+    it('releases in-flight claims on settlement but keeps request-rate counts', async () => {
+      const key = { kind: 'key', id: 'k1' } as const;
+      const inflight: Claim = { scope: key, period: 'inflight', unit: 'inflight', amount: 1, limit: 1, rule: 'within' };
+      const perMinute: Claim = { scope: key, period: 'minute:2026-11-27T10:00', unit: 'requests', amount: 1, limit: 2, rule: 'within' };
+      const first = reservation({ scopes: [key], claims: [inflight, perMinute] });
+
+      expect(await store.reserve(first)).toEqual({ ok: true });
+      expect(await store.reserve(reservation({ scopes: [key], claims: [inflight, perMinute] }))).toEqual({ ok: false, refused: inflight });
+      await store.settle(first, 5);
+      expect(await store.reserve(reservation({ scopes: [key], claims: [inflight, perMinute] }))).toEqual({ ok: true });
+      expect(await store.reserve(reservation({ scopes: [key], claims: [perMinute] }))).toEqual({ ok: false, refused: perMinute });
+
+      // Rate counters are bookkeeping, not spend.
+      expect((await store.getSpend()).map((c) => c.period).sort()).toEqual(['day:2026-11-27', 'lifetime', 'month:2026-11', 'week:2026-11-23']);
+    });
+
+    it('patches limits, modes and key states, and clears them with null', async () => {
+      await store.createProject({ name: 'acme', createdAt: '2026-11-27T10:00:00.000Z' });
+      await store.createUser({ name: 'ada', createdAt: '2026-11-27T10:00:00.000Z' });
+      await store.createKey(key());
+
+      expect(await store.updateProject('acme', { limits: { monthly: 50_000_000_000 }, mode: 'soft' })).toBe(true);
+      expect(await store.updateUser('ada', { limits: { daily: 1_000 } })).toBe(true);
+      expect(await store.updateKey('k1', { disabledAt: '2026-11-27T11:00:00.000Z', expiresAt: '2027-01-01T00:00:00.000Z', limits: { lifetime: 9 }, rateLimits: { requestsPerMinute: 60 } })).toBe(true);
+      expect(await store.updateProject('nope', { mode: 'soft' })).toBe(false);
+      expect(await store.updateUser('nope', { limits: null })).toBe(false);
+      expect(await store.updateKey('nope', { disabledAt: null })).toBe(false);
+
+      expect(await store.getProject('acme')).toEqual({ name: 'acme', createdAt: '2026-11-27T10:00:00.000Z', limits: { monthly: 50_000_000_000 }, mode: 'soft' });
+      expect(await store.listUsers()).toEqual([{ name: 'ada', createdAt: '2026-11-27T10:00:00.000Z', limits: { daily: 1_000 } }]);
+      expect(await store.getKey('k1')).toMatchObject({ disabledAt: '2026-11-27T11:00:00.000Z', expiresAt: '2027-01-01T00:00:00.000Z', limits: { lifetime: 9 }, rateLimits: { requestsPerMinute: 60 } });
+
+      await store.updateKey('k1', { disabledAt: null, limits: null });
+      await store.updateProject('acme', { limits: null });
+
+      expect(await store.getKey('k1')).toStrictEqual(key({ expiresAt: '2027-01-01T00:00:00.000Z', rateLimits: { requestsPerMinute: 60 } }));
+      expect(await store.getProject('acme')).toEqual({ name: 'acme', createdAt: '2026-11-27T10:00:00.000Z', mode: 'soft' });
+      expect(await store.getUser('ada')).toEqual({ name: 'ada', createdAt: '2026-11-27T10:00:00.000Z', limits: { daily: 1_000 } });
+      expect(await store.getUser('bob')).toBeUndefined();
     });
   });
 }

@@ -13,7 +13,9 @@ describe('sqlite store on disk', () => {
     try {
       const first = openSqliteStore({ dataDir: join(dir, 'nested') });
       await first.createKey({ id: 'k1', hash: 'h', prefix: 'p', project: 'acme', createdAt: '2026-11-27T00:00:00.000Z' });
-      await first.recordSpend({ scopes: [{ kind: 'key', id: 'k1' }], at: new Date(), nanos: 42 });
+      const r = { id: 'r1', at: new Date(), scopes: [{ kind: 'key', id: 'k1' }] as const, claims: [], estimateNanos: 42, expiresAt: new Date() };
+      await first.reserve(r);
+      await first.settle(r, 42);
       await first.close();
 
       // WHEN it is reopened

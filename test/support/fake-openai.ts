@@ -27,6 +27,8 @@ export interface FakeBehaviour {
   cutStreamAfterChunks?: number;
   /** Replace the model named in the recording, as a fine-tune's response would name itself. */
   respondAsModel?: string;
+  /** Hold every response until this settles, so a test can have many requests in flight at once. */
+  hold?: Promise<void>;
   /** Answer every request with this status and body instead of a recording. */
   error?: { status: number; body: string };
 }
@@ -76,6 +78,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
 }
 
 async function respond(req: SeenRequest, res: ServerResponse, behaviour: FakeBehaviour): Promise<void> {
+  if (behaviour.hold) await behaviour.hold;
   if (req.headers.authorization !== `Bearer ${UPSTREAM_KEY}`) {
     return send(res, 401, 'application/json', Buffer.from('{"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}'));
   }

@@ -1,6 +1,6 @@
 import { parseConfig, type GatewayConfig } from '../../lambda/config/config';
 import { startLocalGateway, type RunningGateway } from '../../lambda/app/local-gateway';
-import { silentLogger } from '../../lambda/core/log';
+import { silentLogger, type Logger } from '../../lambda/core/log';
 import { issueKey, type IssueKeyRequest, type IssuedKey } from '../../lambda/keys/issue-key';
 import { openSqliteStore } from '../../lambda/store/sqlite';
 import type { SpendCounter, Store } from '../../lambda/store/port';
@@ -23,13 +23,15 @@ export interface HarnessOptions {
   readonly store?: Store;
   /** Extra environment for the gateway (other providers' credentials). */
   readonly env?: Readonly<Record<string, string>>;
+  readonly clock?: () => Date;
+  readonly logger?: Logger;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const upstream = await startFakeOpenAI();
   const store = options.store ?? openSqliteStore({ dataDir: ':memory:' });
   const config: GatewayConfig = parseConfig(options.config?.(upstream.baseUrl) ?? { providers: { openai: { baseUrl: upstream.baseUrl } } }, 'test');
-  const gateway = await startLocalGateway({ store, config, env: { OPENAI_API_KEY: UPSTREAM_KEY, ...options.env }, port: 0, logger: silentLogger });
+  const gateway = await startLocalGateway({ store, config, env: { OPENAI_API_KEY: UPSTREAM_KEY, ...options.env }, port: 0, logger: options.logger ?? silentLogger, ...(options.clock && { clock: options.clock }) });
   return {
     gateway,
     upstream,

@@ -1,0 +1,132 @@
+import { GatewayError } from '../core/errors';
+import type { StreamMessage } from '../metering/framing';
+import { isObject } from './openai';
+import type { Metered, Operation, PreparedRequest, StreamUsageReader, UsageDocument, WireFormat } from './types';
+
+/**
+ * Anthropic's Messages API. Usage is read with genai-prices' `default` Anthropic extractor,
+ * which counts cache writes (with their 5-minute / 1-hour split) and cache reads itself.
+ */
+const MESSAGES: Operation = { kind: 'metered', name: 'messages' };
+const FREE: Operation = { kind: 'free' };
+
+/** Model-running POST endpoints; `count_tokens` runs no model and Anthropic does not bill it. */
+const POST_ENDPOINTS: Readonly<Record<string, Operation>> = {
+  '/v1/messages': MESSAGES,
+  '/v1/messages/count_tokens': FREE,
+};
+
+const USAGE_FLAVOR = 'default';
+
+export const anthropicFormat: WireFormat = {
+  id: 'anthropic',
+  meteredEndpoints: ['POST /v1/messages'],
+
+  classify(method, providerPath) {
+    if (method === 'POST') return POST_ENDPOINTS[providerPath];
+    // Listing models and retrieving or deleting stored objects run no model.
+    if (method === 'GET' || method === 'HEAD' || method === 'DELETE') return FREE;
+    return undefined;
+  },
+
+  prepare(_operation, { body }): PreparedRequest {
+    const model = body['model'];
+    if (typeof model !== 'string' || model === '') {
+      throw new GatewayError('invalid_request', 'The request body must name a model in its "model" field.');
+    }
+    // Anthropic streams always carry usage, so the body goes upstream exactly as sent.
+    return { model };
+  },
+
+  usageFromBody(_operation, body): Metered {
+    if (!isObject(body)) return {};
+    const model = typeof body['model'] === 'string' ? body['model'] : undefined;
+    return { model, usage: { flavor: USAGE_FLAVOR, doc: body } };
+  },
+
+  streamReader: () => messagesStreamReader(),
+
+  renderError(error) {
+    return {
+      contentType: 'application/json',
+      body: JSON.stringify({ type: 'error', error: { type: errorType(error.status), message: error.message } }),
+    };
+  },
+};
+
+/**
+ * Usage arrives in two halves: `message_start` holds the input side (cache reads and writes
+ * included) and a first output count; each `message_delta` holds cumulative totals that replace
+ * what came before — server tools can send several, so they are never added up.
+ */
+function messagesStreamReader(): StreamUsageReader {
+  let model: string | undefined;
+  let usage: Record<string, unknown> | undefined;
+  let failure: string | undefined;
+  return {
+    onMessage(message: StreamMessage) {
+      // Content deltas are nearly all of a stream and carry no usage: skip them unparsed.
+      if (message.framing === 'sse' && message.event !== undefined && !USAGE_EVENTS.has(message.event)) return;
+      const event = parseJson(message.data);
+      if (!isObject(event)) return;
+      switch (event['type']) {
+        case 'message_start': {
+          const started = event['message'];
+          if (!isObject(started)) return;
+          if (typeof started['model'] === 'string') model = started['model'];
+          if (isObject(started['usage'])) usage = { ...started['usage'] };
+          return;
+        }
+        case 'message_delta':
+          if (isObject(event['usage'])) usage = { ...usage, ...withoutNulls(event['usage']) };
+          return;
+        case 'error':
+          failure = describeStreamError(event['error']);
+          return;
+      }
+    },
+    result(): Metered {
+      const document: UsageDocument | undefined = usage && { flavor: USAGE_FLAVOR, doc: { model, usage } };
+      return { model, usage: document, failure };
+    },
+  };
+}
+
+const USAGE_EVENTS: ReadonlySet<string> = new Set(['message_start', 'message_delta', 'error']);
+
+/** A delta omits (or nulls) the counters that do not apply; those keep their `message_start` value. */
+function withoutNulls(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null && value !== undefined));
+}
+
+function describeStreamError(error: unknown): string {
+  if (!isObject(error)) return 'error event in stream';
+  const type = typeof error['type'] === 'string' ? error['type'] : 'error';
+  return typeof error['message'] === 'string' ? `${type}: ${error['message']}` : type;
+}
+
+/** Anthropic's error types, by the status the gateway answers with. */
+function errorType(status: number): string {
+  switch (status) {
+    case 401:
+      return 'authentication_error';
+    case 403:
+      return 'permission_error';
+    case 404:
+      return 'not_found_error';
+    case 413:
+      return 'request_too_large';
+    case 429:
+      return 'rate_limit_error';
+    default:
+      return status >= 500 ? 'api_error' : 'invalid_request_error';
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

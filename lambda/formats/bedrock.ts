@@ -1,0 +1,87 @@
+import type { GatewayError } from '../core/errors';
+import { decodeModelId, parseModelPath, pricingModel } from './bedrock-model';
+import { converseStreamReader, invokeStreamReader } from './bedrock-stream';
+import { countsDocument, countsFromHeaders, documentFromBody, isObject } from './bedrock-usage';
+import type { Metered, Operation, StreamUsageReader, WireFormat } from './types';
+
+/**
+ * The Bedrock Runtime API: Converse and InvokeModel, streaming (AWS event-stream frames) and not.
+ * InvokeModel bodies are the model vendor's own (Anthropic Messages for Claude); their usage is
+ * read through genai-prices' `aws` extractors, whose `anthropic` flavour covers those bodies.
+ */
+const OPERATIONS: Readonly<Record<string, Operation>> = {
+  converse: { kind: 'metered', name: 'converse' },
+  'converse-stream': { kind: 'metered', name: 'converse-stream' },
+  invoke: { kind: 'metered', name: 'invoke' },
+  'invoke-with-response-stream': { kind: 'metered', name: 'invoke-stream' },
+  'count-tokens': { kind: 'free' },
+};
+
+export const bedrockFormat: WireFormat = {
+  id: 'bedrock',
+  meteredEndpoints: Object.keys(OPERATIONS).map((operation) => `POST /model/{modelId}/${operation}`),
+
+  classify(method, providerPath) {
+    const path = parseModelPath(providerPath);
+    if (method !== 'POST' || !path) return undefined;
+    return Object.hasOwn(OPERATIONS, path.operation) ? OPERATIONS[path.operation] : undefined;
+  },
+
+  prepare(_operation, { providerPath }) {
+    const path = parseModelPath(providerPath);
+    // classify() let only model paths through.
+    if (!path) throw new Error(`not a Bedrock model path: ${providerPath}`);
+    return { model: pricingModel(decodeModelId(path.segment)) };
+  },
+
+  maxOutputTokens(operation, { body }) {
+    const config = isObject(body['inferenceConfig']) ? body['inferenceConfig'] : {};
+    // Converse caps output in inferenceConfig.maxTokens; InvokeModel bodies are the vendor's own:
+    // Anthropic and Mistral say max_tokens, Llama max_gen_len, Nova inferenceConfig.max_new_tokens.
+    const candidates = operation.startsWith('converse')
+      ? [config['maxTokens']]
+      : [body['max_tokens'], body['max_gen_len'], config['max_new_tokens'], config['maxTokens']];
+    return candidates.find((value): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0);
+  },
+
+  usageFromBody(operation, body, headers): Metered {
+    if (operation === 'invoke') {
+      // Bedrock's headers count every model's tokens; the body only some models'.
+      const counts = countsFromHeaders(headers);
+      if (counts) return { usage: countsDocument(counts) };
+    }
+    if (!isObject(body)) return {};
+    const usage = documentFromBody(body);
+    return usage ? { usage } : {};
+  },
+
+  streamReader(operation): StreamUsageReader {
+    return operation === 'converse-stream' ? converseStreamReader() : invokeStreamReader();
+  },
+
+  renderError(error) {
+    // The AWS SDKs read the exception name from `__type` when no `x-amzn-errortype` header is present.
+    return { contentType: 'application/json', body: JSON.stringify({ message: error.message, __type: exceptionName(error) }) };
+  },
+};
+
+function exceptionName(error: GatewayError): string {
+  switch (error.status) {
+    case 401:
+      return 'UnrecognizedClientException';
+    // A spent budget: Bedrock's own name for a quota that retrying will not lift.
+    case 402:
+      return 'ServiceQuotaExceededException';
+    case 403:
+      return 'AccessDeniedException';
+    case 404:
+      return 'ResourceNotFoundException';
+    case 429:
+      return 'ThrottlingException';
+    case 502:
+    case 503:
+      return 'ServiceUnavailableException';
+    default:
+      return error.status >= 500 ? 'InternalServerException' : 'ValidationException';
+  }
+}

@@ -1,0 +1,153 @@
+import { GatewayError } from '../core/errors';
+import type { StreamMessage } from '../metering/framing';
+import { isObject } from './openai';
+import type { Metered, Operation, PreparedRequest, StreamUsageReader, WireFormat } from './types';
+
+/**
+ * Gemini's wire format (`GenerateContentResponse`), as Vertex AI serves it. The body names no
+ * model: it is the path's `…/models/{model}:{action}`, refined by the response's `modelVersion`.
+ * Usage is the `usageMetadata` block, read by genai-prices' `default` extractor for `google`
+ * (cached, thinking and per-modality tokens included).
+ */
+const METERED: Readonly<Record<string, Operation & { kind: 'metered' }>> = {
+  generateContent: { kind: 'metered', name: 'generateContent' },
+  // Without `?alt=sse` Vertex streams a JSON array under `application/json`: `streams` makes the
+  // meter frame it as one instead of buffering it as a document.
+  streamGenerateContent: { kind: 'metered', name: 'streamGenerateContent', streams: true },
+};
+
+/** Actions that run no model. */
+const FREE_ACTIONS = new Set(['countTokens', 'computeTokens']);
+
+const FREE: Operation = { kind: 'free' };
+
+/** `…/models/{model}:{action}`, or a tuned model's `…/endpoints/{id}:{action}`. */
+const MODEL_ACTION = /\/(?:models|endpoints)\/([^/:]+):([A-Za-z]+)$/;
+
+const USAGE_FLAVOR = 'default';
+
+export const geminiFormat: WireFormat = {
+  id: 'gemini',
+  meteredEndpoints: Object.keys(METERED).map((action) => `POST …/models/{model}:${action}`),
+
+  classify(method, providerPath) {
+    if (method === 'GET' || method === 'HEAD') return FREE;
+    const action = MODEL_ACTION.exec(providerPath)?.[2];
+    if (method !== 'POST' || action === undefined) return undefined;
+    if (FREE_ACTIONS.has(action)) return FREE;
+    return Object.hasOwn(METERED, action) ? METERED[action] : undefined;
+  },
+
+  prepare(_operation, { providerPath }): PreparedRequest {
+    const model = modelFromPath(providerPath);
+    if (model === undefined) {
+      throw new GatewayError('invalid_request', 'The request path must name a model, as …/models/{model}:generateContent.');
+    }
+    return { model };
+  },
+
+  // On thinking models the cap covers thoughts as well as the answer, so it bounds everything billed as output.
+  maxOutputTokens(_operation, { body }) {
+    const config = body['generationConfig'];
+    const value = isObject(config) ? config['maxOutputTokens'] : undefined;
+    return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  },
+
+  usageFromBody(_operation, body): Metered {
+    // A streamed array can still arrive whole (e.g. a client that buffered it): its last usage counts.
+    const chunks = Array.isArray(body) ? body : [body];
+    const reader = usageReader();
+    for (const chunk of chunks) reader.onChunk(chunk);
+    return reader.result();
+  },
+
+  streamReader(): StreamUsageReader {
+    const reader = usageReader();
+    return {
+      // Every Vertex chunk carries `modelVersion` and `usageMetadata`, so there is no cheap skip.
+      onMessage: (message: StreamMessage) => reader.onChunk(parseJson(message.data)),
+      result: () => reader.result(),
+    };
+  },
+
+  renderError(error) {
+    return {
+      contentType: 'application/json',
+      body: JSON.stringify({ error: { code: error.status, message: error.message, status: googleStatus(error.status) } }),
+    };
+  },
+};
+
+function modelFromPath(providerPath: string): string | undefined {
+  const raw = MODEL_ACTION.exec(providerPath)?.[1];
+  if (raw === undefined) return undefined;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * Vertex streams put `usageMetadata` on every chunk, but only the last carries the token counts
+ * (earlier ones hold just `trafficType`); so the last block that counts any tokens wins.
+ */
+function usageReader(): { onChunk(chunk: unknown): void; result(): Metered } {
+  let model: string | undefined;
+  let usage: Record<string, unknown> | undefined;
+  let failure: string | undefined;
+  return {
+    onChunk(chunk) {
+      if (!isObject(chunk)) return;
+      if (typeof chunk['modelVersion'] === 'string' && chunk['modelVersion'] !== '') model = chunk['modelVersion'];
+      const metadata = chunk['usageMetadata'];
+      if (isObject(metadata) && countsTokens(metadata)) usage = metadata;
+      // An error element inside a 200 stream: the request failed after it started.
+      const error = chunk['error'];
+      if (isObject(error)) failure = typeof error['message'] === 'string' ? error['message'] : JSON.stringify(error);
+    },
+    result() {
+      return {
+        ...(model !== undefined && { model }),
+        ...(usage !== undefined && { usage: { flavor: USAGE_FLAVOR, doc: { usageMetadata: usage } } }),
+        ...(failure !== undefined && { failure }),
+      };
+    },
+  };
+}
+
+function countsTokens(metadata: Record<string, unknown>): boolean {
+  return Object.entries(metadata).some(([field, value]) => field.endsWith('TokenCount') && typeof value === 'number');
+}
+
+/** The canonical gRPC status names Google's APIs put in `error.status`. */
+function googleStatus(status: number): string {
+  switch (status) {
+    case 400:
+    case 413:
+      return 'INVALID_ARGUMENT';
+    case 401:
+      return 'UNAUTHENTICATED';
+    case 403:
+      return 'PERMISSION_DENIED';
+    case 404:
+      return 'NOT_FOUND';
+    case 429:
+      return 'RESOURCE_EXHAUSTED';
+    case 502:
+    case 503:
+      return 'UNAVAILABLE';
+    case 504:
+      return 'DEADLINE_EXCEEDED';
+    default:
+      return status >= 500 ? 'INTERNAL' : 'FAILED_PRECONDITION';
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

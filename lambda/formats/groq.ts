@@ -1,0 +1,87 @@
+import { GatewayError } from '../core/errors';
+import type { StreamMessage } from '../metering/framing';
+import { isObject, openaiFormat } from './openai';
+import type { Metered, Operation, PreparedRequest, StreamUsageReader, WireFormat } from './types';
+
+/**
+ * OpenAI's chat format as Groq serves it: under `/openai/v1`, errors in OpenAI's shape, and a
+ * stream that reports usage in its final chunk under `x_groq.usage` without being asked (and
+ * at the top level too when the client sets `stream_options.include_usage`). The usage block is
+ * OpenAI's; genai-prices reads it with Groq's own `default` extractor.
+ */
+const CHAT: Operation = { kind: 'metered', name: 'chat' };
+const FREE: Operation = { kind: 'free' };
+const CHAT_PATH = '/openai/v1/chat/completions';
+const USAGE_FLAVOR = 'default';
+
+export const groqFormat: WireFormat = {
+  id: 'groq',
+  meteredEndpoints: [`POST ${CHAT_PATH}`],
+
+  classify(method, providerPath) {
+    if (method === 'POST') return providerPath === CHAT_PATH ? CHAT : undefined;
+    // Listing models and retrieving or deleting stored objects run no model.
+    if (method === 'GET' || method === 'HEAD' || method === 'DELETE') return FREE;
+    return undefined;
+  },
+
+  prepare(_operation, { body }): PreparedRequest {
+    const model = body['model'];
+    if (typeof model !== 'string' || model === '') {
+      throw new GatewayError('invalid_request', 'The request body must name a model in its "model" field.');
+    }
+    // Unlike OpenAI, Groq reports stream usage unasked, so the body goes upstream exactly as sent.
+    return { model };
+  },
+
+  usageFromBody(_operation, body): Metered {
+    if (!isObject(body)) return {};
+    return usageOf(body, body['usage']);
+  },
+
+  streamReader: () => chatStreamReader(),
+
+  renderError: (error) => openaiFormat.renderError(error),
+};
+
+function chatStreamReader(): StreamUsageReader {
+  let result: Metered = {};
+  let failure: string | undefined;
+  return {
+    onMessage(message: StreamMessage) {
+      // Only the final chunk carries usage (and a failed stream an error): skip the content deltas unparsed.
+      const mayMatter = message.data.includes('"usage"') || message.data.includes('"error"');
+      if (!mayMatter && result.model !== undefined) return;
+      const chunk = parseJson(message.data);
+      if (!isObject(chunk)) return;
+      const extension = isObject(chunk['x_groq']) ? chunk['x_groq'] : {};
+      failure = streamError(chunk['error']) ?? streamError(extension['error']) ?? failure;
+      // The top-level block is the one the client asked for; `x_groq.usage` holds the same counts.
+      const usage = isObject(chunk['usage']) ? chunk['usage'] : extension['usage'];
+      if (isObject(usage)) result = usageOf(chunk, usage);
+      else if (result.model === undefined && typeof chunk['model'] === 'string') result = { ...result, model: chunk['model'] };
+    },
+    result: () => (failure === undefined ? result : { ...result, failure }),
+  };
+}
+
+function usageOf(chunk: Record<string, unknown>, usage: unknown): Metered {
+  const model = typeof chunk['model'] === 'string' ? chunk['model'] : undefined;
+  if (!isObject(usage)) return { model };
+  return { model, usage: { flavor: USAGE_FLAVOR, doc: { model, usage } } };
+}
+
+/** groq-sdk fails a stream on a chunk with an `error` object; Groq also names a cut-short stream in `x_groq.error`. */
+function streamError(error: unknown): string | undefined {
+  if (typeof error === 'string' && error !== '') return error;
+  if (isObject(error)) return typeof error['message'] === 'string' ? error['message'] : 'error in stream';
+  return undefined;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

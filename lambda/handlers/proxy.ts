@@ -1,0 +1,110 @@
+import type { Writable } from 'node:stream';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import middy from '@middy/core';
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { ConfigError, parseConfig } from '../config/config';
+import { secretsManagerCredentials } from '../config/secrets';
+import { createGateway, type Gateway } from '../core/gateway';
+import { createUpstreamAgent } from '../core/upstream';
+import { DEFAULT_METRICS_NAMESPACE } from '../observability/catalog';
+import { emfLogger } from '../observability/emf';
+import { PriceSync } from '../prices/apply';
+import { dynamoPriceStore } from '../prices/dynamodb-store';
+import { Pricer } from '../pricing/pricer';
+import { lambdaStreamingRuntime, serveFunctionUrl, type StreamingHandler } from '../server/lambda-stream';
+import { openDynamoStore } from '../store/dynamodb';
+import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV, numberEnv, requiredEnv } from './env';
+
+/** What middy passes through its middlewares: the function URL event and the stream to answer on. */
+export interface ProxyInvocation {
+  readonly event: LambdaFunctionURLEvent;
+  readonly responseStream: Writable;
+}
+
+/** Built once per sandbox, at init; every invocation reuses it. */
+export interface ProxyDeps {
+  readonly gateway: Gateway;
+  /** Undefined when no prices table is configured: genai-prices' bundled data is used. */
+  readonly prices: PriceSync | undefined;
+}
+
+/**
+ * The one place the Lambda proxy is wired: the same core as `npm start`, on the DynamoDB store,
+ * with provider credentials from Secrets Manager, EMF metrics for logs, and the stored price copy.
+ * Everything here is synchronous, so a bad config fails the init phase with its message.
+ */
+export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
+  const config = parseConfig(parseJson(env[LAMBDA_ENV.config] ?? '{}'), LAMBDA_ENV.config);
+  // Region, credentials and (for tests) AWS_ENDPOINT_URL_* come from the environment, as in any AWS SDK client.
+  const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
+  const secrets = tracer.captureAWSv3Client(new SecretsManagerClient({}));
+  const logger = emfLogger({ namespace: env[LAMBDA_ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE });
+  const store = openDynamoStore({
+    client: dynamodb,
+    keysTable: requiredEnv(env, LAMBDA_ENV.keysTable),
+    spendTable: requiredEnv(env, LAMBDA_ENV.spendTable),
+  });
+  const pricesTable = env[LAMBDA_ENV.pricesTable];
+  const prices = pricesTable
+    ? new PriceSync({
+        store: dynamoPriceStore({ client: dynamodb, table: pricesTable }),
+        intervalMs: numberEnv(env, LAMBDA_ENV.pricesRecheckMinutes, DEFAULT_PRICES_RECHECK_MINUTES) * 60_000,
+        logger,
+      })
+    : undefined;
+  const gateway = createGateway({
+    config,
+    store,
+    pricer: new Pricer(config.prices),
+    upstream: createUpstreamAgent(),
+    credential: secretsManagerCredentials({
+      client: secrets,
+      env,
+      ttlMs: numberEnv(env, LAMBDA_ENV.secretsTtlSeconds, DEFAULT_SECRETS_TTL_SECONDS) * 1000,
+    }),
+    logger,
+  });
+  return { gateway, prices };
+}
+
+/**
+ * The function URL handler. Per invocation:
+ *
+ * ```
+ * (cold start: stored prices load) ─▶ serveFunctionUrl: request ─▶ stream the response ─▶ settle spend ─▶ end
+ *                                                        ─▶ newer prices stored? (every N minutes, after the end)
+ * ```
+ * Nothing is left running when it resolves: Lambda would freeze it mid-write.
+ */
+export function createProxyHandler(env: NodeJS.ProcessEnv = process.env): StreamingHandler<LambdaFunctionURLEvent> {
+  const runtime = lambdaStreamingRuntime();
+  const tracer = new Tracer({ serviceName: 'tollgate' });
+  const { gateway, prices } = wireProxy(env, tracer);
+  // Loads while the runtime fetches the first event; never rejects (a failed load keeps the bundled data).
+  const pricesLoaded = prices?.load() ?? Promise.resolve();
+
+  // middy's own timeout would abandon a stream mid-way and its spend with it; Lambda's timeout is the limit.
+  const serve = middy<ProxyInvocation, void>({ timeoutEarlyInMillis: 0 })
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .handler(async ({ event, responseStream }: ProxyInvocation) => {
+      await pricesLoaded;
+      await serveFunctionUrl(gateway, event, responseStream, runtime);
+      // After the response ended, so the client never waits for it.
+      await prices?.refreshIfDue();
+    });
+
+  return runtime.streamifyResponse<LambdaFunctionURLEvent>((event, responseStream, context) => serve({ event, responseStream }, context));
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${LAMBDA_ENV.config}: not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
+export const handler = createProxyHandler();

@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { periodLabel, type PeriodKind } from '../store/periods';
+import { scopesOf, type Claim, type KeyRecord, type Limits, type LimitMode, type ProjectRecord, type Reservation, type Scope, type UserRecord } from '../store/port';
+
+/** The records whose limits apply to a request made with `key`. */
+export interface Policy {
+  readonly key: KeyRecord;
+  readonly project: ProjectRecord | undefined;
+  readonly user: UserRecord | undefined;
+}
+
+const LIMIT_PERIODS: readonly [keyof Limits, PeriodKind][] = [
+  ['daily', 'day'],
+  ['weekly', 'week'],
+  ['monthly', 'month'],
+  ['lifetime', 'lifetime'],
+];
+
+/**
+ * Turns a request's policy and estimate into the claims the store must grant before the request
+ * may be forwarded: a spend claim per capped scope × period (the estimate in strict mode; a bare
+ * "still under the cap?" check in soft mode), plus the key's request-rate and concurrency claims.
+ */
+export function planReservation(policy: Policy, estimateNanos: number, at: Date, ttlMs: number): Reservation {
+  const mode: LimitMode = policy.project?.mode ?? 'strict';
+  const spendClaim = (scope: Scope, limits: Limits | undefined): Claim[] =>
+    LIMIT_PERIODS.flatMap(([field, kind]): Claim[] => {
+      const limit = limits?.[field];
+      if (limit === undefined) return [];
+      const period = periodLabel(kind, at);
+      return mode === 'strict'
+        ? [{ scope, period, unit: 'nanos', amount: estimateNanos, limit, rule: 'within' }]
+        : [{ scope, period, unit: 'nanos', amount: 0, limit, rule: 'under' }];
+    });
+  const { key } = policy;
+  const keyScope: Scope = { kind: 'key', id: key.id };
+  const claims: Claim[] = [
+    ...spendClaim(keyScope, key.limits),
+    ...(policy.user ? spendClaim({ kind: 'user', id: policy.user.name }, policy.user.limits) : []),
+    ...(policy.project ? spendClaim({ kind: 'project', id: policy.project.name }, policy.project.limits) : []),
+  ];
+  const perMinute = key.rateLimits?.requestsPerMinute;
+  if (perMinute !== undefined) {
+    claims.push({ scope: keyScope, period: `minute:${at.toISOString().slice(0, 16)}`, unit: 'requests', amount: 1, limit: perMinute, rule: 'within' });
+  }
+  const concurrent = key.rateLimits?.concurrent;
+  if (concurrent !== undefined) {
+    claims.push({ scope: keyScope, period: 'inflight', unit: 'inflight', amount: 1, limit: concurrent, rule: 'within' });
+  }
+  return { id: randomUUID(), at, scopes: scopesOf(key), claims, estimateNanos, expiresAt: new Date(at.getTime() + ttlMs) };
+}

@@ -1,0 +1,150 @@
+import type { LogFields, Logger } from '../core/log';
+import {
+  DEFAULT_METRICS_NAMESPACE,
+  DIMENSIONS,
+  METRIC_SETS,
+  METRICS,
+  type DimensionKey,
+  type MetricKey,
+  type MetricSet,
+  type MetricSetName,
+} from './catalog';
+
+/** The EMF metadata block: CloudWatch Logs extracts the metrics it names from the same line. */
+export interface EmfMetadata {
+  readonly Timestamp: number;
+  readonly CloudWatchMetrics: readonly EmfDirective[];
+}
+
+export interface EmfDirective {
+  readonly Namespace: string;
+  readonly Dimensions: readonly (readonly string[])[];
+  readonly Metrics: readonly { readonly Name: string; readonly Unit: string }[];
+}
+
+export type MetricValues = Partial<Record<MetricKey, number>>;
+export type DimensionValues = Partial<Record<DimensionKey, string>>;
+
+export interface EmfLoggerOptions {
+  /** @default 'Tollgate' */
+  readonly namespace?: string;
+  /** Where each line goes. @default process.stdout, which Lambda ships to CloudWatch Logs as is. */
+  readonly write?: (line: string) => void;
+  /** Milliseconds since the epoch. @default Date.now */
+  readonly clock?: () => number;
+}
+
+const NANOS_PER_USD = 1_000_000_000;
+
+/** The sets the proxy's request events feed; `prices` belongs to the refresher. */
+const REQUEST_SETS: readonly MetricSetName[] = ['total', 'byProvider', 'byProject', 'byModel'];
+
+/**
+ * The core's {@link Logger} for Lambda: every event stays one structured JSON line, and the three
+ * events that describe a request's fate also carry CloudWatch embedded metrics — no agent, no
+ * PutMetricData call, nothing to await:
+ *
+ * - `request_settled`: Requests, errors by status class, CostUSD, tokens, LatencyMs, UnpricedRequests
+ * - `spend_write_failed`: the same (the request was still served) plus SpendWriteFailures
+ * - `request_rejected`: Requests and errors, by provider when the route named one
+ *
+ * @example
+ * const gateway = createGateway({ ...deps, logger: emfLogger({ namespace: 'Tollgate' }) });
+ */
+export function emfLogger(options: EmfLoggerOptions = {}): Logger {
+  const namespace = options.namespace ?? DEFAULT_METRICS_NAMESPACE;
+  const write = options.write ?? ((line: string) => process.stdout.write(line));
+  const clock = options.clock ?? Date.now;
+  const emit = (level: 'info' | 'error', event: string, fields: LogFields = {}) => {
+    const metrics = requestMetrics(event, fields);
+    const line = metrics ? { level, event, ...fields, ...emfFields(namespace, clock(), REQUEST_SETS, metrics.values, metrics.dimensions) } : { level, event, ...fields };
+    write(`${JSON.stringify(line)}\n`);
+  };
+  return { info: (event, fields) => emit('info', event, fields), error: (event, fields) => emit('error', event, fields) };
+}
+
+/**
+ * The root members of an EMF document: `_aws`, the dimension values and the metric values. A set
+ * is published only when every one of its dimensions has a value, and with only the metrics that
+ * have one, so a line never names a member it lacks (CloudWatch would drop the whole line).
+ */
+export function emfFields(
+  namespace: string,
+  timestamp: number,
+  sets: readonly MetricSetName[],
+  values: MetricValues,
+  dimensions: DimensionValues,
+): Record<string, unknown> {
+  const directives: EmfDirective[] = [];
+  for (const name of sets) {
+    const set: MetricSet = METRIC_SETS[name];
+    if (!set.dimensions.every((key) => dimensions[key] !== undefined)) continue;
+    const metrics = set.metrics.filter((metric) => values[metric] !== undefined);
+    if (metrics.length === 0) continue;
+    directives.push({
+      Namespace: namespace,
+      Dimensions: [set.dimensions.map((key) => DIMENSIONS[key])],
+      Metrics: metrics.map((metric) => ({ Name: METRICS[metric].name, Unit: METRICS[metric].unit })),
+    });
+  }
+  const members: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(dimensions) as [DimensionKey, string | undefined][]) {
+    if (value !== undefined) members[DIMENSIONS[key]] = value;
+  }
+  for (const [key, value] of Object.entries(values) as [MetricKey, number | undefined][]) {
+    if (value !== undefined) members[METRICS[key].name] = value;
+  }
+  const metadata: EmfMetadata = { Timestamp: timestamp, CloudWatchMetrics: directives };
+  return { _aws: metadata, ...members };
+}
+
+function requestMetrics(event: string, fields: LogFields): { values: MetricValues; dimensions: DimensionValues } | undefined {
+  const status = numberField(fields, 'status');
+  const errors = {
+    serverErrors: status !== undefined && status >= 500 ? 1 : 0,
+    clientErrors: status !== undefined && status >= 400 && status < 500 ? 1 : 0,
+  };
+  switch (event) {
+    case 'request_settled':
+    case 'spend_write_failed': {
+      const nanos = numberField(fields, 'nanos');
+      const brokenStream = fields['outcome'] === 'upstream-failed';
+      return {
+        values: {
+          requests: 1,
+          ...errors,
+          ...(brokenStream && { serverErrors: 1 }),
+          ...(nanos !== undefined && { costUsd: nanos / NANOS_PER_USD }),
+          ...optional('inputTokens', numberField(fields, 'input_tokens')),
+          ...optional('outputTokens', numberField(fields, 'output_tokens')),
+          ...optional('latency', numberField(fields, 'duration_ms')),
+          unpriced: fields['priced'] === false ? 1 : 0,
+          spendWriteFailures: event === 'spend_write_failed' ? 1 : 0,
+        },
+        dimensions: {
+          ...optional('provider', stringField(fields, 'provider')),
+          ...optional('project', stringField(fields, 'project')),
+          ...optional('model', stringField(fields, 'model')),
+        },
+      };
+    }
+    case 'request_rejected':
+      return { values: { requests: 1, ...errors }, dimensions: { ...optional('provider', stringField(fields, 'provider')) } };
+    default:
+      return undefined;
+  }
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+function numberField(fields: LogFields, name: string): number | undefined {
+  const value = fields[name];
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function stringField(fields: LogFields, name: string): string | undefined {
+  const value = fields[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}

@@ -1,0 +1,42 @@
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { GatewayRequest, IncomingHeaders, OutgoingHeaders } from '../core/http-types';
+import type { NodeResponse } from './node-http';
+
+/** Connection-level headers HTTP/2 forbids (RFC 9113 §8.2.2); node:http2 throws on them. */
+const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings']);
+
+/** An HTTP/2 stream as the core's request: pseudo-headers become method and URL and are never forwarded. */
+export function http2Request(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): GatewayRequest {
+  // A client resetting its stream is reported through 'close'; without a listener, 'error' would crash the process.
+  stream.on('error', () => {});
+  const plain: Record<string, string | string[] | undefined> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!name.startsWith(':')) plain[name] = value;
+  }
+  return { method: headers[':method'] ?? 'GET', url: headers[':path'] ?? '/', headers: plain satisfies IncomingHeaders, body: stream };
+}
+
+/** The few response calls `serve` makes, on an HTTP/2 stream. */
+export function http2Response(stream: ServerHttp2Stream): NodeResponse {
+  return {
+    writeHead(status, headers) {
+      const allowed: OutgoingHeaders = {};
+      for (const [name, value] of Object.entries(headers)) {
+        if (!CONNECTION_HEADERS.has(name)) allowed[name] = value;
+      }
+      stream.respond({ ...allowed, ':status': status });
+    },
+    // respond() already queued the HEADERS frame.
+    flushHeaders() {},
+    write: (chunk) => stream.write(chunk),
+    end: () => stream.end(),
+    // RST_STREAM (INTERNAL_ERROR), so the client sees a failed response rather than a complete
+    // one. Not close(code): that ends the stream cleanly first, and the reset comes too late.
+    destroy: (error) => stream.destroy(error),
+    get destroyed() {
+      return stream.destroyed || stream.closed;
+    },
+    on: (event, listener) => stream.on(event, listener),
+    off: (event, listener) => stream.off(event, listener),
+  };
+}

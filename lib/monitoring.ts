@@ -1,0 +1,209 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import {
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  Metric,
+  SingleValueWidget,
+  TreatMissingData,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { DEFAULT_METRICS_NAMESPACE, metricRef, type MetricOf } from '../lambda/observability/catalog';
+
+export interface TollgateMonitoringProps {
+  /** @default 'Tollgate' - must match the functions' namespace */
+  readonly metricsNamespace?: string;
+  /** How often prices are refreshed: the stale-prices alarm looks at windows three times as long. */
+  readonly priceRefreshInterval: Duration;
+  /**
+   * Price data not confirmed against genai-prices for this long raises the stale-prices alarm.
+   *
+   * @default Duration.days(2)
+   */
+  readonly maxPriceAge?: Duration;
+  /**
+   * The share of requests answered with a 5xx (over 5 minutes, with at least 10 requests) that
+   * raises the 5xx alarm.
+   *
+   * @default 5
+   */
+  readonly serverErrorRatePercent?: number;
+  /** Sent every alarm and its recovery. @default - no subscription; subscribe to the topic yourself */
+  readonly alarmEmail?: string;
+  /**
+   * CloudWatch dashboards are global to the account, so each region's needs its own name.
+   *
+   * @default the stack name
+   */
+  readonly dashboardName?: string;
+}
+
+type TotalMetric = MetricOf<'total'>;
+
+/**
+ * One dashboard per region — cost by project and by model, request rate, error rate, p50/p99
+ * latency, tokens, price freshness — and three alarms on an SNS topic: 5xx rate, spend-write
+ * failures, stale prices. Every metric is named through `lambda/observability/catalog.ts`, the
+ * module the EMF logger emits from.
+ *
+ * @example
+ * new TollgateMonitoring(this, 'Monitoring', { priceRefreshInterval: Duration.hours(1), alarmEmail: 'ops@example.com' });
+ */
+export class TollgateMonitoring extends Construct {
+  readonly dashboard: Dashboard;
+  readonly topic: Topic;
+  readonly serverErrorAlarm: Alarm;
+  readonly spendWriteAlarm: Alarm;
+  readonly stalePricesAlarm: Alarm;
+
+  constructor(scope: Construct, id: string, props: TollgateMonitoringProps) {
+    super(scope, id);
+    const namespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
+    const errorRate = props.serverErrorRatePercent ?? 5;
+    if (!(errorRate > 0 && errorRate <= 100)) throw new Error(`TollgateMonitoring serverErrorRatePercent must be above 0 and at most 100, got ${errorRate}`);
+    const maxAge = props.maxPriceAge ?? Duration.days(2);
+    const refreshHours = props.priceRefreshInterval.toMinutes({ integral: false }) / 60;
+    const maxAgeHours = maxAge.toMinutes({ integral: false }) / 60;
+    if (maxAgeHours < 2 * refreshHours || maxAgeHours > 30 * 24) {
+      throw new Error(
+        `TollgateMonitoring maxPriceAge must be at least twice the price refresh interval (${props.priceRefreshInterval.toHumanString()}) ` +
+          `and at most 30 days, got ${maxAge.toHumanString()}`,
+      );
+    }
+    if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
+      throw new Error(`TollgateMonitoring alarmEmail must be an email address, got "${props.alarmEmail}"`);
+    }
+
+    const total = (metric: TotalMetric, statistic: string, period: Duration, label?: string): Metric => {
+      const ref = metricRef('total', metric);
+      return new Metric({ namespace, metricName: ref.metricName, statistic, period, ...(label && { label }) });
+    };
+    const prices = (metric: MetricOf<'prices'>, statistic: string, period: Duration, label?: string): Metric =>
+      new Metric({ namespace, metricName: metricRef('prices', metric).metricName, statistic, period, ...(label && { label }) });
+    /** Every series of a dimensioned metric, whatever its dimension values, one line each. */
+    const search = (ref: ReturnType<typeof metricRef>, statistic: string, period: Duration, label: string): MathExpression =>
+      new MathExpression({
+        expression: `SEARCH('{"${namespace}",${ref.dimensions.join(',')}} MetricName="${ref.metricName}"', '${statistic}', ${period.toSeconds()})`,
+        label,
+        period,
+        usingMetrics: {},
+      });
+    const minute = Duration.minutes(1);
+    const hour = Duration.hours(1);
+    const fiveMinutes = Duration.minutes(5);
+
+    const errorRateOf = (errors: TotalMetric, period: Duration, label: string) =>
+      new MathExpression({
+        // Ids are per graph: each error metric keeps its own name so two rates can share one graph.
+        expression: `IF(requests > 0, 100 * ${errors} / requests, 0)`,
+        usingMetrics: { requests: total('requests', 'Sum', period), [errors]: total(errors, 'Sum', period) },
+        period,
+        label,
+      });
+
+    // Alarms
+    this.topic = new Topic(this, 'AlarmTopic', { displayName: `tollgate alarms (${Stack.of(this).stackName})` });
+    if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+    const notify = (alarm: Alarm) => {
+      alarm.addAlarmAction(new SnsAction(this.topic));
+      alarm.addOkAction(new SnsAction(this.topic));
+      return alarm;
+    };
+    this.serverErrorAlarm = notify(
+      new Alarm(this, 'ServerErrorRate', {
+        alarmDescription: `More than ${errorRate}% of gateway requests answered with a 5xx over 5 minutes (with at least 10 requests). See the dashboard's error rate and the proxy's logs (event request_rejected / request_settled with status >= 500).`,
+        metric: new MathExpression({
+          expression: 'IF(requests >= 10, 100 * errors / requests, 0)',
+          usingMetrics: { requests: total('requests', 'Sum', fiveMinutes), errors: total('serverErrors', 'Sum', fiveMinutes) },
+          period: fiveMinutes,
+          label: '5xx rate (%)',
+        }),
+        threshold: errorRate,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    this.spendWriteAlarm = notify(
+      new Alarm(this, 'SpendWriteFailures', {
+        alarmDescription: 'The gateway served requests whose spend it could not record in DynamoDB (event spend_write_failed in the proxy logs): spend totals and caps are under-counting.',
+        metric: total('spendWriteFailures', 'Sum', fiveMinutes),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    // Each window holds at least one refresh; no data at all (the refresher not running, or no
+    // copy ever stored) counts as stale.
+    const window = Duration.minutes(Math.max(60, Math.ceil(3 * refreshHours * 60)));
+    this.stalePricesAlarm = notify(
+      new Alarm(this, 'StalePrices', {
+        alarmDescription: `The stored genai-prices data has not been confirmed for over ${maxAge.toHumanString()} (or the refresher is not running): new models may be refused as unpriced. See the PriceRefresh function's logs (event price_refresh).`,
+        metric: prices('priceDataAge', 'Maximum', window),
+        threshold: maxAgeHours,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.BREACHING,
+      }),
+    );
+
+    // Dashboard
+    const widget = { width: 12, height: 6 };
+    const costByProject = metricRef('byProject', 'costUsd');
+    const costByModel = metricRef('byModel', 'costUsd');
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName ?? Stack.of(this).stackName,
+      defaultInterval: Duration.days(1),
+    });
+    const graph = (title: string, left: IMetric[], extra: { stacked?: boolean; leftLabel?: string; right?: IMetric[] } = {}) =>
+      new GraphWidget({ ...widget, title, left, ...(extra.right && { right: extra.right }), stacked: extra.stacked ?? false, ...(extra.leftLabel && { leftYAxis: { label: extra.leftLabel, showUnits: false, min: 0 } }) });
+    this.dashboard.addWidgets(
+      new SingleValueWidget({
+        width: 24,
+        height: 4,
+        title: 'Last 24 hours',
+        metrics: [
+          total('costUsd', 'Sum', Duration.days(1), 'Cost (USD)'),
+          total('requests', 'Sum', Duration.days(1), 'Requests'),
+          total('serverErrors', 'Sum', Duration.days(1), '5xx'),
+          total('unpriced', 'Sum', Duration.days(1), 'Unpriced requests'),
+          total('spendWriteFailures', 'Sum', Duration.days(1), 'Spend write failures'),
+        ],
+      }),
+    );
+    this.dashboard.addWidgets(
+      graph('Cost by project (USD per hour)', [search(costByProject, 'Sum', hour, "${PROP('Dim.Project')}")], { stacked: true, leftLabel: 'USD' }),
+      graph('Cost by model (USD per hour)', [search(costByModel, 'Sum', hour, "${PROP('Dim.Provider')} ${PROP('Dim.Model')}")], { stacked: true, leftLabel: 'USD' }),
+    );
+    this.dashboard.addWidgets(
+      graph('Requests per minute', [total('requests', 'Sum', minute, 'all'), search(metricRef('byProvider', 'requests'), 'Sum', minute, "${PROP('Dim.Provider')}")]),
+      graph('Error rate (%)', [errorRateOf('serverErrors', minute, '5xx'), errorRateOf('clientErrors', minute, '4xx')], { leftLabel: '%' }),
+    );
+    this.dashboard.addWidgets(
+      graph('Latency, request to settled (ms)', [total('latency', 'p50', minute, 'p50'), total('latency', 'p99', minute, 'p99')], {
+        right: [search(metricRef('byProvider', 'latency'), 'p99', minute, "p99 ${PROP('Dim.Provider')}")],
+      }),
+      graph('Tokens by model (per hour)', [
+        search(metricRef('byModel', 'inputTokens'), 'Sum', hour, "in ${PROP('Dim.Model')}"),
+        search(metricRef('byModel', 'outputTokens'), 'Sum', hour, "out ${PROP('Dim.Model')}"),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph('Requests and tokens by project (per hour)', [search(metricRef('byProject', 'requests'), 'Sum', hour, "${PROP('Dim.Project')}")], {
+        right: [search(metricRef('byProject', 'inputTokens'), 'Sum', hour, "in ${PROP('Dim.Project')}"), search(metricRef('byProject', 'outputTokens'), 'Sum', hour, "out ${PROP('Dim.Project')}")],
+      }),
+      graph('Price data', [prices('priceDataAge', 'Maximum', hour, 'age (hours)')], { right: [prices('priceRefreshFailures', 'Sum', hour, 'failed refreshes')] }),
+    );
+    this.dashboard.addWidgets(
+      new AlarmStatusWidget({ width: 24, height: 3, title: 'Alarms', alarms: [this.serverErrorAlarm, this.spendWriteAlarm, this.stalePricesAlarm] }),
+    );
+  }
+}

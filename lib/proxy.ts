@@ -1,0 +1,204 @@
+import { readFileSync } from 'node:fs';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { FunctionUrlAuthType, InvokeMode, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { ConfigError, parseConfig } from '../lambda/config/config';
+import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV } from '../lambda/handlers/env';
+import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
+import { PROVIDERS } from '../lambda/providers';
+import { bundledFunctionDefaults, handlerEntry } from './lambda-defaults';
+
+/** A gateway config in the `tollgate.config.json` shape; validated at synth time. */
+export type GatewayConfigJson = { readonly [field: string]: unknown };
+
+/**
+ * Everything the proxy may do to DynamoDB, per table. Nothing else: no Scan (listing is the CLI's,
+ * with the operator's credentials), no table management.
+ */
+export const PROXY_TABLE_ACTIONS = {
+  /** Key, project and user records; UpdateItem blocks a key after an unpriceable response. */
+  keys: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  /** Counters and reservations: reserve (Put + Update), settle (Delete + Update), expired reservations (Query). */
+  spend: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+  /** The stored price copy, read only. */
+  prices: ['dynamodb:GetItem'],
+} as const;
+
+/** On Bedrock the proxy may invoke models, and nothing else. */
+export const BEDROCK_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'] as const;
+
+/** Lambda's environment holds 4 KB in all; the config shares it with the other variables. */
+const MAX_CONFIG_JSON_BYTES = 3_000;
+
+export interface TollgateProxyProps {
+  readonly keysTable: ITable;
+  readonly spendTable: ITable;
+  readonly pricesTable: ITable;
+  /** The managed secret: a JSON object with one field per provider id (`{"openai": "sk-…"}`). */
+  readonly providerSecret: ISecret;
+  /** The key the managed secret is encrypted with; the proxy may decrypt with it through Secrets Manager only. */
+  readonly secretsKey: IKey;
+  /**
+   * Bring-your-own secrets: any secret whose name starts with this is readable by the proxy too.
+   *
+   * @default `tollgate/<stack name>/`
+   */
+  readonly secretNamePrefix?: string;
+  /**
+   * The gateway config (the `tollgate.config.json` shape). Providers whose credential it leaves
+   * out read it from the managed secret's field named after the provider (`openai`, `anthropic`, …).
+   *
+   * @default every provider at its real API, credentials from the managed secret
+   */
+  readonly gatewayConfig?: GatewayConfigJson;
+  /** @default 1024 - more memory is more CPU, which shortens cold starts; the wait on the provider is billed either way */
+  readonly memorySize?: number;
+  /** @default Duration.minutes(15) - the most a function URL allows, so long generations are not cut off */
+  readonly timeout?: Duration;
+  /** How often a running instance looks for refreshed prices. @default 10 */
+  readonly pricesRecheckMinutes?: number;
+  /** @default 'Tollgate' */
+  readonly metricsNamespace?: string;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * The gateway itself: the core on a streaming Lambda function URL (auth NONE — gateway keys
+ * authenticate), reading keys and writing spend in DynamoDB, provider credentials from Secrets
+ * Manager, with least-privilege IAM.
+ *
+ * @example
+ * const proxy = new TollgateProxy(this, 'Proxy', { keysTable, spendTable, pricesTable, providerSecret, secretsKey });
+ * new CfnOutput(this, 'Url', { value: proxy.url.url });
+ */
+export class TollgateProxy extends Construct {
+  readonly function: NodejsFunction;
+  readonly url: FunctionUrl;
+  /** The config the function runs with, defaults filled in. */
+  readonly gatewayConfig: GatewayConfigJson;
+
+  constructor(scope: Construct, id: string, props: TollgateProxyProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const memorySize = props.memorySize ?? 1024;
+    if (!Number.isInteger(memorySize) || memorySize < 256 || memorySize > 10_240) {
+      throw new Error(`TollgateProxy memorySize must be a whole number of MB from 256 to 10240, got ${memorySize}`);
+    }
+    const timeout = props.timeout ?? Duration.minutes(15);
+    if (timeout.toSeconds() < 30 || timeout.toSeconds() > 900) {
+      throw new Error(`TollgateProxy timeout must be from 30 seconds to 15 minutes (a function URL's limit), got ${timeout.toHumanString()}`);
+    }
+    const recheck = props.pricesRecheckMinutes ?? DEFAULT_PRICES_RECHECK_MINUTES;
+    if (!(recheck >= 1 && recheck <= 1440)) throw new Error(`TollgateProxy pricesRecheckMinutes must be from 1 to 1440, got ${recheck}`);
+    const prefix = props.secretNamePrefix ?? `tollgate/${stack.stackName}/`;
+
+    this.gatewayConfig = withRegionalBedrock(withSecretCredentials(props.gatewayConfig ?? {}, props.providerSecret.secretArn), stack.region);
+    validateGatewayConfig(this.gatewayConfig);
+
+    const defaults = bundledFunctionDefaults(handlerEntry('proxy'));
+    this.function = new NodejsFunction(this, 'Function', {
+      ...defaults,
+      description: 'tollgate gateway: proxies provider APIs, meters and records spend',
+      memorySize,
+      timeout,
+      logGroup: new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      environment: {
+        ...defaults.environment,
+        [LAMBDA_ENV.config]: stack.toJsonString(this.gatewayConfig),
+        [LAMBDA_ENV.keysTable]: props.keysTable.tableName,
+        [LAMBDA_ENV.spendTable]: props.spendTable.tableName,
+        [LAMBDA_ENV.pricesTable]: props.pricesTable.tableName,
+        [LAMBDA_ENV.pricesRecheckMinutes]: String(recheck),
+        [LAMBDA_ENV.secretsTtlSeconds]: String(DEFAULT_SECRETS_TTL_SECONDS),
+        [LAMBDA_ENV.metricsNamespace]: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
+      },
+    });
+    this.url = this.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE, invokeMode: InvokeMode.RESPONSE_STREAM });
+
+    const allow = (actions: readonly string[], resources: string[], conditions?: Record<string, Record<string, string>>) =>
+      this.function.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: [...actions], resources, ...(conditions && { conditions }) }));
+    allow(PROXY_TABLE_ACTIONS.keys, [props.keysTable.tableArn]);
+    allow(PROXY_TABLE_ACTIONS.spend, [props.spendTable.tableArn]);
+    allow(PROXY_TABLE_ACTIONS.prices, [props.pricesTable.tableArn]);
+    allow(['secretsmanager:GetSecretValue'], [
+      props.providerSecret.secretArn,
+      stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${prefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    ]);
+    allow(['kms:Decrypt'], [props.secretsKey.keyArn], { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } });
+    allow(BEDROCK_ACTIONS, [
+      // Cross-region inference profiles route to foundation models in other regions.
+      `arn:${stack.partition}:bedrock:*::foundation-model/*`,
+      stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: '*' }),
+      stack.formatArn({ service: 'bedrock', resource: 'application-inference-profile', resourceName: '*' }),
+    ]);
+  }
+}
+
+/** Reads a `tollgate.config.json`-shaped file for {@link TollgateProxyProps.gatewayConfig}; it is validated when the proxy is built. */
+export function readGatewayConfigFile(path: string): GatewayConfigJson {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`gateway config ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`gateway config ${path}: must be a JSON object`);
+  return parsed as GatewayConfigJson;
+}
+
+/**
+ * Every provider that authenticates with a credential (Bedrock uses the function's role) reads
+ * it from the managed secret unless the config says otherwise.
+ */
+export function withSecretCredentials(given: GatewayConfigJson, secretId: string): GatewayConfigJson {
+  const providers: Record<string, unknown> = { ...asObject(given['providers'], 'providers') };
+  for (const [id, adapter] of Object.entries(PROVIDERS)) {
+    if (adapter.defaults.credentialEnv === undefined) continue;
+    const settings = asObject(providers[id], `providers.${id}`);
+    if (settings['credential'] === undefined) providers[id] = { ...settings, credential: { secret: secretId, field: id } };
+  }
+  return { ...given, providers };
+}
+
+/**
+ * Bedrock is called in the stack's own region unless the config says otherwise, so a region's
+ * prompts stay in that region — and the function's role signs for it.
+ */
+export function withRegionalBedrock(config: GatewayConfigJson, region: string): GatewayConfigJson {
+  if (!Object.hasOwn(PROVIDERS, 'bedrock') || Token.isUnresolved(region)) return config;
+  const providers = asObject(config['providers'], 'providers');
+  const bedrock = asObject(providers['bedrock'], 'providers.bedrock');
+  const options = asObject(bedrock['options'], 'providers.bedrock.options');
+  if (bedrock['baseUrl'] !== undefined || options['region'] !== undefined) return config;
+  return { ...config, providers: { ...providers, bedrock: { ...bedrock, options: { ...options, region } } } };
+}
+
+function validateGatewayConfig(config: GatewayConfigJson): void {
+  try {
+    parseConfig(config, 'TollgateProxy gatewayConfig');
+  } catch (error) {
+    if (error instanceof ConfigError) throw new Error(`${error.message} (the same rules as tollgate.config.json; see the README's Configuration section)`);
+    throw error;
+  }
+  // Tokens (the secret's ARN) render longer than their placeholders; leave room for them.
+  const size = Buffer.byteLength(JSON.stringify(config));
+  if (size > MAX_CONFIG_JSON_BYTES) {
+    throw new Error(
+      `TollgateProxy gatewayConfig is ${size} bytes as JSON, over the ${MAX_CONFIG_JSON_BYTES} that fit in a Lambda environment (4 KB in all); ` +
+        'move long custom price lists out of it, or trim unused provider settings',
+    );
+  }
+}
+
+function asObject(value: unknown, where: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`TollgateProxy gatewayConfig: ${where}: must be an object`);
+  return value as Record<string, unknown>;
+}

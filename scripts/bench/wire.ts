@@ -1,0 +1,140 @@
+/**
+ * The provider APIs the bench speaks: what a client sends, what the fake upstream answers, and
+ * where each target (direct, bare proxy, gateway) receives it. Adding a provider is one entry here.
+ */
+export type ApiId = 'openai-chat' | 'anthropic-messages';
+
+export interface ApiShape {
+  readonly id: ApiId;
+  /** The gateway's provider id; the scenario is skipped when the gateway has no such provider. */
+  readonly provider: string;
+  /** Path on the fake upstream (and for direct calls). */
+  readonly upstreamPath: string;
+  /** Path on the gateway and the bare proxy. */
+  readonly gatewayPath: string;
+  /** Request headers, with the key where this API's SDK puts it. */
+  headers(key: string): Record<string, string>;
+  requestBody(stream: boolean): Buffer;
+  /** The non-streaming response body. */
+  readonly responseBody: Buffer;
+  /** `events` SSE events, one buffer each; the last ones carry the usage, as the real API's do. */
+  streamEvents(events: number): Buffer[];
+}
+
+const MESSAGES = [
+  { role: 'system', content: 'You are a concise assistant for an engineering team. Answer in one short paragraph.' },
+  { role: 'user', content: 'Summarise the trade-offs between connection pooling and per-request connections for an HTTP proxy.' },
+  { role: 'assistant', content: 'Pooling avoids handshakes and slow start; per-request connections isolate failures.' },
+  { role: 'user', content: 'And for streaming responses that last several seconds? Keep it under fifty words, please.' },
+];
+
+const sse = (data: unknown, event?: string): Buffer =>
+  Buffer.from(`${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+
+const WORDS = ['Pooling', ' keeps', ' streams', ' cheap', ':', ' one', ' handshake', ',', ' many', ' tokens', '.'];
+const word = (i: number): string => WORDS[i % WORDS.length] as string;
+
+const openaiChat: ApiShape = {
+  id: 'openai-chat',
+  provider: 'openai',
+  upstreamPath: '/v1/chat/completions',
+  gatewayPath: '/proxy/openai/chat/completions',
+  headers: (key) => ({ 'content-type': 'application/json', authorization: `Bearer ${key}` }),
+  // Like the official SDK's default, a stream request does not ask for usage: the gateway has to add it.
+  requestBody: (stream) => Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: MESSAGES, max_tokens: 64, ...(stream && { stream: true }) })),
+  responseBody: Buffer.from(
+    JSON.stringify({
+      id: 'chatcmpl-bench0001',
+      object: 'chat.completion',
+      created: 1741569952,
+      model: 'gpt-4o-mini-2024-07-18',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: 'Pooling keeps streams cheap: one handshake, many tokens.', refusal: null, annotations: [] },
+          logprobs: null,
+          finish_reason: 'stop',
+        },
+      ],
+      usage: {
+        prompt_tokens: 92,
+        completion_tokens: 12,
+        total_tokens: 104,
+        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+      },
+      service_tier: 'default',
+      system_fingerprint: 'fp_bench',
+    }),
+  ),
+  streamEvents(events) {
+    const base = { id: 'chatcmpl-bench0001', object: 'chat.completion.chunk', created: 1741570283, model: 'gpt-4o-mini-2024-07-18', system_fingerprint: 'fp_bench' };
+    const chunk = (delta: object, finish: string | null) => sse({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], usage: null });
+    const out = [chunk({ role: 'assistant', content: '', refusal: null }, null)];
+    for (let i = 0; i < Math.max(0, events - 4); i++) out.push(chunk({ content: word(i) }, null));
+    out.push(chunk({}, 'stop'));
+    out.push(sse({ ...base, choices: [], usage: { prompt_tokens: 92, completion_tokens: events, total_tokens: 92 + events, prompt_tokens_details: { cached_tokens: 0 } } }));
+    out.push(sse('[DONE]'));
+    return out;
+  },
+};
+
+const anthropicMessages: ApiShape = {
+  id: 'anthropic-messages',
+  provider: 'anthropic',
+  upstreamPath: '/v1/messages',
+  gatewayPath: '/proxy/anthropic/v1/messages',
+  headers: (key) => ({ 'content-type': 'application/json', 'x-api-key': key, 'anthropic-version': '2023-06-01' }),
+  requestBody: (stream) =>
+    Buffer.from(
+      JSON.stringify({
+        model: 'claude-haiku-4-5',
+        system: (MESSAGES[0] as { content: string }).content,
+        messages: MESSAGES.slice(1),
+        max_tokens: 64,
+        ...(stream && { stream: true }),
+      }),
+    ),
+  responseBody: Buffer.from(
+    JSON.stringify({
+      id: 'msg_bench0001',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-haiku-4-5-20251001',
+      content: [{ type: 'text', text: 'Pooling keeps streams cheap: one handshake, many tokens.' }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: 92, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 12, service_tier: 'standard' },
+    }),
+  ),
+  streamEvents(events) {
+    const message = { id: 'msg_bench0001', type: 'message', role: 'assistant', model: 'claude-haiku-4-5-20251001', content: [], stop_reason: null, stop_sequence: null };
+    const out = [
+      sse({ type: 'message_start', message: { ...message, usage: { input_tokens: 92, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 } } }, 'message_start'),
+      sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'),
+    ];
+    for (let i = 0; i < Math.max(0, events - 5); i++) {
+      out.push(sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: word(i) } }, 'content_block_delta'));
+    }
+    out.push(sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop'));
+    out.push(sse({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: events } }, 'message_delta'));
+    out.push(sse({ type: 'message_stop' }, 'message_stop'));
+    return out;
+  },
+};
+
+export const APIS: Readonly<Record<ApiId, ApiShape>> = { 'openai-chat': openaiChat, 'anthropic-messages': anthropicMessages };
+
+/** Stream requests are told apart by this marker, so the fake upstream need not parse bodies. */
+export const STREAM_MARKER = Buffer.from('"stream":true');
+
+/** Exact path first; then by the path's tail, in case a provider's base URL carries a prefix of its own. */
+export function apiForUpstreamPath(path: string): ApiShape | undefined {
+  const apis = Object.values(APIS);
+  return apis.find((api) => path === api.upstreamPath) ?? apis.find((api) => path.endsWith(api.upstreamPath.replace(/^\/v1/, '')));
+}
+
+/** Gateway path → upstream path, for the bare proxy. */
+export function barePathTable(): Map<string, string> {
+  return new Map(Object.values(APIS).map((api) => [api.gatewayPath, api.upstreamPath]));
+}

@@ -1,0 +1,103 @@
+import { METRIC_SETS, publishedMetrics } from '../../lambda/observability/catalog';
+import { emfLogger } from '../../lambda/observability/emf';
+
+interface Line {
+  readonly [member: string]: unknown;
+  readonly _aws?: { Timestamp: number; CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> };
+}
+
+function capture(): { lines: Line[]; logger: ReturnType<typeof emfLogger> } {
+  const lines: Line[] = [];
+  const logger = emfLogger({ namespace: 'Tollgate', clock: () => 1_800_000_000_000, write: (line) => lines.push(JSON.parse(line) as Line) });
+  return { lines, logger };
+}
+
+/** `Name|Dim1,Dim2` for every metric a line publishes. */
+function published(line: Line): string[] {
+  return (line._aws?.CloudWatchMetrics ?? []).flatMap((d) => d.Metrics.map((m) => `${m.Name}|${(d.Dimensions[0] ?? []).join(',')}`)).sort();
+}
+
+const settled = {
+  route: 'openai',
+  provider: 'openai',
+  status: 200,
+  duration_ms: 812,
+  input_tokens: 2006,
+  output_tokens: 10,
+  model: 'gpt-4o-2024-08-06',
+  key_id: 'k1',
+  project: 'acme',
+  nanos: 2_715_000,
+  priced: true,
+  outcome: 'complete',
+};
+
+describe('emfLogger', () => {
+  it('turns request_settled into one line: the log fields, the metric values, and every request metric set', () => {
+    // GIVEN
+    const { lines, logger } = capture();
+
+    // WHEN
+    logger.info('request_settled', settled);
+
+    // THEN
+    expect(lines).toHaveLength(1);
+    const line = lines[0]!;
+    expect(line).toMatchObject({ level: 'info', event: 'request_settled', ...settled });
+    expect(line).toMatchObject({ Provider: 'openai', Project: 'acme', Model: 'gpt-4o-2024-08-06', Requests: 1, CostUSD: 0.002715, InputTokens: 2006, OutputTokens: 10, LatencyMs: 812, ServerErrors: 0, ClientErrors: 0, UnpricedRequests: 0, SpendWriteFailures: 0 });
+    expect(line._aws?.Timestamp).toBe(1_800_000_000_000);
+    const expected = (['total', 'byProvider', 'byProject', 'byModel'] as const).flatMap((set) =>
+      METRIC_SETS[set].metrics.map((metric) => `${metric}|${set}`),
+    );
+    expect(published(line)).toHaveLength(expected.length);
+    for (const metric of published(line)) expect(publishedMetrics()).toContain(metric);
+  });
+
+  it('counts a stream the upstream broke as a server error, and an unpriced one as unpriced', () => {
+    // GIVEN
+    const { lines, logger } = capture();
+
+    // WHEN
+    logger.info('request_settled', { ...settled, outcome: 'upstream-failed', priced: false, nanos: 0 });
+
+    // THEN
+    expect(lines[0]).toMatchObject({ ServerErrors: 1, UnpricedRequests: 1, CostUSD: 0 });
+  });
+
+  it('still counts the request when its spend could not be written, and flags the failure', () => {
+    // GIVEN
+    const { lines, logger } = capture();
+
+    // WHEN
+    logger.error('spend_write_failed', { ...settled, message: 'throttled' });
+
+    // THEN
+    expect(lines[0]).toMatchObject({ level: 'error', Requests: 1, SpendWriteFailures: 1, CostUSD: 0.002715 });
+  });
+
+  it('publishes a rejection under the sets whose dimensions it has, and no others', () => {
+    // GIVEN
+    const { lines, logger } = capture();
+
+    // WHEN one rejection names its provider and one came before any route was known
+    logger.info('request_rejected', { route: 'openai', provider: 'openai', status: 401, code: 'invalid_api_key' });
+    logger.error('request_rejected', { status: 500, code: 'internal_error' });
+
+    // THEN
+    expect(published(lines[0]!)).toEqual(['ClientErrors|', 'ClientErrors|Provider', 'Requests|', 'Requests|Provider', 'ServerErrors|', 'ServerErrors|Provider']);
+    expect(published(lines[1]!)).toEqual(['ClientErrors|', 'Requests|', 'ServerErrors|']);
+    expect(lines[1]).toMatchObject({ ServerErrors: 1, ClientErrors: 0 });
+    expect(lines[1]).not.toHaveProperty('Provider');
+  });
+
+  it('leaves every other event a plain structured line', () => {
+    // GIVEN
+    const { lines, logger } = capture();
+
+    // WHEN
+    logger.error('credential_unavailable', { provider: 'openai', message: 'no field' });
+
+    // THEN
+    expect(lines[0]).toEqual({ level: 'error', event: 'credential_unavailable', provider: 'openai', message: 'no field' });
+  });
+});

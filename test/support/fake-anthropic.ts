@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { splitEvents, type SeenRequest } from './fake-openai';
+import { startHarness, type Harness } from './harness';
+
+export const ANTHROPIC_UPSTREAM_KEY = 'sk-ant-api03-upstream-test-credential';
+
+export function anthropicFixture(name: string): Buffer {
+  return readFileSync(join(__dirname, '..', 'fixtures', 'anthropic', name));
+}
+
+/** How the next responses misbehave; every field resets with `reset()`. */
+export interface FakeAnthropicBehaviour {
+  /** Compress responses when the client accepts gzip. */
+  gzip?: boolean;
+  /** Stream this recording instead of `message-stream.sse`. */
+  streamRecording?: string;
+  /** Answer every authenticated request with this status and body instead of a recording. */
+  error?: { status: number; body: string };
+}
+
+export interface FakeAnthropic {
+  /** `http://127.0.0.1:<port>`, like `https://api.anthropic.com`: paths start with `/v1`. */
+  readonly baseUrl: string;
+  readonly requests: SeenRequest[];
+  behaviour: FakeAnthropicBehaviour;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const REQUEST_ID = 'req_011CSHoEeqs5C35K2UUqR7Fy';
+
+/**
+ * Anthropic on loopback, replaying recorded bodies. Like the real API it refuses any
+ * `x-api-key` but the provider key, and a request without `anthropic-version`.
+ */
+export async function startFakeAnthropic(): Promise<FakeAnthropic> {
+  const requests: SeenRequest[] = [];
+  const fake: FakeAnthropic = {
+    baseUrl: '',
+    requests,
+    behaviour: {},
+    reset() {
+      requests.length = 0;
+      fake.behaviour = {};
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
+      requests.push(seen);
+      void respond(seen, res, fake.behaviour);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  Object.assign(fake, { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  return fake;
+}
+
+async function respond(req: SeenRequest, res: ServerResponse, behaviour: FakeAnthropicBehaviour): Promise<void> {
+  if (req.headers['x-api-key'] !== ANTHROPIC_UPSTREAM_KEY) return sendError(res, 401, 'authentication_error', 'invalid x-api-key');
+  if (req.headers['anthropic-version'] === undefined) return sendError(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
+  if (behaviour.error) return send(res, behaviour.error.status, 'application/json', Buffer.from(behaviour.error.body));
+
+  const path = req.url.split('?')[0];
+  const gzip = behaviour.gzip === true && String(req.headers['accept-encoding'] ?? '').includes('gzip');
+  if (req.method === 'GET' && path === '/v1/models') return sendJson(res, anthropicFixture('models.json'), gzip);
+  if (req.method === 'POST' && path === '/v1/messages/count_tokens') return sendJson(res, anthropicFixture('count-tokens.json'), gzip);
+  if (req.method !== 'POST' || path !== '/v1/messages') return sendError(res, 404, 'not_found_error', `${req.method} ${path} not found`);
+
+  const body = JSON.parse(req.body.toString('utf8')) as Record<string, unknown>;
+  if (body['stream'] !== true) return sendJson(res, anthropicFixture('message.json'), gzip);
+  await sendStream(res, anthropicFixture(behaviour.streamRecording ?? 'message-stream.sse'), gzip);
+}
+
+function sendJson(res: ServerResponse, bytes: Buffer, gzip: boolean): void {
+  if (gzip) return send(res, 200, 'application/json', gzipSync(bytes), { 'content-encoding': 'gzip' });
+  send(res, 200, 'application/json', bytes);
+}
+
+function sendError(res: ServerResponse, status: number, type: string, message: string): void {
+  send(res, status, 'application/json', Buffer.from(JSON.stringify({ type: 'error', error: { type, message }, request_id: REQUEST_ID })));
+}
+
+function send(res: ServerResponse, status: number, type: string, body: Buffer, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': String(body.length), 'request-id': REQUEST_ID, ...extra });
+  res.end(body);
+}
+
+/** One SSE event per write, as the real API sends them, so the gateway sees many chunks. */
+async function sendStream(res: ServerResponse, bytes: Buffer, gzip: boolean): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'request-id': REQUEST_ID, ...(gzip && { 'content-encoding': 'gzip' }) });
+  for (const chunk of gzip ? [gzipSync(bytes)] : splitEvents(bytes)) await new Promise((resolve) => res.write(chunk, resolve));
+  res.end();
+}
+
+export interface AnthropicGateway {
+  readonly harness: Harness;
+  readonly upstream: FakeAnthropic;
+  close(): Promise<void>;
+}
+
+/** A gateway on an in-memory store whose Anthropic provider is the fake, with the provider key in its environment. */
+export async function startAnthropicGateway(): Promise<AnthropicGateway> {
+  const upstream = await startFakeAnthropic();
+  const harness = await startHarness({
+    config: (openaiBaseUrl) => ({ providers: { openai: { baseUrl: openaiBaseUrl }, anthropic: { baseUrl: upstream.baseUrl } } }),
+    env: { ANTHROPIC_API_KEY: ANTHROPIC_UPSTREAM_KEY },
+  });
+  return {
+    harness,
+    upstream,
+    async close() {
+      await harness.close();
+      await upstream.close();
+    },
+  };
+}

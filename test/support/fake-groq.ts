@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { splitEvents, type SeenRequest } from './fake-openai';
+import { startHarness, type Harness } from './harness';
+
+export const GROQ_UPSTREAM_KEY = 'gsk_upstream_test_credential';
+
+export function groqFixture(name: string): Buffer {
+  return readFileSync(join(__dirname, '..', 'fixtures', 'groq', name));
+}
+
+export interface FakeGroq {
+  /** `http://127.0.0.1:<port>`, like `https://api.groq.com`: paths start with `/openai/v1`. */
+  readonly baseUrl: string;
+  readonly requests: SeenRequest[];
+  /** Answer every authenticated request with this status and body instead of a recording. */
+  error: { status: number; body: string } | undefined;
+  close(): Promise<void>;
+}
+
+/** Recordings by model, as Groq would answer for each. */
+const RECORDINGS: Readonly<Record<string, { json: string; stream: string }>> = {
+  'llama-3.3-70b-versatile': { json: 'chat.json', stream: 'chat-stream.sse' },
+  'openai/gpt-oss-120b': { json: 'chat-cached.json', stream: 'chat-stream-usage.sse' },
+};
+
+const MODELS = '{"object":"list","data":[{"id":"llama-3.3-70b-versatile","object":"model","created":1733447754,"owned_by":"Meta","active":true,"context_window":131072,"public_apps":null,"max_completion_tokens":32768}]}';
+
+/** Groq on loopback, replaying recorded bodies. Like the real API it refuses any bearer token but the provider key. */
+export async function startFakeGroq(): Promise<FakeGroq> {
+  const requests: SeenRequest[] = [];
+  const fake: FakeGroq = {
+    baseUrl: '',
+    requests,
+    error: undefined,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
+      requests.push(seen);
+      void respond(seen, res, fake.error);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  Object.assign(fake, { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  return fake;
+}
+
+async function respond(req: SeenRequest, res: ServerResponse, error: FakeGroq['error']): Promise<void> {
+  if (req.headers.authorization !== `Bearer ${GROQ_UPSTREAM_KEY}`) return sendError(res, 401, 'Invalid API Key', 'invalid_api_key');
+  if (error) return send(res, error.status, 'application/json', Buffer.from(error.body));
+  const path = req.url.split('?')[0];
+  if (req.method === 'GET' && path === '/openai/v1/models') return send(res, 200, 'application/json', Buffer.from(MODELS));
+  if (req.method !== 'POST' || path !== '/openai/v1/chat/completions') return sendError(res, 404, 'Unknown request URL', 'unknown_url');
+
+  const body = JSON.parse(req.body.toString('utf8')) as Record<string, unknown>;
+  const recording = RECORDINGS[String(body['model'])];
+  if (!recording) return sendError(res, 404, `The model \`${String(body['model'])}\` does not exist or you do not have access to it.`, 'model_not_found');
+  if (body['stream'] !== true) return send(res, 200, 'application/json', groqFixture(recording.json));
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': 'req_01kfk38ha1ey6bw3b68mcaeddg' });
+  for (const chunk of splitEvents(groqFixture(recording.stream))) await new Promise((resolve) => res.write(chunk, resolve));
+  res.end();
+}
+
+function sendError(res: ServerResponse, status: number, message: string, code: string): void {
+  send(res, status, 'application/json', Buffer.from(JSON.stringify({ error: { message, type: 'invalid_request_error', code } })));
+}
+
+function send(res: ServerResponse, status: number, type: string, body: Buffer): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': String(body.length), 'x-request-id': 'req_01kfk38ha1ey6bw3b68mcaeddg' });
+  res.end(body);
+}
+
+export interface GroqGateway {
+  readonly harness: Harness;
+  readonly upstream: FakeGroq;
+  close(): Promise<void>;
+}
+
+/** A gateway on an in-memory store whose Groq provider is the fake, with the provider key in its environment. */
+export async function startGroqGateway(): Promise<GroqGateway> {
+  const upstream = await startFakeGroq();
+  const harness = await startHarness({
+    config: (openaiBaseUrl) => ({ providers: { openai: { baseUrl: openaiBaseUrl }, groq: { baseUrl: upstream.baseUrl } } }),
+    env: { GROQ_API_KEY: GROQ_UPSTREAM_KEY },
+  });
+  return {
+    harness,
+    upstream,
+    async close() {
+      await harness.close();
+      await upstream.close();
+    },
+  };
+}
