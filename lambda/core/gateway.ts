@@ -13,6 +13,7 @@ import { GatewayError } from './errors';
 import { bytes, type GatewayRequest, type GatewayResponse } from './http-types';
 import { jsonLogger, type Logger } from './log';
 import { meterResponse, settleReservation } from './meter-response';
+import { listModels, MODELS_PATH } from './models-endpoint';
 import { parseJsonObject, readBody } from './read-body';
 import { formatOfUrl, parseRoute, type ParsedRoute } from './route';
 import { draftUpstream, sendUpstream } from './upstream';
@@ -148,6 +149,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       let route: ParsedRoute | undefined;
       try {
+        if (request.method === 'GET' && request.url.split('?')[0] === MODELS_PATH) {
+          await authenticate(request.headers, policies, clock());
+          return await listModels(deps.config, deps.credential);
+        }
         route = parseRoute(request.method, request.url);
         if (!route) throw new GatewayError('not_found', `No such path. Gateway requests go to /proxy/<route>/<provider path>.`);
         return await proxy(request, route);

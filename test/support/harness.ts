@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseConfig, type GatewayConfig } from '../../lambda/config/config';
 import { startLocalGateway, type RunningGateway } from '../../lambda/app/local-gateway';
 import { silentLogger, type Logger } from '../../lambda/core/log';
@@ -31,7 +33,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const upstream = await startFakeOpenAI();
   const store = options.store ?? openSqliteStore({ dataDir: ':memory:' });
   const config: GatewayConfig = parseConfig(options.config?.(upstream.baseUrl) ?? { providers: { openai: { baseUrl: upstream.baseUrl } } }, 'test');
-  const gateway = await startLocalGateway({ store, config, env: { OPENAI_API_KEY: UPSTREAM_KEY, ...options.env }, port: 0, logger: options.logger ?? silentLogger, ...(options.clock && { clock: options.clock }) });
+  // A data directory that never exists: a price copy someone refreshed into the repo's own
+  // .tollgate/ must not change what the tests price with.
+  const env = { OPENAI_API_KEY: UPSTREAM_KEY, TOLLGATE_DATA_DIR: join(tmpdir(), 'tollgate-harness-no-data'), ...options.env };
+  const gateway = await startLocalGateway({ store, config, env, port: 0, logger: options.logger ?? silentLogger, ...(options.clock && { clock: options.clock }) });
   return {
     gateway,
     upstream,
