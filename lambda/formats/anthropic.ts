@@ -1,6 +1,5 @@
-import { GatewayError } from '../core/errors';
 import type { StreamMessage } from '../metering/framing';
-import { isObject } from './openai';
+import { classifyByMethod, FREE, isObject, parseJson, requireModel } from './shared';
 import type { Metered, Operation, PreparedRequest, StreamUsageReader, UsageDocument, WireFormat } from './types';
 
 /**
@@ -8,7 +7,6 @@ import type { Metered, Operation, PreparedRequest, StreamUsageReader, UsageDocum
  * which counts cache writes (with their 5-minute / 1-hour split) and cache reads itself.
  */
 const MESSAGES: Operation = { kind: 'metered', name: 'messages' };
-const FREE: Operation = { kind: 'free' };
 
 /** Model-running POST endpoints; `count_tokens` runs no model and Anthropic does not bill it. */
 const POST_ENDPOINTS: Readonly<Record<string, Operation>> = {
@@ -23,17 +21,11 @@ export const anthropicFormat: WireFormat = {
   meteredEndpoints: ['POST /v1/messages'],
 
   classify(method, providerPath) {
-    if (method === 'POST') return POST_ENDPOINTS[providerPath];
-    // Listing models and retrieving or deleting stored objects run no model.
-    if (method === 'GET' || method === 'HEAD' || method === 'DELETE') return FREE;
-    return undefined;
+    return classifyByMethod(method, () => POST_ENDPOINTS[providerPath]);
   },
 
   prepare(_operation, { body }): PreparedRequest {
-    const model = body['model'];
-    if (typeof model !== 'string' || model === '') {
-      throw new GatewayError('invalid_request', 'The request body must name a model in its "model" field.');
-    }
+    const model = requireModel(body);
     // Anthropic streams always carry usage, so the body goes upstream exactly as sent.
     return { model };
   },
@@ -125,10 +117,3 @@ function errorType(status: number): string {
   }
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}

@@ -1,5 +1,6 @@
 import type { StreamMessage } from '../metering/framing';
-import { countsDocument, countsFromMetrics, isObject, type InvocationCounts } from './bedrock-usage';
+import { countsDocument, countsFromMetrics, type InvocationCounts } from './bedrock-usage';
+import { isObject, parseJson } from './shared';
 import type { Metered, StreamUsageReader, UsageDocument } from './types';
 
 /**
@@ -78,10 +79,3 @@ function metered(usage: UsageDocument | undefined, failure: string | undefined):
   return { ...(usage && { usage }), ...(failure !== undefined && { failure }) };
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}

@@ -1,5 +1,6 @@
 import type { OutgoingHeaders } from '../core/http-types';
 import type { UsageDocument } from './types';
+import { isObject } from './shared';
 
 /**
  * Bedrock usage, in the two shapes genai-prices' `aws` extractors read:
@@ -67,6 +68,3 @@ function count(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
 }
 
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

@@ -1,7 +1,8 @@
 import type { GatewayError } from '../core/errors';
 import { decodeModelId, parseModelPath, pricingModel } from './bedrock-model';
 import { converseStreamReader, invokeStreamReader } from './bedrock-stream';
-import { countsDocument, countsFromHeaders, documentFromBody, isObject } from './bedrock-usage';
+import { countsDocument, countsFromHeaders, documentFromBody } from './bedrock-usage';
+import { isObject } from './shared';
 import type { Metered, Operation, StreamUsageReader, WireFormat } from './types';
 
 /**

@@ -1,6 +1,6 @@
 import { GatewayError } from '../core/errors';
 import type { StreamMessage } from '../metering/framing';
-import { isObject } from './openai';
+import { FREE, isObject, parseJson } from './shared';
 import type { Metered, Operation, PreparedRequest, StreamUsageReader, WireFormat } from './types';
 
 /**
@@ -19,7 +19,6 @@ const METERED: Readonly<Record<string, Operation & { kind: 'metered' }>> = {
 /** Actions that run no model. */
 const FREE_ACTIONS = new Set(['countTokens', 'computeTokens']);
 
-const FREE: Operation = { kind: 'free' };
 
 /** `…/models/{model}:{action}`, or a tuned model's `…/endpoints/{id}:{action}`. */
 const MODEL_ACTION = /\/(?:models|endpoints)\/([^/:]+):([A-Za-z]+)$/;
@@ -144,10 +143,3 @@ function googleStatus(status: number): string {
   }
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}

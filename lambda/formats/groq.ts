@@ -1,6 +1,6 @@
-import { GatewayError } from '../core/errors';
 import type { StreamMessage } from '../metering/framing';
-import { isObject, openaiFormat } from './openai';
+import { openaiFormat } from './openai';
+import { classifyByMethod, isObject, parseJson, requireModel } from './shared';
 import type { Metered, Operation, PreparedRequest, StreamUsageReader, WireFormat } from './types';
 
 /**
@@ -10,7 +10,6 @@ import type { Metered, Operation, PreparedRequest, StreamUsageReader, WireFormat
  * OpenAI's; genai-prices reads it with Groq's own `default` extractor.
  */
 const CHAT: Operation = { kind: 'metered', name: 'chat' };
-const FREE: Operation = { kind: 'free' };
 const CHAT_PATH = '/openai/v1/chat/completions';
 const USAGE_FLAVOR = 'default';
 
@@ -19,17 +18,11 @@ export const groqFormat: WireFormat = {
   meteredEndpoints: [`POST ${CHAT_PATH}`],
 
   classify(method, providerPath) {
-    if (method === 'POST') return providerPath === CHAT_PATH ? CHAT : undefined;
-    // Listing models and retrieving or deleting stored objects run no model.
-    if (method === 'GET' || method === 'HEAD' || method === 'DELETE') return FREE;
-    return undefined;
+    return classifyByMethod(method, () => (providerPath === CHAT_PATH ? CHAT : undefined));
   },
 
   prepare(_operation, { body }): PreparedRequest {
-    const model = body['model'];
-    if (typeof model !== 'string' || model === '') {
-      throw new GatewayError('invalid_request', 'The request body must name a model in its "model" field.');
-    }
+    const model = requireModel(body);
     // Unlike OpenAI, Groq reports stream usage unasked, so the body goes upstream exactly as sent.
     return { model };
   },
@@ -78,10 +71,3 @@ function streamError(error: unknown): string | undefined {
   return undefined;
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}

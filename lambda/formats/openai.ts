@@ -1,5 +1,5 @@
-import { GatewayError } from '../core/errors';
 import type { StreamMessage } from '../metering/framing';
+import { classifyByMethod, isObject, parseJson, requireModel } from './shared';
 import type { Metered, Operation, PreparedRequest, StreamUsageReader, WireFormat } from './types';
 
 /**
@@ -12,24 +12,16 @@ const METERED: Record<string, Operation & { kind: 'metered' }> = {
   '/embeddings': { kind: 'metered', name: 'embeddings' },
 };
 
-const FREE: Operation = { kind: 'free' };
-
 export const openaiFormat: WireFormat = {
   id: 'openai',
   meteredEndpoints: Object.keys(METERED).map((path) => `POST ${path}`),
 
   classify(method, providerPath) {
-    if (method === 'POST') return METERED[providerPath];
-    // Retrieval, listing and deletion do not run a model.
-    if (method === 'GET' || method === 'HEAD' || method === 'DELETE') return FREE;
-    return undefined;
+    return classifyByMethod(method, () => METERED[providerPath]);
   },
 
   prepare(operation, { body }): PreparedRequest {
-    const model = body['model'];
-    if (typeof model !== 'string' || model === '') {
-      throw new GatewayError('invalid_request', 'The request body must name a model in its "model" field.');
-    }
+    const model = requireModel(body);
     if (operation === 'chat' && body['stream'] === true) return { model, ...askForStreamUsage(body) };
     return { model };
   },
@@ -120,14 +112,3 @@ function errorType(status: number): string {
   return 'invalid_request_error';
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

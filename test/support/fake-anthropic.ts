@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { splitEvents, type SeenRequest } from './fake-openai';
+import { splitEvents } from './fake-openai';
+import { startRecordingServer, type SeenRequest } from './recording-server';
 import { startHarness, type Harness } from './harness';
 
 export const ANTHROPIC_UPSTREAM_KEY = 'sk-ant-api03-upstream-test-credential';
@@ -38,31 +38,17 @@ const REQUEST_ID = 'req_011CSHoEeqs5C35K2UUqR7Fy';
  * `x-api-key` but the provider key, and a request without `anthropic-version`.
  */
 export async function startFakeAnthropic(): Promise<FakeAnthropic> {
-  const requests: SeenRequest[] = [];
+  const server = await startRecordingServer((seen, res) => respond(seen, res, fake.behaviour));
   const fake: FakeAnthropic = {
-    baseUrl: '',
-    requests,
+    baseUrl: server.origin,
+    requests: server.requests,
     behaviour: {},
     reset() {
-      requests.length = 0;
+      server.requests.length = 0;
       fake.behaviour = {};
     },
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => server.close(),
   };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
-      requests.push(seen);
-      void respond(seen, res, fake.behaviour);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  Object.assign(fake, { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
   return fake;
 }
 

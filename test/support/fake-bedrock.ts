@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { startRecordingServer, type SeenRequest } from './recording-server';
 import { bedrockFixture, converseStreamFrames, exceptionFrame, invokeStreamFrames } from './bedrock-eventstream';
 
 export interface AwsTestCredentials {
@@ -17,13 +17,8 @@ export type ExpectedAuth =
   | { readonly kind: 'sigv4'; readonly credentials: AwsTestCredentials; readonly region: string }
   | { readonly kind: 'bearer'; readonly apiKey: string };
 
-export interface SeenRequest {
-  readonly method: string;
-  /** The request target exactly as received, percent-encoding included. */
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer;
-}
+// `url` is the request target exactly as received, percent-encoding included: what SigV4 signs.
+export type { SeenRequest } from './recording-server';
 
 export interface FakeBedrockBehaviour {
   /** In a stream, send this many frames, then a `modelStreamErrorException` frame, then end. */
@@ -57,37 +52,22 @@ export const COUNT_TOKENS_BODY = '{"inputTokens":42}';
  * sent, signed headers, body bytes) and refuses it otherwise, as AWS does.
  */
 export async function startFakeBedrock(expected: ExpectedAuth): Promise<FakeBedrock> {
-  const requests: SeenRequest[] = [];
   const refusals: string[] = [];
+  const server = await startRecordingServer(async (seen, res) => {
+    const refusal = await verify(seen, expected);
+    if (refusal) {
+      refusals.push(refusal);
+      return sendError(res, 403, refusal.startsWith('unknown') ? 'UnrecognizedClientException' : 'InvalidSignatureException', refusal);
+    }
+    await respond(seen, res, fake.behaviour);
+  });
   const fake: FakeBedrock = {
-    baseUrl: '',
-    requests,
+    baseUrl: server.origin,
+    requests: server.requests,
     refusals,
     behaviour: {},
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => server.close(),
   };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const seen: SeenRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
-      requests.push(seen);
-      void (async () => {
-        const refusal = await verify(seen, expected);
-        if (refusal) {
-          refusals.push(refusal);
-          return sendError(res, 403, refusal.startsWith('unknown') ? 'UnrecognizedClientException' : 'InvalidSignatureException', refusal);
-        }
-        await respond(seen, res, fake.behaviour);
-      })();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  Object.assign(fake, { baseUrl: `http://127.0.0.1:${port}` });
   return fake;
 }
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { splitEvents, type SeenRequest } from './fake-openai';
+import { splitEvents } from './fake-openai';
+import { startRecordingServer, type SeenRequest } from './recording-server';
 import { startHarness, type Harness } from './harness';
 
 export const GROQ_UPSTREAM_KEY = 'gsk_upstream_test_credential';
@@ -30,27 +30,13 @@ const MODELS = '{"object":"list","data":[{"id":"llama-3.3-70b-versatile","object
 
 /** Groq on loopback, replaying recorded bodies. Like the real API it refuses any bearer token but the provider key. */
 export async function startFakeGroq(): Promise<FakeGroq> {
-  const requests: SeenRequest[] = [];
+  const server = await startRecordingServer((seen, res) => respond(seen, res, fake.error));
   const fake: FakeGroq = {
-    baseUrl: '',
-    requests,
+    baseUrl: server.origin,
+    requests: server.requests,
     error: undefined,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => server.close(),
   };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
-      requests.push(seen);
-      void respond(seen, res, fake.error);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  Object.assign(fake, { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
   return fake;
 }
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { startRecordingServer, type SeenRequest } from './recording-server';
 
 export const UPSTREAM_KEY = 'sk-upstream-test-credential';
 
@@ -10,12 +10,7 @@ export function fixture(name: string): Buffer {
   return readFileSync(join(__dirname, '..', 'fixtures', 'openai', name));
 }
 
-export interface SeenRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer;
-}
+export type { SeenRequest } from './recording-server';
 
 /** How the next responses misbehave; every field resets with `reset()`. */
 export interface FakeBehaviour {
@@ -47,33 +42,17 @@ export interface FakeOpenAI {
  * as the real API would, so a test that forwards the wrong one fails.
  */
 export async function startFakeOpenAI(): Promise<FakeOpenAI> {
-  const requests: SeenRequest[] = [];
+  const server = await startRecordingServer((seen, res) => respond(seen, res, fake.behaviour));
   const fake: FakeOpenAI = {
-    baseUrl: '',
-    requests,
+    baseUrl: `${server.origin}/v1`,
+    requests: server.requests,
     behaviour: {},
     reset() {
-      requests.length = 0;
+      server.requests.length = 0;
       fake.behaviour = {};
     },
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => server.close(),
   };
-
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
-      requests.push(seen);
-      void respond(seen, res, fake.behaviour);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  Object.assign(fake, { baseUrl: `http://127.0.0.1:${port}/v1` });
   return fake;
 }
 
