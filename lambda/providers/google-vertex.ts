@@ -56,6 +56,8 @@ export const googleVertex: ProviderAdapter<VertexOptions> = {
     // rewritten too, so no spelling of the path reaches a project the gateway was not given.
     const segments = providerPath.split('/');
     const at = segments.indexOf('projects');
+    // A project named anywhere else could only be a way around the rewrite below.
+    if (at > 2) throw new GatewayError('invalid_request', 'A Vertex path names its project right after the API version, e.g. /v1/projects/…');
     if ((at === 1 || at === 2) && segments.length > at + 1) {
       segments[at + 1] = requireProject(project);
       if (segments[at + 2] === 'locations' && segments.length > at + 3) segments[at + 3] = location;

@@ -70,3 +70,16 @@ describe('the google-vertex provider', () => {
     });
   });
 });
+
+describe('Vertex paths that name a project out of place', () => {
+  it('are refused rather than forwarded unrewritten', () => {
+    const options: VertexOptions = { project: 'mine', location: 'us-central1' };
+
+    expect(() => googleVertex.upstreamPath?.('/v1/x/projects/theirs/locations/l/publishers/google/models/m:generateContent', options)).toThrow(
+      'names its project right after the API version',
+    );
+    expect(googleVertex.upstreamPath?.('/v1/projects/theirs/locations/l/publishers/google/models/m:generateContent', options)).toBe(
+      '/v1/projects/mine/locations/us-central1/publishers/google/models/m:generateContent',
+    );
+  });
+});
