@@ -40,7 +40,7 @@ export function nonEmpty(value: string | undefined, flag: string, command: strin
 
 /** Node appends advice about `--` to unknown-option errors; the option name is what matters. */
 function firstSentence(message: string): string {
-  const end = message.indexOf('. ');
+  const end = message.search(/\.(\s|$)/);
   const sentence = end === -1 ? message : message.slice(0, end);
   return sentence.charAt(0).toLowerCase() + sentence.slice(1);
 }

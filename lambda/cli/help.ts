@@ -3,12 +3,22 @@
 export const MAIN_HELP = `Usage: tollgate [command] [options]
 
 Commands:
-  serve              Run the gateway (the default)
-  keys create        Issue a key for a project (shown once)
-  keys list          List keys
-  keys revoke <id>   Revoke a key
-  spend              Show spend per key, user and project
-  prices refresh     Fetch the latest genai-prices data into the data directory
+  serve                  Run the gateway (the default)
+  projects create|list|set-limits
+                         Projects, their spend caps and strict or soft mode
+  users create|list|set-limits
+                         Users, whose caps apply across all of their keys
+  keys create            Issue a key for a project, with caps, rate limits, expiry (shown once)
+  keys list              List keys with their status and limits
+  keys set-limits <id>   Change a key's caps, rate limits or expiry
+  keys disable|enable <id>
+                         Stop a key for now, or let it work again
+  keys revoke <id>       Revoke a key, for good
+  spend                  Show spend against each cap, and when each resets
+  prices refresh         Fetch the latest genai-prices data into the data directory
+
+Amounts are USD, such as 50 or 12.50 (up to 9 decimals). Periods are UTC calendar days, weeks
+(from Monday 00:00 UTC) and months, plus lifetime.
 
 Every command accepts --json (machine-readable output only) and --help.
 The CLI reads the same store settings as the server: TOLLGATE_STORE, TOLLGATE_DATA_DIR, ...
@@ -39,49 +49,221 @@ Environment:
 export const KEYS_HELP = `Usage: tollgate keys <command> [options]
 
 Commands:
-  create --project <p> [--user <u>] [--name <n>]   Issue a key; it is shown once, never again
-  list [--project <p>] [--user <u>]                List keys (never the key itself)
-  revoke <id>                                      Revoke a key by its id
+  create --project <p> [--user <u>] [--name <n>] [limits]
+                        Issue a key; it is shown once, never again
+  list [--project <p>] [--user <u>]
+                        List keys with status and limits (never the key itself)
+  set-limits <id> [limits]
+                        Change a key's caps, rate limits or expiry
+  disable <id>          Refuse the key's requests until it is enabled again
+  enable <id>           Let a disabled (or blocked) key work again
+  revoke <id>           Revoke a key, for good
 
 Every command accepts --json for machine-readable output.
 Run "tollgate keys <command> --help" for details.
 `;
 
-export const KEYS_CREATE_HELP = `Usage: tollgate keys create --project <project> [--user <user>] [--name <name>] [--json]
+export const KEYS_CREATE_HELP = `Usage: tollgate keys create --project <project> [--user <user>] [--name <name>]
+         [--daily <USD>] [--weekly <USD>] [--monthly <USD>] [--lifetime <USD>]
+         [--rpm <n>] [--concurrent <n>] [--expires <when>] [--json]
 
-Issues a gateway key for a project (created if new). The key is printed once, on stdout, and
-cannot be shown again: only its hash is stored.
+Issues a gateway key for a project (and user), creating them if new. The key is printed once, on
+stdout, and cannot be shown again: only its hash is stored. Its limits are part of the key from
+the start. The project's and user's own caps apply to the key's requests too.
 
 Options:
-  --project <p>  Project the key's spend counts against (required)
-  --user <u>     User the key's spend also counts against
-  --name <n>     A label for listings, e.g. "ci" or "laptop"
-  --json         Print {key, id, prefix, project, user, name, createdAt}
+  --project <p>      Project the key's spend counts against (required)
+  --user <u>         User the key's spend also counts against
+  --name <n>         A label for listings, e.g. "ci" or "laptop"
+  --daily <USD>      Cap per UTC day
+  --weekly <USD>     Cap per UTC week (Monday 00:00 UTC to the next)
+  --monthly <USD>    Cap per UTC calendar month
+  --lifetime <USD>   Cap over all time; it never resets
+  --rpm <n>          Requests per minute (a 429 with Retry-After beyond it)
+  --concurrent <n>   Requests in flight at once; a stream counts until it ends
+  --expires <when>   A duration from now (90m, 12h, 30d, 2w), a date (2026-12-31: 00:00 UTC)
+                     or a time with its zone (2026-12-31T18:00:00Z)
+  --json             Print {key, id, prefix, project, user, name, status, limits, ...}
+
+Example:
+  tollgate keys create --project acme --user ada --daily 5 --monthly 50 --rpm 60 --expires 30d
 `;
 
 export const KEYS_LIST_HELP = `Usage: tollgate keys list [--project <project>] [--user <user>] [--json]
 
-Lists keys with their id, visible prefix, project, user, name, creation time and status.
+Lists keys with their id, visible prefix, project, user, name, creation time, status and limits.
+Status is what the gateway would do with the key now: active, disabled, revoked, expired, or
+blocked (after a request whose cost could not be calculated, where the provider's policy says so).
 Keys themselves are never stored, so they are never listed.
+`;
+
+export const KEYS_SET_LIMITS_HELP = `Usage: tollgate keys set-limits <id>
+         [--daily <USD|none>] [--weekly <USD|none>] [--monthly <USD|none>] [--lifetime <USD|none>]
+         [--rpm <n|none>] [--concurrent <n|none>] [--expires <when|none>] [--json]
+
+Changes a key's limits; options left out stay as they are, and "none" removes one. Running
+gateways apply the change within their record cache TTL (limits.keyCacheTtlMs, 5 s by default).
+
+Options:
+  --daily <USD|none>     Cap per UTC day; "none" removes it
+  --weekly <USD|none>    Cap per UTC week (from Monday 00:00 UTC)
+  --monthly <USD|none>   Cap per UTC calendar month
+  --lifetime <USD|none>  Cap over all time; it never resets
+  --rpm <n|none>         Requests per minute
+  --concurrent <n|none>  Requests in flight at once
+  --expires <when|none>  A duration from now (90m, 12h, 30d, 2w), a date (00:00 UTC) or a time
+                         with its zone (2026-12-31T18:00:00Z); "none": never expires
+  --json                 Print the key's record (never the key or its hash)
+
+Example:
+  tollgate keys set-limits 3f9a0c1d2e4b --monthly 100 --daily none --expires 2027-01-01
+`;
+
+export const KEYS_DISABLE_HELP = `Usage: tollgate keys disable <id> [--json]
+
+Disables a key: its requests are refused (403) until "tollgate keys enable <id>". Running gateways
+stop accepting it within their record cache TTL (limits.keyCacheTtlMs, 5 s by default).
+A whole key is accepted in place of its id.
+`;
+
+export const KEYS_ENABLE_HELP = `Usage: tollgate keys enable <id> [--json]
+
+Re-enables a disabled key, and lifts a block placed after a request whose cost could not be
+calculated. A revoked key cannot be enabled; an expired one needs a new --expires (keys set-limits).
+A whole key is accepted in place of its id.
 `;
 
 export const KEYS_REVOKE_HELP = `Usage: tollgate keys revoke <id> [--json]
 
-Revokes a key: requests with it are refused from now on. Revoking twice keeps the first time.
+Revokes a key, for good: requests with it are refused (403) from now on, once running gateways'
+record cache (limits.keyCacheTtlMs, 5 s by default) has expired. Revoking twice keeps the first time.
 Find ids with "tollgate keys list". A whole key is accepted in place of its id.
 `;
 
-export const SPEND_HELP = `Usage: tollgate spend [--key <id> | --project <p> | --user <u>] [--period <kind>] [--json]
+export const PROJECTS_HELP = `Usage: tollgate projects <command> [options]
 
-Shows spend counters, in USD and requests, for every scope (key, user, project) and period
-(day:YYYY-MM-DD, week:<its Monday>, month:YYYY-MM, lifetime; UTC). With no scope option, all.
+Commands:
+  create <name> [caps] [--mode strict|soft]      Create a project with spend caps
+  list                                           List projects, their mode and caps
+  set-limits <name> [caps] [--mode strict|soft]  Change a project's caps or mode
+
+A project's caps hold across every key of the project. Its mode decides how all caps on its
+keys' requests (key, user and project) are enforced:
+  strict  Reserve each request's upper-bound cost before forwarding it: caps are never crossed
+  soft    Admit requests while settled spend is under the cap: concurrent requests may overshoot
+
+Every command accepts --json for machine-readable output.
+Run "tollgate projects <command> --help" for details.
+`;
+
+export const PROJECTS_CREATE_HELP = `Usage: tollgate projects create <name> [--daily <USD>] [--weekly <USD>] [--monthly <USD>]
+         [--lifetime <USD>] [--mode strict|soft] [--json]
+
+Creates a project. An existing project is left alone (change it with "projects set-limits").
+("keys create --project <name>" also creates a project on first use, with no caps.)
 
 Options:
-  --key <id>       One key, by id (see "tollgate keys list")
+  --daily <USD>      Cap per UTC day
+  --weekly <USD>     Cap per UTC week (Monday 00:00 UTC to the next)
+  --monthly <USD>    Cap per UTC calendar month
+  --lifetime <USD>   Cap over all time; it never resets
+  --mode <m>         strict (the default) or soft; see "tollgate projects --help"
+  --json             Print {name, createdAt, mode, limits}
+
+Example:
+  tollgate projects create acme --monthly 50 --daily 5
+`;
+
+export const PROJECTS_LIST_HELP = `Usage: tollgate projects list [--json]
+
+Lists projects with their mode and caps (USD; "-" for none).
+`;
+
+export const PROJECTS_SET_LIMITS_HELP = `Usage: tollgate projects set-limits <name> [--daily <USD|none>] [--weekly <USD|none>]
+         [--monthly <USD|none>] [--lifetime <USD|none>] [--mode strict|soft] [--json]
+
+Changes a project's caps or mode; options left out stay as they are, and "none" removes a cap.
+Running gateways apply the change within their record cache TTL (limits.keyCacheTtlMs, 5 s by default).
+
+Options:
+  --daily <USD|none>     Cap per UTC day; "none" removes it
+  --weekly <USD|none>    Cap per UTC week (from Monday 00:00 UTC)
+  --monthly <USD|none>   Cap per UTC calendar month
+  --lifetime <USD|none>  Cap over all time; it never resets
+  --mode <m>             strict or soft
+  --json                 Print {name, createdAt, mode, limits}
+
+Example:
+  tollgate projects set-limits acme --monthly 80 --daily none --mode soft
+`;
+
+export const USERS_HELP = `Usage: tollgate users <command> [options]
+
+Commands:
+  create <name> [caps]      Create a user with spend caps
+  list                      List users and their caps
+  set-limits <name> [caps]  Change a user's caps
+
+A user's caps hold across all of their keys, in every project. Keys are given a user with
+"tollgate keys create --project <p> --user <name>".
+
+Every command accepts --json for machine-readable output.
+Run "tollgate users <command> --help" for details.
+`;
+
+export const USERS_CREATE_HELP = `Usage: tollgate users create <name> [--daily <USD>] [--weekly <USD>] [--monthly <USD>]
+         [--lifetime <USD>] [--json]
+
+Creates a user. An existing user is left alone (change them with "users set-limits").
+("keys create --user <name>" also creates a user on first use, with no caps.)
+
+Options:
+  --daily <USD>      Cap per UTC day
+  --weekly <USD>     Cap per UTC week (Monday 00:00 UTC to the next)
+  --monthly <USD>    Cap per UTC calendar month
+  --lifetime <USD>   Cap over all time; it never resets
+  --json             Print {name, createdAt, limits}
+
+Example:
+  tollgate users create ada --daily 2 --monthly 20
+`;
+
+export const USERS_LIST_HELP = `Usage: tollgate users list [--json]
+
+Lists users with their caps (USD; "-" for none).
+`;
+
+export const USERS_SET_LIMITS_HELP = `Usage: tollgate users set-limits <name> [--daily <USD|none>] [--weekly <USD|none>]
+         [--monthly <USD|none>] [--lifetime <USD|none>] [--json]
+
+Changes a user's caps; options left out stay as they are, and "none" removes a cap.
+Running gateways apply the change within their record cache TTL (limits.keyCacheTtlMs, 5 s by default).
+
+Options:
+  --daily <USD|none>     Cap per UTC day; "none" removes it
+  --weekly <USD|none>    Cap per UTC week (from Monday 00:00 UTC)
+  --monthly <USD|none>   Cap per UTC calendar month
+  --lifetime <USD|none>  Cap over all time; it never resets
+  --json                 Print {name, createdAt, limits}
+`;
+
+export const SPEND_HELP = `Usage: tollgate spend [--key <id> | --project <p> | --user <u>] [--period <kind>] [--history] [--json]
+
+Shows spend against each cap: for every scope (project, user, key), the current UTC day, week
+(from Monday 00:00 UTC) and month, and lifetime, with the amount settled, the amount reserved by
+requests in flight, the cap, the share of it used ((settled + reserved) / cap) and when the period
+resets. Periods with spend but no cap are shown too. With no scope option: every scope with a cap
+or any spend.
+
+Options:
+  --key <id>       One key, with the user and project whose caps also apply to its requests
   --project <p>    One project
-  --user <u>       One user
-  --period <kind>  Only day, week, month or lifetime counters
-  --json           Print [{scope: {kind, id}, period, nanos, usd, requests}]
+  --user <u>       One user (their spend across all of their keys)
+  --period <kind>  Only day, week, month or lifetime
+  --history        Every period with spend, past ones too, newest first (caps on current ones)
+  --json           Print [{scope: {kind, id}, period, kind, nanos, usd, reservedNanos, reservedUsd,
+                   requests, capNanos, capUsd, usedPercent, resetsAt}]; nanos are integer
+                   nano-dollars, resetsAt is null for lifetime (it never resets)
 `;
 
 export const PRICES_HELP = `Usage: tollgate prices <command> [options]

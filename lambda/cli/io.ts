@@ -15,6 +15,12 @@ export interface CliIo {
   readonly cwd?: string;
   /** `serve` stops when this aborts. Without it, on the first SIGINT or SIGTERM. */
   readonly stop?: AbortSignal;
+  /** The time commands act at: expiry durations, key status, the current spend period. @default the system clock */
+  readonly clock?: () => Date;
+}
+
+export function now(io: CliIo): Date {
+  return io.clock?.() ?? new Date();
 }
 
 export function processIo(): CliIo {

@@ -1,10 +1,32 @@
-import { keyId } from '../keys/gateway-key';
-import { issueKey } from '../keys/issue-key';
-import type { KeyRecord } from '../store/port';
+import { generateKey, keyId } from '../keys/gateway-key';
+import type { KeyPatch, KeyRecord, Limits, RateLimits, Store } from '../store/port';
 import { nonEmpty, parseCommandArgs, wantsHelp } from './args';
-import { KEYS_CREATE_HELP, KEYS_HELP, KEYS_LIST_HELP, KEYS_REVOKE_HELP } from './help';
-import { CliFailure, UsageError, withStore, type CliIo } from './io';
+import {
+  KEYS_CREATE_HELP,
+  KEYS_DISABLE_HELP,
+  KEYS_ENABLE_HELP,
+  KEYS_HELP,
+  KEYS_LIST_HELP,
+  KEYS_REVOKE_HELP,
+  KEYS_SET_LIMITS_HELP,
+} from './help';
+import { CliFailure, now, UsageError, withStore, type CliIo } from './io';
+import {
+  applyCaps,
+  applyRateLimits,
+  CAP_OPTIONS,
+  describeCaps,
+  describeExpiry,
+  describeRateLimits,
+  hasChanges,
+  limitsView,
+  parseCaps,
+  parseCount,
+  parseExpiry,
+  type LimitsView,
+} from './limits';
 import { orDash, printJson, printTable, shortTime } from './output';
+import { SETTINGS_DELAY } from './owners';
 
 export async function keysCommand(args: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args;
@@ -13,6 +35,12 @@ export async function keysCommand(args: readonly string[], io: CliIo): Promise<n
       return wantsHelp(rest) ? help(io, KEYS_CREATE_HELP) : createKey(rest, io);
     case 'list':
       return wantsHelp(rest) ? help(io, KEYS_LIST_HELP) : listKeys(rest, io);
+    case 'set-limits':
+      return wantsHelp(rest) ? help(io, KEYS_SET_LIMITS_HELP) : setKeyLimits(rest, io);
+    case 'disable':
+      return wantsHelp(rest) ? help(io, KEYS_DISABLE_HELP) : disableKey(rest, io);
+    case 'enable':
+      return wantsHelp(rest) ? help(io, KEYS_ENABLE_HELP) : enableKey(rest, io);
     case 'revoke':
       return wantsHelp(rest) ? help(io, KEYS_REVOKE_HELP) : revokeKey(rest, io);
     case 'help':
@@ -20,7 +48,7 @@ export async function keysCommand(args: readonly string[], io: CliIo): Promise<n
     case '-h':
       return help(io, KEYS_HELP);
     case undefined:
-      throw new UsageError('missing keys command (create, list or revoke)', 'keys');
+      throw new UsageError('missing keys command (create, list, set-limits, disable, enable or revoke)', 'keys');
     default:
       throw new UsageError(`unknown keys command "${sub}"`, 'keys');
   }
@@ -31,25 +59,89 @@ function help(io: CliIo, text: string): number {
   return 0;
 }
 
+/** Limits only a key has: request rates and an expiry. */
+const KEY_LIMIT_OPTIONS = { rpm: { type: 'string' }, concurrent: { type: 'string' }, expires: { type: 'string' } } as const;
+
 async function createKey(args: readonly string[], io: CliIo): Promise<number> {
   const command = 'keys create';
-  const { values } = parseCommandArgs(command, args, { project: { type: 'string' }, user: { type: 'string' }, name: { type: 'string' } });
+  const { values } = parseCommandArgs(command, args, {
+    project: { type: 'string' },
+    user: { type: 'string' },
+    name: { type: 'string' },
+    ...CAP_OPTIONS,
+    ...KEY_LIMIT_OPTIONS,
+  });
   const project = nonEmpty(values.project, '--project', command);
   if (project === undefined) throw new UsageError('--project is required', command);
   const user = nonEmpty(values.user, '--user', command);
   const name = nonEmpty(values.name, '--name', command);
+  const at = now(io);
+  const limits = applyCaps(undefined, parseCaps(values, command, false));
+  const rateLimits = applyRateLimits(undefined, {
+    requestsPerMinute: parseCount(values.rpm, '--rpm', command, false),
+    concurrent: parseCount(values.concurrent, '--concurrent', command, false),
+  });
+  const expiresAt = parseExpiry(values.expires, at, command, false) ?? undefined;
 
-  const { key, record } = await withStore(io, (store) =>
-    issueKey(store, { project, ...(user !== undefined && { user }), ...(name !== undefined && { name }) }),
-  );
+  const { key, record } = await withStore(io, (store) => issueLimitedKey(store, { project, user, name, limits, rateLimits, expiresAt }, at));
+  const view = keyView(record, at);
   if (values.json) {
-    printJson(io.stdout, { key, id: record.id, prefix: record.prefix, project: record.project, user: record.user ?? null, name: record.name ?? null, createdAt: record.createdAt });
+    printJson(io.stdout, { key, ...view });
     return 0;
   }
   // The key alone on stdout, so `KEY=$(tollgate keys create ...)` captures exactly the key.
   io.stdout.write(`${key}\n`);
-  io.stderr.write(`Created key ${record.id} for project ${record.project}. This is the only time it is shown: it cannot be shown again.\n`);
+  const settings = describeKeyLimits(record);
+  io.stderr.write(
+    `Created key ${record.id} for project ${record.project}${settings.length > 0 ? ` (${settings.join(', ')})` : ''}. ` +
+      'This is the only time it is shown: it cannot be shown again.\n',
+  );
   return 0;
+}
+
+interface KeyRequest {
+  readonly project: string;
+  readonly user: string | undefined;
+  readonly name: string | undefined;
+  readonly limits: Limits | null;
+  readonly rateLimits: RateLimits | null;
+  readonly expiresAt: string | undefined;
+}
+
+/**
+ * `issueKey`, with the key's limits and expiry in the record it is created with, so no request
+ * can ever see the key without them. Creates the project and user on first use, as `issueKey` does.
+ */
+async function issueLimitedKey(store: Store, request: KeyRequest, at: Date): Promise<{ key: string; record: KeyRecord }> {
+  const createdAt = at.toISOString();
+  await store.createProject({ name: request.project, createdAt });
+  if (request.user !== undefined) await store.createUser({ name: request.user, createdAt });
+  const { key, id, hash, prefix } = generateKey();
+  const record: KeyRecord = {
+    id,
+    hash,
+    prefix,
+    project: request.project,
+    createdAt,
+    ...(request.user !== undefined && { user: request.user }),
+    ...(request.name !== undefined && { name: request.name }),
+    ...(request.limits && { limits: request.limits }),
+    ...(request.rateLimits && { rateLimits: request.rateLimits }),
+    ...(request.expiresAt !== undefined && { expiresAt: request.expiresAt }),
+  };
+  await store.createKey(record);
+  return { key, record };
+}
+
+/** In the order the gateway checks them, so the status is the reason a request would be refused. */
+export type KeyStatus = 'active' | 'disabled' | 'revoked' | 'expired' | 'blocked';
+
+export function keyStatus(record: KeyRecord, at: Date): KeyStatus {
+  if (record.revokedAt !== undefined) return 'revoked';
+  if (record.disabledAt !== undefined) return 'disabled';
+  if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= at.getTime()) return 'expired';
+  if (record.blockedUntil !== undefined && Date.parse(record.blockedUntil) > at.getTime()) return 'blocked';
+  return 'active';
 }
 
 /** What may leave the store about a key: never the hash, which would allow offline matching. */
@@ -60,11 +152,16 @@ export interface KeyView {
   readonly user: string | null;
   readonly name: string | null;
   readonly createdAt: string;
+  readonly status: KeyStatus;
   readonly revokedAt: string | null;
-  readonly status: 'active' | 'revoked';
+  readonly disabledAt: string | null;
+  readonly expiresAt: string | null;
+  readonly blockedUntil: string | null;
+  readonly limits: LimitsView;
+  readonly rateLimits: { readonly requestsPerMinute: number | null; readonly concurrent: number | null };
 }
 
-export function keyView(record: KeyRecord): KeyView {
+export function keyView(record: KeyRecord, at: Date): KeyView {
   return {
     id: record.id,
     prefix: record.prefix,
@@ -72,9 +169,18 @@ export function keyView(record: KeyRecord): KeyView {
     user: record.user ?? null,
     name: record.name ?? null,
     createdAt: record.createdAt,
+    status: keyStatus(record, at),
     revokedAt: record.revokedAt ?? null,
-    status: record.revokedAt === undefined ? 'active' : 'revoked',
+    disabledAt: record.disabledAt ?? null,
+    expiresAt: record.expiresAt ?? null,
+    blockedUntil: record.blockedUntil ?? null,
+    limits: limitsView(record.limits),
+    rateLimits: { requestsPerMinute: record.rateLimits?.requestsPerMinute ?? null, concurrent: record.rateLimits?.concurrent ?? null },
   };
+}
+
+function describeKeyLimits(record: KeyRecord): string[] {
+  return [...describeCaps(record.limits), ...describeRateLimits(record.rateLimits), ...describeExpiry(record.expiresAt)];
 }
 
 async function listKeys(args: readonly string[], io: CliIo): Promise<number> {
@@ -85,38 +191,143 @@ async function listKeys(args: readonly string[], io: CliIo): Promise<number> {
   const records = await withStore(io, (store) =>
     store.listKeys({ ...(project !== undefined && { project }), ...(user !== undefined && { user }) }),
   );
-  const views = records.map(keyView);
+  const at = now(io);
   if (values.json) {
-    printJson(io.stdout, views);
+    printJson(io.stdout, records.map((record) => keyView(record, at)));
     return 0;
   }
-  if (views.length === 0) {
+  if (records.length === 0) {
     const filtered = project !== undefined || user !== undefined;
     io.stdout.write(filtered ? 'No keys match.\n' : 'No keys yet. Create one with: npx tollgate keys create --project <name>\n');
     return 0;
   }
   printTable(
     io.stdout,
-    [{ header: 'ID' }, { header: 'PREFIX' }, { header: 'PROJECT' }, { header: 'USER' }, { header: 'NAME' }, { header: 'CREATED' }, { header: 'STATUS' }],
-    views.map((view) => [view.id, `${view.prefix}…`, view.project, orDash(view.user ?? undefined), orDash(view.name ?? undefined), shortTime(view.createdAt), view.status]),
+    [{ header: 'ID' }, { header: 'PREFIX' }, { header: 'PROJECT' }, { header: 'USER' }, { header: 'NAME' }, { header: 'CREATED' }, { header: 'STATUS' }, { header: 'LIMITS' }],
+    records.map((record) => [
+      record.id,
+      `${record.prefix}…`,
+      record.project,
+      orDash(record.user),
+      orDash(record.name),
+      shortTime(record.createdAt),
+      keyStatus(record, at),
+      orDash(describeKeyLimits(record).join(', ')),
+    ]),
   );
+  return 0;
+}
+
+async function setKeyLimits(args: readonly string[], io: CliIo): Promise<number> {
+  const command = 'keys set-limits';
+  const { values, positionals } = parseCommandArgs(command, args, { ...CAP_OPTIONS, ...KEY_LIMIT_OPTIONS }, 1);
+  const id = keyIdArgument(positionals[0], command);
+  const at = now(io);
+  const caps = parseCaps(values, command, true);
+  const rates = {
+    requestsPerMinute: parseCount(values.rpm, '--rpm', command, true),
+    concurrent: parseCount(values.concurrent, '--concurrent', command, true),
+  };
+  const expiresAt = parseExpiry(values.expires, at, command, true);
+  if (!hasChanges(caps) && !hasChanges(rates) && expiresAt === undefined) {
+    throw new UsageError('nothing to change: give --daily, --weekly, --monthly, --lifetime, --rpm, --concurrent or --expires', command);
+  }
+
+  const updated = await withStore(io, async (store) => {
+    const record = await existingKey(store, id);
+    if (record.revokedAt !== undefined) throw new CliFailure(`key ${id} is revoked, for good; its limits no longer matter`);
+    // Patches replace `limits` and `rateLimits` whole: read, change the given fields, write back.
+    const patch: KeyPatch = {
+      ...(hasChanges(caps) && { limits: applyCaps(record.limits, caps) }),
+      ...(hasChanges(rates) && { rateLimits: applyRateLimits(record.rateLimits, rates) }),
+      ...(expiresAt !== undefined && { expiresAt }),
+    };
+    await store.updateKey(id, patch);
+    return existingKey(store, id);
+  });
+  if (values.json) {
+    printJson(io.stdout, keyView(updated, at));
+    return 0;
+  }
+  const settings = describeKeyLimits(updated);
+  io.stdout.write(`Key ${updated.id} (${updated.prefix}…, project ${updated.project}): ${settings.length > 0 ? settings.join(', ') : 'no limits'}. ${SETTINGS_DELAY}\n`);
+  return 0;
+}
+
+async function disableKey(args: readonly string[], io: CliIo): Promise<number> {
+  const command = 'keys disable';
+  const { values, positionals } = parseCommandArgs(command, args, {}, 1);
+  const id = keyIdArgument(positionals[0], command);
+  const at = now(io);
+  const record = await withStore(io, async (store) => {
+    const existing = await existingKey(store, id);
+    // Disabling twice keeps the first time, as revoking does; a revoked key has nothing left to disable.
+    if (existing.revokedAt !== undefined || existing.disabledAt !== undefined) return existing;
+    await store.updateKey(id, { disabledAt: at.toISOString() });
+    return existingKey(store, id);
+  });
+  if (values.json) {
+    printJson(io.stdout, keyView(record, at));
+    return 0;
+  }
+  if (record.revokedAt !== undefined) {
+    io.stdout.write(`Key ${record.id} (${record.prefix}…, project ${record.project}) is revoked, which is final; nothing to disable.\n`);
+    return 0;
+  }
+  io.stdout.write(
+    `Disabled key ${record.id} (${record.prefix}…, project ${record.project}) at ${record.disabledAt ?? at.toISOString()}. ` +
+      `${SETTINGS_DELAY}\nRe-enable it with: tollgate keys enable ${record.id}\n`,
+  );
+  return 0;
+}
+
+async function enableKey(args: readonly string[], io: CliIo): Promise<number> {
+  const command = 'keys enable';
+  const { values, positionals } = parseCommandArgs(command, args, {}, 1);
+  const id = keyIdArgument(positionals[0], command);
+  const at = now(io);
+  const record = await withStore(io, async (store) => {
+    const existing = await existingKey(store, id);
+    if (existing.revokedAt !== undefined) throw new CliFailure(`key ${id} is revoked, and revocation is final; issue a new key with "tollgate keys create"`);
+    // Enabling also lifts a block left by a request whose cost could not be calculated.
+    await store.updateKey(id, { disabledAt: null, blockedUntil: null });
+    return existingKey(store, id);
+  });
+  const view = keyView(record, at);
+  if (view.status === 'expired') {
+    io.stderr.write(`note: key ${record.id} expired at ${record.expiresAt ?? '?'}; extend it with: tollgate keys set-limits ${record.id} --expires 30d\n`);
+  }
+  if (values.json) {
+    printJson(io.stdout, view);
+    return 0;
+  }
+  io.stdout.write(`Key ${record.id} (${record.prefix}…, project ${record.project}) is ${view.status}.\n`);
   return 0;
 }
 
 async function revokeKey(args: readonly string[], io: CliIo): Promise<number> {
   const command = 'keys revoke';
   const { values, positionals } = parseCommandArgs(command, args, {}, 1);
-  const given = positionals[0];
-  if (given === undefined || given.trim() === '') throw new UsageError('missing key id', command);
-  // A leaked key is often all the operator has at hand; accept it, but never echo it back.
-  const id = keyId(given) ?? given;
-
-  const revoked = await withStore(io, async (store) => ((await store.revokeKey(id, new Date())) ? store.getKey(id) : undefined));
+  const id = keyIdArgument(positionals[0], command);
+  const at = now(io);
+  const revoked = await withStore(io, async (store) => ((await store.revokeKey(id, at)) ? store.getKey(id) : undefined));
   if (!revoked) throw new CliFailure(`no key with id "${id}" (see "tollgate keys list")`);
   if (values.json) {
-    printJson(io.stdout, keyView(revoked));
+    printJson(io.stdout, keyView(revoked, at));
     return 0;
   }
   io.stdout.write(`Revoked key ${revoked.id} (${revoked.prefix}…, project ${revoked.project}) at ${revoked.revokedAt ?? 'now'}.\n`);
   return 0;
+}
+
+/** A leaked key is often all the operator has at hand: accept it in place of its id, but never echo it back. */
+function keyIdArgument(given: string | undefined, command: string): string {
+  if (given === undefined || given.trim() === '') throw new UsageError('missing key id', command);
+  return keyId(given) ?? given;
+}
+
+async function existingKey(store: Store, id: string): Promise<KeyRecord> {
+  const record = await store.getKey(id);
+  if (!record) throw new CliFailure(`no key with id "${id}" (see "tollgate keys list")`);
+  return record;
 }

@@ -1,9 +1,16 @@
 import { wantsHelp } from './args';
-import { KEYS_HELP, MAIN_HELP, PRICES_HELP, SERVE_HELP, SPEND_HELP } from './help';
+import { KEYS_HELP, MAIN_HELP, PRICES_HELP, PROJECTS_HELP, SERVE_HELP, SPEND_HELP, USERS_HELP } from './help';
 import { errorMessage, processIo, UsageError, type CliIo } from './io';
 import { applyStackTarget } from './stack-target';
 
-const HELP: Readonly<Record<string, string>> = { serve: SERVE_HELP, keys: KEYS_HELP, spend: SPEND_HELP, prices: PRICES_HELP };
+const HELP: Readonly<Record<string, string>> = {
+  serve: SERVE_HELP,
+  projects: PROJECTS_HELP,
+  users: USERS_HELP,
+  keys: KEYS_HELP,
+  spend: SPEND_HELP,
+  prices: PRICES_HELP,
+};
 
 /**
  * Runs one CLI invocation and returns its exit code: 0 ok, 1 failed, 2 bad usage. It never
@@ -31,6 +38,10 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
   switch (command) {
     case 'serve':
       return wantsHelp(rest) ? printHelp(io, SERVE_HELP) : serve(rest, io);
+    case 'projects':
+      return (await import('./projects')).projectsCommand(rest, io);
+    case 'users':
+      return (await import('./users')).usersCommand(rest, io);
     case 'keys': {
       const { keysCommand } = await import('./keys');
       return keysCommand(rest, io);
@@ -45,7 +56,7 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     case 'help': {
       const topic = rest[0];
       if (topic === undefined) return printHelp(io, MAIN_HELP);
-      const text = HELP[topic];
+      const text = Object.hasOwn(HELP, topic) ? HELP[topic] : undefined;
       if (text === undefined) throw new UsageError(`no help for unknown command "${topic}"`);
       return printHelp(io, text);
     }

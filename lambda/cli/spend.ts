@@ -1,11 +1,42 @@
+import { resetsAt } from '../limits/refusal';
 import { formatUsd } from '../pricing/money';
-import { PERIOD_KINDS, type PeriodKind } from '../store/periods';
-import type { ScopeKind, SpendCounter, SpendQuery } from '../store/port';
+import { PERIOD_KINDS, periodLabel, type PeriodKind } from '../store/periods';
+import type { Limits, Scope, ScopeKind, SpendCounter, Store } from '../store/port';
 import { nonEmpty, parseCommandArgs } from './args';
-import { UsageError, withStore, type CliIo } from './io';
+import { CliFailure, now, UsageError, withStore, type CliIo } from './io';
+import { CAP_FIELDS } from './limits';
 import { printJson, printTable } from './output';
 
 const SCOPE_ORDER: readonly ScopeKind[] = ['project', 'user', 'key'];
+
+/**
+ * One counter, or one cap with nothing spent against it yet. `--json` prints these as they are:
+ * `nanos`/`usd` are settled spend, `reserved*` is held by requests in flight.
+ */
+export interface SpendRow {
+  readonly scope: Scope;
+  /** `day:2026-11-27`, `week:2026-11-23` (its Monday), `month:2026-11` or `lifetime`. */
+  readonly period: string;
+  readonly kind: PeriodKind;
+  readonly nanos: number;
+  readonly usd: string;
+  readonly reservedNanos: number;
+  readonly reservedUsd: string;
+  readonly requests: number;
+  /** The scope's cap for this kind of period; only on the current period, the one it applies to. */
+  readonly capNanos: number | null;
+  readonly capUsd: string | null;
+  /** (settled + reserved) / cap, in percent, rounded down to 0.1: what a strict cap compares. */
+  readonly usedPercent: number | null;
+  /** When the current period ends (UTC); null for lifetime and for past periods. */
+  readonly resetsAt: string | null;
+}
+
+/** The scopes a report covers, each with its caps. */
+interface ScopeLimits {
+  readonly scope: Scope;
+  readonly limits: Limits | undefined;
+}
 
 export async function spendCommand(args: readonly string[], io: CliIo): Promise<number> {
   const command = 'spend';
@@ -14,67 +45,186 @@ export async function spendCommand(args: readonly string[], io: CliIo): Promise<
     project: { type: 'string' },
     user: { type: 'string' },
     period: { type: 'string' },
+    history: { type: 'boolean' },
   });
-  const scopes = (['key', 'project', 'user'] as const)
+  const selected = (['key', 'project', 'user'] as const)
     .map((kind) => ({ kind, id: nonEmpty(values[kind], `--${kind}`, command) }))
     .filter((scope): scope is { kind: ScopeKind; id: string } => scope.id !== undefined);
-  if (scopes.length > 1) throw new UsageError('give at most one of --key, --project and --user', command);
+  if (selected.length > 1) throw new UsageError('give at most one of --key, --project and --user', command);
   const period = values.period;
   if (period !== undefined && !isPeriodKind(period)) throw new UsageError(`--period must be one of ${PERIOD_KINDS.join(', ')}`, command);
+  const kinds = period === undefined ? PERIOD_KINDS : [period];
 
-  const query: SpendQuery = scopes[0] ?? {};
-  const counters = await withStore(io, (store) => store.getSpend(query));
-  const shown = sortCounters(counters.filter((counter) => period === undefined || periodKind(counter.period) === period));
+  const at = now(io);
+  const { scopes, counters } = await withStore(io, (store) => gather(store, selected[0]));
+  const rows = scopes.flatMap((entry) => {
+    const own = counters.filter((counter) => sameScope(counter.scope, entry.scope));
+    return values.history ? historyRows(entry, own, kinds, at) : currentRows(entry, own, kinds, at);
+  });
 
   if (values.json) {
-    printJson(
-      io.stdout,
-      shown.map((counter) => ({
-        scope: { kind: counter.scope.kind, id: counter.scope.id },
-        period: counter.period,
-        nanos: counter.nanos,
-        usd: formatUsd(counter.nanos),
-        requests: counter.requests,
-      })),
-    );
+    printJson(io.stdout, rows);
     return 0;
   }
-  if (shown.length === 0) {
-    io.stdout.write('No spend recorded.\n');
+  if (rows.length === 0) {
+    io.stdout.write(values.history ? 'No spend recorded.\n' : 'No spend recorded and no caps set.\n');
     return 0;
   }
   printTable(
     io.stdout,
-    [{ header: 'SCOPE' }, { header: 'PERIOD' }, { header: 'USD', align: 'right' }, { header: 'REQUESTS', align: 'right' }],
-    shown.map((counter) => [`${counter.scope.kind}:${counter.scope.id}`, counter.period, `$${formatUsd(counter.nanos)}`, String(counter.requests)]),
+    [
+      { header: 'SCOPE' },
+      { header: 'PERIOD' },
+      { header: 'SPENT', align: 'right' },
+      { header: 'RESERVED', align: 'right' },
+      { header: 'CAP', align: 'right' },
+      { header: 'USED', align: 'right' },
+      { header: 'REQUESTS', align: 'right' },
+      { header: 'RESETS' },
+    ],
+    rows.map((row) => [
+      `${row.scope.kind}:${row.scope.id}`,
+      row.period,
+      `$${row.usd}`,
+      `$${row.reservedUsd}`,
+      row.capUsd === null ? '-' : `$${row.capUsd}`,
+      row.usedPercent === null ? '-' : `${row.usedPercent.toFixed(1)}%`,
+      String(row.requests),
+      row.resetsAt ?? (row.kind === 'lifetime' ? 'never' : '-'),
+    ]),
   );
   return 0;
+}
+
+/**
+ * The scopes to report and their counters. `--key` covers the key and the user and project whose
+ * caps also apply to its requests; `--project`/`--user` that one scope; nothing, every scope with
+ * a cap or any spend.
+ */
+async function gather(store: Store, selected: Scope | undefined): Promise<{ scopes: ScopeLimits[]; counters: SpendCounter[] }> {
+  if (selected === undefined) {
+    const [projects, users, keys, counters] = await Promise.all([store.listProjects(), store.listUsers(), store.listKeys(), store.getSpend()]);
+    const capped: ScopeLimits[] = [
+      ...projects.map((record) => ({ scope: { kind: 'project' as const, id: record.name }, limits: record.limits })),
+      ...users.map((record) => ({ scope: { kind: 'user' as const, id: record.name }, limits: record.limits })),
+      ...keys.map((record) => ({ scope: { kind: 'key' as const, id: record.id }, limits: record.limits })),
+    ].filter((entry) => entry.limits !== undefined);
+    const spent = counters.map((counter) => ({ scope: counter.scope, limits: undefined }));
+    return { scopes: sortScopes(uniqueScopes([...capped, ...spent])), counters };
+  }
+
+  let scopes: ScopeLimits[];
+  switch (selected.kind) {
+    case 'key': {
+      const key = await store.getKey(selected.id);
+      if (!key) throw new CliFailure(`no key with id "${selected.id}" (see "tollgate keys list")`);
+      const [project, user] = await Promise.all([store.getProject(key.project), key.user === undefined ? undefined : store.getUser(key.user)]);
+      scopes = [
+        { scope: { kind: 'project', id: key.project }, limits: project?.limits },
+        ...(key.user !== undefined ? [{ scope: { kind: 'user' as const, id: key.user }, limits: user?.limits }] : []),
+        { scope: { kind: 'key', id: key.id }, limits: key.limits },
+      ];
+      break;
+    }
+    case 'project': {
+      const project = await store.getProject(selected.id);
+      scopes = [{ scope: selected, limits: project?.limits }];
+      if (!project && (await store.getSpend(selected)).length === 0) throw new CliFailure(`no project named "${selected.id}" (see "tollgate projects list")`);
+      break;
+    }
+    case 'user': {
+      const user = await store.getUser(selected.id);
+      scopes = [{ scope: selected, limits: user?.limits }];
+      if (!user && (await store.getSpend(selected)).length === 0) throw new CliFailure(`no user named "${selected.id}" (see "tollgate users list")`);
+      break;
+    }
+  }
+  const counters = (await Promise.all(scopes.map(({ scope }) => store.getSpend({ kind: scope.kind, id: scope.id })))).flat();
+  return { scopes, counters };
+}
+
+/** This day, week and month, and lifetime: every one with a cap or any spend. */
+function currentRows(entry: ScopeLimits, counters: readonly SpendCounter[], kinds: readonly PeriodKind[], at: Date): SpendRow[] {
+  return kinds.flatMap((kind) => {
+    const label = periodLabel(kind, at);
+    const counter = counters.find((candidate) => candidate.period === label);
+    const cap = capFor(entry.limits, kind);
+    if (counter === undefined && cap === undefined) return [];
+    return [row(entry.scope, label, kind, counter, cap, resetsAt(kind, at))];
+  });
+}
+
+/** Every counter, newest period first; caps only on the periods they apply to now. */
+function historyRows(entry: ScopeLimits, counters: readonly SpendCounter[], kinds: readonly PeriodKind[], at: Date): SpendRow[] {
+  return kinds.flatMap((kind) => {
+    const current = periodLabel(kind, at);
+    return counters
+      .filter((counter) => periodKindOf(counter.period) === kind)
+      .sort((a, b) => compareText(b.period, a.period))
+      .map((counter) =>
+        counter.period === current
+          ? row(entry.scope, counter.period, kind, counter, capFor(entry.limits, kind), resetsAt(kind, at))
+          : row(entry.scope, counter.period, kind, counter, undefined, undefined),
+      );
+  });
+}
+
+function row(scope: Scope, period: string, kind: PeriodKind, counter: SpendCounter | undefined, cap: number | undefined, reset: Date | undefined): SpendRow {
+  const nanos = counter?.nanos ?? 0;
+  const reservedNanos = counter?.reservedNanos ?? 0;
+  return {
+    scope: { kind: scope.kind, id: scope.id },
+    period,
+    kind,
+    nanos,
+    usd: formatUsd(nanos),
+    reservedNanos,
+    reservedUsd: formatUsd(reservedNanos),
+    requests: counter?.requests ?? 0,
+    capNanos: cap ?? null,
+    capUsd: cap === undefined ? null : formatUsd(cap),
+    usedPercent: cap === undefined ? null : percent(nanos + reservedNanos, cap),
+    resetsAt: reset === undefined ? null : reset.toISOString().replace('.000Z', 'Z'),
+  };
+}
+
+/** Integer arithmetic (BigInt: nanos × 1000 can pass 2^53), rounded down so 99.99% never reads 100%. */
+function percent(used: number, cap: number): number {
+  if (cap === 0) return 100; // a zero cap admits nothing: it is used up from the start
+  return Number((BigInt(used) * 1000n) / BigInt(cap)) / 10;
+}
+
+function capFor(limits: Limits | undefined, kind: PeriodKind): number | undefined {
+  const field = CAP_FIELDS.find(([, period]) => period === kind)?.[0];
+  return field === undefined ? undefined : limits?.[field];
+}
+
+function uniqueScopes(entries: readonly ScopeLimits[]): ScopeLimits[] {
+  const seen = new Map<string, ScopeLimits>();
+  // Capped entries come first, so the one with the caps is the one kept.
+  for (const entry of entries) if (!seen.has(scopeKey(entry.scope))) seen.set(scopeKey(entry.scope), entry);
+  return [...seen.values()];
+}
+
+/** Project, user, then key — broadest first — and by id within each. */
+function sortScopes(entries: readonly ScopeLimits[]): ScopeLimits[] {
+  return [...entries].sort((a, b) => SCOPE_ORDER.indexOf(a.scope.kind) - SCOPE_ORDER.indexOf(b.scope.kind) || compareText(a.scope.id, b.scope.id));
+}
+
+function scopeKey(scope: Scope): string {
+  return `${scope.kind}\u0000${scope.id}`;
+}
+
+function sameScope(a: Scope, b: Scope): boolean {
+  return a.kind === b.kind && a.id === b.id;
 }
 
 function isPeriodKind(value: string): value is PeriodKind {
   return (PERIOD_KINDS as readonly string[]).includes(value);
 }
 
-function periodKind(label: string): string {
+function periodKindOf(label: string): string {
   return label.split(':')[0] ?? label;
-}
-
-/**
- * Adapters order counters differently (DynamoDB by key, SQLite by text, where `lifetime` falls
- * between `day` and `month`), so order here: narrowest scope kind last, newest period first.
- */
-function sortCounters(counters: readonly SpendCounter[]): SpendCounter[] {
-  const rank = (kind: string) => {
-    const index = (PERIOD_KINDS as readonly string[]).indexOf(kind);
-    return index === -1 ? PERIOD_KINDS.length : index;
-  };
-  return [...counters].sort(
-    (a, b) =>
-      SCOPE_ORDER.indexOf(a.scope.kind) - SCOPE_ORDER.indexOf(b.scope.kind) ||
-      compareText(a.scope.id, b.scope.id) ||
-      rank(periodKind(a.period)) - rank(periodKind(b.period)) ||
-      compareText(b.period, a.period),
-  );
 }
 
 /** Code-unit order, not locale order: the same on every machine, and ISO dates sort by it. */

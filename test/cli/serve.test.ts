@@ -134,7 +134,7 @@ describe('tollgate serve (in-process)', () => {
 
 describe('tollgate (dispatch)', () => {
   test('--help for the CLI and every command', async () => {
-    for (const args of [['--help'], ['-h'], ['help'], ['help', 'spend'], ['serve', '--help'], ['spend', '--help'], ['keys', 'help']]) {
+    for (const args of [['--help'], ['-h'], ['help'], ['help', 'spend'], ['help', 'projects'], ['help', 'users'], ['serve', '--help'], ['spend', '--help'], ['keys', 'help']]) {
       const result = await run(args, {});
       expect({ args, code: result.code, stderr: result.stderr }).toEqual({ args, code: 0, stderr: '' });
       expect(result.stdout).toMatch(/^Usage: tollgate/);
@@ -142,7 +142,7 @@ describe('tollgate (dispatch)', () => {
   });
 
   test('unknown commands and flags exit 2 with a message on stderr', async () => {
-    for (const args of [['frobnicate'], ['--frobnicate'], ['serve', '--frobnicate'], ['help', 'frobnicate'], ['serve', 'extra']]) {
+    for (const args of [['frobnicate'], ['--frobnicate'], ['serve', '--frobnicate'], ['help', 'frobnicate'], ['help', 'constructor'], ['serve', 'extra']]) {
       const result = await run(args, {});
       expect({ args, code: result.code, stdout: result.stdout }).toEqual({ args, code: 2, stdout: '' });
       expect(result.stderr).toMatch(/^tollgate: .+\nRun "tollgate( serve)? --help" for usage\.\n$/);
