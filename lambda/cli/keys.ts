@@ -1,4 +1,5 @@
-import { generateKey, keyId } from '../keys/gateway-key';
+import { keyId } from '../keys/gateway-key';
+import { issueKey, type IssuedKey } from '../keys/issue-key';
 import type { KeyPatch, KeyRecord, Limits, RateLimits, Store } from '../store/port';
 import { nonEmpty, parseCommandArgs, wantsHelp } from './args';
 import {
@@ -108,29 +109,19 @@ interface KeyRequest {
   readonly expiresAt: string | undefined;
 }
 
-/**
- * `issueKey`, with the key's limits and expiry in the record it is created with, so no request
- * can ever see the key without them. Creates the project and user on first use, as `issueKey` does.
- */
-async function issueLimitedKey(store: Store, request: KeyRequest, at: Date): Promise<{ key: string; record: KeyRecord }> {
-  const createdAt = at.toISOString();
-  await store.createProject({ name: request.project, createdAt });
-  if (request.user !== undefined) await store.createUser({ name: request.user, createdAt });
-  const { key, id, hash, prefix } = generateKey();
-  const record: KeyRecord = {
-    id,
-    hash,
-    prefix,
-    project: request.project,
-    createdAt,
-    ...(request.user !== undefined && { user: request.user }),
-    ...(request.name !== undefined && { name: request.name }),
-    ...(request.limits && { limits: request.limits }),
-    ...(request.rateLimits && { rateLimits: request.rateLimits }),
-    ...(request.expiresAt !== undefined && { expiresAt: request.expiresAt }),
-  };
-  await store.createKey(record);
-  return { key, record };
+function issueLimitedKey(store: Store, request: KeyRequest, at: Date): Promise<IssuedKey> {
+  return issueKey(
+    store,
+    {
+      project: request.project,
+      ...(request.user !== undefined && { user: request.user }),
+      ...(request.name !== undefined && { name: request.name }),
+      ...(request.limits && { limits: request.limits }),
+      ...(request.rateLimits && { rateLimits: request.rateLimits }),
+      ...(request.expiresAt !== undefined && { expiresAt: request.expiresAt }),
+    },
+    at,
+  );
 }
 
 /** In the order the gateway checks them, so the status is the reason a request would be refused. */

@@ -1,10 +1,14 @@
-import type { KeyRecord, Store } from '../store/port';
+import type { KeyRecord, Limits, RateLimits, Store } from '../store/port';
 import { generateKey } from './gateway-key';
 
 export interface IssueKeyRequest {
   readonly project: string;
   readonly user?: string;
   readonly name?: string;
+  /** Part of the record the key is created with, so no request can ever see the key without them. */
+  readonly limits?: Limits;
+  readonly rateLimits?: RateLimits;
+  readonly expiresAt?: string;
 }
 
 export interface IssuedKey {
@@ -27,6 +31,9 @@ export async function issueKey(store: Store, request: IssueKeyRequest, now: Date
     createdAt,
     ...(request.user !== undefined && { user: request.user }),
     ...(request.name !== undefined && { name: request.name }),
+    ...(request.limits !== undefined && { limits: request.limits }),
+    ...(request.rateLimits !== undefined && { rateLimits: request.rateLimits }),
+    ...(request.expiresAt !== undefined && { expiresAt: request.expiresAt }),
   };
   await store.createKey(record);
   return { key, record };
