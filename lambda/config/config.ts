@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
 import type { FormatId } from '../formats/types';
 import type { CustomPrice } from '../pricing/pricer';
 import { PROVIDER_IDS, PROVIDERS } from '../providers';
 import type { ProviderAdapter, ProviderId } from '../providers/types';
+import * as z from './zod';
 
 /**
  * Where a provider credential comes from: an environment variable, or an AWS Secrets Manager
@@ -62,48 +62,48 @@ export class ConfigError extends Error {
   }
 }
 
-const httpUrl = z
-  .string()
-  .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http(s) URL')
-  .refine((value) => !URL.canParse(value) || (new URL(value).search === '' && new URL(value).hash === ''), 'must not have a query or fragment');
+const httpUrl = z.string().check(
+  z.refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http(s) URL'),
+  z.refine((value) => !URL.canParse(value) || (new URL(value).search === '' && new URL(value).hash === ''), 'must not have a query or fragment'),
+);
 
-const credentialSchema = z.union([
-  z.strictObject({ env: z.string().min(1) }),
-  z.strictObject({ secret: z.string().min(1), field: z.string().min(1).optional() }),
-]);
+const nonEmpty = () => z.string().check(z.minLength(1));
+
+const credentialSchema = z.union([z.strictObject({ env: nonEmpty() }), z.strictObject({ secret: nonEmpty(), field: z.optional(nonEmpty()) })]);
 
 const providerSchema = z.strictObject({
-  format: z.string().optional(),
-  baseUrl: httpUrl.optional(),
-  credential: credentialSchema.optional(),
+  format: z.optional(z.string()),
+  baseUrl: z.optional(httpUrl),
+  credential: z.optional(credentialSchema),
   /** Kept from the first release: `true` is `unpriced: "allow"`. */
-  allowUnpriced: z.boolean().optional(),
-  unpriced: z.enum(['reject', 'allow', 'block']).optional(),
-  unpricedBlockMinutes: z.number().int().positive().optional(),
-  options: z.unknown().optional(),
+  allowUnpriced: z.optional(z.boolean()),
+  unpriced: z.optional(z.enum(['reject', 'allow', 'block'])),
+  unpricedBlockMinutes: z.optional(z.number().check(z.int(), z.positive())),
+  options: z.optional(z.unknown()),
 });
 
-const usdPerMillion = z.number().nonnegative().finite();
+// zod's numbers are finite already: Infinity and NaN fail as not a number.
+const usdPerMillion = z.number().check(z.nonnegative());
 
 const priceSchema = z.strictObject({
   provider: z.enum(PROVIDER_IDS as [ProviderId, ...ProviderId[]]),
-  model: z.string().min(1),
+  model: nonEmpty(),
   input_mtok: usdPerMillion,
   output_mtok: usdPerMillion,
-  cache_read_mtok: usdPerMillion.optional(),
-  cache_write_mtok: usdPerMillion.optional(),
+  cache_read_mtok: z.optional(usdPerMillion),
+  cache_write_mtok: z.optional(usdPerMillion),
 });
 
 const fileSchema = z.strictObject({
-  providers: z.partialRecord(z.enum(PROVIDER_IDS as [ProviderId, ...ProviderId[]]), providerSchema).optional(),
-  prices: z.array(priceSchema).optional(),
-  limits: z
-    .strictObject({
-      defaultMaxOutputTokens: z.number().int().positive().optional(),
-      reservationTtlSeconds: z.number().int().positive().optional(),
-      keyCacheTtlMs: z.number().int().nonnegative().optional(),
-    })
-    .optional(),
+  providers: z.optional(z.partialRecord(z.enum(PROVIDER_IDS as [ProviderId, ...ProviderId[]]), providerSchema)),
+  prices: z.optional(z.array(priceSchema)),
+  limits: z.optional(
+    z.strictObject({
+      defaultMaxOutputTokens: z.optional(z.number().check(z.int(), z.positive())),
+      reservationTtlSeconds: z.optional(z.number().check(z.int(), z.positive())),
+      keyCacheTtlMs: z.optional(z.number().check(z.int(), z.nonnegative())),
+    }),
+  ),
 });
 
 type ConfigFile = z.infer<typeof fileSchema>;

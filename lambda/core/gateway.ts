@@ -75,13 +75,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
     const forward = async (body: Buffer | undefined) => {
       const draft = draftUpstream(settings.baseUrl, path, route.query, request.method, request.headers, body, provider.dropsRequestHeader?.bind(provider));
-      const auth = await provider.authorize(draft, {
-        credential,
-        options: settings.options,
-        dispatcher: deps.upstream,
-        now: clock,
-        ...(deps.env && { env: deps.env }),
-      });
+      // `env` undefined means process.env to the providers that read it: no spread needed to omit it.
+      const auth = await provider.authorize(draft, { credential, options: settings.options, dispatcher: deps.upstream, now: clock, env: deps.env });
       return sendUpstream(deps.upstream, draft, auth);
     };
     if (route.operation.kind === 'free') return forward(raw);
@@ -122,7 +117,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       upstream = await forward(prepared.rewritten ? Buffer.from(JSON.stringify(prepared.rewritten)) : raw);
     } catch (error) {
       // Never sent, never billed: hand the whole reservation back.
-      await settleReservation(context, 0, 'not-forwarded');
+      await settleReservation(context, 0, { outcome: 'not-forwarded' });
       throw error;
     }
     return meterResponse(upstream, context);

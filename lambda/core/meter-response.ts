@@ -10,7 +10,7 @@ import { formatUsd } from '../pricing/money';
 import type { Pricer } from '../pricing/pricer';
 import type { Reservation, Store } from '../store/port';
 import { bytes, type GatewayResponse } from './http-types';
-import type { Logger } from './log';
+import type { LogFields, Logger } from './log';
 import type { ParsedRoute } from './route';
 import type { UpstreamResponse } from './upstream';
 
@@ -78,7 +78,8 @@ async function meterDocument(upstream: UpstreamResponse, context: MeterContext):
   const raw = Buffer.concat(chunks);
   const document = parseDocument(raw, headerString(upstream.headers['content-encoding']));
   const charge = chargeFor(context, upstream.status, context.route.format.usageFromBody(context.operation, document, upstream.headers));
-  const headers = { ...upstream.headers };
+  // clientHeaders built this object for this response alone: add to it rather than copy it.
+  const headers = upstream.headers;
   if (charge.basis === 'usage') {
     const usd = formatUsd(charge.nanos);
     headers['x-tollgate-cost-usd'] = usd;
@@ -136,22 +137,24 @@ async function record(context: MeterContext, status: number, charge: Charge, out
     logger.error('cost_not_calculated', fields);
     if (context.unpriced.kind === 'block') await blockKey(context, context.unpriced.minutes);
   }
-  await settleReservation(context, charge.nanos, outcome, fields);
+  await settleReservation(context, charge.nanos, fields);
 }
 
-/** Settles with retries; a write that still fails is logged loudly (and alarmed on in AWS), never dropped silently. */
+/**
+ * Settles with retries; a write that still fails is logged loudly (and alarmed on in AWS), never
+ * dropped silently. `fields` (the request's log fields, `outcome` among them) are logged as given.
+ */
 export async function settleReservation(
   context: Pick<MeterContext, 'store' | 'reservation' | 'logger'>,
   nanos: number,
-  outcome: Outcome,
-  fields: Record<string, string | number | boolean | undefined> = {},
+  fields: LogFields & { readonly outcome: Outcome },
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       const settled = await context.store.settle(context.reservation, nanos);
       // Not ours to settle: it outlived its expiry and the reconciler charged its estimate.
       if (!settled) context.logger.error('reservation_already_settled', { ...fields, reservation: context.reservation.id });
-      else context.logger.info('request_settled', { ...fields, outcome });
+      else context.logger.info('request_settled', fields);
       return;
     } catch (error) {
       if (attempt >= SPEND_WRITE_ATTEMPTS) {

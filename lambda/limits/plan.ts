@@ -23,22 +23,25 @@ const LIMIT_PERIODS: readonly [keyof Limits, PeriodKind][] = [
  */
 export function planReservation(policy: Policy, estimateNanos: number, at: Date, ttlMs: number): Reservation {
   const mode: LimitMode = policy.project?.mode ?? 'strict';
-  const spendClaim = (scope: Scope, limits: Limits | undefined): Claim[] =>
-    LIMIT_PERIODS.flatMap(([field, kind]): Claim[] => {
-      const limit = limits?.[field];
-      if (limit === undefined) return [];
+  const claims: Claim[] = [];
+  const spendClaims = (scope: Scope, limits: Limits | undefined): void => {
+    if (!limits) return;
+    for (const [field, kind] of LIMIT_PERIODS) {
+      const limit = limits[field];
+      if (limit === undefined) continue;
       const period = periodLabel(kind, at);
-      return mode === 'strict'
-        ? [{ scope, period, unit: 'nanos', amount: estimateNanos, limit, rule: 'within' }]
-        : [{ scope, period, unit: 'nanos', amount: 0, limit, rule: 'under' }];
-    });
+      claims.push(
+        mode === 'strict'
+          ? { scope, period, unit: 'nanos', amount: estimateNanos, limit, rule: 'within' }
+          : { scope, period, unit: 'nanos', amount: 0, limit, rule: 'under' },
+      );
+    }
+  };
   const { key } = policy;
   const keyScope: Scope = { kind: 'key', id: key.id };
-  const claims: Claim[] = [
-    ...spendClaim(keyScope, key.limits),
-    ...(policy.user ? spendClaim({ kind: 'user', id: policy.user.name }, policy.user.limits) : []),
-    ...(policy.project ? spendClaim({ kind: 'project', id: policy.project.name }, policy.project.limits) : []),
-  ];
+  spendClaims(keyScope, key.limits);
+  if (policy.user) spendClaims({ kind: 'user', id: policy.user.name }, policy.user.limits);
+  if (policy.project) spendClaims({ kind: 'project', id: policy.project.name }, policy.project.limits);
   const perMinute = key.rateLimits?.requestsPerMinute;
   if (perMinute !== undefined) {
     claims.push({ scope: keyScope, period: `minute:${at.toISOString().slice(0, 16)}`, unit: 'requests', amount: 1, limit: perMinute, rule: 'within' });

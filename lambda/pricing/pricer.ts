@@ -1,6 +1,7 @@
-import { calcPrice, extractUsage, findProvider, type ModelPrice, type Provider, type Usage } from '@pydantic/genai-prices';
+import { calcPrice, extractUsage, findProvider, type ModelInfo, type ModelPrice, type PriceCalculationResult, type Provider, type Usage } from '@pydantic/genai-prices';
 import type { UsageDocument } from '../formats/types';
 import { usdToNanos } from './money';
+import { plainPriceTotal } from './plain-price';
 
 /** A price the operator adds for a model the price data lacks (a fine-tune, a new release). */
 export interface CustomPrice {
@@ -18,9 +19,25 @@ export interface PricedUsage {
   readonly model: string;
 }
 
+/**
+ * The provider and model genai-prices matched a model name to. A plain price is then computed
+ * from the model's rates directly ({@link plainPriceTotal}); any other runs `calcPrice` against
+ * a provider holding just that model: the same data, without scanning the provider's model list
+ * (and lower-casing every pattern in it) on every call.
+ */
+type Match = { readonly provider: Provider; readonly model: ModelInfo } | undefined;
+
+/** Model names remembered per provider; a name no client has sent recently is dropped first. */
+const MAX_MATCHES_PER_PROVIDER = 1_000;
+
 /** Prices usage with operator prices first, then genai-prices' data. */
 export class Pricer {
   private readonly custom = new Map<string, Provider>();
+  /**
+   * Keyed by the provider object genai-prices hands out: refreshed data (`updatePrices`) brings
+   * new objects, so matches made against older data are never used again, and are collected.
+   */
+  private readonly matches = new WeakMap<Provider, Map<string, Match>>();
 
   constructor(customPrices: readonly CustomPrice[] = []) {
     for (const price of customPrices) {
@@ -41,10 +58,13 @@ export class Pricer {
    * the output at its maximum. Rounded up, so the bound stays a bound.
    */
   estimate(pricingId: string, model: string, inputTokens: number, outputTokens: number): number | undefined {
+    const cached = this.calc({ input_tokens: inputTokens, cache_write_tokens: inputTokens, output_tokens: outputTokens }, pricingId, model);
+    if (!cached) return undefined;
+    // Usually the first calculation already is the dearer one, and a second would only confirm it.
+    if (cacheWritesCostAtLeastInput(cached.price, inputTokens)) return Math.ceil(cached.total * 1e9);
     const plain = this.calc({ input_tokens: inputTokens, output_tokens: outputTokens }, pricingId, model);
     if (!plain) return undefined;
-    const cached = this.calc({ input_tokens: inputTokens, cache_write_tokens: inputTokens, output_tokens: outputTokens }, pricingId, model);
-    return Math.ceil(Math.max(plain.total, cached?.total ?? 0) * 1e9);
+    return Math.ceil(Math.max(plain.total, cached.total) * 1e9);
   }
 
   /**
@@ -58,11 +78,81 @@ export class Pricer {
     return result && { nanos: usdToNanos(result.total), usage, model: result.model };
   }
 
-  private calc(usage: Usage, pricingId: string, model: string): { total: number; model: string } | undefined {
+  private calc(usage: Usage, pricingId: string, model: string): Priced | undefined {
     const custom = this.custom.get(pricingId);
-    const result = (custom && calcPrice(usage, model, { provider: custom })) ?? calcPrice(usage, model, { providerId: pricingId });
-    return result ? { total: result.total_price, model: result.model.id } : undefined;
+    return (custom && this.calcWith(custom, usage, model)) ?? this.calcWith(undefined, usage, model, pricingId);
   }
+
+  /** `calcPrice` against `custom`, or else the provider `pricingId` names in genai-prices' data. */
+  private calcWith(custom: Provider | undefined, usage: Usage, model: string, pricingId = ''): Priced | undefined {
+    // litellm ids name their provider inside the model name: left to calcPrice as they are.
+    const provider = custom ?? (pricingId.toLowerCase() === 'litellm' ? undefined : findProvider({ providerId: pricingId }));
+    if (!provider) return custom ? undefined : priced(calcPrice(usage, model, { providerId: pricingId }));
+    let byModel = this.matches.get(provider);
+    if (!byModel) {
+      byModel = new Map();
+      this.matches.set(provider, byModel);
+    }
+    if (byModel.has(model)) {
+      const match = byModel.get(model);
+      // Refresh its place, so the names in use are the last to go.
+      byModel.delete(model);
+      byModel.set(model, match);
+      if (!match) return undefined;
+      // A price that does not change with the time of the request, in per-token rates: no need for calcPrice.
+      const prices = match.model.prices;
+      if (!Array.isArray(prices)) {
+        const total = plainPriceTotal(prices, usage);
+        if (total !== undefined) return { total, model: match.model.id, price: prices };
+      }
+      return priced(calcPrice(usage, model, { provider: match.provider }));
+    }
+    const result = custom ? calcPrice(usage, model, { provider: custom }) : calcPrice(usage, model, { providerId: pricingId });
+    if (byModel.size >= MAX_MATCHES_PER_PROVIDER) {
+      const oldest = byModel.keys().next();
+      if (!oldest.done) byModel.delete(oldest.value);
+    }
+    const { provider: found, model: matched } = result ?? {};
+    byModel.set(model, found && matched ? { provider: { id: found.id, name: found.name, api_pattern: found.api_pattern, models: [matched] }, model: matched } : undefined);
+    return priced(result);
+  }
+}
+
+/** What the gateway uses of a calculation: the total, the model it matched, the price applied. */
+interface Priced {
+  readonly total: number;
+  readonly model: string;
+  readonly price: ModelPrice;
+}
+
+function priced(result: PriceCalculationResult): Priced | undefined {
+  return result ? { total: result.total_price, model: result.model.id, price: result.model_price } : undefined;
+}
+
+/**
+ * Whether pricing every input token as a cache write costs at least as much as pricing it as plain
+ * input, at the tier `inputTokens` falls in. genai-prices sums the same terms either way except
+ * that one: with no cache-write rate, cache writes are priced as plain input (the same total);
+ * with a rate at least the input rate, every partial sum is at least as large.
+ */
+function cacheWritesCostAtLeastInput(price: ModelPrice, inputTokens: number): boolean {
+  const cacheWrite = rateAt(price['cache_write_mtok'], inputTokens);
+  const input = rateAt(price['input_mtok'], inputTokens);
+  return cacheWrite === undefined || input === undefined || cacheWrite >= input;
+}
+
+/** The per-million rate genai-prices applies for `inputTokens` of input: the highest tier started below it. */
+function rateAt(price: ModelPrice[string], inputTokens: number): number | undefined {
+  if (price === undefined || typeof price === 'number') return price;
+  let rate = price.base;
+  let from = Number.NEGATIVE_INFINITY;
+  for (const tier of price.tiers) {
+    if (inputTokens > tier.start && tier.start >= from) {
+      rate = tier.price;
+      from = tier.start;
+    }
+  }
+  return rate;
 }
 
 function readUsage(pricingId: string, document: UsageDocument): Usage | undefined {

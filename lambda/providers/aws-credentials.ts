@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../config/zod';
 import { GatewayError } from '../core/errors';
 
 export interface AwsCredentials {
@@ -21,9 +21,9 @@ export type BedrockCredential =
   | { readonly kind: 'api-key'; readonly key: string };
 
 const accessKeySchema = z.object({
-  accessKeyId: z.string().min(1),
-  secretAccessKey: z.string().min(1),
-  sessionToken: z.string().min(1).optional(),
+  accessKeyId: z.string().check(z.minLength(1)),
+  secretAccessKey: z.string().check(z.minLength(1)),
+  sessionToken: z.optional(z.string().check(z.minLength(1))),
 });
 
 export function parseBedrockCredential(value: string): BedrockCredential {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../config/zod';
 import { decodeModelId, encodeModelId, parseModelPath } from '../formats/bedrock-model';
 import { ambientCredentials, parseBedrockCredential } from './aws-credentials';
 import { signDraft } from './aws-sigv4';
@@ -15,10 +15,7 @@ export const bedrockOptionsSchema = z.strictObject({
    * The AWS region requests are signed for, and whose endpoint is the default base URL.
    * @default the region in a `bedrock-runtime.<region>.amazonaws.com` base URL, else us-east-1
    */
-  region: z
-    .string()
-    .regex(/^[a-z]{2}(?:-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1')
-    .optional(),
+  region: z.optional(z.string().check(z.regex(/^[a-z]{2}(?:-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1'))),
 });
 
 export type BedrockOptions = z.infer<typeof bedrockOptionsSchema>;

@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import { z } from 'zod';
+import * as z from '../config/zod';
 import { GatewayError } from '../core/errors';
 
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
@@ -15,11 +15,11 @@ const TOKEN_TIMEOUT_MS = 15_000;
 
 /** The fields of a service-account key file (the JSON the Cloud console downloads) that minting uses. */
 const serviceAccountSchema = z.object({
-  type: z.literal('service_account').optional(),
-  client_email: z.string().min(1),
-  private_key: z.string().min(1),
-  private_key_id: z.string().optional(),
-  token_uri: z.string().optional(),
+  type: z.optional(z.literal('service_account')),
+  client_email: z.string().check(z.minLength(1)),
+  private_key: z.string().check(z.minLength(1)),
+  private_key_id: z.optional(z.string()),
+  token_uri: z.optional(z.string()),
 });
 
 export type ServiceAccount = z.infer<typeof serviceAccountSchema>;
@@ -66,7 +66,7 @@ export function signAssertion(account: ServiceAccount, privateKey: KeyObject, to
   return `${signingInput}.${signature.toString('base64url')}`;
 }
 
-const tokenResponseSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().positive() });
+const tokenResponseSchema = z.object({ access_token: z.string().check(z.minLength(1)), expires_in: z.number().check(z.positive()) });
 
 /** Exchanges a fresh assertion for an access token at the token endpoint. */
 export async function mintAccessToken({ account, privateKey, tokenUrl, dispatcher, now }: MintRequest): Promise<AccessToken> {

@@ -1,12 +1,12 @@
-import { z } from 'zod';
+import * as z from '../config/zod';
 import { GatewayError } from '../core/errors';
 import { AccessTokenCache } from './google-oauth';
 import type { ProviderAdapter } from './types';
 
-const httpUrl = z
-  .string()
-  .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http(s) URL')
-  .transform((value) => new URL(value));
+const httpUrl = z.pipe(
+  z.string().check(z.refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http(s) URL')),
+  z.transform((value: string) => new URL(value)),
+);
 
 /**
  * `providers.google-vertex.options`. Project and location are the gateway's, never the caller's:
@@ -17,14 +17,11 @@ const httpUrl = z
  */
 export const vertexOptionsSchema = z.strictObject({
   /** Required to forward anything project-scoped (which every model call is); a project id, number or `domain:id`. */
-  project: z
-    .string()
-    .regex(/^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*:)?[a-z0-9-]+$/, 'must be a Google Cloud project id or number')
-    .optional(),
+  project: z.optional(z.string().check(z.regex(/^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*:)?[a-z0-9-]+$/, 'must be a Google Cloud project id or number'))),
   /** A Vertex region (`us-central1`), a multi-region (`us`, `eu`) or `global`. @default 'global' */
-  location: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a Vertex AI location such as us-central1 or global').default('global'),
+  location: z._default(z.string().check(z.regex(/^[a-z][a-z0-9-]*$/, 'must be a Vertex AI location such as us-central1 or global')), 'global'),
   /** Overrides the service account's `token_uri` (and Google's default): for proxies, air-gapped setups and tests. */
-  tokenUrl: httpUrl.optional(),
+  tokenUrl: z.optional(httpUrl),
 });
 
 export type VertexOptions = z.infer<typeof vertexOptionsSchema>;

@@ -1,4 +1,4 @@
-import type { ZodType } from 'zod';
+import type * as z from '../config/zod';
 import type { Dispatcher } from 'undici';
 import type { FormatId } from '../formats/types';
 
@@ -55,7 +55,7 @@ export interface ProviderAdapter<Options = undefined> {
   /** True when requests may go out with no configured credential (Bedrock falls back to the AWS chain). */
   readonly credentialOptional?: boolean;
   /** Validates provider-specific config fields (`providers.<id>.options`). */
-  readonly options?: ZodType<Options>;
+  readonly options?: z.ZodMiniType<Options>;
   /** The base URL when the config gives none and it depends on the options (a regional endpoint); else `defaults.baseUrl`. */
   defaultBaseUrl?(options: Options): string;
   /** Maps the caller's provider path to the upstream path, e.g. to fill in a configured project. */

@@ -7,10 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { createBareProxy } from './bare-proxy';
-import { startGatewayRole } from './gateway-role';
-import { createUpstream, type UpstreamOptions } from './upstream';
-import { barePathTable } from './wire';
+import type { UpstreamOptions } from './upstream';
 
 export type Role = 'upstream' | 'bare' | 'gateway';
 
@@ -58,18 +55,23 @@ async function listen(server: Server): Promise<string> {
 
 async function start(role: Role, options: Record<string, unknown>): Promise<{ info: unknown; commands: Record<string, Handler>; close(): Promise<void> }> {
   switch (role) {
+    // Each role loads only its own code: the gateway's peak RSS must not include the bare proxy's undici.
     case 'upstream': {
+      const { createUpstream } = await import('./upstream');
       const server = createUpstream(options as unknown as UpstreamOptions);
       const url = await listen(server);
       return { info: { url }, commands: {}, close: () => closeServer(server) };
     }
     case 'bare': {
+      const [{ createBareProxy }, { barePathTable }] = await Promise.all([import('./bare-proxy'), import('./wire')]);
       const server = createBareProxy(String(options['upstreamOrigin']), barePathTable());
       const url = await listen(server);
       return { info: { url }, commands: {}, close: () => closeServer(server) };
     }
-    case 'gateway':
+    case 'gateway': {
+      const { startGatewayRole } = await import('./gateway-role');
       return startGatewayRole({ upstreamOrigin: String(options['upstreamOrigin']), limits: options['limits'] === true });
+    }
   }
 }
 
