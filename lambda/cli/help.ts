@@ -24,8 +24,9 @@ Every command accepts --json (machine-readable output only) and --help.
 The CLI reads the same store settings as the server: TOLLGATE_STORE, TOLLGATE_DATA_DIR, ...
 
 A deployed stack (with your AWS credentials), before the command:
-  --stack <name> --region <region> --keys-table <name> --spend-table <name>
-  e.g. tollgate --region eu-west-1 --keys-table ... --spend-table ... keys create --project acme
+  --stack <name> --region <region>   (table names read from the stack's outputs)
+  or --keys-table <name> --spend-table <name>
+  e.g. tollgate --stack Tollgate-eu-west-1 --region eu-west-1 keys create --project acme
 `;
 
 export const SERVE_HELP = `Usage: tollgate [serve] [--port <port>] [--host <host>] [--json]

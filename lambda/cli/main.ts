@@ -18,7 +18,7 @@ const HELP: Readonly<Record<string, string>> = {
  */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   try {
-    const target = applyStackTarget(argv, io); // --stack/--region/--keys-table/--spend-table
+    const target = await applyStackTarget(argv, io); // --stack/--region/--keys-table/--spend-table
     return await dispatch(target.argv, target.io);
   } catch (error) {
     return report(error, io);

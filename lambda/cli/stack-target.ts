@@ -1,4 +1,4 @@
-import { UsageError, type CliIo } from './io';
+import { CliFailure, UsageError, type CliIo } from './io';
 
 const OPTIONS = {
   '--stack': 'stack',
@@ -17,12 +17,10 @@ type Target = Partial<Record<(typeof OPTIONS)[keyof typeof OPTIONS], string>>;
  * tollgate --stack Tollgate-eu-west-1 --region eu-west-1 --keys-table <name> --spend-table <name> keys create --project acme
  * ```
  * They become the store settings the commands already read (`TOLLGATE_STORE=dynamodb`,
- * `TOLLGATE_KEYS_TABLE`, …); the rest of the command line is left as it was.
- *
- * Looking the table names up from the stack's outputs would need
- * `@aws-sdk/client-cloudformation`, which is not a dependency, so `--stack` alone asks for them.
+ * `TOLLGATE_KEYS_TABLE`, …); the rest of the command line is left as it was. With `--stack` and
+ * no table names, they are read from the stack's outputs (`KeysTableName`, `SpendTableName`).
  */
-export function applyStackTarget(argv: readonly string[], io: CliIo): { argv: readonly string[]; io: CliIo } {
+export async function applyStackTarget(argv: readonly string[], io: CliIo): Promise<{ argv: readonly string[]; io: CliIo }> {
   const target: Target = {};
   let index = 0;
   while (index < argv.length) {
@@ -43,13 +41,39 @@ export function applyStackTarget(argv: readonly string[], io: CliIo): { argv: re
   if (target.keysTable) env['TOLLGATE_KEYS_TABLE'] = target.keysTable;
   if (target.spendTable) env['TOLLGATE_SPEND_TABLE'] = target.spendTable;
   if (!env['TOLLGATE_KEYS_TABLE'] || !env['TOLLGATE_SPEND_TABLE']) {
-    const stack = target.stack ?? '<stack>';
-    const region = target.region ?? env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? '<region>';
-    throw new UsageError(
-      `${target.stack ? `--stack ${target.stack}` : 'a deployed stack'} needs its table names. Reading them from the stack outputs needs ` +
-        '@aws-sdk/client-cloudformation, which is not installed; pass --keys-table and --spend-table (or set TOLLGATE_KEYS_TABLE and ' +
-        `TOLLGATE_SPEND_TABLE), as listed by:\n  aws cloudformation describe-stacks --stack-name ${stack} --region ${region} --query "Stacks[0].Outputs"`,
-    );
+    if (!target.stack) throw new UsageError('a deployed stack needs --stack, or its table names (--keys-table and --spend-table)');
+    const outputs = await stackOutputs(target.stack, env);
+    env['TOLLGATE_KEYS_TABLE'] ||= tableOutput(outputs, 'KeysTableName', target.stack);
+    env['TOLLGATE_SPEND_TABLE'] ||= tableOutput(outputs, 'SpendTableName', target.stack);
   }
   return { argv: argv.slice(index), io: { ...io, env } };
+}
+
+/** DescribeStacks with the caller's own credentials; loaded only when a stack is named. */
+async function stackOutputs(stack: string, env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
+  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
+  const region = env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'];
+  const endpoint = env['AWS_ENDPOINT_URL_CLOUDFORMATION'];
+  const accessKeyId = env['AWS_ACCESS_KEY_ID'];
+  const secretAccessKey = env['AWS_SECRET_ACCESS_KEY'];
+  const client = new CloudFormationClient({
+    ...(region && { region }),
+    ...(endpoint && { endpoint }),
+    ...(accessKeyId && secretAccessKey && { credentials: { accessKeyId, secretAccessKey, ...(env['AWS_SESSION_TOKEN'] && { sessionToken: env['AWS_SESSION_TOKEN'] }) } }),
+  });
+  try {
+    const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stack }));
+    return new Map((Stacks?.[0]?.Outputs ?? []).flatMap((o) => (o.OutputKey && o.OutputValue ? [[o.OutputKey, o.OutputValue] as const] : [])));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CliFailure(`could not read the outputs of stack ${stack}${region ? ` in ${region}` : ''}: ${reason}. Pass --keys-table and --spend-table instead.`);
+  } finally {
+    client.destroy();
+  }
+}
+
+function tableOutput(outputs: Map<string, string>, key: string, stack: string): string {
+  const value = outputs.get(key);
+  if (!value) throw new CliFailure(`stack ${stack} has no ${key} output: is it a tollgate stack?`);
+  return value;
 }
