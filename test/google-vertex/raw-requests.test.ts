@@ -1,5 +1,6 @@
 import { createServiceAccount, LOCATION, PROJECT, vertexFixture } from '../support/fake-google';
 import { expectedNanos, expectSpendEverywhere, startVertexHarness, type VertexHarness } from '../support/vertex-harness';
+import { gate, within } from '../support/gate';
 
 const ARRAY_STREAM_NANOS = expectedNanos({ input_tokens: 27, output_tokens: 23 + 140 }, 'gemini-2.5-pro');
 const SSE_STREAM_NANOS = expectedNanos({ input_tokens: 1410, cache_read_tokens: 1024, output_tokens: 19 + 87 }, 'gemini-2.5-flash');
@@ -30,23 +31,23 @@ describe('Google Vertex through the gateway, raw HTTP', () => {
   }
 
   it('streams a JSON array (no alt=sse) through unbuffered, byte for byte, and meters its last usage', async () => {
-    // GIVEN an upstream that sends the first element, then pauses
+    // GIVEN an upstream that sends the first element, then holds the rest
     const v = await start();
-    v.google.pauseAfterFirstChunkMs = 400;
-    const started = Date.now();
+    const rest = gate();
+    v.google.holdAfterFirstChunk = rest.promise;
 
     // WHEN
     const response = await post(v, '/v1/publishers/google/models/gemini-2.5-pro:streamGenerateContent');
     const reader = response.body!.getReader();
-    const first = await reader.read();
-    const firstAt = Date.now() - started;
+    // A buffering gateway could never hand over the first element while the rest is held.
+    const first = await within(reader.read(), 5_000, 'the first element did not arrive while the upstream held the rest');
+    rest.open();
     const chunks = [Buffer.from(first.value!)];
     for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(Buffer.from(next.value));
 
     // THEN the first element arrived inside the pause, the whole body is the upstream's, and it cost what it used
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json; charset=UTF-8');
-    expect(firstAt).toBeLessThan(300);
     expect(Buffer.concat(chunks).equals(vertexFixture('stream.json'))).toBe(true);
     expect(v.google.requests[0]?.url).toBe(`/v1/${CONFIGURED}/publishers/google/models/gemini-2.5-pro:streamGenerateContent`);
     expectSpendEverywhere(await v.harness.waitForSpend((c) => c.length === 12), v.keyId, ARRAY_STREAM_NANOS);

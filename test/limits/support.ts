@@ -75,14 +75,7 @@ export async function post(harness: Harness, key: string, body: string = CHAT_BO
   });
 }
 
-/** A promise the test resolves by hand: hold the upstream while requests pile up. */
-export function gate(): { readonly promise: Promise<void>; open(): void } {
-  let open = () => {};
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
+export { gate } from '../support/gate';
 
 export function countingLogger(): Logger & { readonly events: string[] } {
   const events: string[] = [];

@@ -1,4 +1,6 @@
 import OpenAI from 'openai';
+import { fixture } from '../support/fake-openai';
+import { gate, within } from '../support/gate';
 import { startHarness, type Harness } from '../support/harness';
 import { calcPrice } from '@pydantic/genai-prices';
 import { usdToNanos } from '../../lambda/pricing/money';
@@ -29,23 +31,22 @@ describe('streams through the gateway', () => {
     });
   }
 
-  it('delivers the first chunk long before the upstream pause ends', async () => {
-    // GIVEN an upstream that sends one chunk, then waits 500 ms
-    harness.upstream.behaviour.pauseAfterFirstChunkMs = 500;
-    const started = Date.now();
+  it('delivers the first chunk while the upstream still holds back the rest', async () => {
+    // GIVEN an upstream that sends one chunk, then nothing until the test lets it go on
+    const rest = gate();
+    harness.upstream.behaviour.holdAfterFirstChunk = rest.promise;
 
     // WHEN the client reads the stream
     const response = await post();
     const reader = response.body!.getReader();
-    const first = await reader.read();
-    const firstAt = Date.now() - started;
-    while (!(await reader.read()).done);
-    const endAt = Date.now() - started;
 
-    // THEN the first chunk arrived well inside the pause, and the rest only after it
+    // THEN the first chunk arrives while the rest is held: a buffering gateway could never deliver it
+    const first = await within(reader.read(), 5_000, 'the first chunk did not arrive while the upstream held the rest');
     expect(Buffer.from(first.value!).toString('utf8')).toMatch(/^data: \{"id":"chatcmpl-/);
-    expect(firstAt).toBeLessThan(250);
-    expect(endAt).toBeGreaterThanOrEqual(500);
+    rest.open();
+    const chunks = [Buffer.from(first.value!)];
+    for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(Buffer.from(next.value));
+    expect(Buffer.concat(chunks).equals(fixture('chat-stream.sse'))).toBe(true);
   });
 
   it('settles the full cost when the client leaves mid-stream', async () => {

@@ -69,6 +69,8 @@ export interface FakeGoogle {
   tokenDelayMs: number;
   /** Send the first stream chunk, wait this long, then send the rest. */
   pauseAfterFirstChunkMs: number;
+  /** Send the first stream chunk, then the rest only once this settles. */
+  holdAfterFirstChunk: Promise<void> | undefined;
   /** The instant the token endpoint checks `iat` against. */
   now: () => Date;
   close(): Promise<void>;
@@ -90,6 +92,7 @@ export async function startFakeGoogle(account: Pick<ServiceAccountPair, 'publicK
     tokenLifetimeSeconds: 3599,
     tokenDelayMs: 0,
     pauseAfterFirstChunkMs: 0,
+    holdAfterFirstChunk: undefined,
     now: () => new Date(),
     close: async () => {
       await Promise.all([stop(tokenServer), stop(vertexServer)]);
@@ -188,19 +191,20 @@ async function respondVertex(req: SeenRequest, res: ServerResponse, issued: Read
       return send(res, 200, 'application/json; charset=UTF-8', vertexFixture('count-tokens.json'));
     case 'streamGenerateContent':
       return sse
-        ? stream(res, 'text/event-stream', splitAfter(vertexFixture('stream.sse'), '\r\n\r\n'), fake.pauseAfterFirstChunkMs)
-        : stream(res, 'application/json; charset=UTF-8', splitAfter(vertexFixture('stream.json'), '\n,\r\n'), fake.pauseAfterFirstChunkMs);
+        ? stream(res, 'text/event-stream', splitAfter(vertexFixture('stream.sse'), '\r\n\r\n'), fake.pauseAfterFirstChunkMs, fake.holdAfterFirstChunk)
+        : stream(res, 'application/json; charset=UTF-8', splitAfter(vertexFixture('stream.json'), '\n,\r\n'), fake.pauseAfterFirstChunkMs, fake.holdAfterFirstChunk);
     default:
       return json(res, 404, { error: { code: 404, message: `Unknown action ${action}`, status: 'NOT_FOUND' } });
   }
 }
 
 /** One write per element or event, as Vertex flushes them, so the gateway sees many chunks. */
-async function stream(res: ServerResponse, contentType: string, chunks: Buffer[], pauseMs: number): Promise<void> {
+async function stream(res: ServerResponse, contentType: string, chunks: Buffer[], pauseMs: number, hold?: Promise<void>): Promise<void> {
   res.writeHead(200, { 'content-type': contentType, 'x-vertex-fake': 'stream' });
   for (const [index, chunk] of chunks.entries()) {
     await new Promise((resolve) => res.write(chunk, resolve));
     if (index === 0 && pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    if (index === 0 && hold) await hold;
   }
   res.end();
 }

@@ -16,6 +16,8 @@ export type { SeenRequest } from './recording-server';
 export interface FakeBehaviour {
   /** Send the first stream chunk, wait this long, then send the rest. */
   pauseAfterFirstChunkMs?: number;
+  /** Send the first stream chunk, then the rest only once this settles. */
+  holdAfterFirstChunk?: Promise<void>;
   /** Compress responses when the client accepts gzip. */
   gzip?: boolean;
   /** Destroy the socket after this many stream chunks. */
@@ -107,6 +109,7 @@ async function sendStream(res: ServerResponse, bytes: Buffer, gzip: boolean, beh
     }
     await new Promise((resolve) => res.write(chunk, resolve));
     if (index === 0 && behaviour.pauseAfterFirstChunkMs) await new Promise((resolve) => setTimeout(resolve, behaviour.pauseAfterFirstChunkMs));
+    if (index === 0 && behaviour.holdAfterFirstChunk) await behaviour.holdAfterFirstChunk;
   }
   res.end();
 }
