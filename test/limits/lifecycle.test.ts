@@ -72,6 +72,29 @@ describe.each(storesUnderTest())('limits over time and key lifecycle on the $nam
     expect(monthly.error?.message).toMatch(/^user "ada" monthly limit .* reached.*; resets 2027-01-01T00:00:00Z$/);
   });
 
+  it('resets a monthly cap on the 1st at 00:00 UTC', async () => {
+    // GIVEN a monthly key cap that fits one request, used on the last minute of November
+    await start();
+    await store.updateKey(keyId, { limits: { monthly: CHAT_ESTIMATE } });
+    expect((await send()).status).toBe(200);
+    await settled(1);
+    const refused = await send();
+    expect(refused.status).toBe(402);
+    expect(refused.error?.message).toMatch(/^key "[0-9a-f]{12}" monthly limit .*; resets 2026-12-01T00:00:00Z$/);
+
+    // WHEN the month turns
+    now = new Date('2026-12-01T00:00:00Z');
+
+    // THEN the cap has room again, and November's spend stays November's
+    expect((await send()).status).toBe(200);
+    await settled(2);
+    const months = (await store.getSpend({ kind: 'key', id: keyId })).filter((c) => c.period.startsWith('month:'));
+    expect(months.map((c) => [c.period, c.nanos])).toEqual([
+      ['month:2026-11', CHAT_ACTUAL],
+      ['month:2026-12', CHAT_ACTUAL],
+    ]);
+  });
+
   it('counts a key’s requests per minute and answers 429 with Retry-After when they run out', async () => {
     await start();
     now = new Date('2026-11-27T10:00:15Z');
