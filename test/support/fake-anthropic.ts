@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { splitEvents } from './fake-openai';
 import { startRecordingServer, type SeenRequest } from './recording-server';
-import { startHarness, type Harness } from './harness';
+import { startProviderGateway, type ProviderGateway } from './harness';
 
 export const ANTHROPIC_UPSTREAM_KEY = 'sk-ant-api03-upstream-test-credential';
 
@@ -89,25 +89,9 @@ async function sendStream(res: ServerResponse, bytes: Buffer, gzip: boolean): Pr
   res.end();
 }
 
-export interface AnthropicGateway {
-  readonly harness: Harness;
-  readonly upstream: FakeAnthropic;
-  close(): Promise<void>;
-}
+export type AnthropicGateway = ProviderGateway<FakeAnthropic>;
 
 /** A gateway on an in-memory store whose Anthropic provider is the fake, with the provider key in its environment. */
 export async function startAnthropicGateway(): Promise<AnthropicGateway> {
-  const upstream = await startFakeAnthropic();
-  const harness = await startHarness({
-    config: (openaiBaseUrl) => ({ providers: { openai: { baseUrl: openaiBaseUrl }, anthropic: { baseUrl: upstream.baseUrl } } }),
-    env: { ANTHROPIC_API_KEY: ANTHROPIC_UPSTREAM_KEY },
-  });
-  return {
-    harness,
-    upstream,
-    async close() {
-      await harness.close();
-      await upstream.close();
-    },
-  };
+  return startProviderGateway('anthropic', await startFakeAnthropic(), { ANTHROPIC_API_KEY: ANTHROPIC_UPSTREAM_KEY });
 }

@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { splitEvents } from './fake-openai';
 import { startRecordingServer, type SeenRequest } from './recording-server';
-import { startHarness, type Harness } from './harness';
+import { startProviderGateway, type ProviderGateway } from './harness';
 
 export const GROQ_UPSTREAM_KEY = 'gsk_upstream_test_credential';
 
@@ -65,25 +65,9 @@ function send(res: ServerResponse, status: number, type: string, body: Buffer): 
   res.end(body);
 }
 
-export interface GroqGateway {
-  readonly harness: Harness;
-  readonly upstream: FakeGroq;
-  close(): Promise<void>;
-}
+export type GroqGateway = ProviderGateway<FakeGroq>;
 
 /** A gateway on an in-memory store whose Groq provider is the fake, with the provider key in its environment. */
 export async function startGroqGateway(): Promise<GroqGateway> {
-  const upstream = await startFakeGroq();
-  const harness = await startHarness({
-    config: (openaiBaseUrl) => ({ providers: { openai: { baseUrl: openaiBaseUrl }, groq: { baseUrl: upstream.baseUrl } } }),
-    env: { GROQ_API_KEY: GROQ_UPSTREAM_KEY },
-  });
-  return {
-    harness,
-    upstream,
-    async close() {
-      await harness.close();
-      await upstream.close();
-    },
-  };
+  return startProviderGateway('groq', await startFakeGroq(), { GROQ_API_KEY: GROQ_UPSTREAM_KEY });
 }

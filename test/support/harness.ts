@@ -58,3 +58,32 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   };
 }
+
+export interface ProviderGateway<Upstream> {
+  readonly harness: Harness;
+  readonly upstream: Upstream;
+  close(): Promise<void>;
+}
+
+/**
+ * A gateway on an in-memory store whose `provider` is the given fake upstream, with the
+ * provider's credential in the gateway's environment.
+ */
+export async function startProviderGateway<Upstream extends { readonly baseUrl: string; close(): Promise<void> }>(
+  provider: string,
+  upstream: Upstream,
+  env: Readonly<Record<string, string>>,
+): Promise<ProviderGateway<Upstream>> {
+  const harness = await startHarness({
+    config: (openaiBaseUrl) => ({ providers: { openai: { baseUrl: openaiBaseUrl }, [provider]: { baseUrl: upstream.baseUrl } } }),
+    env,
+  });
+  return {
+    harness,
+    upstream,
+    async close() {
+      await harness.close();
+      await upstream.close();
+    },
+  };
+}
