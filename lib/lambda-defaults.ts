@@ -1,6 +1,9 @@
 import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
 
 /** The repository root: where package-lock.json pins what the bundles contain. */
 export const PROJECT_ROOT = join(__dirname, '..');
@@ -42,4 +45,24 @@ export function bundledFunctionDefaults(entry: string): NodejsFunctionProps {
       logLevel: LogLevel.ERROR,
     },
   };
+}
+
+/**
+ * A housekeeping function run on a schedule (price refresh, reconciler): a minute at most, and no
+ * Lambda retries — a failed run is a metric, and the next scheduled run is the retry.
+ */
+export function scheduledFunction(
+  scope: Construct,
+  props: { entry: 'price-refresh' | 'reconcile'; description: string; environment: Record<string, string>; logRetention: RetentionDays | undefined },
+): NodejsFunction {
+  const defaults = bundledFunctionDefaults(handlerEntry(props.entry));
+  return new NodejsFunction(scope, 'Function', {
+    ...defaults,
+    description: props.description,
+    memorySize: 512,
+    timeout: Duration.minutes(1),
+    retryAttempts: 0,
+    logGroup: new LogGroup(scope, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+    environment: { ...defaults.environment, ...props.environment },
+  });
 }

@@ -1,15 +1,15 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { LAMBDA_ENV } from '../lambda/handlers/env';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
 import { DEFAULT_PRICES_URL } from '../lambda/prices/refresh';
-import { bundledFunctionDefaults, handlerEntry } from './lambda-defaults';
+import { scheduledFunction } from './lambda-defaults';
 
 /** The refresher reads the stored copy's metadata, replaces it, or confirms it. */
 export const PRICE_REFRESH_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
@@ -54,17 +54,11 @@ export class PriceRefresh extends Construct {
     const url = props.url ?? DEFAULT_PRICES_URL;
     if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new Error(`PriceRefresh url must be an http(s) URL, got "${url}"`);
 
-    const defaults = bundledFunctionDefaults(handlerEntry('price-refresh'));
-    this.function = new NodejsFunction(this, 'Function', {
-      ...defaults,
+    this.function = scheduledFunction(this, {
+      entry: 'price-refresh',
       description: "tollgate: fetches, checks and stores genai-prices' price data",
-      memorySize: 512,
-      timeout: Duration.minutes(1),
-      // A failed run is a metric and the next run is the retry; Lambda's own retries would only repeat it.
-      retryAttempts: 0,
-      logGroup: new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      logRetention: props.logRetention,
       environment: {
-        ...defaults.environment,
         [LAMBDA_ENV.pricesTable]: props.pricesTable.tableName,
         [LAMBDA_ENV.pricesUrl]: url,
         [LAMBDA_ENV.metricsNamespace]: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,

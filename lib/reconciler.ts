@@ -1,14 +1,14 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { LAMBDA_ENV } from '../lambda/handlers/env';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
-import { bundledFunctionDefaults, handlerEntry } from './lambda-defaults';
+import { scheduledFunction } from './lambda-defaults';
 
 /** Finding expired reservations (Query) and settling them (conditional Delete, counter Updates). */
 export const RECONCILER_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'] as const;
@@ -42,16 +42,11 @@ export class Reconciler extends Construct {
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60) {
       throw new Error(`Reconciler interval must be a whole number of minutes from 1 to 60, got ${interval.toHumanString()}`);
     }
-    const defaults = bundledFunctionDefaults(handlerEntry('reconcile'));
-    this.function = new NodejsFunction(this, 'Function', {
-      ...defaults,
+    this.function = scheduledFunction(this, {
+      entry: 'reconcile',
       description: 'tollgate: settles reservations whose request never settled them',
-      memorySize: 512,
-      timeout: Duration.minutes(1),
-      retryAttempts: 0,
-      logGroup: new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
+      logRetention: props.logRetention,
       environment: {
-        ...defaults.environment,
         [LAMBDA_ENV.keysTable]: props.keysTable.tableName,
         [LAMBDA_ENV.spendTable]: props.spendTable.tableName,
         [LAMBDA_ENV.metricsNamespace]: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
