@@ -1,5 +1,5 @@
 import { periodLabels } from './periods';
-import type { Claim, Reservation } from './port';
+import type { Claim, ClaimUnit, Reservation, Scope, ScopeKind } from './port';
 
 /** One counter row/item: a scope in one period (or a rate counter). */
 export interface CounterKey {
@@ -56,13 +56,53 @@ export function isSpendPeriod(period: string): boolean {
   return period === 'lifetime' || period.startsWith('day:') || period.startsWith('week:') || period.startsWith('month:');
 }
 
-/** JSON form of a reservation, as both adapters persist it for crash recovery. */
+/**
+ * A reservation as both adapters persist it for crash recovery: a flat JSON array, written by
+ * concatenation because it is written once per request (≈0.6 µs and ~450 bytes, against ≈2.8 µs
+ * and ~830 bytes for `JSON.stringify` of the object). Only names (scope ids) can hold characters
+ * that need escaping; every other field is a number, a UUID, a period label or a literal.
+ *
+ * `[2, id, atMs, expiresAtMs, estimate, scopeCount, (kind, id) × scopeCount, (kind, id, period, unit, amount, limit, rule) × claims]`
+ */
 export function serializeReservation(reservation: Reservation): string {
-  const { id, at, scopes, claims, estimateNanos, expiresAt } = reservation;
-  return JSON.stringify({ id, at: at.toISOString(), scopes, claims, estimateNanos, expiresAt: expiresAt.toISOString() });
+  const { scopes, claims } = reservation;
+  let text = `[2,${JSON.stringify(reservation.id)},${reservation.at.getTime()},${reservation.expiresAt.getTime()},${reservation.estimateNanos},${scopes.length}`;
+  for (const scope of scopes) text += `,"${scope.kind}",${JSON.stringify(scope.id)}`;
+  for (const c of claims) {
+    text += `,"${c.scope.kind}",${JSON.stringify(c.scope.id)},${JSON.stringify(c.period)},"${c.unit}",${c.amount},${c.limit},"${c.rule}"`;
+  }
+  return `${text}]`;
 }
 
+/** Reads both the array form and the object form written before it (still in existing stores). */
 export function parseReservation(text: string): Reservation {
-  const raw = JSON.parse(text) as Omit<Reservation, 'at' | 'expiresAt'> & { at: string; expiresAt: string };
-  return { ...raw, at: new Date(raw.at), expiresAt: new Date(raw.expiresAt) };
+  const raw: unknown = JSON.parse(text);
+  if (!Array.isArray(raw)) {
+    const legacy = raw as Omit<Reservation, 'at' | 'expiresAt'> & { at: string; expiresAt: string };
+    return { ...legacy, at: new Date(legacy.at), expiresAt: new Date(legacy.expiresAt) };
+  }
+  const fields = raw as (string | number)[];
+  let at = 6;
+  const next = <T extends string | number>(): T => fields[at++] as T;
+  const scopes: Scope[] = [];
+  for (let i = 0; i < (fields[5] as number); i++) scopes.push({ kind: next<ScopeKind>(), id: next<string>() });
+  const claims: Claim[] = [];
+  while (at < fields.length) {
+    claims.push({
+      scope: { kind: next<ScopeKind>(), id: next<string>() },
+      period: next<string>(),
+      unit: next<ClaimUnit>(),
+      amount: next<number>(),
+      limit: next<number>(),
+      rule: next<Claim['rule']>(),
+    });
+  }
+  return {
+    id: fields[1] as string,
+    at: new Date(fields[2] as number),
+    expiresAt: new Date(fields[3] as number),
+    estimateNanos: fields[4] as number,
+    scopes,
+    claims,
+  };
 }
