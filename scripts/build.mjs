@@ -6,12 +6,16 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outfile = join(root, 'dist', 'tollgate.js');
+const outdir = join(root, 'dist');
 
 await build({
   absWorkingDir: root,
-  entryPoints: [join(root, 'bin', 'tollgate.ts')],
-  outfile,
+  // The SQLite store's spend writer runs on a thread of its own and loads its file from next to the CLI.
+  entryPoints: [
+    { in: join(root, 'bin', 'tollgate.ts'), out: 'tollgate' },
+    { in: join(root, 'lambda', 'store', 'sqlite-writer-thread.ts'), out: 'sqlite-writer-thread' },
+  ],
+  outdir,
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -21,4 +25,4 @@ await build({
   banner: { js: '#!/usr/bin/env node' },
   logLevel: 'warning',
 });
-chmodSync(outfile, 0o755);
+chmodSync(join(outdir, 'tollgate.js'), 0o755);

@@ -13,8 +13,12 @@ export async function buildChild(root: string, outdir: string): Promise<string> 
   const outfile = join(outdir, 'child.js');
   await build({
     absWorkingDir: root,
-    entryPoints: [join(root, 'scripts', 'bench', 'child.ts')],
-    outfile,
+    // The SQLite store starts its spend writer thread from a file next to the bundle, as in dist/.
+    entryPoints: [
+      { in: join(root, 'scripts', 'bench', 'child.ts'), out: 'child' },
+      { in: join(root, 'lambda', 'store', 'sqlite-writer-thread.ts'), out: 'sqlite-writer-thread' },
+    ],
+    outdir,
     bundle: true,
     platform: 'node',
     target: 'node20',

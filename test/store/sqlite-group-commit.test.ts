@@ -8,7 +8,7 @@ import type { Claim, Reservation, Store } from '../../lambda/store/port';
  * The SQLite store commits the reservations and settlements of one event-loop turn together.
  * The contract (contract.ts) holds as if each were written alone; these pin the grouping itself.
  */
-describe('sqlite store group commit', () => {
+describe.each(['thread', 'inline'] as const)('sqlite store group commit, %s writer', (spendWriter) => {
   let dir: string;
   let store: Store;
   let n = 0;
@@ -26,7 +26,7 @@ describe('sqlite store group commit', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'tollgate-group-'));
-    store = openSqliteStore({ dataDir: dir });
+    store = openSqliteStore({ dataDir: dir, spendWriter });
   });
   afterEach(async () => {
     await store.close();
@@ -84,7 +84,7 @@ describe('sqlite store group commit', () => {
 
     // WHEN the store is closed and opened again
     await store.close();
-    store = openSqliteStore({ dataDir: dir });
+    store = openSqliteStore({ dataDir: dir, spendWriter });
 
     // THEN every settlement is there and nothing is left held
     expect(await month()).toMatchObject({ nanos: 350, reservedNanos: 0, requests: 50 });

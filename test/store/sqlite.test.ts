@@ -5,6 +5,16 @@ import { openSqliteStore } from '../../lambda/store/sqlite';
 import { describeStoreContract } from './contract';
 
 describeStoreContract('sqlite (in memory)', async () => openSqliteStore({ dataDir: ':memory:' }));
+const dirs: string[] = [];
+const freshDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-contract-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+// On a file, spend is written by a thread of its own, through a second connection.
+describeStoreContract('sqlite (file, writer thread)', async () => openSqliteStore({ dataDir: freshDir() }));
+describeStoreContract('sqlite (file, inline writer)', async () => openSqliteStore({ dataDir: freshDir(), spendWriter: 'inline' }));
 
 describe('sqlite store on disk', () => {
   it('keeps keys and spend across a reopen', async () => {

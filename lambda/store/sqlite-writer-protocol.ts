@@ -1,0 +1,16 @@
+/**
+ * Messages between the gateway and its spend writer thread. Writes travel flat: `0, record` for a
+ * reservation, `1, id, actualNanos` for a settlement. The thread answers every request, in order.
+ */
+export type WriterRequest =
+  | { readonly type: 'write'; readonly seq: number; readonly ops: readonly (string | number)[] }
+  | { readonly type: 'expired'; readonly seq: number; readonly nowIso: string; readonly limit: number }
+  | { readonly type: 'sync'; readonly seq: number }
+  | { readonly type: 'close'; readonly seq: number };
+
+export type WriterReply =
+  /** One outcome per write; `errors[i]` set where write i failed (its outcome is then meaningless). */
+  | { readonly seq: number; readonly outcomes: number[]; readonly errors?: (string | null)[] }
+  | { readonly seq: number; readonly records: string[] }
+  | { readonly seq: number; readonly error: string }
+  | { readonly seq: number };

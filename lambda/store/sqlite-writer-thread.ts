@@ -1,0 +1,89 @@
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { openDatabase } from './sqlite-database';
+import { createLedger, type LedgerWrite } from './sqlite-ledger';
+import type { WriterReply, WriterRequest } from './sqlite-writer-protocol';
+
+/** The spend writer thread (see `threadWriter`): its own connection, the ledger, the checkpoints. */
+if (!parentPort) throw new Error('sqlite-writer-thread runs as a worker thread');
+const port = parentPort;
+const db = openDatabase((workerData as { file: string }).file);
+const ledger = createLedger(db);
+const checkpoint = setInterval(() => ledger.checkpoint(), 1_000);
+
+const reply = (message: WriterReply): void => port.postMessage(message);
+
+/** Groups that arrived while the last one committed are committed together: one transaction, fewer fsyncs. */
+function commitWrites(requests: readonly Extract<WriterRequest, { type: 'write' }>[]): void {
+  const writes: LedgerWrite[] = [];
+  for (const { ops } of requests) {
+    for (let i = 0; i < ops.length; ) {
+      if (ops[i] === 0) {
+        writes.push({ kind: 'reserve', record: ops[i + 1] as string });
+        i += 2;
+      } else {
+        writes.push({ kind: 'settle', id: ops[i + 1] as string, actualNanos: ops[i + 2] as number });
+        i += 3;
+      }
+    }
+  }
+  const results = ledger.apply(writes);
+  let at = 0;
+  for (const request of requests) {
+    const count = countWrites(request.ops);
+    const mine = results.slice(at, at + count);
+    at += count;
+    const failed = mine.some((result) => result instanceof Error);
+    reply({
+      seq: request.seq,
+      outcomes: mine.map((result) => (result instanceof Error ? 0 : result)),
+      ...(failed && { errors: mine.map((result) => (result instanceof Error ? result.message : null)) }),
+    });
+  }
+}
+
+function countWrites(ops: readonly (string | number)[]): number {
+  let count = 0;
+  for (let i = 0; i < ops.length; i += ops[i] === 0 ? 2 : 3) count++;
+  return count;
+}
+
+function handleOther(request: Exclude<WriterRequest, { type: 'write' }>): void {
+  switch (request.type) {
+    case 'expired':
+      reply({ seq: request.seq, records: ledger.expired(request.nowIso, request.limit) });
+      return;
+    case 'sync':
+      reply({ seq: request.seq });
+      return;
+    case 'close':
+      clearInterval(checkpoint);
+      db.close();
+      reply({ seq: request.seq });
+      port.close();
+      return;
+  }
+}
+
+port.on('message', (first: WriterRequest) => {
+  const requests: WriterRequest[] = [first];
+  // Take what else is already queued, up to the first request that is not a write.
+  while (requests[requests.length - 1]?.type === 'write') {
+    const next = receiveMessageOnPort(port);
+    if (!next) break;
+    requests.push(next.message as WriterRequest);
+  }
+  const writes = requests.filter((r): r is Extract<WriterRequest, { type: 'write' }> => r.type === 'write');
+  const other = requests.find((r): r is Exclude<WriterRequest, { type: 'write' }> => r.type !== 'write');
+  try {
+    if (writes.length > 0) commitWrites(writes);
+  } catch (error) {
+    for (const w of writes) reply({ seq: w.seq, error: error instanceof Error ? error.message : String(error) });
+  }
+  if (other) {
+    try {
+      handleOther(other);
+    } catch (error) {
+      reply({ seq: other.seq, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+});

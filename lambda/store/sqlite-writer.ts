@@ -1,0 +1,192 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
+import { createLedger, type LedgerOutcome, type LedgerWrite } from './sqlite-ledger';
+import type { WriterReply, WriterRequest } from './sqlite-writer-protocol';
+
+/**
+ * Where reservations and settlements are written. Writes asked for within one event-loop turn are
+ * committed together (group commit), each caller getting its own outcome:
+ *
+ * ```
+ * turn n:   reserve(a) reserve(b) settle(c)      (queued, nothing written yet)
+ * then:     BEGIN IMMEDIATE; a; b; c; COMMIT      ─▶ a, b, c resolve, each with its own outcome
+ * ```
+ */
+export interface SpendWriter {
+  write(write: LedgerWrite): Promise<LedgerOutcome>;
+  expired(nowIso: string, limit: number): Promise<string[]>;
+  /** Resolves once every write asked for before the call is committed, so a read then sees them. */
+  caughtUp(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How often the WAL is copied back into the database file, off the write path. */
+const CHECKPOINT_INTERVAL_MS = 1_000;
+
+interface Waiter {
+  readonly resolve: (outcome: LedgerOutcome) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** Collects one turn's writes and hands them over as a group once the turn ends. */
+class TurnQueue {
+  private writes: LedgerWrite[] = [];
+  private waiters: Waiter[] = [];
+  private scheduled = false;
+
+  constructor(private readonly commit: (writes: LedgerWrite[], waiters: Waiter[]) => void) {}
+
+  push(write: LedgerWrite): Promise<LedgerOutcome> {
+    return new Promise((resolve, reject) => {
+      this.writes.push(write);
+      this.waiters.push({ resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.writes.length === 0) return;
+    const { writes, waiters } = this;
+    this.writes = [];
+    this.waiters = [];
+    this.commit(writes, waiters);
+  }
+}
+
+function answer(waiters: readonly Waiter[], outcomes: readonly (LedgerOutcome | Error)[]): void {
+  waiters.forEach((waiter, index) => {
+    const outcome = outcomes[index];
+    if (outcome === undefined) waiter.reject(new Error('the spend writer returned no outcome for a write'));
+    else if (outcome instanceof Error) waiter.reject(outcome);
+    else waiter.resolve(outcome);
+  });
+}
+
+/** On the caller's own thread: for in-memory stores, which no second connection can open. */
+export function inlineWriter(db: Database.Database): SpendWriter {
+  const ledger = createLedger(db);
+  const queue = new TurnQueue((writes, waiters) => answer(waiters, ledger.apply(writes)));
+  const checkpoint = setInterval(() => ledger.checkpoint(), CHECKPOINT_INTERVAL_MS);
+  checkpoint.unref();
+  return {
+    write: (write) => queue.push(write),
+    async expired(nowIso, limit) {
+      queue.flush();
+      return ledger.expired(nowIso, limit);
+    },
+    async caughtUp() {
+      queue.flush();
+    },
+    async close() {
+      clearInterval(checkpoint);
+      queue.flush();
+    },
+  };
+}
+
+type Pending = { readonly resolve: (reply: WriterReply) => void; readonly reject: (error: Error) => void };
+
+/**
+ * On a thread of its own, with its own connection to the file: SQLite's work (statements, commits,
+ * WAL checkpoints and their fsyncs) leaves the event loop that serves requests, and while the
+ * thread commits one group the next one gathers. Started on the first write, so CLI commands that
+ * only read never start it. A thread that dies fails the writes it held (the gateway retries a
+ * settlement) and the next write starts another.
+ */
+export function threadWriter(file: string): SpendWriter {
+  let worker: Worker | undefined;
+  let seq = 0;
+  const pending = new Map<number, Pending>();
+
+  const fail = (error: Error): void => {
+    worker = undefined;
+    for (const entry of pending.values()) entry.reject(error);
+    pending.clear();
+  };
+  const start = (): Worker => {
+    const entry = writerEntry();
+    const started = new Worker(entry.file, { workerData: { file }, execArgv: entry.execArgv });
+    started.unref();
+    started.on('message', (reply: WriterReply) => {
+      const entry = pending.get(reply.seq);
+      pending.delete(reply.seq);
+      if (pending.size === 0) started.unref();
+      if (!entry) return;
+      if ('error' in reply) entry.reject(new Error(reply.error));
+      else entry.resolve(reply);
+    });
+    started.on('error', (error) => {
+      if (worker === started) fail(new Error(`the spend writer thread failed: ${error.message}`));
+    });
+    started.on('exit', (code) => {
+      if (worker === started) fail(new Error(`the spend writer thread exited (code ${code})`));
+    });
+    return started;
+  };
+  const send = (request: WriterRequest): Promise<WriterReply> =>
+    new Promise((resolve, reject) => {
+      worker ??= start();
+      if (pending.size === 0) worker.ref();
+      pending.set(request.seq, { resolve, reject });
+      worker.postMessage(request);
+    });
+
+  const queue = new TurnQueue((writes, waiters) => {
+    // Flat, primitives only: the cheapest shape to copy between threads.
+    const ops: (string | number)[] = [];
+    for (const write of writes) {
+      if (write.kind === 'reserve') ops.push(0, write.record);
+      else ops.push(1, write.id, write.actualNanos);
+    }
+    send({ type: 'write', seq: ++seq, ops }).then(
+      (reply) => {
+        const { outcomes, errors } = reply as Extract<WriterReply, { outcomes: number[] }>;
+        answer(waiters, outcomes.map((outcome, index) => {
+          const error = errors?.[index];
+          return error ? new Error(error) : outcome;
+        }));
+      },
+      (error: Error) => answer(waiters, writes.map(() => error)),
+    );
+  });
+
+  return {
+    write: (write) => queue.push(write),
+    async expired(nowIso, limit) {
+      queue.flush();
+      const reply = await send({ type: 'expired', seq: ++seq, nowIso, limit });
+      return (reply as Extract<WriterReply, { records: string[] }>).records;
+    },
+    async caughtUp() {
+      queue.flush();
+      // The thread answers in order: once this is answered, everything before it is committed.
+      if (worker) await send({ type: 'sync', seq: ++seq });
+    },
+    async close() {
+      queue.flush();
+      const closing = worker;
+      if (!closing) return;
+      const exited = new Promise<void>((resolve) => closing.once('exit', () => resolve()));
+      await send({ type: 'close', seq: ++seq });
+      worker = undefined;
+      await exited;
+    },
+  };
+}
+
+/**
+ * The thread's entry file: built next to the bundle that loads this module (`npm start`, the
+ * bench), or, run from source (tests, tsx), the TypeScript file compiled by tsx.
+ */
+function writerEntry(): { file: string; execArgv: string[] } {
+  const built = join(__dirname, 'sqlite-writer-thread.js');
+  if (existsSync(built)) return { file: built, execArgv: [] };
+  return { file: join(__dirname, 'sqlite-writer-thread.ts'), execArgv: ['--require', require.resolve('tsx/cjs')] };
+}
+
