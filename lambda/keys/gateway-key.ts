@@ -36,7 +36,7 @@ export function hashKey(key: string): string {
 
 export function hashMatches(key: string, storedHash: string): boolean {
   const expected = Buffer.from(storedHash, 'hex');
-  const actual = Buffer.from(hashKey(key), 'hex');
+  const actual = createHash('sha256').update(key).digest();
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 

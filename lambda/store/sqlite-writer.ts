@@ -137,7 +137,16 @@ export function threadWriter(file: string): SpendWriter {
       worker.postMessage(request);
     });
 
-  const queue = new TurnQueue((writes, waiters) => {
+  // Classic group commit: while the thread commits one group, the writes asked for meanwhile wait
+  // here and go over as the next group. Under load the groups grow, and with them what each
+  // message and each commit is shared by; idle, a write goes at the end of its turn.
+  let outbox: { writes: LedgerWrite[]; waiters: Waiter[] } = { writes: [], waiters: [] };
+  let committing = 0;
+  const post = (): void => {
+    const { writes, waiters } = outbox;
+    if (writes.length === 0) return;
+    outbox = { writes: [], waiters: [] };
+    committing++;
     // Flat, primitives only: the cheapest shape to copy between threads.
     const ops: (string | number)[] = [];
     for (const write of writes) {
@@ -147,29 +156,45 @@ export function threadWriter(file: string): SpendWriter {
     send({ type: 'write', seq: ++seq, ops }).then(
       (reply) => {
         const { outcomes, errors } = reply as Extract<WriterReply, { outcomes: number[] }>;
-        answer(waiters, outcomes.map((outcome, index) => {
-          const error = errors?.[index];
-          return error ? new Error(error) : outcome;
-        }));
+        answer(
+          waiters,
+          outcomes.map((outcome, index) => {
+            const error = errors?.[index];
+            return error ? new Error(error) : outcome;
+          }),
+        );
       },
       (error: Error) => answer(waiters, writes.map(() => error)),
-    );
+    ).finally(() => {
+      committing--;
+      if (committing === 0) post();
+    });
+  };
+  const queue = new TurnQueue((writes, waiters) => {
+    outbox.writes.push(...writes);
+    outbox.waiters.push(...waiters);
+    if (committing === 0) post();
   });
+  /** Everything asked for so far goes to the thread now, ahead of the request that follows. */
+  const flushAll = (): void => {
+    queue.flush();
+    post();
+  };
 
   return {
     write: (write) => queue.push(write),
     async expired(nowIso, limit) {
-      queue.flush();
+      flushAll();
       const reply = await send({ type: 'expired', seq: ++seq, nowIso, limit });
       return (reply as Extract<WriterReply, { records: string[] }>).records;
     },
     async caughtUp() {
-      queue.flush();
+      flushAll();
       // The thread answers in order: once this is answered, everything before it is committed.
       if (worker) await send({ type: 'sync', seq: ++seq });
     },
     async close() {
-      queue.flush();
+      flushAll();
       const closing = worker;
       if (!closing) return;
       const exited = new Promise<void>((resolve) => closing.once('exit', () => resolve()));

@@ -1,5 +1,9 @@
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import OpenAI from 'openai';
+import { startFakeOpenAI, UPSTREAM_KEY } from '../support/fake-openai';
+import type { SpendRow } from '../../lambda/cli/spend';
 import { tempDir } from './run';
 
 const ROOT = join(__dirname, '..', '..');
@@ -55,6 +59,37 @@ describe('the built CLI, as a child process', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     }
+  });
+
+  // The bundle starts the SQLite store's spend writer thread from dist/: this is the path `npm start` takes.
+  test('serve meters a call through its spend writer thread, and keeps the spend after SIGTERM', async () => {
+    const upstream = await startFakeOpenAI();
+    const dataDir = join(dir.path, 'data');
+    const config = join(dir.path, 'tollgate.config.json');
+    writeFileSync(config, JSON.stringify({ providers: { openai: { baseUrl: upstream.baseUrl } } }));
+    const env = { ...childEnv(dataDir), TOLLGATE_CONFIG: config, OPENAI_API_KEY: UPSTREAM_KEY };
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], { cwd: dir.path, env });
+    try {
+      const stdout = await readUntil(child, (text) => KEY.test(text) && /Spend:/.test(text));
+      const url = /http:\/\/127\.0\.0\.1:\d+/.exec(stdout)?.[0] ?? '';
+      const client = new OpenAI({ apiKey: KEY.exec(stdout)?.[0], baseURL: `${url}/proxy/openai` });
+
+      const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+
+      expect(completion.choices[0]?.message.content).toBeTruthy();
+      expect(upstream.requests).toHaveLength(1);
+    } finally {
+      const exited = child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      await upstream.close();
+    }
+    // Read back by another process, after the server is gone: the settlement was committed, nothing is left held.
+    const spend = JSON.parse(execFileSync(process.execPath, [BIN, 'spend', '--json'], { cwd: dir.path, env, encoding: 'utf8' })) as SpendRow[];
+    const lifetime = spend.filter((row) => row.period === 'lifetime');
+    expect(lifetime.map((row) => row.scope.kind).sort()).toEqual(['key', 'project']);
+    for (const row of lifetime) expect(row).toMatchObject({ requests: 1, reservedNanos: 0, nanos: expect.any(Number) });
+    expect(lifetime[0]?.nanos).toBeGreaterThan(0);
   });
 });
 
