@@ -73,9 +73,8 @@ function meterStream(upstream: UpstreamResponse, framing: Framing, context: Mete
 }
 
 async function meterDocument(upstream: UpstreamResponse, context: MeterContext): Promise<GatewayResponse> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of upstream.body) chunks.push(chunk);
-  const raw = Buffer.concat(chunks);
+  const whole = await upstream.bytes();
+  const raw = Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength);
   const document = parseDocument(raw, headerString(upstream.headers['content-encoding']));
   const charge = chargeFor(context, upstream.status, context.route.format.usageFromBody(context.operation, document, upstream.headers));
   // clientHeaders built this object for this response alone: add to it rather than copy it.

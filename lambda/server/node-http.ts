@@ -3,6 +3,7 @@ import type { Gateway } from '../core/gateway';
 import type { GatewayRequest, GatewayResponse, OutgoingHeaders } from '../core/http-types';
 import { DualProtocolServer } from './dual-protocol-server';
 import { http2Request, http2Response } from './http2-adapter';
+import { requestBody } from './request-body';
 
 /**
  * The local adapter: HTTP/1.1 and HTTP/2 cleartext on one port, into the core; the core's
@@ -11,7 +12,7 @@ import { http2Request, http2Response } from './http2-adapter';
 export function createNodeServer(gateway: Gateway): Server {
   return new DualProtocolServer(
     (req, res) => {
-      void serve(gateway, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: req }, res);
+      void serve(gateway, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: requestBody(req) }, res);
     },
     (stream, headers) => {
       void serve(gateway, http2Request(stream, headers), http2Response(stream));

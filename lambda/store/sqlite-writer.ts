@@ -90,6 +90,12 @@ export function inlineWriter(db: Database.Database): SpendWriter {
   };
 }
 
+/**
+ * The thread holds a few thousand small records at most; without limits its heap would grow like
+ * the main thread's (its own young generation alone can take tens of MB under load).
+ */
+const WRITER_HEAP = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 96 };
+
 type Pending = { readonly resolve: (reply: WriterReply) => void; readonly reject: (error: Error) => void };
 
 /**
@@ -111,7 +117,7 @@ export function threadWriter(file: string): SpendWriter {
   };
   const start = (): Worker => {
     const entry = writerEntry();
-    const started = new Worker(entry.file, { workerData: { file }, execArgv: entry.execArgv });
+    const started = new Worker(entry.file, { workerData: { file }, execArgv: entry.execArgv, resourceLimits: WRITER_HEAP });
     started.unref();
     started.on('message', (reply: WriterReply) => {
       const entry = pending.get(reply.seq);
