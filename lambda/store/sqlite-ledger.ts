@@ -17,6 +17,9 @@ export const RESERVED = -1;
 export const SETTLED = 1;
 export const NOT_HELD = 0;
 
+/** How often the WAL is copied back into the database file, off the write path. */
+export const CHECKPOINT_INTERVAL_MS = 1_000;
+
 export interface Ledger {
   /**
    * Applies the writes in order, in one transaction when they all succeed. If one throws, the

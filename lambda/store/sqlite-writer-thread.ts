@@ -1,6 +1,6 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { openDatabase } from './sqlite-database';
-import { createLedger, type LedgerWrite } from './sqlite-ledger';
+import { CHECKPOINT_INTERVAL_MS, createLedger, type LedgerWrite } from './sqlite-ledger';
 import type { WriterReply, WriterRequest } from './sqlite-writer-protocol';
 
 /** The spend writer thread (see `threadWriter`): its own connection, the ledger, the checkpoints. */
@@ -8,7 +8,7 @@ if (!parentPort) throw new Error('sqlite-writer-thread runs as a worker thread')
 const port = parentPort;
 const db = openDatabase((workerData as { file: string }).file);
 const ledger = createLedger(db);
-const checkpoint = setInterval(() => ledger.checkpoint(), 1_000);
+const checkpoint = setInterval(() => ledger.checkpoint(), CHECKPOINT_INTERVAL_MS);
 
 const reply = (message: WriterReply): void => port.postMessage(message);
 

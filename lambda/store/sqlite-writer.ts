@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import { createLedger, type LedgerOutcome, type LedgerWrite } from './sqlite-ledger';
+import { CHECKPOINT_INTERVAL_MS, createLedger, type LedgerOutcome, type LedgerWrite } from './sqlite-ledger';
 import type { WriterReply, WriterRequest } from './sqlite-writer-protocol';
 
 /**
@@ -21,9 +21,6 @@ export interface SpendWriter {
   caughtUp(): Promise<void>;
   close(): Promise<void>;
 }
-
-/** How often the WAL is copied back into the database file, off the write path. */
-const CHECKPOINT_INTERVAL_MS = 1_000;
 
 interface Waiter {
   readonly resolve: (outcome: LedgerOutcome) => void;
@@ -91,8 +88,8 @@ export function inlineWriter(db: Database.Database): SpendWriter {
 }
 
 /**
- * The thread holds a few thousand small records at most; without limits its heap would grow like
- * the main thread's (its own young generation alone can take tens of MB under load).
+ * The thread holds little more than the records of the requests in flight: a small heap keeps it
+ * from adding much to the gateway's memory (whose peak under load the bench reports).
  */
 const WRITER_HEAP = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 96 };
 

@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import type { AddressInfo, Server } from 'node:net';
 import { request, Agent } from 'undici';
 import { GatewayError } from '../../lambda/core/errors';
@@ -57,7 +58,7 @@ describe('the request body the node:http adapter hands the core', () => {
     }
 
     // WHEN it is posted
-    const response = await request(`${origin}/echo`, { method: 'POST', body: slowly(), dispatcher: agent });
+    const response = await request(`${origin}/echo`, { method: 'POST', body: Readable.from(slowly()), dispatcher: agent });
 
     // THEN the core read exactly those bytes
     expect(response.statusCode).toBe(200);
