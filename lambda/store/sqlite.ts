@@ -83,7 +83,7 @@ const KEY_COLUMNS: Readonly<Record<string, keyof KeyRow>> = {
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const file = databaseFile(options.dataDir);
   const db = openDatabase(file);
-  const writer: SpendWriter = file === ':memory:' || options.spendWriter === 'inline' || process.env['TG_INLINE'] ? inlineWriter(db) : threadWriter(file);
+  const writer: SpendWriter = file === ':memory:' || options.spendWriter === 'inline' ? inlineWriter(db) : threadWriter(file);
 
   const insertProject = db.prepare('INSERT OR IGNORE INTO projects (name, created_at, limits, mode) VALUES (?, ?, ?, ?)');
   const selectProject = db.prepare<[string], ProjectRow>('SELECT * FROM projects WHERE name = ?');

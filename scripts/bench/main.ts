@@ -452,6 +452,10 @@ async function main(): Promise<void> {
         const response = await request(urlFor(targets, 'gateway', api), { method: 'POST', headers: api.headers(gateway.info.key), body: api.requestBody(kind === 'stream'), dispatcher: dispatchers.gateway });
         await response.body.dump();
         probes.push({ api: api.id, kind });
+        // A request's window ends when its response finishes, which its settlement can follow by
+        // a thread round trip after the client's last byte: without a gap, the next request's
+        // reservation would be counted in this one's window.
+        await new Promise((resolve) => setTimeout(resolve, 10));
       }
     }
   }
