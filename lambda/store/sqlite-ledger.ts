@@ -2,7 +2,6 @@ import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { parseReservation } from './counters';
 import { periodLabels } from './periods';
-import type { Reservation } from './port';
 
 /**
  * A write to the spend ledger. A reservation travels as its persisted record (the only form a
@@ -48,19 +47,13 @@ export function createLedger(db: Database.Database): Ledger {
   );
   const insertReservation = db.prepare<[string, string, string]>('INSERT INTO reservations (id, expires_at, body) VALUES (?, ?, ?)');
   const takeReservation = db.prepare<[string], { body: string }>('DELETE FROM reservations WHERE id = ? RETURNING body');
-  const deleteReservation = db.prepare<[string]>('DELETE FROM reservations WHERE id = ?');
-  // Reservations this connection made, kept until settled, so a settlement need not read back and
-  // parse the record. Kept only for a committed reservation (see `apply`); anything else
-  // (another process's, one from before a restart) is read back from its row.
-  const held = new Map<string, Reservation>();
-  let reservedInGroup: Reservation[] = [];
+
   const selectExpired = db.prepare<[string, number], { body: string }>('SELECT body FROM reservations WHERE expires_at <= ? ORDER BY expires_at LIMIT ?');
   const pruneMinutes = db.prepare<[string]>("DELETE FROM spend WHERE period GLOB 'minute:*' AND period < ?");
 
   // Check every claim, then apply them all: inside one transaction nothing can move in between.
   const reserveOne = (counters: CounterChanges, record: string): LedgerOutcome => {
-    const reservation = parseReservation(record);
-    const { id, claims, expiresAt } = reservation;
+    const { id, claims, expiresAt } = parseReservation(record);
     for (const [index, claim] of claims.entries()) {
       const { nanos: settled, committed } = counters.read(claim.scope.kind, claim.scope.id, claim.period);
       const fits = claim.rule === 'within' ? committed + claim.amount <= claim.limit : settled < claim.limit;
@@ -68,22 +61,15 @@ export function createLedger(db: Database.Database): Ledger {
     }
     for (const claim of claims) counters.add(claim.scope.kind, claim.scope.id, claim.period, 0, claim.amount, 0);
     insertReservation.run(id, expiresAt.toISOString(), record);
-    reservedInGroup.push(reservation);
     return RESERVED;
   };
 
   // Every spend period of every scope gains the actual cost and a request; each claim hands back
   // what it held (a request-rate claim keeps its count: the request did happen).
   const settleOne = (counters: CounterChanges, id: string, actualNanos: number): LedgerOutcome => {
-    const known = held.get(id);
-    let reservation: Reservation;
-    if (known && deleteReservation.run(id).changes === 1) {
-      reservation = known;
-    } else {
-      const row = takeReservation.get(id);
-      if (!row) return NOT_HELD;
-      reservation = parseReservation(row.body);
-    }
+    const row = takeReservation.get(id);
+    if (!row) return NOT_HELD;
+    const reservation = parseReservation(row.body);
     const periods = periodLabels(reservation.at);
     for (const scope of reservation.scopes) {
       for (const period of periods) counters.add(scope.kind, scope.id, period, actualNanos, actualNanos, 1);
@@ -102,13 +88,7 @@ export function createLedger(db: Database.Database): Ledger {
   });
 
   // IMMEDIATE: take the write lock at BEGIN, so a CLI writing the same file cannot turn a read into a busy upgrade.
-  const commit = (writes: readonly LedgerWrite[]): LedgerOutcome[] => {
-    reservedInGroup = [];
-    const outcomes = applyGroup.immediate(writes);
-    for (const reservation of reservedInGroup) held.set(reservation.id, reservation);
-    for (const write of writes) if (write.kind === 'settle') held.delete(write.id);
-    return outcomes;
-  };
+  const commit = (writes: readonly LedgerWrite[]): LedgerOutcome[] => applyGroup.immediate(writes);
 
   return {
     apply(writes) {

@@ -140,16 +140,11 @@ export function threadWriter(file: string): SpendWriter {
       worker.postMessage(request);
     });
 
-  // Classic group commit: while the thread commits one group, the writes asked for meanwhile wait
-  // here and go over as the next group. Under load the groups grow, and with them what each
-  // message and each commit is shared by; idle, a write goes at the end of its turn.
-  let outbox: { writes: LedgerWrite[]; waiters: Waiter[] } = { writes: [], waiters: [] };
-  let committing = 0;
-  const post = (): void => {
-    const { writes, waiters } = outbox;
-    if (writes.length === 0) return;
-    outbox = { writes: [], waiters: [] };
-    committing++;
+  // Each turn's writes go over as one message as soon as the turn ends. Groups that arrive while
+  // the thread is committing are committed together there (see the thread). Holding them back
+  // here instead, until the thread answers, made bigger groups but kept requests waiting longer:
+  // more of their objects outlived the young generation, and peak memory rose by ~40 MB under load.
+  const queue = new TurnQueue((writes, waiters) => {
     // Flat, primitives only: the cheapest shape to copy between threads.
     const ops: (string | number)[] = [];
     for (const write of writes) {
@@ -168,36 +163,23 @@ export function threadWriter(file: string): SpendWriter {
         );
       },
       (error: Error) => answer(waiters, writes.map(() => error)),
-    ).finally(() => {
-      committing--;
-      if (committing === 0) post();
-    });
-  };
-  const queue = new TurnQueue((writes, waiters) => {
-    outbox.writes.push(...writes);
-    outbox.waiters.push(...waiters);
-    if (committing === 0) post();
+    );
   });
-  /** Everything asked for so far goes to the thread now, ahead of the request that follows. */
-  const flushAll = (): void => {
-    queue.flush();
-    post();
-  };
 
   return {
     write: (write) => queue.push(write),
     async expired(nowIso, limit) {
-      flushAll();
+      queue.flush();
       const reply = await send({ type: 'expired', seq: ++seq, nowIso, limit });
       return (reply as Extract<WriterReply, { records: string[] }>).records;
     },
     async caughtUp() {
-      flushAll();
+      queue.flush();
       // The thread answers in order: once this is answered, everything before it is committed.
       if (worker) await send({ type: 'sync', seq: ++seq });
     },
     async close() {
-      flushAll();
+      queue.flush();
       const closing = worker;
       if (!closing) return;
       const exited = new Promise<void>((resolve) => closing.once('exit', () => resolve()));
