@@ -9,6 +9,7 @@ import { startReconciler } from '../limits/reconciler';
 import { createUpstreamAgent } from '../core/upstream';
 import { Pricer } from '../pricing/pricer';
 import { loadLocalPrices } from '../prices/local';
+import { InFlight } from '../server/in-flight';
 import { createNodeServer } from '../server/node-http';
 import type { Store } from '../store/port';
 
@@ -24,7 +25,12 @@ export interface LocalGatewayOptions {
   readonly clock?: () => Date;
   /** How often reservations nobody settled are reconciled. @default 30 s */
   readonly reconcileIntervalMs?: number;
+  /** On close, how long requests in flight may take to finish before they are cut. @default 10 s */
+  readonly shutdownGraceMs?: number;
 }
+
+/** After the grace period, how long the cut requests get to settle (their upstreams read to the end). */
+const SETTLE_AFTER_CUT_MS = 5_000;
 
 export interface RunningGateway {
   readonly server: Server;
@@ -49,7 +55,8 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
     ...(options.logger && { logger: options.logger }),
     ...(options.clock && { clock: options.clock }),
   });
-  const server = createNodeServer(gateway);
+  const inFlight = new InFlight();
+  const server = createNodeServer(gateway, inFlight);
   const stopReconciler = startReconciler(options.store, {
     intervalMs: options.reconcileIntervalMs ?? 30_000,
     clock: options.clock ?? (() => new Date()),
@@ -68,11 +75,21 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
   return {
     server,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
+    /**
+     * Stops taking requests and lets those in flight finish, streams included, so their spend is
+     * settled before the store closes. Past the grace period they are cut; what has not settled
+     * a few seconds later is left to the reconciler, which charges its estimate on a later start.
+     */
     async close() {
       stopReconciler();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await inFlight.idle(options.shutdownGraceMs ?? 10_000);
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await upstream.close();
+      await closed;
+      const settled = await inFlight.idle(SETTLE_AFTER_CUT_MS);
+      if (settled) await upstream.close();
+      else await upstream.destroy();
     },
   };
 }

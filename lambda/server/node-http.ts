@@ -3,19 +3,21 @@ import type { Gateway } from '../core/gateway';
 import type { GatewayRequest, GatewayResponse, OutgoingHeaders } from '../core/http-types';
 import { DualProtocolServer } from './dual-protocol-server';
 import { http2Request, http2Response } from './http2-adapter';
+import { InFlight } from './in-flight';
 import { requestBody } from './request-body';
 
 /**
  * The local adapter: HTTP/1.1 and HTTP/2 cleartext on one port, into the core; the core's
- * async-iterable body out, with backpressure.
+ * async-iterable body out, with backpressure. Each request is tracked in `inFlight` until its
+ * body is written and its spend settled.
  */
-export function createNodeServer(gateway: Gateway): Server {
+export function createNodeServer(gateway: Gateway, inFlight = new InFlight()): Server {
   return new DualProtocolServer(
     (req, res) => {
-      void serve(gateway, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: requestBody(req) }, res);
+      inFlight.track(serve(gateway, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: requestBody(req) }, res));
     },
     (stream, headers) => {
-      void serve(gateway, http2Request(stream, headers), http2Response(stream));
+      inFlight.track(serve(gateway, http2Request(stream, headers), http2Response(stream)));
     },
   );
 }
