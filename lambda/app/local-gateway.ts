@@ -57,19 +57,24 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
   });
   const inFlight = new InFlight();
   const server = createNodeServer(gateway, inFlight);
+  const port = options.port ?? Number(env['PORT'] ?? 8787);
+  const host = options.host ?? '127.0.0.1';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await upstream.close();
+    throw error;
+  }
   const stopReconciler = startReconciler(options.store, {
     intervalMs: options.reconcileIntervalMs ?? 30_000,
     clock: options.clock ?? (() => new Date()),
     logger: options.logger ?? jsonLogger,
-  });
-  const port = options.port ?? Number(env['PORT'] ?? 8787);
-  const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
   });
   const address = server.address() as AddressInfo;
   return {
@@ -81,7 +86,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
      * a few seconds later is left to the reconciler, which charges its estimate on a later start.
      */
     async close() {
-      stopReconciler();
+      await stopReconciler();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await inFlight.idle(options.shutdownGraceMs ?? 10_000);

@@ -96,7 +96,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
 
     const reservation = planReservation(policy, estimate ?? 0, at, limits.reservationTtlSeconds * 1000);
-    const reserved = await deps.store.reserve(reservation);
+    let reserved;
+    try {
+      reserved = await deps.store.reserve(reservation);
+    } catch (error) {
+      // The write may have committed before its answer was lost (a writer that died after its
+      // commit). Nothing was forwarded: hand back whatever may be held, or the reconciler would
+      // later charge the estimate for a request never made. A no-op if nothing was held.
+      await deps.store.settle(reservation, 0).catch(() => false);
+      throw error;
+    }
     if (!reserved.ok) throw refusalError(reserved.refused, at);
 
     const context = {

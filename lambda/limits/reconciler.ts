@@ -26,18 +26,26 @@ export async function reconcileExpired(store: Store, now: Date, logger: Logger):
   }
 }
 
-/** Runs {@link reconcileExpired} every `intervalMs` until stopped; never keeps the process alive. */
-export function startReconciler(store: Store, options: { intervalMs: number; clock: () => Date; logger: Logger }): () => void {
-  let running = false;
+/**
+ * Runs {@link reconcileExpired} every `intervalMs` until stopped; never keeps the process alive.
+ * Stopping resolves once a run in progress has finished, so the store can then be closed.
+ */
+export function startReconciler(store: Store, options: { intervalMs: number; clock: () => Date; logger: Logger }): () => Promise<void> {
+  let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     if (running) return;
-    running = true;
-    reconcileExpired(store, options.clock(), options.logger)
-      .catch((error: unknown) => options.logger.error('reconcile_failed', { message: error instanceof Error ? error.message : String(error) }))
+    running = reconcileExpired(store, options.clock(), options.logger)
+      .then(
+        () => {},
+        (error: unknown) => options.logger.error('reconcile_failed', { message: error instanceof Error ? error.message : String(error) }),
+      )
       .finally(() => {
-        running = false;
+        running = undefined;
       });
   }, options.intervalMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }

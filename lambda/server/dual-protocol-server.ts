@@ -19,6 +19,8 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 export class DualProtocolServer extends Server {
   private readonly http2 = createHttp2Server();
   private readonly sessions = new Set<Http2Session>();
+  /** Connections that have not sent enough to tell their protocol: neither server's to close yet. */
+  private readonly sniffing = new Set<Socket>();
 
   constructor(
     onRequest: (req: IncomingMessage, res: ServerResponse) => void,
@@ -30,7 +32,10 @@ export class DualProtocolServer extends Server {
     if (!serveHttp1 || others.length > 0) throw new Error('node:http no longer registers a single connection listener');
     this.removeListener('connection', serveHttp1);
     this.on('connection', (socket: Socket) => {
+      this.sniffing.add(socket);
+      socket.once('close', () => this.sniffing.delete(socket));
       sniff(socket, (http2) => {
+        this.sniffing.delete(socket);
         if (http2) {
           // The HTTP/2 session reads the bytes put back itself; resuming would hand them to no one.
           this.http2.emit('connection', socket);
@@ -53,12 +58,18 @@ export class DualProtocolServer extends Server {
   override closeAllConnections(): void {
     super.closeAllConnections();
     for (const session of this.sessions) session.destroy();
+    for (const socket of this.sniffing) socket.destroy();
   }
 
-  /** `close()` calls this: HTTP/2 sessions stop taking new streams and end when their open ones do. */
+  /**
+   * `close()` calls this: HTTP/2 sessions stop taking new streams and end when their open ones do;
+   * a connection that has sent nothing yet is idle, and would otherwise hold `close()` for the
+   * sniff timeout.
+   */
   override closeIdleConnections(): void {
     super.closeIdleConnections();
     for (const session of this.sessions) session.close();
+    for (const socket of this.sniffing) socket.destroy();
   }
 }
 

@@ -10,15 +10,17 @@ export class InFlight {
     return this.active.size;
   }
 
+  /** `work` should not reject; if it does, the rejection ends here rather than crashing the process. */
   track(work: Promise<unknown>): void {
     this.active.add(work);
-    void work.finally(() => {
+    const done = (): void => {
       this.active.delete(work);
       if (this.active.size > 0) return;
       const waiters = this.waiters;
       this.waiters = [];
       for (const wake of waiters) wake();
-    });
+    };
+    work.then(done, done);
   }
 
   /** Resolves true once nothing is in flight, or false if `ms` pass first. */

@@ -36,16 +36,35 @@ export interface NodeResponse {
 
 async function serve(gateway: Gateway, request: GatewayRequest, res: NodeResponse): Promise<void> {
   const response = await gateway.handle(request);
-  res.writeHead(response.status, response.headers);
-  // A body of unknown length is a stream: send its headers now rather than with the first chunk,
-  // so the client's SDK can return the stream object at once. Sized bodies go out in one write.
-  if (response.headers['content-length'] === undefined) res.flushHeaders();
+  try {
+    res.writeHead(response.status, response.headers);
+    // A body of unknown length is a stream: send its headers now rather than with the first chunk,
+    // so the client's SDK can return the stream object at once. Sized bodies go out in one write.
+    if (response.headers['content-length'] === undefined) res.flushHeaders();
+  } catch {
+    // The client went away before the headers could go (an HTTP/2 stream it cancelled throws
+    // here). The body is still started and at once abandoned, so that the upstream is read to
+    // its end and the spend settled, as for any client that leaves.
+    await abandon(response.body);
+    return;
+  }
   try {
     await writeBody(response, res, request.method === 'HEAD');
     res.end();
   } catch (error) {
     // The upstream broke mid-body: cut the connection so the client cannot mistake it for a full response.
     res.destroy(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+async function abandon(body: AsyncIterable<Uint8Array>): Promise<void> {
+  try {
+    for await (const chunk of body) {
+      void chunk;
+      break;
+    }
+  } catch {
+    // The upstream failed as well: the body's own settlement has recorded that.
   }
 }
 

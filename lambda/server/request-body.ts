@@ -16,14 +16,23 @@ class RequestBodyIterator implements AsyncIterator<Uint8Array> {
   private readonly chunks: Uint8Array[] = [];
   private ended = false;
   private failure: Error | undefined;
-  private wake: (() => void) | undefined;
+  private waiting: (() => void)[] = [];
 
   constructor(private readonly req: Readable) {
+    // Never removed: an error after the consumer is done must still not go unhandled.
+    req.on('error', this.onError);
+    // The core may start reading only after awaits of its own: by then the request can be over.
+    if (req.readableEnded) {
+      this.ended = true;
+      return;
+    }
+    if (req.destroyed) {
+      this.failure = req.errored ?? new Error('the client closed the connection before its request body was read');
+      return;
+    }
     req.on('data', this.onData);
     req.on('end', this.onEnd);
     req.on('close', this.onClose);
-    // Never removed: an error after the consumer is done must still not go unhandled.
-    req.on('error', this.onError);
   }
 
   async next(): Promise<IteratorResult<Uint8Array>> {
@@ -41,7 +50,7 @@ class RequestBodyIterator implements AsyncIterator<Uint8Array> {
         this.detach();
         return { done: true, value: undefined };
       }
-      await new Promise<void>((resolve) => (this.wake = resolve));
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
   }
 
@@ -49,7 +58,9 @@ class RequestBodyIterator implements AsyncIterator<Uint8Array> {
   async return(): Promise<IteratorResult<Uint8Array>> {
     this.detach();
     this.chunks.length = 0;
+    this.ended = true;
     this.req.resume();
+    this.notify();
     return { done: true, value: undefined };
   }
 
@@ -76,9 +87,9 @@ class RequestBodyIterator implements AsyncIterator<Uint8Array> {
   };
 
   private notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const wake of waiting) wake();
   }
 
   private detach(): void {

@@ -94,12 +94,15 @@ export function createLedger(db: Database.Database): Ledger {
     apply(writes) {
       try {
         return commit(writes);
-      } catch {
+      } catch (error) {
+        // A busy or failing database fails every write alike: replaying them one by one would
+        // only wait out the busy timeout once per write.
+        if (!isWriteError(error)) return writes.map(() => asError(error));
         return writes.map((write) => {
           try {
             return commit([write])[0] as LedgerOutcome;
-          } catch (error) {
-            return error instanceof Error ? error : new Error(String(error));
+          } catch (writeError) {
+            return asError(writeError);
           }
         });
       }
@@ -117,6 +120,20 @@ export function createLedger(db: Database.Database): Ledger {
       }
     },
   };
+}
+
+/**
+ * An error one write caused (a taken id, a malformed record), as opposed to one of the database
+ * (busy, locked, full, I/O): only the first kind is worth replaying the group one write at a time.
+ */
+function isWriteError(error: unknown): boolean {
+  if (error instanceof SyntaxError || error instanceof RangeError || error instanceof TypeError) return true;
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+  return code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG';
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /**

@@ -36,7 +36,7 @@ function commitWrites(requests: readonly Extract<WriterRequest, { type: 'write' 
     reply({
       seq: request.seq,
       outcomes: mine.map((result) => (result instanceof Error ? 0 : result)),
-      ...(failed && { errors: mine.map((result) => (result instanceof Error ? result.message : null)) }),
+      ...(failed && { errors: mine.map((result) => (result instanceof Error ? result.message || 'the spend write failed' : null)) }),
     });
   }
 }
@@ -64,10 +64,13 @@ function handleOther(request: Exclude<WriterRequest, { type: 'write' }>): void {
   }
 }
 
+/** Messages committed as one group at most: a backlog is worked off in bounded transactions. */
+const MAX_MESSAGES_PER_GROUP = 64;
+
 port.on('message', (first: WriterRequest) => {
   const requests: WriterRequest[] = [first];
   // Take what else is already queued, up to the first request that is not a write.
-  while (requests[requests.length - 1]?.type === 'write') {
+  while (requests[requests.length - 1]?.type === 'write' && requests.length < MAX_MESSAGES_PER_GROUP) {
     const next = receiveMessageOnPort(port);
     if (!next) break;
     requests.push(next.message as WriterRequest);

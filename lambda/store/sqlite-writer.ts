@@ -95,49 +95,66 @@ const WRITER_HEAP = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 96 };
 
 type Pending = { readonly resolve: (reply: WriterReply) => void; readonly reject: (error: Error) => void };
 
+/** One thread and the requests it has not answered yet: a thread that ends fails exactly these. */
+interface Thread {
+  readonly worker: Worker;
+  readonly pending: Map<number, Pending>;
+}
+
+export class SpendWriterClosedError extends Error {
+  constructor() {
+    super('the store is closed: spend can no longer be written through it');
+    this.name = 'SpendWriterClosedError';
+  }
+}
+
 /**
  * On a thread of its own, with its own connection to the file: SQLite's work (statements, commits,
  * WAL checkpoints and their fsyncs) leaves the event loop that serves requests, and while the
  * thread commits one group the next one gathers. Started on the first write, so CLI commands that
  * only read never start it. A thread that dies fails the writes it held (the gateway retries a
- * settlement) and the next write starts another.
+ * settlement) and the next write starts another. Once closed, writes are refused, never lost
+ * silently.
  */
 export function threadWriter(file: string): SpendWriter {
-  let worker: Worker | undefined;
+  let thread: Thread | undefined;
+  let closed = false;
   let seq = 0;
-  const pending = new Map<number, Pending>();
 
-  const fail = (error: Error): void => {
-    worker = undefined;
-    for (const entry of pending.values()) entry.reject(error);
-    pending.clear();
-  };
-  const start = (): Worker => {
+  const start = (): Thread => {
     const entry = writerEntry();
-    const started = new Worker(entry.file, { workerData: { file }, execArgv: entry.execArgv, resourceLimits: WRITER_HEAP });
-    started.unref();
-    started.on('message', (reply: WriterReply) => {
-      const entry = pending.get(reply.seq);
-      pending.delete(reply.seq);
-      if (pending.size === 0) started.unref();
+    const worker = new Worker(entry.file, { workerData: { file }, execArgv: entry.execArgv, resourceLimits: WRITER_HEAP });
+    const started: Thread = { worker, pending: new Map() };
+    worker.unref();
+    const fail = (error: Error): void => {
+      if (thread === started) thread = undefined;
+      for (const entry of started.pending.values()) entry.reject(error);
+      started.pending.clear();
+    };
+    worker.on('message', (reply: WriterReply) => {
+      const entry = started.pending.get(reply.seq);
+      started.pending.delete(reply.seq);
+      if (started.pending.size === 0) worker.unref();
       if (!entry) return;
       if ('error' in reply) entry.reject(new Error(reply.error));
       else entry.resolve(reply);
     });
-    started.on('error', (error) => {
-      if (worker === started) fail(new Error(`the spend writer thread failed: ${error.message}`));
-    });
-    started.on('exit', (code) => {
-      if (worker === started) fail(new Error(`the spend writer thread exited (code ${code})`));
-    });
+    worker.on('error', (error) => fail(new Error(`the spend writer thread failed: ${error.message}`)));
+    worker.on('exit', (code) => fail(new Error(`the spend writer thread exited (code ${code})`)));
     return started;
   };
-  const send = (request: WriterRequest): Promise<WriterReply> =>
+  const send = (request: WriterRequest, to?: Thread): Promise<WriterReply> =>
     new Promise((resolve, reject) => {
-      worker ??= start();
-      if (pending.size === 0) worker.ref();
-      pending.set(request.seq, { resolve, reject });
-      worker.postMessage(request);
+      const target = to ?? (thread ??= start());
+      if (target.pending.size === 0) target.worker.ref();
+      target.pending.set(request.seq, { resolve, reject });
+      try {
+        target.worker.postMessage(request);
+      } catch (error) {
+        target.pending.delete(request.seq);
+        if (target.pending.size === 0) target.worker.unref();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
     });
 
   // Each turn's writes go over as one message as soon as the turn ends. Groups that arrive while
@@ -145,6 +162,10 @@ export function threadWriter(file: string): SpendWriter {
   // here instead, until the thread answers, made bigger groups but kept requests waiting longer:
   // more of their objects outlived the young generation, and peak memory rose by ~40 MB under load.
   const queue = new TurnQueue((writes, waiters) => {
+    if (closed) {
+      answer(waiters, writes.map(() => new SpendWriterClosedError()));
+      return;
+    }
     // Flat, primitives only: the cheapest shape to copy between threads.
     const ops: (string | number)[] = [];
     for (const write of writes) {
@@ -158,7 +179,7 @@ export function threadWriter(file: string): SpendWriter {
           waiters,
           outcomes.map((outcome, index) => {
             const error = errors?.[index];
-            return error ? new Error(error) : outcome;
+            return typeof error === 'string' ? new Error(error || 'the spend write failed') : outcome;
           }),
         );
       },
@@ -167,8 +188,9 @@ export function threadWriter(file: string): SpendWriter {
   });
 
   return {
-    write: (write) => queue.push(write),
+    write: (write) => (closed ? Promise.reject(new SpendWriterClosedError()) : queue.push(write)),
     async expired(nowIso, limit) {
+      if (closed) throw new SpendWriterClosedError();
       queue.flush();
       const reply = await send({ type: 'expired', seq: ++seq, nowIso, limit });
       return (reply as Extract<WriterReply, { records: string[] }>).records;
@@ -176,15 +198,18 @@ export function threadWriter(file: string): SpendWriter {
     async caughtUp() {
       queue.flush();
       // The thread answers in order: once this is answered, everything before it is committed.
-      if (worker) await send({ type: 'sync', seq: ++seq });
+      if (thread) await send({ type: 'sync', seq: ++seq }, thread);
     },
     async close() {
+      if (closed) return;
+      // Writes asked for before now still go; any asked for later are refused.
       queue.flush();
-      const closing = worker;
+      closed = true;
+      const closing = thread;
+      thread = undefined;
       if (!closing) return;
-      const exited = new Promise<void>((resolve) => closing.once('exit', () => resolve()));
-      await send({ type: 'close', seq: ++seq });
-      worker = undefined;
+      const exited = new Promise<void>((resolve) => closing.worker.once('exit', () => resolve()));
+      await send({ type: 'close', seq: ++seq }, closing).catch(() => {});
       await exited;
     },
   };

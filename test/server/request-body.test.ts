@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { AddressInfo, Server } from 'node:net';
 import { request, Agent } from 'undici';
 import { GatewayError } from '../../lambda/core/errors';
@@ -7,6 +7,7 @@ import type { Gateway } from '../../lambda/core/gateway';
 import { bytes } from '../../lambda/core/http-types';
 import { readBody } from '../../lambda/core/read-body';
 import { createNodeServer } from '../../lambda/server/node-http';
+import { requestBody } from '../../lambda/server/request-body';
 
 /**
  * The node:http adapter hands the core the request body as its own async iterable. A stand-in
@@ -94,5 +95,40 @@ describe('the request body the node:http adapter hands the core', () => {
     expect(seen[0]?.outcome).not.toMatch(/^read /);
     const after = await request(`${origin}/echo`, { method: 'POST', body: 'still here', dispatcher: agent });
     expect(await after.body.text()).toBe('still here');
+  });
+});
+
+describe('the request body iterator on its own', () => {
+  it('fails at once, not never, when the request was gone before reading began', async () => {
+    const req = new PassThrough();
+    req.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(requestBody(req)[Symbol.asyncIterator]().next()).rejects.toThrow(/closed the connection/);
+  });
+
+  it('ends at once when the request had already ended', async () => {
+    const req = new PassThrough();
+    req.end();
+    req.resume();
+    await new Promise((resolve) => req.once('end', resolve));
+    expect(await requestBody(req)[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('answers a pending read when the consumer returns early', async () => {
+    const req = new PassThrough();
+    const iterator = requestBody(req)[Symbol.asyncIterator]();
+    const pending = iterator.next();
+    await iterator.return?.();
+    expect(await pending).toEqual({ done: true, value: undefined });
+  });
+
+  it('wakes every read waiting at once', async () => {
+    const req = new PassThrough();
+    const iterator = requestBody(req)[Symbol.asyncIterator]();
+    const first = iterator.next();
+    const second = iterator.next();
+    req.end(Buffer.from('a'));
+    const results = await Promise.all([first, second]);
+    expect(results.map((r) => r.done)).toEqual([false, true]);
   });
 });

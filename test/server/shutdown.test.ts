@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import OpenAI from 'openai';
 import { gate, within } from '../support/gate';
 import { startHarness, type Harness } from '../support/harness';
@@ -42,6 +43,18 @@ describe('closing the local gateway', () => {
     const lifetime = counters.find((c) => c.period === 'lifetime');
     expect(lifetime).toMatchObject({ requests: 1, reservedNanos: 0 });
     expect(lifetime?.nanos).toBeGreaterThan(0);
+  });
+
+  it('does not wait on a connection that has not said anything yet', async () => {
+    // GIVEN a client connected that has sent no byte (a preconnect, a probe)
+    harness = await startHarness();
+    const socket = connect(Number(new URL(harness.gateway.url).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.on('error', () => {});
+
+    // THEN closing does not wait for it to speak or time out
+    await within(harness.gateway.close(), 2_000, 'close waited on a silent connection');
+    socket.destroy();
   });
 
   it('refuses new connections once closing has begun', async () => {

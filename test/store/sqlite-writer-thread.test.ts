@@ -2,8 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serializeReservation } from '../../lambda/store/counters';
-import { NOT_HELD, RESERVED, SETTLED } from '../../lambda/store/sqlite-ledger';
-import { threadWriter } from '../../lambda/store/sqlite-writer';
+import { openDatabase } from '../../lambda/store/sqlite-database';
+import { createLedger, NOT_HELD, RESERVED, SETTLED } from '../../lambda/store/sqlite-ledger';
+import { SpendWriterClosedError, threadWriter } from '../../lambda/store/sqlite-writer';
 
 /** The spend writer thread's own failure path; the store contract covers what it writes. */
 describe('sqlite spend writer thread', () => {
@@ -43,5 +44,62 @@ describe('sqlite spend writer thread', () => {
     await writer.close();
     // Closing twice, or with no thread, is a no-op.
     await writer.close();
+  });
+});
+
+describe('sqlite spend writer, closing', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tollgate-writer-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const record = (id: string): string =>
+    serializeReservation({ id, at: new Date('2026-11-27T10:00:00Z'), scopes: [{ kind: 'key', id: 'k1' }], claims: [], estimateNanos: 5, expiresAt: new Date('2026-11-27T10:20:00Z') });
+
+  it('commits the writes asked for before close, and refuses those asked for after', async () => {
+    const writer = threadWriter(join(dir, 'tollgate.db'));
+    const before = writer.write({ kind: 'reserve', record: record('r1') });
+    await writer.close();
+    expect(await before).toBe(RESERVED);
+    await expect(writer.write({ kind: 'reserve', record: record('r2') })).rejects.toThrow(SpendWriterClosedError);
+    await expect(writer.expired('2100-01-01T00:00:00.000Z', 10)).rejects.toThrow(SpendWriterClosedError);
+
+    // AND the one asked for before close is on disk
+    const reopened = threadWriter(join(dir, 'tollgate.db'));
+    expect(await reopened.write({ kind: 'settle', id: 'r1', actualNanos: 1 })).toBe(SETTLED);
+    await reopened.close();
+  });
+});
+
+describe('sqlite ledger on a busy database', () => {
+  it('fails a whole group at once instead of waiting out the busy timeout once per write', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-ledger-'));
+    const file = join(dir, 'tollgate.db');
+    const holder = openDatabase(file);
+    const db = openDatabase(file);
+    try {
+      db.pragma('busy_timeout = 200');
+      const ledger = createLedger(db);
+      // GIVEN another connection holding the write lock
+      holder.exec('BEGIN IMMEDIATE');
+      const writes = Array.from({ length: 10 }, (_, i) => ({
+        kind: 'reserve' as const,
+        record: serializeReservation({ id: `r${i}`, at: new Date(), scopes: [], claims: [], estimateNanos: 0, expiresAt: new Date() }),
+      }));
+
+      // WHEN a group of ten is applied
+      const began = Date.now();
+      const outcomes = ledger.apply(writes);
+
+      // THEN all ten fail with the database's error, after one busy wait, not ten
+      expect(outcomes.every((o) => o instanceof Error && /locked|busy/i.test(o.message))).toBe(true);
+      expect(Date.now() - began).toBeLessThan(1_000);
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
