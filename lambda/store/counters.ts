@@ -15,35 +15,39 @@ export interface CounterDelta extends CounterKey {
 }
 
 /**
- * What settling a reservation does to each counter, merged so each counter is written once:
- * every spend period of every scope gains the actual cost and a request, and each claim hands
- * back what it held (a request-rate claim keeps its count: the request did happen).
+ * What settling a reservation does, one counter change at a time: every spend period of every
+ * scope gains the actual cost and a request, and each claim hands back what it held (a
+ * request-rate claim keeps its count: the request did happen). A counter may be named twice.
  */
+export function forEachSettlementChange(
+  reservation: Reservation,
+  actualNanos: number,
+  change: (kind: string, id: string, period: string, nanos: number, committed: number, requests: number) => void,
+): void {
+  const periods = periodLabels(reservation.at);
+  for (const scope of reservation.scopes) {
+    for (const period of periods) change(scope.kind, scope.id, period, actualNanos, actualNanos, 1);
+  }
+  for (const claim of reservation.claims) {
+    if (claim.unit !== 'requests') change(claim.scope.kind, claim.scope.id, claim.period, 0, -claim.amount, 0);
+  }
+}
+
+/** {@link forEachSettlementChange}, merged so each counter is written once. */
 export function settlementDeltas(reservation: Reservation, actualNanos: number): CounterDelta[] {
   const deltas = new Map<string, CounterDelta>();
-  // Literals, not `{ ...key }`: on Node 20 a spread costs ~20× more, and this runs per request.
-  const delta = (kind: string, id: string, period: string): CounterDelta => {
+  forEachSettlementChange(reservation, actualNanos, (kind, id, period, nanos, committed, requests) => {
     const mapKey = `${kind}\u0000${id}\u0000${period}`;
     let entry = deltas.get(mapKey);
     if (!entry) {
+      // Literals, not `{ ...key }`: on Node 20 a spread costs ~20× more, and this runs per request.
       entry = { kind, id, period, nanos: 0, committed: 0, requests: 0 };
       deltas.set(mapKey, entry);
     }
-    return entry;
-  };
-  const periods = periodLabels(reservation.at);
-  for (const scope of reservation.scopes) {
-    for (const period of periods) {
-      const entry = delta(scope.kind, scope.id, period);
-      entry.nanos += actualNanos;
-      entry.committed += actualNanos;
-      entry.requests += 1;
-    }
-  }
-  for (const claim of reservation.claims) {
-    if (claim.unit === 'requests') continue;
-    delta(claim.scope.kind, claim.scope.id, claim.period).committed -= claim.amount;
-  }
+    entry.nanos += nanos;
+    entry.committed += committed;
+    entry.requests += requests;
+  });
   return Array.from(deltas.values());
 }
 

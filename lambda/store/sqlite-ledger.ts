@@ -1,7 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import { parseReservation } from './counters';
-import { periodLabels } from './periods';
+import { forEachSettlementChange, parseReservation } from './counters';
 
 /**
  * A write to the spend ledger. A reservation travels as its persisted record (the only form a
@@ -64,19 +63,11 @@ export function createLedger(db: Database.Database): Ledger {
     return RESERVED;
   };
 
-  // Every spend period of every scope gains the actual cost and a request; each claim hands back
-  // what it held (a request-rate claim keeps its count: the request did happen).
   const settleOne = (counters: CounterChanges, id: string, actualNanos: number): LedgerOutcome => {
     const row = takeReservation.get(id);
     if (!row) return NOT_HELD;
-    const reservation = parseReservation(row.body);
-    const periods = periodLabels(reservation.at);
-    for (const scope of reservation.scopes) {
-      for (const period of periods) counters.add(scope.kind, scope.id, period, actualNanos, actualNanos, 1);
-    }
-    for (const claim of reservation.claims) {
-      if (claim.unit !== 'requests') counters.add(claim.scope.kind, claim.scope.id, claim.period, 0, -claim.amount, 0);
-    }
+    // Straight into the group's sums: merging per reservation first (settlementDeltas) would be work done twice.
+    forEachSettlementChange(parseReservation(row.body), actualNanos, counters.add);
     return SETTLED;
   };
 
@@ -167,12 +158,12 @@ class CounterChanges {
     return { nanos: counter.storedNanos + counter.nanos, committed: counter.storedCommitted + counter.committed };
   }
 
-  add(kind: string, id: string, period: string, nanos: number, committed: number, requests: number): void {
+  readonly add = (kind: string, id: string, period: string, nanos: number, committed: number, requests: number): void => {
     const counter = this.counter(kind, id, period);
     counter.nanos += nanos;
     counter.committed += committed;
     counter.requests += requests;
-  }
+  };
 
   /** Every counter touched is upserted, even if its changes cancel out: one by one, it would exist too. */
   write(): void {
