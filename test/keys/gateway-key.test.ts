@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { generateKey, hashKey, hashMatches, keyId } from '../../lambda/keys/gateway-key';
 import { formatUsd, usdToNanos } from '../../lambda/pricing/money';
 
@@ -15,6 +16,19 @@ describe('gateway keys', () => {
     expect(hashMatches(a.key, a.hash)).toBe(true);
     expect(hashMatches(b.key, a.hash)).toBe(false);
     expect(a.id).not.toBe(b.id);
+  });
+
+  it('matches a stored hash only in full: one character off, a prefix or an empty hash does not match', () => {
+    const { key, hash } = generateKey();
+    const last = hash.at(-1) === '0' ? '1' : '0';
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(hashMatches(key, `${hash.slice(0, -1)}${last}`)).toBe(false);
+    expect(hashMatches(key, `${last}${hash.slice(1)}`)).toBe(false);
+    expect(hashMatches(key, hash.slice(0, 32))).toBe(false);
+    expect(hashMatches(key, `${hash}0`)).toBe(false);
+    expect(hashMatches(key, '')).toBe(false);
+    // The known SHA-256 of a fixed key: stores written before keep matching.
+    expect(hashKey(`tgk_0123456789ab_${'A'.repeat(43)}`)).toBe(createHash('sha256').update(`tgk_0123456789ab_${'A'.repeat(43)}`).digest('hex'));
   });
 
   it.each(['', 'sk-proj-abc', 'pylf_v1_us_abc', `tgk_0123456789ab_${'a'.repeat(42)}`, `tgk_0123456789AB_${'a'.repeat(43)}`])(
