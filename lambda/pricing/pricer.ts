@@ -1,7 +1,8 @@
-import { calcPrice, extractUsage, findProvider, type ModelInfo, type ModelPrice, type PriceCalculationResult, type Provider, type Usage } from '@pydantic/genai-prices';
+import { calcPrice, findProvider, type ModelInfo, type ModelPrice, type PriceCalculationResult, type Provider, type Usage } from '@pydantic/genai-prices';
 import type { UsageDocument } from '../formats/types';
 import { usdToNanos } from './money';
 import { plainPriceTotal } from './plain-price';
+import { readUsage as readProviderUsage } from './usage-reader';
 
 /** A price the operator adds for a model the price data lacks (a fine-tune, a new release). */
 export interface CustomPrice {
@@ -157,11 +158,5 @@ function rateAt(price: ModelPrice[string], inputTokens: number): number | undefi
 
 function readUsage(pricingId: string, document: UsageDocument): Usage | undefined {
   const provider = findProvider({ providerId: pricingId });
-  if (!provider) return undefined;
-  try {
-    return extractUsage(provider, document.doc, document.flavor).usage;
-  } catch {
-    // A required field (e.g. prompt_tokens) is missing: the response did not report usage.
-    return undefined;
-  }
+  return provider && readProviderUsage(provider, document.doc, document.flavor);
 }
