@@ -5,11 +5,11 @@ import type { Metered } from '../formats/types';
 import type { Policy } from '../limits/plan';
 import { createDecoder } from '../metering/decode';
 import { createFramer, framingFor, type Framing } from '../metering/framing';
-import { meteredBody, type BodyOutcome } from '../metering/metered-body';
+import { meteredBody, settledDocument, type BodyOutcome } from '../metering/metered-body';
 import { formatUsd } from '../pricing/money';
 import type { Pricer } from '../pricing/pricer';
 import type { Reservation, Store } from '../store/port';
-import { bytes, type GatewayResponse } from './http-types';
+import type { GatewayResponse } from './http-types';
 import type { LogFields, Logger } from './log';
 import type { ParsedRoute } from './route';
 import type { UpstreamResponse } from './upstream';
@@ -88,7 +88,7 @@ async function meterDocument(upstream: UpstreamResponse, context: MeterContext):
   return {
     status: upstream.status,
     headers,
-    body: meteredBody(bytes(raw), () => {}, (outcome) => record(context, upstream.status, charge, outcome.kind)),
+    body: settledDocument(raw, (outcome) => record(context, upstream.status, charge, outcome.kind)),
   };
 }
 

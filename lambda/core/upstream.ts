@@ -24,6 +24,12 @@ const DROPPED_REQUEST_HEADERS = new Set([
   'http2-settings',
 ]);
 
+/**
+ * A path and query the URL standard leaves exactly as they are (nothing to percent-encode, no
+ * empty query): forwarded without building a URL object per request.
+ */
+const PLAIN_TARGET = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@%/?]+)?$/;
+
 const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer']);
 
 export interface UpstreamResponse {
@@ -60,7 +66,24 @@ export function draftUpstream(
     if (value !== undefined && !DROPPED_REQUEST_HEADERS.has(name) && !drops?.(name)) headers[name] = value;
   }
   if (body) headers['content-length'] = String(body.byteLength);
-  return { method, url: new URL(`${baseUrl.origin}${basePath}${path}${query}`), headers, body };
+  const origin = baseUrl.origin;
+  let target = `${basePath}${path}${query}`;
+  let url: URL | undefined;
+  if (!PLAIN_TARGET.test(target)) {
+    // Characters the URL standard would percent-encode: send what it serialises, as signers see it.
+    url = new URL(`${origin}${target}`);
+    target = `${url.pathname}${url.search}`;
+  }
+  return {
+    method,
+    origin,
+    target,
+    get url() {
+      return (url ??= new URL(`${origin}${target}`));
+    },
+    headers,
+    body,
+  };
 }
 
 export async function sendUpstream(dispatcher: Dispatcher, draft: UpstreamDraft, auth: Record<string, string>): Promise<UpstreamResponse> {
@@ -70,8 +93,8 @@ export async function sendUpstream(dispatcher: Dispatcher, draft: UpstreamDraft,
   for (const name in auth) headers[name] = auth[name] as string;
   try {
     const response = await dispatcher.request({
-      origin: draft.url.origin,
-      path: `${draft.url.pathname}${draft.url.search}`,
+      origin: draft.origin,
+      path: draft.target,
       method: draft.method as Dispatcher.HttpMethod,
       headers,
       body: draft.body,
@@ -79,7 +102,7 @@ export async function sendUpstream(dispatcher: Dispatcher, draft: UpstreamDraft,
     const body = response.body;
     return { status: response.statusCode, headers: clientHeaders(response.headers), body, bytes: () => body.bytes() };
   } catch (error) {
-    throw new GatewayError('upstream_unreachable', `The upstream provider at ${draft.url.host} could not be reached.`, { cause: error });
+    throw new GatewayError('upstream_unreachable', `The upstream provider at ${new URL(draft.origin).host} could not be reached.`, { cause: error });
   }
 }
 

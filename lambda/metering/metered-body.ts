@@ -60,3 +60,28 @@ async function drain(iterator: AsyncIterator<Uint8Array>, observe: (chunk: Uint8
     return false;
   }
 }
+
+/**
+ * {@link meteredBody} for a document already read whole: one chunk, then `settle` exactly once,
+ * as the iteration ends or is left early. A plain iterator rather than two stacked async
+ * generators: every response that is not a stream goes through here, and each generator step
+ * costs promises and microtask turns.
+ */
+export function settledDocument(document: Uint8Array, settle: (outcome: BodyOutcome) => Promise<void>): AsyncIterable<Uint8Array> {
+  let sent = false;
+  let settling: Promise<void> | undefined;
+  const finish = async (outcome: BodyOutcome): Promise<IteratorReturnResult<undefined>> => {
+    await (settling ??= settle(outcome));
+    return { done: true, value: undefined };
+  };
+  const iterator: AsyncIterator<Uint8Array, undefined> = {
+    next() {
+      if (sent || settling) return finish({ kind: 'complete' });
+      sent = true;
+      return Promise.resolve({ done: false, value: document });
+    },
+    // The consumer stopped early (the client went away): the upstream was read to its end already.
+    return: () => finish({ kind: 'client-gone', upstreamComplete: true }),
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
+}

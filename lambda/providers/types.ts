@@ -10,7 +10,12 @@ export type ProviderId = 'openai' | 'anthropic' | 'groq' | 'google-vertex' | 'be
  */
 export interface UpstreamDraft {
   readonly method: string;
+  /** `origin` and `target` joined; built on first use (only signing providers need it). */
   readonly url: URL;
+  /** The configured base URL's origin: the only source of the host. */
+  readonly origin: string;
+  /** Path and query as they go on the request line. */
+  readonly target: string;
   readonly headers: Readonly<Record<string, string | string[]>>;
   readonly body: Buffer | undefined;
 }

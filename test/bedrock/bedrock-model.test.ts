@@ -87,9 +87,12 @@ describe('Bedrock configuration', () => {
     ['the region in a regional base URL', 'https://bedrock-runtime.eu-central-1.amazonaws.com', {}, 'eu-central-1'],
     ['us-east-1 behind any other base URL', 'https://bedrock.proxy.internal', {}, 'us-east-1'],
   ])('signs for %s', async (_what, base, options, region) => {
+    const url = new URL(`${base}/model/amazon.nova-pro-v1%3A0/converse`);
     const draft: UpstreamDraft = {
       method: 'POST',
-      url: new URL(`${base}/model/amazon.nova-pro-v1%3A0/converse`),
+      url,
+      origin: url.origin,
+      target: url.pathname,
       headers: { 'content-type': 'application/json', 'content-length': '2' },
       body: Buffer.from('{}'),
     };
