@@ -1,11 +1,11 @@
 import { startLocalGateway, type RunningGateway } from '../app/local-gateway';
 import { openStoreFromEnv } from '../app/open-store';
 import { loadConfig, type GatewayConfig } from '../config/config';
-import type { Logger, LogFields } from '../core/log';
+import { batchingLogger, type Logger } from '../core/log';
 import { issueKey, type IssuedKey } from '../keys/issue-key';
 import type { Store } from '../store/port';
 import { parseCommandArgs } from './args';
-import { CliFailure, errorCode, UsageError, type CliIo, type Writer } from './io';
+import { CliFailure, errorCode, UsageError, type CliIo } from './io';
 
 export const DEFAULT_PROJECT = 'default';
 
@@ -21,9 +21,12 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
   warnMissingCredentials(config, io);
 
   const store = await openStoreFromEnv(io.env);
+  // Request log lines are written once per event-loop turn; whatever is held goes out on exit.
+  const logger = batchingLogger(io.stdout, io.stderr);
+  process.once('exit', logger.flush);
   let gateway: RunningGateway | undefined;
   try {
-    gateway = await listen(store, config, io, port, host);
+    gateway = await listen(store, config, io, port, host, logger);
     // Only once listening: a key issued before a failed bind would never be shown to anyone.
     const issued = await bootstrap(store);
     const base = displayUrl(gateway.url);
@@ -42,6 +45,8 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
   } catch (error) {
     await gateway?.close();
     await store.close();
+    logger.flush();
+    process.off('exit', logger.flush);
     throw error;
   }
 
@@ -51,6 +56,8 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     await gateway.close();
   } finally {
     await store.close();
+    logger.flush();
+    process.off('exit', logger.flush);
   }
   return 0;
 }
@@ -77,9 +84,9 @@ function warnMissingCredentials(config: GatewayConfig, io: CliIo): void {
   }
 }
 
-async function listen(store: Store, config: GatewayConfig, io: CliIo, port: number, host: string): Promise<RunningGateway> {
+async function listen(store: Store, config: GatewayConfig, io: CliIo, port: number, host: string, logger: Logger): Promise<RunningGateway> {
   try {
-    return await startLocalGateway({ store, config, env: io.env, port, host, logger: writerLogger(io.stdout, io.stderr) });
+    return await startLocalGateway({ store, config, env: io.env, port, host, logger });
   } catch (error) {
     const code = errorCode(error);
     if (code === 'EADDRINUSE') throw new CliFailure(`port ${port} on ${host} is already in use; choose another with --port or PORT`);
@@ -94,15 +101,6 @@ async function bootstrap(store: Store): Promise<IssuedKey | undefined> {
   const projects = await store.listProjects();
   if (projects.length > 0) return undefined;
   return issueKey(store, { project: DEFAULT_PROJECT, name: 'first-run' });
-}
-
-/** The core's log lines, through the injected writers rather than the process's own streams. */
-function writerLogger(stdout: Writer, stderr: Writer): Logger {
-  const line = (level: string, event: string, fields?: LogFields) => `${JSON.stringify({ level, event, ...fields })}\n`;
-  return {
-    info: (event, fields) => stdout.write(line('info', event, fields)),
-    error: (event, fields) => stderr.write(line('error', event, fields)),
-  };
 }
 
 /** A wildcard bind address is not somewhere a client can connect to; loopback is. */
