@@ -71,11 +71,28 @@ export function isSpendPeriod(period: string): boolean {
 export function serializeReservation(reservation: Reservation): string {
   const { scopes, claims } = reservation;
   let text = `[2,${JSON.stringify(reservation.id)},${reservation.at.getTime()},${reservation.expiresAt.getTime()},${reservation.estimateNanos},${scopes.length}`;
-  for (const scope of scopes) text += `,"${scope.kind}",${JSON.stringify(scope.id)}`;
+  for (const scope of scopes) text += `,"${scope.kind}",${quoted(scope.id)}`;
   for (const c of claims) {
-    text += `,"${c.scope.kind}",${JSON.stringify(c.scope.id)},${JSON.stringify(c.period)},"${c.unit}",${c.amount},${c.limit},"${c.rule}"`;
+    text += `,"${c.scope.kind}",${quoted(c.scope.id)},${quoted(c.period)},"${c.unit}",${c.amount},${c.limit},"${c.rule}"`;
   }
   return `${text}]`;
+}
+
+/**
+ * Scope ids and period labels as JSON strings, remembered: every request of a key names the same
+ * few, and quoting them was most of the record's cost. Bounded; cleared when full.
+ */
+const QUOTED = new Map<string, string>();
+const MAX_QUOTED = 4_096;
+
+function quoted(text: string): string {
+  let json = QUOTED.get(text);
+  if (json === undefined) {
+    if (QUOTED.size >= MAX_QUOTED) QUOTED.clear();
+    json = JSON.stringify(text);
+    QUOTED.set(text, json);
+  }
+  return json;
 }
 
 /** Reads both the array form and the object form written before it (still in existing stores). */

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { forEachSettlementChange, parseReservation } from './counters';
+import type { Reservation } from './port';
 
 /**
  * A write to the spend ledger. A reservation travels as its persisted record (the only form a
@@ -14,6 +15,9 @@ export type LedgerOutcome = number;
 export const RESERVED = -1;
 export const SETTLED = 1;
 export const NOT_HELD = 0;
+
+/** Parsed reservations kept for their settlement; past this (a leak elsewhere), settlements read rows again. */
+const MAX_HELD = 100_000;
 
 /** How often the WAL is copied back into the database file, off the write path. */
 export const CHECKPOINT_INTERVAL_MS = 1_000;
@@ -50,9 +54,19 @@ export function createLedger(db: Database.Database): Ledger {
   const selectExpired = db.prepare<[string, number], { body: string }>('SELECT body FROM reservations WHERE expires_at <= ? ORDER BY expires_at LIMIT ?');
   const pruneMinutes = db.prepare<[string]>("DELETE FROM spend WHERE period GLOB 'minute:*' AND period < ?");
 
+  const dropReservation = db.prepare<[string]>('DELETE FROM reservations WHERE id = ?');
+
+  // The reservations this connection wrote and has not seen settled, parsed: a settlement then
+  // neither reads the record back nor parses it again. The row stays the only truth of whether a
+  // reservation is still held (its DELETE says so); this holds the same record, already parsed.
+  // Changed only once a group has committed, so a rolled-back group leaves it as it was.
+  const held = new Map<string, Reservation>();
+  let group: { added: Reservation[]; settled: string[] } = { added: [], settled: [] };
+
   // Check every claim, then apply them all: inside one transaction nothing can move in between.
   const reserveOne = (counters: CounterChanges, record: string): LedgerOutcome => {
-    const { id, claims, expiresAt } = parseReservation(record);
+    const reservation = parseReservation(record);
+    const { id, claims, expiresAt } = reservation;
     for (const [index, claim] of claims.entries()) {
       const { nanos: settled, committed } = counters.read(claim.scope.kind, claim.scope.id, claim.period);
       const fits = claim.rule === 'within' ? committed + claim.amount <= claim.limit : settled < claim.limit;
@@ -60,14 +74,23 @@ export function createLedger(db: Database.Database): Ledger {
     }
     for (const claim of claims) counters.add(claim.scope.kind, claim.scope.id, claim.period, 0, claim.amount, 0);
     insertReservation.run(id, expiresAt.toISOString(), record);
+    group.added.push(reservation);
     return RESERVED;
   };
 
   const settleOne = (counters: CounterChanges, id: string, actualNanos: number): LedgerOutcome => {
-    const row = takeReservation.get(id);
-    if (!row) return NOT_HELD;
+    let reservation = held.get(id) ?? group.added.find((added) => added.id === id);
+    if (reservation) {
+      if (dropReservation.run(id).changes === 0) reservation = undefined;
+    } else {
+      // Written by another connection, or before this one opened (a reservation left by a crash).
+      const row = takeReservation.get(id);
+      if (row) reservation = parseReservation(row.body);
+    }
+    group.settled.push(id);
+    if (!reservation) return NOT_HELD;
     // Straight into the group's sums: merging per reservation first (settlementDeltas) would be work done twice.
-    forEachSettlementChange(parseReservation(row.body), actualNanos, counters.add);
+    forEachSettlementChange(reservation, actualNanos, counters.add);
     return SETTLED;
   };
 
@@ -79,7 +102,15 @@ export function createLedger(db: Database.Database): Ledger {
   });
 
   // IMMEDIATE: take the write lock at BEGIN, so a CLI writing the same file cannot turn a read into a busy upgrade.
-  const commit = (writes: readonly LedgerWrite[]): LedgerOutcome[] => applyGroup.immediate(writes);
+  const commit = (writes: readonly LedgerWrite[]): LedgerOutcome[] => {
+    group = { added: [], settled: [] };
+    const outcomes = applyGroup.immediate(writes);
+    // Committed: the group's reservations are now held, its settled ones no longer.
+    if (held.size + group.added.length > MAX_HELD) held.clear();
+    for (const reservation of group.added) held.set(reservation.id, reservation);
+    for (const id of group.settled) held.delete(id);
+    return outcomes;
+  };
 
   return {
     apply(writes) {

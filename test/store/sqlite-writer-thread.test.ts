@@ -103,3 +103,84 @@ describe('sqlite ledger on a busy database', () => {
     }
   });
 });
+
+describe('sqlite ledger, settling what it reserved', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tollgate-ledger-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const at = new Date('2026-11-27T10:00:00Z');
+  const reservation = (id: string, estimateNanos = 100) =>
+    serializeReservation({
+      id,
+      at,
+      scopes: [{ kind: 'key', id: 'k1' }],
+      claims: [{ scope: { kind: 'key', id: 'k1' }, period: 'day:2026-11-27', unit: 'nanos', amount: estimateNanos, limit: 1_000, rule: 'within' }],
+      estimateNanos,
+      expiresAt: new Date('2026-11-27T10:20:00Z'),
+    });
+  const counter = (db: ReturnType<typeof openDatabase>) =>
+    db.prepare("SELECT nanos, committed, requests FROM spend WHERE scope_kind = 'key' AND scope_id = 'k1' AND period = 'day:2026-11-27'").get();
+
+  it('goes by the row, not by what it remembers: a reservation another process settled is not settled twice', () => {
+    const file = join(dir, 'tollgate.db');
+    const db = openDatabase(file);
+    const other = openDatabase(file);
+    try {
+      const ledger = createLedger(db);
+      const elsewhere = createLedger(other);
+      expect(ledger.apply([{ kind: 'reserve', record: reservation('r1') }])).toEqual([RESERVED]);
+      // GIVEN another connection (a reconciler in another process) settles it first
+      expect(elsewhere.apply([{ kind: 'settle', id: 'r1', actualNanos: 100 }])).toEqual([SETTLED]);
+      // WHEN this ledger settles it too, THEN nothing is held any more, and the counters moved once
+      expect(ledger.apply([{ kind: 'settle', id: 'r1', actualNanos: 40 }])).toEqual([NOT_HELD]);
+      expect(counter(db)).toEqual({ nanos: 100, committed: 100, requests: 1 });
+    } finally {
+      db.close();
+      other.close();
+    }
+  });
+
+  it('settles reservations it did not write (another connection, an earlier run) from their rows', () => {
+    const file = join(dir, 'tollgate.db');
+    const earlier = openDatabase(file);
+    expect(createLedger(earlier).apply([{ kind: 'reserve', record: reservation('r1', 300) }])).toEqual([RESERVED]);
+    earlier.close();
+    const db = openDatabase(file);
+    try {
+      const ledger = createLedger(db);
+      expect(ledger.apply([{ kind: 'settle', id: 'r1', actualNanos: 120 }, { kind: 'settle', id: 'r1', actualNanos: 120 }])).toEqual([SETTLED, NOT_HELD]);
+      expect(counter(db)).toEqual({ nanos: 120, committed: 120, requests: 1 });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('keeps to what was committed when a group fails and is replayed write by write', () => {
+    const db = openDatabase(join(dir, 'tollgate.db'));
+    try {
+      const ledger = createLedger(db);
+      expect(ledger.apply([{ kind: 'reserve', record: reservation('r1') }])).toEqual([RESERVED]);
+      // GIVEN a group that settles r1 and then fails on a malformed record: rolled back, then replayed
+      const outcomes = ledger.apply([
+        { kind: 'settle', id: 'r1', actualNanos: 10 },
+        { kind: 'reserve', record: '[2,"r2",' },
+        { kind: 'reserve', record: reservation('r3') },
+      ]);
+      expect(outcomes[0]).toBe(SETTLED);
+      expect(outcomes[1]).toBeInstanceOf(Error);
+      expect(outcomes[2]).toBe(RESERVED);
+      // THEN r1 was settled exactly once, r3 is held, r2 never existed
+      expect(ledger.apply([{ kind: 'settle', id: 'r1', actualNanos: 10 }, { kind: 'settle', id: 'r2', actualNanos: 1 }, { kind: 'settle', id: 'r3', actualNanos: 5 }])).toEqual([
+        NOT_HELD,
+        NOT_HELD,
+        SETTLED,
+      ]);
+      expect(counter(db)).toEqual({ nanos: 15, committed: 15, requests: 2 });
+    } finally {
+      db.close();
+    }
+  });
+});
