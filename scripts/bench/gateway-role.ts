@@ -1,11 +1,11 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalGateway, type RunningGateway } from '../../lambda/app/local-gateway';
 import { parseConfig } from '../../lambda/config/config';
-import { silentLogger } from '../../lambda/core/log';
+import { batchingLogger } from '../../lambda/core/log';
 import { issueKey } from '../../lambda/keys/issue-key';
 import { PROVIDER_IDS, PROVIDERS } from '../../lambda/providers';
 import type { KeyRecord, Store } from '../../lambda/store/port';
@@ -111,7 +111,11 @@ export async function startGatewayRole(options: GatewayRoleOptions) {
     // Nothing from the developer's own .tollgate/ (stored prices, config) leaks into the run.
     TOLLGATE_DATA_DIR: dataDir,
   };
-  const gateway: RunningGateway = await startLocalGateway({ store, config, env, port: 0, logger: silentLogger });
+  // Logged as `tollgate serve` logs (a line per request, written once per event-loop turn), into
+  // /dev/null: the cost of the lines and their system calls, without a reader to wake.
+  const devNull = openSync('/dev/null', 'w');
+  const sink = { write: (text: string) => writeSync(devNull, text) };
+  const gateway: RunningGateway = await startLocalGateway({ store, config, env, port: 0, logger: batchingLogger(sink, sink) });
 
   // Round-trip probe: hooks are installed only while probing, so they cost nothing under load.
   let records: RoundTrips[] = [];
