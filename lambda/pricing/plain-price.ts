@@ -27,22 +27,23 @@ export function plainPriceTotal(price: ModelPrice, usage: Usage): number | undef
     const value = usage[key];
     if (value !== undefined && (!USAGE_KEYS.has(key) || !Number.isSafeInteger(value) || value < 0)) return undefined;
   }
-  const leaves = new Map<string, number>();
-  for (const unit of plan.byDepth) {
+  // Leaves by position in plan.byDepth: the most specific first, so those below are known.
+  const leaves: number[] = [];
+  for (const { unit, below } of plan.byDepth) {
     const reported = usage[unit.usageKey];
     // A missing count is zero, unless a more specific count was reported: genai-prices refuses that.
     if (reported === undefined && unit.descendants.some((key) => (usage[key] ?? 0) > 0)) return undefined;
     // Less what its priced, more specific units count; detail that has no price of its own stays in.
     let count = reported ?? 0;
-    for (const other of plan.byDepth) if (other !== unit && unit.descendants.includes(other.usageKey)) count -= leaves.get(other.usageKey) ?? 0;
+    for (const index of below) count -= leaves[index] as number;
     if (count < 0) return undefined; // more specific usage exceeds its total: genai-prices refuses that too
-    leaves.set(unit.usageKey, count);
+    leaves.push(count);
   }
   let input = 0;
   let output = 0;
   let other = 0;
   for (const term of plan.terms) {
-    const amount = (term.rate * (leaves.get(term.unit.usageKey) ?? 0)) / term.unit.per;
+    const amount = (term.rate * (leaves[term.leaf] as number)) / term.unit.per;
     if (term.unit.direction === 'input') input += amount;
     else if (term.unit.direction === 'output') output += amount;
     else other += amount;
@@ -113,10 +114,13 @@ const USAGE_KEYS = new Set([
 ]);
 
 interface Plan {
-  /** One per priced key, in the price's key order: the order genai-prices sums them in. */
-  readonly terms: readonly { readonly unit: Unit; readonly rate: number }[];
-  /** The priced units, most specific first (ties by usage key), as genai-prices computes leaves. */
-  readonly byDepth: readonly Unit[];
+  /** One per priced key, in the price's key order: the order genai-prices sums them in. `leaf`: its unit's place in `byDepth`. */
+  readonly terms: readonly { readonly unit: Unit; readonly rate: number; readonly leaf: number }[];
+  /**
+   * The priced units, most specific first (ties by usage key), as genai-prices computes leaves;
+   * `below`: the places of the priced units more specific than each (all earlier in the list).
+   */
+  readonly byDepth: readonly { readonly unit: Unit; readonly below: readonly number[] }[];
 }
 
 /** Per price object: genai-prices replaces them when its data is refreshed, so plans never go stale. */
@@ -141,6 +145,10 @@ function makePlan(price: ModelPrice): Plan | null {
   }
   const priced = new Set(terms.map((term) => term.unit.priceKey));
   if (terms.some((term) => term.unit.requires.some((key) => !priced.has(key)))) return null;
-  const byDepth = terms.map((term) => term.unit).sort((a, b) => b.depth - a.depth || a.usageKey.localeCompare(b.usageKey));
-  return { terms, byDepth };
+  const units = terms.map((term) => term.unit).sort((a, b) => b.depth - a.depth || a.usageKey.localeCompare(b.usageKey));
+  const byDepth = units.map((unit, at) => ({
+    unit,
+    below: units.flatMap((other, index) => (index < at && unit.descendants.includes(other.usageKey) ? [index] : [])),
+  }));
+  return { terms: terms.map((term) => ({ ...term, leaf: units.indexOf(term.unit) })), byDepth };
 }
