@@ -1,7 +1,7 @@
 import { startLocalGateway, type RunningGateway } from '../app/local-gateway';
 import { openStoreFromEnv } from '../app/open-store';
 import { loadConfig, type GatewayConfig } from '../config/config';
-import { batchingLogger, type Logger } from '../core/log';
+import { batchingLogger, type BatchingLogger, type Logger } from '../core/log';
 import { issueKey, type IssuedKey } from '../keys/issue-key';
 import type { Store } from '../store/port';
 import { parseCommandArgs } from './args';
@@ -24,12 +24,30 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
   // Request log lines are written once per event-loop turn; whatever is held goes out on exit.
   const logger = batchingLogger(io.stdout, io.stderr);
   process.once('exit', logger.flush);
+  try {
+    await serveUntilStopped(store, config, io, { port, host, json }, logger);
+  } finally {
+    logger.flush();
+    process.off('exit', logger.flush);
+  }
+  return 0;
+}
+
+async function serveUntilStopped(
+  store: Store,
+  config: GatewayConfig,
+  io: CliIo,
+  { port, host, json }: { port: number; host: string; json: boolean },
+  logger: BatchingLogger,
+): Promise<void> {
   let gateway: RunningGateway | undefined;
   try {
     gateway = await listen(store, config, io, port, host, logger);
     // Only once listening: a key issued before a failed bind would never be shown to anyone.
     const issued = await bootstrap(store);
     const base = displayUrl(gateway.url);
+    // Lines logged while starting (prices loaded, …) come before the banner, as they happened.
+    logger.flush();
     if (json) {
       // One line, like the log lines that follow it, so stdout stays a stream of JSON lines.
       io.stdout.write(`${JSON.stringify({
@@ -43,10 +61,11 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
       io.stdout.write(issued ? firstRunBanner(base, issued) : laterRunBanner(base));
     }
   } catch (error) {
-    await gateway?.close();
-    await store.close();
-    logger.flush();
-    process.off('exit', logger.flush);
+    try {
+      await gateway?.close();
+    } finally {
+      await store.close();
+    }
     throw error;
   }
 
@@ -56,10 +75,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
     await gateway.close();
   } finally {
     await store.close();
-    logger.flush();
-    process.off('exit', logger.flush);
   }
-  return 0;
 }
 
 function parsePort(value: string, source: string, command?: string): number {

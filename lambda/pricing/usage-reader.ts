@@ -77,7 +77,10 @@ function plainReader(root: readonly string[], counted: readonly Mapping[], order
     const usage: Usage = {};
     for (const key of order) {
       const value = sums.get(key);
-      if (value !== undefined) usage[key] = value;
+      if (value === undefined) continue;
+      // Finite counts can add up past the largest number: extractUsage refuses the sum then.
+      if (!Number.isFinite(value)) return undefined;
+      usage[key] = value;
     }
     return usage;
   };

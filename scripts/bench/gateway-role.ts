@@ -1,5 +1,5 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,6 +169,7 @@ export async function startGatewayRole(options: GatewayRoleOptions) {
     async close() {
       await gateway.close();
       await inner.close();
+      closeSync(devNull);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

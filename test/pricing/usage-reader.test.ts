@@ -24,7 +24,7 @@ function steps(path: UsageExtractor['root']): (string | object)[] {
   return Array.isArray(path) ? path : [path];
 }
 
-const ODD_VALUES: unknown[] = [null, 'twelve', -3, 1.5, 0, {}, [], [4], true, Number.MAX_SAFE_INTEGER];
+const ODD_VALUES: unknown[] = [null, 'twelve', -3, 1.5, 0, {}, [], [4], true, Number.MAX_SAFE_INTEGER, 1e308, Number.MAX_VALUE];
 
 /**
  * A document shaped like the extractor's responses, each path present, missing, or holding an
@@ -107,5 +107,12 @@ describe('usage read from response documents', () => {
     expect(readUsage(openai, { usage: { completion_tokens: 3 } }, 'chat')).toBeUndefined();
     expect(readUsage(openai, { usage: { prompt_tokens: -1, completion_tokens: 3 } }, 'chat')).toBeUndefined();
     expect(readUsage(openai, doc, 'no-such-flavor')).toBeUndefined();
+  });
+
+  it('refuses counts that add up past the largest number, as extractUsage does', () => {
+    const anthropic = findProvider({ providerId: 'anthropic' }) as Provider;
+    const doc = { usage: { input_tokens: 1e308, cache_creation_input_tokens: 1e308, output_tokens: 10 } };
+    expect(reference(anthropic, doc, 'default')).toBeUndefined();
+    expect(readUsage(anthropic, doc, 'default')).toBeUndefined();
   });
 });
