@@ -71,12 +71,19 @@ export class Pricer {
   /**
    * Reads the usage block with genai-prices' extractor for `pricingId` and prices it. Returns
    * undefined when either the usage or the price cannot be had: the caller decides what that means.
+   * Never throws: whatever an upstream reports, the request must still be answered and settled.
    */
   price(pricingId: string, model: string, document: UsageDocument): PricedUsage | undefined {
     const usage = readUsage(pricingId, document);
     if (!usage) return undefined;
-    const result = this.calc(usage, pricingId, model);
-    return result && { nanos: usdToNanos(result.total), usage, model: result.model };
+    try {
+      const result = this.calc(usage, pricingId, model);
+      return result && { nanos: usdToNanos(result.total), usage, model: result.model };
+    } catch {
+      // Usage genai-prices refuses (more cached tokens than prompt tokens, say) or a total too
+      // large to store: as good as no usage. The caller charges the estimate.
+      return undefined;
+    }
   }
 
   private calc(usage: Usage, pricingId: string, model: string): Priced | undefined {

@@ -175,6 +175,21 @@ describe.each(storesUnderTest())('limits over time and key lifecycle on the $nam
     expect((await store.getSpend({ kind: 'project', id: 'acme' })).find((c) => c.period === 'month:2026-11')).toMatchObject({ nanos: CHAT_ESTIMATE, requests: 1 });
   });
 
+  it('charges the estimate for usage genai-prices refuses to price, and still answers and settles', async () => {
+    // GIVEN an upstream that reports more cached tokens than prompt tokens (calcPrice throws on that)
+    await start();
+    harness.upstream.behaviour.rewrite = (recorded) => recorded.replace('"cached_tokens": 1920', '"cached_tokens": 5000');
+
+    // WHEN a request is made
+    const response = await send();
+    await settled(1);
+
+    // THEN the client gets the upstream's answer, and the reservation is settled at its estimate
+    expect(response.status).toBe(200);
+    const day = (await store.getSpend({ kind: 'key', id: keyId })).find((c) => c.period.startsWith('day:'));
+    expect(day).toMatchObject({ nanos: CHAT_ESTIMATE, reservedNanos: 0, requests: 1 });
+  });
+
   it('forwards an unpriced model under the block policy, then blocks the key for the configured time', async () => {
     // GIVEN a provider that lets unpriced models through, then blocks the key that used one
     await start({ openai: { unpriced: 'block', unpricedBlockMinutes: 30 } });

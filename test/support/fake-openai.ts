@@ -28,6 +28,8 @@ export interface FakeBehaviour {
   hold?: Promise<void>;
   /** Answer every request with this status and body instead of a recording. */
   error?: { status: number; body: string };
+  /** Change the recorded response before it is sent (an upstream reporting odd usage). */
+  rewrite?: (recorded: string) => string;
 }
 
 export interface FakeOpenAI {
@@ -83,7 +85,8 @@ async function respond(req: SeenRequest, res: ServerResponse, behaviour: FakeBeh
   const recording = path && recordings[path];
   if (!recording) return send(res, 404, 'application/json', Buffer.from('{"error":{"message":"not found","type":"invalid_request_error"}}'));
   const recorded = fixture(recording);
-  const bytes = behaviour.respondAsModel ? Buffer.from(recorded.toString('utf8').replaceAll('gpt-4o-2024-08-06', behaviour.respondAsModel)) : recorded;
+  let bytes = behaviour.respondAsModel ? Buffer.from(recorded.toString('utf8').replaceAll('gpt-4o-2024-08-06', behaviour.respondAsModel)) : recorded;
+  if (behaviour.rewrite) bytes = Buffer.from(behaviour.rewrite(bytes.toString('utf8')));
   if (!streamed) {
     return gzip ? send(res, 200, 'application/json', gzipSync(bytes), { 'content-encoding': 'gzip' }) : send(res, 200, 'application/json', bytes);
   }
