@@ -185,12 +185,20 @@ function streamFigures(records: readonly StreamRecord[]): StreamFigures {
 
 /** Median over repeats of a paired quantity (gateway vs another target in the same repeat). */
 function paired<R extends { repeat: number; target: TargetName }>(records: readonly R[], other: TargetName, f: (gateway: R, other: R) => number): number {
+  return median(pairedValues(records, other, f));
+}
+
+function pairedValues<R extends { repeat: number; target: TargetName }>(records: readonly R[], other: TargetName, f: (gateway: R, other: R) => number): number[] {
   const values: number[] = [];
   for (const g of records.filter((r) => r.target === 'gateway')) {
     const o = records.find((r) => r.target === other && r.repeat === g.repeat);
     if (o) values.push(f(g, o));
   }
-  return median(values);
+  return values;
+}
+
+function range(values: readonly number[]): [number, number] {
+  return values.length === 0 ? [NaN, NaN] : [Math.min(...values), Math.max(...values)];
 }
 
 function aggregateLoad(records: readonly LoadRecord[]): NonStreamingRow[] {
@@ -216,6 +224,7 @@ function aggregateLoad(records: readonly LoadRecord[]): NonStreamingRow[] {
       addedP50VsDirect: paired(group, 'direct', (g, o) => g.load.p50 - o.load.p50),
       addedP99VsDirect: paired(group, 'direct', (g, o) => g.load.p99 - o.load.p99),
       gatewayOverBare: paired(group, 'bare', (g, o) => g.load.rps / o.load.rps),
+      gatewayOverBareRange: range(pairedValues(group, 'bare', (g, o) => g.load.rps / o.load.rps)),
       gatewayOverDirect: paired(group, 'direct', (g, o) => g.load.rps / o.load.rps),
       bareOverDirect: median(bareOverDirect),
     });

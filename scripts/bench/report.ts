@@ -58,12 +58,12 @@ export function renderMarkdown(results: BenchResults): string {
   out.push('');
   out.push(
     table(
-      ['api', 'c', 'req/s direct / bare / gateway', 'gw ÷ bare', 'gw ÷ direct', 'p50 ms d / b / g', 'p99 ms d / b / g', 'added p50 vs bare / direct', 'added p99 vs bare / direct', 'CPU µs/req bare / gw (of which kernel)', 'syscalls/req bare / gw'],
+      ['api', 'c', 'req/s direct / bare / gateway', 'gw ÷ bare (repeats: lowest–highest)', 'gw ÷ direct', 'p50 ms d / b / g', 'p99 ms d / b / g', 'added p50 vs bare / direct', 'added p99 vs bare / direct', 'CPU µs/req bare / gw (of which kernel)', 'syscalls/req bare / gw'],
       results.nonStreaming.map((row) => [
         row.api,
         String(row.concurrency),
         triple(row.direct, row.bare, row.gateway, (f) => f.rps, int),
-        pct(row.gatewayOverBare),
+        `${pct(row.gatewayOverBare)} (${(row.gatewayOverBareRange[0] * 100).toFixed(0)}–${(row.gatewayOverBareRange[1] * 100).toFixed(0)})`,
         pct(row.gatewayOverDirect),
         triple(row.direct, row.bare, row.gateway, (f) => f.p50, ms),
         triple(row.direct, row.bare, row.gateway, (f) => f.p99, ms),

@@ -33,6 +33,8 @@ export interface NonStreamingRow {
   readonly addedP99VsDirect: number;
   /** Medians of the per-repeat ratios. */
   readonly gatewayOverBare: number;
+  /** The lowest and highest per-repeat gateway ÷ bare ratio: how far one repeat can be trusted. */
+  readonly gatewayOverBareRange: readonly [number, number];
   readonly gatewayOverDirect: number;
   readonly bareOverDirect: number;
 }
