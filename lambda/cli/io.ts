@@ -1,10 +1,9 @@
+import type { LineWriter } from '../core/log';
 import type { Store } from '../store/port';
 import { openStoreFromEnv } from '../app/open-store';
 
 /** Anything with `write(string)`: `process.stdout`, or a collector in tests. */
-export interface Writer {
-  write(text: string): unknown;
-}
+export type Writer = LineWriter;
 
 /** Everything a command touches outside its arguments, so tests can run it in-process. */
 export interface CliIo {
