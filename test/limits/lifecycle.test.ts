@@ -2,7 +2,7 @@ import { reconcileExpired } from '../../lambda/limits/reconciler';
 import { silentLogger } from '../../lambda/core/log';
 import type { Store } from '../../lambda/store/port';
 import type { Harness } from '../support/harness';
-import { CHAT, CHAT_ACTUAL, CHAT_BODY, CHAT_ESTIMATE, gate, limitsHarness, post, storesUnderTest } from './support';
+import { CHAT, CHAT_ACTUAL, CHAT_BODY, CHAT_ESTIMATE, estimateFor, gate, limitsHarness, post, storesUnderTest } from './support';
 
 interface OpenAIError {
   error: { message: string; code: string };
@@ -175,19 +175,22 @@ describe.each(storesUnderTest())('limits over time and key lifecycle on the $nam
     expect((await store.getSpend({ kind: 'project', id: 'acme' })).find((c) => c.period === 'month:2026-11')).toMatchObject({ nanos: CHAT_ESTIMATE, requests: 1 });
   });
 
-  it('charges the estimate for usage genai-prices refuses to price, and still answers and settles', async () => {
+  it.each([
+    ['a document', CHAT_BODY, '"cached_tokens": 1920'],
+    ['a stream', JSON.stringify({ ...CHAT, stream: true }), '"cached_tokens":1024'],
+  ])('charges the estimate for usage genai-prices refuses to price in %s, and still answers and settles', async (_kind, body, cached) => {
     // GIVEN an upstream that reports more cached tokens than prompt tokens (calcPrice throws on that)
     await start();
-    harness.upstream.behaviour.rewrite = (recorded) => recorded.replace('"cached_tokens": 1920', '"cached_tokens": 5000');
+    harness.upstream.behaviour.rewrite = (recorded) => recorded.replace(cached, '"cached_tokens": 5000');
 
     // WHEN a request is made
-    const response = await send();
+    const response = await send(body);
     await settled(1);
 
     // THEN the client gets the upstream's answer, and the reservation is settled at its estimate
     expect(response.status).toBe(200);
     const day = (await store.getSpend({ kind: 'key', id: keyId })).find((c) => c.period.startsWith('day:'));
-    expect(day).toMatchObject({ nanos: CHAT_ESTIMATE, reservedNanos: 0, requests: 1 });
+    expect(day).toMatchObject({ nanos: estimateFor(body), reservedNanos: 0, requests: 1 });
   });
 
   it('forwards an unpriced model under the block policy, then blocks the key for the configured time', async () => {
