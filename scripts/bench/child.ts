@@ -20,6 +20,14 @@ export interface ProcessStats {
   /** read/write syscalls so far (Linux /proc/self/io); -1 where unavailable. */
   readonly syscr: number;
   readonly syscw: number;
+  /**
+   * CPU time of the event-loop thread alone (user + system, µs; Linux /proc, 10 ms ticks), -1 where
+   * unavailable. The gateway's other threads (the spend writer, V8's helpers) are in userUs/systemUs.
+   */
+  readonly loopThreadUs: number;
+  /** `performance.eventLoopUtilization()` so far: ms the loop was idle and active. */
+  readonly loopIdleMs: number;
+  readonly loopActiveMs: number;
 }
 
 export interface CommandMessage {
@@ -38,6 +46,7 @@ function stats(): ProcessStats {
     // not Linux
   }
   const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? -1);
+  const loop = performance.eventLoopUtilization();
   return {
     userUs: cpu.user,
     systemUs: cpu.system,
@@ -45,7 +54,24 @@ function stats(): ProcessStats {
     rssBytes: process.memoryUsage.rss(),
     syscr: field('syscr'),
     syscw: field('syscw'),
+    loopThreadUs: loopThreadUs(),
+    loopIdleMs: loop.idle,
+    loopActiveMs: loop.active,
   };
+}
+
+/** USER_HZ: the unit of /proc's CPU times, 100 on every Linux build Node supports. */
+const TICKS_PER_SECOND = 100;
+
+function loopThreadUs(): number {
+  try {
+    // The main thread's id is the process id; fields 14 and 15 (after the parenthesised name) are utime and stime.
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / TICKS_PER_SECOND;
+  } catch {
+    return -1;
+  }
 }
 
 async function listen(server: Server): Promise<string> {

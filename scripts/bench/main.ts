@@ -12,6 +12,7 @@ import { availableParallelism, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Agent, request } from 'undici';
 import { LAMBDA_HANDLER, measureBundles, type BundleResult } from './bundle';
+import type { ProcessStats } from './child';
 import type { GatewayInfo, RoundTrips } from './gateway-role';
 import { runLoad, type LoadResult } from './load';
 import { parseOptions, type BenchOptions } from './options';
@@ -117,6 +118,10 @@ interface ProcessCost {
   readonly cpuUs: number;
   readonly systemUs: number;
   readonly syscalls: number;
+  /** The event-loop thread's own CPU time, µs; NaN where /proc has no per-thread times. */
+  readonly loopThreadUs: number;
+  /** Share of the run's wall time the event loop was busy (0–1). */
+  readonly loopUtilization: number;
 }
 
 async function measured(child: Child<unknown> | undefined, run: () => Promise<LoadResult>): Promise<{ load: LoadResult; cost?: ProcessCost }> {
@@ -130,8 +135,16 @@ async function measured(child: Child<unknown> | undefined, run: () => Promise<Lo
       cpuUs: after.userUs + after.systemUs - (before.userUs + before.systemUs),
       systemUs: after.systemUs - before.systemUs,
       syscalls: before.syscr < 0 ? Number.NaN : after.syscr + after.syscw - (before.syscr + before.syscw),
+      loopThreadUs: before.loopThreadUs < 0 || after.loopThreadUs < 0 ? Number.NaN : after.loopThreadUs - before.loopThreadUs,
+      loopUtilization: loopUtilization(before, after),
     },
   };
+}
+
+function loopUtilization(before: ProcessStats, after: ProcessStats): number {
+  const active = after.loopActiveMs - before.loopActiveMs;
+  const idle = after.loopIdleMs - before.loopIdleMs;
+  return active + idle > 0 ? active / (active + idle) : Number.NaN;
 }
 
 interface LoadRecord {
@@ -143,6 +156,8 @@ interface LoadRecord {
   readonly cpuUsPerRequest?: number;
   readonly systemUsPerRequest?: number;
   readonly syscallsPerRequest?: number;
+  readonly loopCpuUsPerRequest?: number;
+  readonly loopUtilization?: number;
 }
 
 interface StreamRecord {
@@ -164,6 +179,8 @@ function loadFigures(records: readonly LoadRecord[]): LoadFigures {
       cpuUsPerRequest: median(cpu),
       systemUsPerRequest: median(defined(records.map((r) => r.systemUsPerRequest))),
       syscallsPerRequest: median(defined(records.map((r) => r.syscallsPerRequest))),
+      loopCpuUsPerRequest: median(defined(records.map((r) => r.loopCpuUsPerRequest))),
+      loopUtilization: median(defined(records.map((r) => r.loopUtilization))),
     }),
     failed: records.reduce((sum, r) => sum + r.load.failed, 0),
     runs: records.map((r) => ({ rps: r.load.rps, p50: r.load.p50, p99: r.load.p99 })),
@@ -429,7 +446,13 @@ async function main(): Promise<void> {
             repeat,
             target,
             load,
-            ...(cost && { cpuUsPerRequest: cost.cpuUs / served, systemUsPerRequest: cost.systemUs / served, syscallsPerRequest: cost.syscalls / served }),
+            ...(cost && {
+              cpuUsPerRequest: cost.cpuUs / served,
+              systemUsPerRequest: cost.systemUs / served,
+              syscallsPerRequest: cost.syscalls / served,
+              loopCpuUsPerRequest: cost.loopThreadUs / served,
+              loopUtilization: cost.loopUtilization,
+            }),
           });
           log(`${api.id} c=${concurrency} r${repeat + 1} ${target.padEnd(7)} ${Math.round(load.rps)} req/s p50 ${load.p50.toFixed(3)} ms p99 ${load.p99.toFixed(3)} ms${load.failed ? ` FAILED ${load.failed}` : ''}`);
         }

@@ -1,5 +1,5 @@
 import type { ProfileSummary } from './profile';
-import type { BenchResults, LoadFigures, StreamFigures } from './results';
+import type { BenchResults, LoadFigures, NonStreamingRow, StreamFigures } from './results';
 import { ISSUE_REFERENCE } from './targets';
 
 const ms = (value: number): string => (Number.isFinite(value) ? (Math.abs(value) < 10 ? value.toFixed(3) : value.toFixed(1)) : 'n/a');
@@ -58,7 +58,7 @@ export function renderMarkdown(results: BenchResults): string {
   out.push('');
   out.push(
     table(
-      ['api', 'c', 'req/s direct / bare / gateway', 'gw ÷ bare (repeats: lowest–highest)', 'gw ÷ direct', 'p50 ms d / b / g', 'p99 ms d / b / g', 'added p50 vs bare / direct', 'added p99 vs bare / direct', 'CPU µs/req bare / gw (of which kernel)', 'syscalls/req bare / gw'],
+      ['api', 'c', 'req/s direct / bare / gateway', 'gw ÷ bare (repeats: lowest–highest)', 'gw ÷ direct', 'p50 ms d / b / g', 'p99 ms d / b / g', 'added p50 vs bare / direct', 'added p99 vs bare / direct', 'CPU µs/req bare / gw (of which kernel)', 'event loop thread: CPU µs/req bare / gw (busy)', 'syscalls/req bare / gw'],
       results.nonStreaming.map((row) => [
         row.api,
         String(row.concurrency),
@@ -70,10 +70,12 @@ export function renderMarkdown(results: BenchResults): string {
         `${signed(row.addedP50VsBare)} / ${signed(row.addedP50VsDirect)}`,
         `${signed(row.addedP99VsBare)} / ${signed(row.addedP99VsDirect)}`,
         `${num(row.bare.cpuUsPerRequest ?? NaN, 0)} (${num(row.bare.systemUsPerRequest ?? NaN, 0)}) / ${num(row.gateway.cpuUsPerRequest ?? NaN, 0)} (${num(row.gateway.systemUsPerRequest ?? NaN, 0)})`,
+        `${num(row.bare.loopCpuUsPerRequest ?? NaN, 0)} (${pct(row.bare.loopUtilization ?? NaN)}) / ${num(row.gateway.loopCpuUsPerRequest ?? NaN, 0)} (${pct(row.gateway.loopUtilization ?? NaN)})`,
         `${num(row.bare.syscallsPerRequest ?? NaN, 1)} / ${num(row.gateway.syscallsPerRequest ?? NaN, 1)}`,
       ]),
     ),
   );
+  out.push('', ...loopNotes(results.nonStreaming));
   const failures = results.nonStreaming.reduce((sum, row) => sum + row.direct.failed + row.bare.failed + row.gateway.failed, 0);
   if (failures > 0) out.push('', `**${failures} failed or non-2xx responses** during the load runs (see the JSON).`);
   out.push('');
@@ -163,4 +165,23 @@ export function renderProfile(p: ProfileSummary): string {
   out.push(table(['function (self)', 'where', 'ms', '% busy', 'µs/req'], p.topSelf.map((h) => [h.name, h.where, num(h.ms, 0), num(h.pct), num(h.usPerRequest)])));
   out.push('');
   return out.join('\n');
+}
+
+/**
+ * Both proxies serve from one event-loop thread: once it is saturated, its CPU per request bounds
+ * throughput. Against the bare proxy's, the gateway's says what the throughput ratio can be at most.
+ */
+function loopNotes(rows: readonly NonStreamingRow[]): string[] {
+  const notes: string[] = [];
+  for (const row of rows.filter((r) => r.concurrency === 50)) {
+    const bare = row.bare.loopCpuUsPerRequest;
+    const gateway = row.gateway.loopCpuUsPerRequest;
+    if (bare === undefined || gateway === undefined || !(bare > 0) || !(gateway > 0)) continue;
+    notes.push(
+      `${row.api}, c=50: the gateway's event loop used ${num(gateway / bare, 2)}× the bare proxy's CPU per request ` +
+        `(${num(gateway, 0)} vs ${num(bare, 0)} µs, busy ${pct(row.gateway.loopUtilization ?? NaN)} vs ${pct(row.bare.loopUtilization ?? NaN)}); ` +
+        `with both loops saturated that caps gateway ÷ bare near ${pct(bare / gateway)}, and 70 % needs ≤ ${num(bare / 0.7, 0)} µs.`,
+    );
+  }
+  return notes.length > 0 ? [...notes, ''] : [];
 }

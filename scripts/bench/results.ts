@@ -15,6 +15,13 @@ export interface LoadFigures {
   readonly systemUsPerRequest?: number;
   /** read + write syscalls per request (Linux /proc/<pid>/io): sockets and, for the gateway, SQLite. */
   readonly syscallsPerRequest?: number;
+  /**
+   * CPU of the event-loop thread alone per request, µs, and the share of the run it was busy: a
+   * Node proxy serves from one thread, so when that thread is saturated this, not the process
+   * total, bounds throughput.
+   */
+  readonly loopCpuUsPerRequest?: number;
+  readonly loopUtilization?: number;
   readonly failed: number;
   /** Per repeat, for the record. */
   readonly runs: readonly { readonly rps: number; readonly p50: number; readonly p99: number }[];
