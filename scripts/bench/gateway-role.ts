@@ -107,7 +107,10 @@ export async function startGatewayRole(options: GatewayRoleOptions) {
     'bench',
   );
   const env: NodeJS.ProcessEnv = {
-    ...Object.fromEntries(PROVIDER_IDS.map((id) => [PROVIDERS[id].defaults.credentialEnv, 'sk-bench-upstream-credential'])),
+    ...Object.fromEntries(PROVIDER_IDS.flatMap((id) => PROVIDERS[id].defaults.credentialEnv ?? []).map((name) => [name, 'sk-bench-upstream-credential'])),
+    // Bedrock has no key of its own: the gateway signs each request (SigV4) with these, as it would with a role's.
+    AWS_ACCESS_KEY_ID: 'AKIDBENCHEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'bench-secret-access-key',
     // Nothing from the developer's own .tollgate/ (stored prices, config) leaks into the run.
     TOLLGATE_DATA_DIR: dataDir,
   };

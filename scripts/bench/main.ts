@@ -47,9 +47,9 @@ interface Targets {
   readonly gateway: Child<GatewayInfo>;
 }
 
-function urlFor(targets: Targets, target: TargetName, api: ApiShape): string {
-  if (target === 'direct') return `${targets.upstream.info.url}${api.upstreamPath}`;
-  return `${targets[target].info.url}${api.gatewayPath}`;
+function urlFor(targets: Targets, target: TargetName, api: ApiShape, stream: boolean): string {
+  if (target === 'direct') return `${targets.upstream.info.url}${api.upstreamPath(stream)}`;
+  return `${targets[target].info.url}${api.gatewayPath(stream)}`;
 }
 
 async function start<Info>(file: string, role: 'upstream' | 'bare' | 'gateway', options: object, execArgv: string[] = []): Promise<Child<Info>> {
@@ -78,15 +78,15 @@ async function sanityCheck(targets: Targets, api: ApiShape, expectedEvents: numb
   if (!targets.gateway.info.providers.includes(api.provider)) return `the gateway has no "${api.provider}" provider yet`;
   for (const target of TARGETS) {
     for (const stream of [false, true]) {
-      const response = await request(urlFor(targets, target, api), {
+      const response = await request(urlFor(targets, target, api, stream), {
         method: 'POST',
         headers: api.headers(targets.gateway.info.key),
         body: api.requestBody(stream),
         dispatcher,
       });
-      const text = await response.body.text();
-      if (response.statusCode !== 200) return `${target} ${stream ? 'stream' : 'document'} answered ${response.statusCode}: ${text.slice(0, 200)}`;
-      const events = text.split('\n\n').length - 1;
+      const bytes = Buffer.from(await response.body.arrayBuffer());
+      if (response.statusCode !== 200) return `${target} ${stream ? 'stream' : 'document'} answered ${response.statusCode}: ${bytes.toString('utf8').slice(0, 200)}`;
+      const events = api.eventCounter()(bytes);
       if (stream && events < expectedEvents) return `${target} stream delivered ${events} of ${expectedEvents} events`;
     }
   }
@@ -320,14 +320,17 @@ async function profileGateway(options: BenchOptions, file: string, upstream: Chi
   let cpuUs = 0;
   try {
     for (const api of apis) {
-      const url = `${gateway.info.url}${api.gatewayPath}`;
+      const url = `${gateway.info.url}${api.gatewayPath(false)}`;
       const headers = api.headers(gateway.info.key);
       const share = 1 / apis.length;
       // CPU is counted over everything the profile covers after start-up, warm-up included.
       const before = await gateway.stats();
       requests += (await runLoad({ url, headers, body: api.requestBody(false), connections: 50, seconds: options.warmupSeconds * share })).ok;
       requests += (await runLoad({ url, headers, body: api.requestBody(false), connections: 50, seconds: options.profileSeconds * share })).ok;
-      const streams = await runStreams({ url, headers, body: api.requestBody(true), concurrency: 50, streamsPerWorker: 4, expectedEvents: options.streamEvents }, dispatcher);
+      const streams = await runStreams(
+        { url: `${gateway.info.url}${api.gatewayPath(true)}`, headers, body: api.requestBody(true), concurrency: 50, streamsPerWorker: 4, expectedEvents: options.streamEvents, eventCounter: api.eventCounter },
+        dispatcher,
+      );
       const after = await gateway.stats();
       cpuUs += after.userUs + after.systemUs - before.userUs - before.systemUs;
       requests += streams.streams - streams.failed;
@@ -411,18 +414,19 @@ async function main(): Promise<void> {
   // Warm-up: JIT, connection pools and SQLite pages, for every target, before anything is recorded.
   for (const api of apis) {
     for (const target of TARGETS) {
-      await runLoad({ url: urlFor(targets, target, api), headers: api.headers(gateway.info.key), body: api.requestBody(false), connections: 50, seconds: options.warmupSeconds });
+      await runLoad({ url: urlFor(targets, target, api, false), headers: api.headers(gateway.info.key), body: api.requestBody(false), connections: 50, seconds: options.warmupSeconds });
     }
   }
 
   // Stream warm-up: one round at the highest stream concurrency opens every keep-alive connection the runs will use.
   const streamOptions = (api: ApiShape, target: TargetName, concurrency: number, streams: number) => ({
-    url: urlFor(targets, target, api),
+    url: urlFor(targets, target, api, true),
     headers: api.headers(gateway.info.key),
     body: api.requestBody(true),
     concurrency,
     streamsPerWorker: streams,
     expectedEvents: options.streamEvents,
+    eventCounter: api.eventCounter,
     staggerMs: concurrency > 1 ? streamMs(options) / concurrency : 0,
   });
   for (const api of apis) {
@@ -437,7 +441,7 @@ async function main(): Promise<void> {
         for (const target of rotate(TARGETS, repeat + ci)) {
           const child = target === 'direct' ? undefined : targets[target];
           const { load, cost } = await measured(child, () =>
-            runLoad({ url: urlFor(targets, target, api), headers: api.headers(gateway.info.key), body: api.requestBody(false), connections: concurrency, seconds }),
+            runLoad({ url: urlFor(targets, target, api, false), headers: api.headers(gateway.info.key), body: api.requestBody(false), connections: concurrency, seconds }),
           );
           const served = Math.max(1, load.ok + load.failed);
           loadRecords.push({
@@ -481,7 +485,7 @@ async function main(): Promise<void> {
       // Streams take ~0.1 s each; a few are enough, since the count is the same every time.
       const count = kind === 'stream' ? Math.max(3, Math.ceil(options.probeRequests / 4)) : options.probeRequests;
       for (let i = 0; i < count; i++) {
-        const response = await request(urlFor(targets, 'gateway', api), { method: 'POST', headers: api.headers(gateway.info.key), body: api.requestBody(kind === 'stream'), dispatcher: dispatchers.gateway });
+        const response = await request(urlFor(targets, 'gateway', api, kind === 'stream'), { method: 'POST', headers: api.headers(gateway.info.key), body: api.requestBody(kind === 'stream'), dispatcher: dispatchers.gateway });
         await response.body.dump();
         probes.push({ api: api.id, kind });
         // A request's window ends when its response finishes, which its settlement can follow by

@@ -8,8 +8,10 @@ export interface StreamOptions {
   readonly concurrency: number;
   /** Streams each worker runs back to back. */
   readonly streamsPerWorker: number;
-  /** SSE events the upstream sends per stream; a stream that delivers fewer counts as failed. */
+  /** Events the upstream sends per stream; a stream that delivers fewer counts as failed. */
   readonly expectedEvents: number;
+  /** A fresh counter per stream of the events each chunk completes (the API's framing). */
+  readonly eventCounter: () => (chunk: Buffer) => number;
   /**
    * Workers start this far apart (ms), so concurrent streams arrive spread out as in steady
    * state rather than as one synchronised burst. Use about stream duration ÷ concurrency.
@@ -31,16 +33,8 @@ export interface StreamResult {
   readonly totalP50: number;
 }
 
-const EVENT_END = Buffer.from('\n\n');
-
-function countEvents(chunk: Buffer): number {
-  let count = 0;
-  for (let at = chunk.indexOf(EVENT_END); at !== -1; at = chunk.indexOf(EVENT_END, at + 2)) count++;
-  return count;
-}
-
 /**
- * A small SSE client: autocannon cannot time chunks. Keep-alive connections are reused across a
+ * A small streaming client (SSE or AWS event-stream): autocannon cannot time chunks. Keep-alive connections are reused across a
  * run, as an SDK's would be; a stream's clock starts just before its request is written.
  */
 export async function runStreams(options: StreamOptions, dispatcher: Agent): Promise<StreamResult> {
@@ -54,6 +48,7 @@ export async function runStreams(options: StreamOptions, dispatcher: Agent): Pro
     let first = true;
     let last = 0;
     let events = 0;
+    const countEvents = options.eventCounter();
     try {
       const response = await request(options.url, { method: 'POST', headers: options.headers, body: options.body, dispatcher });
       for await (const chunk of response.body as AsyncIterable<Buffer>) {

@@ -1,10 +1,10 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { apiForUpstreamPath, STREAM_MARKER, type ApiShape } from './wire';
+import { apiForUpstreamPath, type ApiShape } from './wire';
 
 export interface UpstreamOptions {
   /** Delay before a non-streaming response. */
   readonly latencyMs: number;
-  /** SSE events per stream (at least 6, so every API's framing fits). */
+  /** Events per stream (at least 6, so every API's framing fits). */
   readonly streamEvents: number;
   /** Delay before the first event (headers go out with it). */
   readonly firstChunkDelayMs: number;
@@ -34,7 +34,7 @@ export function createUpstream(options: UpstreamOptions): Server {
         return;
       }
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-      if (body.includes(STREAM_MARKER)) stream(res, eventsFor(api), options);
+      if (api.isStreamRequest(req.url ?? '', body)) stream(res, api.streamContentType, eventsFor(api), options);
       else if (options.latencyMs > 0) setTimeout(() => document(res, api), options.latencyMs);
       else document(res, api);
     });
@@ -51,11 +51,11 @@ function document(res: ServerResponse, api: ApiShape): void {
   res.end(api.responseBody);
 }
 
-function stream(res: ServerResponse, events: Buffer[], options: UpstreamOptions): void {
+function stream(res: ServerResponse, contentType: string, events: Buffer[], options: UpstreamOptions): void {
   let next = 0;
   let timer: NodeJS.Timeout | undefined;
   res.on('close', () => clearTimeout(timer));
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': 'req_bench' });
+  res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-cache', 'x-request-id': 'req_bench' });
   const send = (): void => {
     if (res.destroyed) return;
     res.write(events[next++]);

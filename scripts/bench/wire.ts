@@ -1,25 +1,58 @@
+import { EventStreamCodec } from '@smithy/eventstream-codec';
+
 /**
  * The provider APIs the bench speaks: what a client sends, what the fake upstream answers, and
  * where each target (direct, bare proxy, gateway) receives it. Adding a provider is one entry here.
  */
-export type ApiId = 'openai-chat' | 'anthropic-messages';
+export type ApiId = 'openai-chat' | 'anthropic-messages' | 'bedrock-converse';
 
 export interface ApiShape {
   readonly id: ApiId;
   /** The gateway's provider id; the scenario is skipped when the gateway has no such provider. */
   readonly provider: string;
-  /** Path on the fake upstream (and for direct calls). */
-  readonly upstreamPath: string;
+  /** Path on the fake upstream (and for direct calls), for a document or a stream request. */
+  upstreamPath(stream: boolean): string;
   /** Path on the gateway and the bare proxy. */
-  readonly gatewayPath: string;
+  gatewayPath(stream: boolean): string;
+  /** Whether a request the fake upstream received asks for a stream. */
+  isStreamRequest(path: string, body: Buffer): boolean;
   /** Request headers, with the key where this API's SDK puts it. */
   headers(key: string): Record<string, string>;
   requestBody(stream: boolean): Buffer;
   /** The non-streaming response body. */
   readonly responseBody: Buffer;
-  /** `events` SSE events, one buffer each; the last ones carry the usage, as the real API's do. */
+  readonly streamContentType: string;
+  /** `events` stream events, one buffer each; the last ones carry the usage, as the real API's do. */
   streamEvents(events: number): Buffer[];
+  /** A counter of the events completed by each chunk a client reads, events split across chunks included. */
+  eventCounter(): (chunk: Buffer) => number;
 }
+
+const SSE_EVENT_END = Buffer.from('\n\n');
+
+/** SSE events end with a blank line; the fake upstream writes each event whole, in one write. */
+const sseEventCounter = () => (chunk: Buffer): number => {
+  let count = 0;
+  for (let at = chunk.indexOf(SSE_EVENT_END); at !== -1; at = chunk.indexOf(SSE_EVENT_END, at + 2)) count++;
+  return count;
+};
+
+/** AWS event-stream frames start with their total length: count the frames that end in each chunk. */
+const eventStreamCounter = () => {
+  let pending: Buffer = Buffer.alloc(0);
+  return (chunk: Buffer): number => {
+    let buffer: Buffer = pending.byteLength === 0 ? chunk : Buffer.concat([pending, chunk]);
+    let count = 0;
+    while (buffer.byteLength >= 4 && buffer.byteLength >= buffer.readUInt32BE(0)) {
+      buffer = buffer.subarray(buffer.readUInt32BE(0));
+      count++;
+    }
+    pending = buffer;
+    return count;
+  };
+};
+
+const STREAM_FLAG = Buffer.from('"stream":true');
 
 const MESSAGES = [
   { role: 'system', content: 'You are a concise assistant for an engineering team. Answer in one short paragraph.' },
@@ -37,8 +70,11 @@ const word = (i: number): string => WORDS[i % WORDS.length] as string;
 const openaiChat: ApiShape = {
   id: 'openai-chat',
   provider: 'openai',
-  upstreamPath: '/v1/chat/completions',
-  gatewayPath: '/proxy/openai/chat/completions',
+  upstreamPath: () => '/v1/chat/completions',
+  gatewayPath: () => '/proxy/openai/chat/completions',
+  isStreamRequest: (_path, body) => body.includes(STREAM_FLAG),
+  streamContentType: 'text/event-stream; charset=utf-8',
+  eventCounter: sseEventCounter,
   headers: (key) => ({ 'content-type': 'application/json', authorization: `Bearer ${key}` }),
   // Like the official SDK's default, a stream request does not ask for usage: the gateway has to add it.
   requestBody: (stream) => Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: MESSAGES, max_tokens: 64, ...(stream && { stream: true }) })),
@@ -82,8 +118,11 @@ const openaiChat: ApiShape = {
 const anthropicMessages: ApiShape = {
   id: 'anthropic-messages',
   provider: 'anthropic',
-  upstreamPath: '/v1/messages',
-  gatewayPath: '/proxy/anthropic/v1/messages',
+  upstreamPath: () => '/v1/messages',
+  gatewayPath: () => '/proxy/anthropic/v1/messages',
+  isStreamRequest: (_path, body) => body.includes(STREAM_FLAG),
+  streamContentType: 'text/event-stream; charset=utf-8',
+  eventCounter: sseEventCounter,
   headers: (key) => ({ 'content-type': 'application/json', 'x-api-key': key, 'anthropic-version': '2023-06-01' }),
   requestBody: (stream) =>
     Buffer.from(
@@ -123,18 +162,79 @@ const anthropicMessages: ApiShape = {
   },
 };
 
-export const APIS: Readonly<Record<ApiId, ApiShape>> = { 'openai-chat': openaiChat, 'anthropic-messages': anthropicMessages };
+const frames = new EventStreamCodec(
+  (bytes) => Buffer.from(bytes).toString('utf8'),
+  (text) => Buffer.from(text, 'utf8'),
+);
 
-/** Stream requests are told apart by this marker, so the fake upstream need not parse bodies. */
-export const STREAM_MARKER = Buffer.from('"stream":true');
+const frame = (eventType: string, payload: object): Buffer =>
+  Buffer.from(
+    frames.encode({
+      headers: {
+        ':event-type': { type: 'string', value: eventType },
+        ':content-type': { type: 'string', value: 'application/json' },
+        ':message-type': { type: 'string', value: 'event' },
+      },
+      body: Buffer.from(JSON.stringify(payload), 'utf8'),
+    }),
+  );
 
-/** Exact path first; then by the path's tail, in case a provider's base URL carries a prefix of its own. */
+/** As the AWS SDK sends it: the model id's `:` percent-encoded in the path. */
+const BEDROCK_MODEL = encodeURIComponent('anthropic.claude-3-haiku-20240307-v1:0');
+
+/**
+ * Bedrock Converse, signed with SigV4 by the gateway (AWS access keys in its environment, as a
+ * gateway on a role would have): streams are another path, framed as AWS event-stream.
+ */
+const bedrockConverse: ApiShape = {
+  id: 'bedrock-converse',
+  provider: 'bedrock',
+  upstreamPath: (stream) => `/model/${BEDROCK_MODEL}/${stream ? 'converse-stream' : 'converse'}`,
+  gatewayPath: (stream) => `/proxy/bedrock/model/${BEDROCK_MODEL}/${stream ? 'converse-stream' : 'converse'}`,
+  isStreamRequest: (path) => path.endsWith('/converse-stream'),
+  // The SDK's bearer-token scheme carries the gateway key.
+  headers: (key) => ({ 'content-type': 'application/json', authorization: `Bearer ${key}` }),
+  requestBody: () =>
+    Buffer.from(
+      JSON.stringify({
+        system: [{ text: (MESSAGES[0] as { content: string }).content }],
+        messages: MESSAGES.slice(1).map(({ role, content }) => ({ role, content: [{ text: content }] })),
+        inferenceConfig: { maxTokens: 64 },
+      }),
+    ),
+  responseBody: Buffer.from(
+    JSON.stringify({
+      output: { message: { role: 'assistant', content: [{ text: 'Pooling keeps streams cheap: one handshake, many tokens.' }] } },
+      stopReason: 'end_turn',
+      usage: { inputTokens: 92, outputTokens: 12, totalTokens: 104 },
+      metrics: { latencyMs: 412 },
+    }),
+  ),
+  streamContentType: 'application/vnd.amazon.eventstream',
+  eventCounter: eventStreamCounter,
+  streamEvents(events) {
+    const out = [frame('messageStart', { p: 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN', role: 'assistant' })];
+    for (let i = 0; i < Math.max(0, events - 4); i++) out.push(frame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: word(i) }, p: 'abcdefghijklm' }));
+    out.push(frame('contentBlockStop', { contentBlockIndex: 0, p: 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS' }));
+    out.push(frame('messageStop', { p: 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQR', stopReason: 'end_turn' }));
+    out.push(frame('metadata', { metrics: { latencyMs: 389 }, p: 'abcdefghijklmnopqrstuv', usage: { inputTokens: 92, outputTokens: events, totalTokens: 92 + events } }));
+    return out;
+  },
+};
+
+export const APIS: Readonly<Record<ApiId, ApiShape>> = { 'openai-chat': openaiChat, 'anthropic-messages': anthropicMessages, 'bedrock-converse': bedrockConverse };
+
+/** The API a path on the fake upstream belongs to: exact path first; then by the path's tail, in case a provider's base URL carries a prefix of its own. */
 export function apiForUpstreamPath(path: string): ApiShape | undefined {
   const apis = Object.values(APIS);
-  return apis.find((api) => path === api.upstreamPath) ?? apis.find((api) => path.endsWith(api.upstreamPath.replace(/^\/v1/, '')));
+  const paths = (api: ApiShape) => [api.upstreamPath(false), api.upstreamPath(true)];
+  return (
+    apis.find((api) => paths(api).includes(path)) ??
+    apis.find((api) => paths(api).some((known) => path.endsWith(known.replace(/^\/v1/, ''))))
+  );
 }
 
 /** Gateway path → upstream path, for the bare proxy. */
 export function barePathTable(): Map<string, string> {
-  return new Map(Object.values(APIS).map((api) => [api.gatewayPath, api.upstreamPath]));
+  return new Map(Object.values(APIS).flatMap((api) => [false, true].map((stream) => [api.gatewayPath(stream), api.upstreamPath(stream)] as const)));
 }
