@@ -11,7 +11,6 @@ import { Pricer } from '../pricing/pricer';
 import { loadLocalPrices } from '../prices/local';
 import { InFlight } from '../server/in-flight';
 import { createNodeServer } from '../server/node-http';
-import { boundHeapGrowth } from './heap-growth';
 import type { Store } from '../store/port';
 
 export interface LocalGatewayOptions {
@@ -44,8 +43,6 @@ export interface RunningGateway {
 export async function startLocalGateway(options: LocalGatewayOptions): Promise<RunningGateway> {
   const env = options.env ?? process.env;
   const config = options.config ?? loadConfig(env);
-  // A long-lived server: its peak memory under a burst matters more than a few more collections.
-  boundHeapGrowth();
   await loadLocalPrices(env, options.logger); // the copy `tollgate prices refresh` stored, if any
   const upstream: Dispatcher = createUpstreamAgent();
   const gateway = createGateway({

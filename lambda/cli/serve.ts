@@ -1,4 +1,5 @@
 import { startLocalGateway, type RunningGateway } from '../app/local-gateway';
+import { boundHeapGrowth } from '../app/heap-growth';
 import { openStoreFromEnv } from '../app/open-store';
 import { loadConfig, type GatewayConfig } from '../config/config';
 import { batchingLogger, type BatchingLogger, type Logger } from '../core/log';
@@ -21,6 +22,7 @@ export async function serveCommand(args: readonly string[], io: CliIo): Promise<
   warnMissingCredentials(config, io);
 
   const store = await openStoreFromEnv(io.env);
+  boundHeapGrowth();
   // Request log lines are written once per event-loop turn; whatever is held goes out on exit.
   const logger = batchingLogger(io.stdout, io.stderr);
   process.once('exit', logger.flush);

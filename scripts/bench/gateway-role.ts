@@ -3,6 +3,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { boundHeapGrowth } from '../../lambda/app/heap-growth';
 import { startLocalGateway, type RunningGateway } from '../../lambda/app/local-gateway';
 import { parseConfig } from '../../lambda/config/config';
 import { batchingLogger } from '../../lambda/core/log';
@@ -117,6 +118,8 @@ export async function startGatewayRole(options: GatewayRoleOptions) {
   // Logged as `tollgate serve` logs (a line per request, written once per event-loop turn), into
   // /dev/null: the cost of the lines and their system calls, without a reader to wake.
   const devNull = openSync('/dev/null', 'w');
+  // As `tollgate serve` sets it for its process.
+  boundHeapGrowth();
   const sink = { write: (text: string) => writeSync(devNull, text) };
   const gateway: RunningGateway = await startLocalGateway({ store, config, env, port: 0, logger: batchingLogger(sink, sink) });
 

@@ -12,6 +12,7 @@ import { availableParallelism, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Agent, request } from 'undici';
 import { LAMBDA_HANDLER, measureBundles, type BundleResult } from './bundle';
+import { HEAP_GROWING_PERCENT } from '../../lambda/app/heap-growth';
 import type { ProcessStats } from './child';
 import type { GatewayInfo, RoundTrips } from './gateway-role';
 import { runLoad, type LoadResult } from './load';
@@ -170,7 +171,7 @@ interface StreamRecord {
 
 function loadFigures(records: readonly LoadRecord[]): LoadFigures {
   const cpu = records.map((r) => r.cpuUsPerRequest).filter((v): v is number => v !== undefined);
-  const defined = (values: (number | undefined)[]) => values.filter((v): v is number => v !== undefined);
+  const defined = (values: (number | undefined)[]) => values.filter((v): v is number => v !== undefined && Number.isFinite(v));
   return {
     rps: median(records.map((r) => r.load.rps)),
     p50: median(records.map((r) => r.load.p50)),
@@ -385,7 +386,8 @@ async function main(): Promise<void> {
     return;
   }
 
-  const bare = await start<{ url: string }>(childFile, 'bare', { upstreamOrigin: upstream.info.url });
+  // The heap growth bound `tollgate serve` sets for itself, so the two proxies' memory compares like for like.
+  const bare = await start<{ url: string }>(childFile, 'bare', { upstreamOrigin: upstream.info.url }, [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`]);
   const { child: gateway, note: limitsNote } = await startGateway(childFile, upstream.info.url, options.limits);
   if (limitsNote) notRun.push({ scenario: 'gateway with spend limits on (all scenarios ran with limits off)', reason: limitsNote });
   const targets: Targets = { upstream, bare, gateway };

@@ -167,9 +167,13 @@ export function renderProfile(p: ProfileSummary): string {
   return out.join('\n');
 }
 
+/** Busier than this, an event loop is taken as saturated: its CPU per request sets its throughput. */
+const SATURATED = 0.9;
+
 /**
  * Both proxies serve from one event-loop thread: once it is saturated, its CPU per request bounds
  * throughput. Against the bare proxy's, the gateway's says what the throughput ratio can be at most.
+ * Judged at c=50, where the throughput target is; said only when both loops were saturated.
  */
 function loopNotes(rows: readonly NonStreamingRow[]): string[] {
   const notes: string[] = [];
@@ -177,6 +181,10 @@ function loopNotes(rows: readonly NonStreamingRow[]): string[] {
     const bare = row.bare.loopCpuUsPerRequest;
     const gateway = row.gateway.loopCpuUsPerRequest;
     if (bare === undefined || gateway === undefined || !(bare > 0) || !(gateway > 0)) continue;
+    if (!((row.bare.loopUtilization ?? 0) >= SATURATED && (row.gateway.loopUtilization ?? 0) >= SATURATED)) {
+      notes.push(`${row.api}, c=50: the event loops were not both saturated (busy ${pct(row.gateway.loopUtilization ?? NaN)} / ${pct(row.bare.loopUtilization ?? NaN)}), so their CPU per request bounds nothing here.`);
+      continue;
+    }
     notes.push(
       `${row.api}, c=50: the gateway's event loop used ${num(gateway / bare, 2)}× the bare proxy's CPU per request ` +
         `(${num(gateway, 0)} vs ${num(bare, 0)} µs, busy ${pct(row.gateway.loopUtilization ?? NaN)} vs ${pct(row.bare.loopUtilization ?? NaN)}); ` +

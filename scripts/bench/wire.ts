@@ -1,4 +1,4 @@
-import { EventStreamCodec } from '@smithy/eventstream-codec';
+import type { EventStreamCodec } from '@smithy/eventstream-codec';
 
 /**
  * The provider APIs the bench speaks: what a client sends, what the fake upstream answers, and
@@ -28,23 +28,50 @@ export interface ApiShape {
   eventCounter(): (chunk: Buffer) => number;
 }
 
-const SSE_EVENT_END = Buffer.from('\n\n');
+const NEWLINE = 0x0a;
 
-/** SSE events end with a blank line; the fake upstream writes each event whole, in one write. */
-const sseEventCounter = () => (chunk: Buffer): number => {
-  let count = 0;
-  for (let at = chunk.indexOf(SSE_EVENT_END); at !== -1; at = chunk.indexOf(SSE_EVENT_END, at + 2)) count++;
-  return count;
+/** SSE events end with a blank line (`\n\n`), which a chunk boundary may split. */
+const sseEventCounter = () => {
+  let endedWithNewline = false;
+  return (chunk: Buffer): number => {
+    let count = 0;
+    let previous = endedWithNewline;
+    for (const byte of chunk) {
+      const newline = byte === NEWLINE;
+      if (newline && previous) {
+        count++;
+        previous = false;
+      } else previous = newline;
+    }
+    endedWithNewline = previous;
+    return count;
+  };
 };
 
-/** AWS event-stream frames start with their total length: count the frames that end in each chunk. */
+// Prelude (total length, headers length, prelude CRC) plus the message CRC: the smallest frame.
+const MIN_FRAME_BYTES = 16;
+const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+/**
+ * AWS event-stream frames start with their total length: count the frames that end in each
+ * chunk. A length no frame can have means the framing is lost: nothing more is counted, so the
+ * stream comes up short and is reported as failed rather than looping on a zero length.
+ */
 const eventStreamCounter = () => {
   let pending: Buffer = Buffer.alloc(0);
+  let lost = false;
   return (chunk: Buffer): number => {
+    if (lost) return 0;
     let buffer: Buffer = pending.byteLength === 0 ? chunk : Buffer.concat([pending, chunk]);
     let count = 0;
-    while (buffer.byteLength >= 4 && buffer.byteLength >= buffer.readUInt32BE(0)) {
-      buffer = buffer.subarray(buffer.readUInt32BE(0));
+    while (buffer.byteLength >= 4) {
+      const length = buffer.readUInt32BE(0);
+      if (length < MIN_FRAME_BYTES || length > MAX_FRAME_BYTES) {
+        lost = true;
+        return count;
+      }
+      if (buffer.byteLength < length) break;
+      buffer = buffer.subarray(length);
       count++;
     }
     pending = buffer;
@@ -162,14 +189,24 @@ const anthropicMessages: ApiShape = {
   },
 };
 
-const frames = new EventStreamCodec(
-  (bytes) => Buffer.from(bytes).toString('utf8'),
-  (text) => Buffer.from(text, 'utf8'),
-);
+let codec: EventStreamCodec | undefined;
+
+/**
+ * Loaded by the one role that frames streams, the fake upstream: the bare proxy and the gateway
+ * children read this file too, and their memory must not include the codec.
+ */
+function frames(): EventStreamCodec {
+  if (codec) return codec;
+  const { EventStreamCodec: Codec } = require('@smithy/eventstream-codec') as typeof import('@smithy/eventstream-codec');
+  return (codec = new Codec(
+    (bytes) => Buffer.from(bytes).toString('utf8'),
+    (text) => Buffer.from(text, 'utf8'),
+  ));
+}
 
 const frame = (eventType: string, payload: object): Buffer =>
   Buffer.from(
-    frames.encode({
+    frames().encode({
       headers: {
         ':event-type': { type: 'string', value: eventType },
         ':content-type': { type: 'string', value: 'application/json' },
