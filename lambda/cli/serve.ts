@@ -1,5 +1,5 @@
-import { startLocalGateway, type RunningGateway } from '../app/local-gateway';
 import { boundHeapGrowth } from '../app/heap-growth';
+import { startLocalGateway, type RunningGateway } from '../app/local-gateway';
 import { openStoreFromEnv } from '../app/open-store';
 import { loadConfig, type GatewayConfig } from '../config/config';
 import { batchingLogger, type BatchingLogger, type Logger } from '../core/log';
