@@ -11,8 +11,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { availableParallelism, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Agent, request } from 'undici';
-import { LAMBDA_HANDLER, measureBundles, type BundleResult } from './bundle';
 import { HEAP_GROWING_PERCENT } from '../../lambda/app/heap-growth';
+import { LAMBDA_HANDLER, measureBundles, type BundleResult } from './bundle';
 import type { ProcessStats } from './child';
 import type { GatewayInfo, RoundTrips } from './gateway-role';
 import { runLoad, type LoadResult } from './load';

@@ -1,6 +1,6 @@
 import type { ProfileSummary } from './profile';
 import type { BenchResults, LoadFigures, NonStreamingRow, StreamFigures } from './results';
-import { ISSUE_REFERENCE } from './targets';
+import { ISSUE_REFERENCE, TARGET_VALUES } from './targets';
 
 const ms = (value: number): string => (Number.isFinite(value) ? (Math.abs(value) < 10 ? value.toFixed(3) : value.toFixed(1)) : 'n/a');
 const signed = (value: number): string => (Number.isFinite(value) ? `${value >= 0 ? '+' : ''}${ms(value)}` : 'n/a');
@@ -188,7 +188,7 @@ function loopNotes(rows: readonly NonStreamingRow[]): string[] {
     notes.push(
       `${row.api}, c=50: the gateway's event loop used ${num(gateway / bare, 2)}× the bare proxy's CPU per request ` +
         `(${num(gateway, 0)} vs ${num(bare, 0)} µs, busy ${pct(row.gateway.loopUtilization ?? NaN)} vs ${pct(row.bare.loopUtilization ?? NaN)}); ` +
-        `with both loops saturated that caps gateway ÷ bare near ${pct(bare / gateway)}, and 70 % needs ≤ ${num(bare / 0.7, 0)} µs.`,
+        `with both loops saturated that caps gateway ÷ bare near ${pct(bare / gateway)}, and ${pct(TARGET_VALUES.throughputOfBareAt50)} needs ≤ ${num(bare / TARGET_VALUES.throughputOfBareAt50, 0)} µs.`,
     );
   }
   return notes.length > 0 ? [...notes, ''] : [];

@@ -34,8 +34,9 @@ export interface StreamResult {
 }
 
 /**
- * A small streaming client (SSE or AWS event-stream): autocannon cannot time chunks. Keep-alive connections are reused across a
- * run, as an SDK's would be; a stream's clock starts just before its request is written.
+ * A small streaming client (SSE or AWS event-stream): autocannon cannot time chunks. Keep-alive
+ * connections are reused across a run, as an SDK's would be; a stream's clock starts just before
+ * its request is written.
  */
 export async function runStreams(options: StreamOptions, dispatcher: Agent): Promise<StreamResult> {
   const ttfc = new Samples();
