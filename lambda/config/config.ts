@@ -43,15 +43,73 @@ export interface LimitSettings {
   readonly reservationTtlSeconds: number;
   /** How long key, project and user records are cached; the bound on how late a revocation bites. @default 5000 */
   readonly keyCacheTtlMs: number;
+  /**
+   * Requests one key may have in flight in one gateway process, on top of any `--concurrent` cap
+   * the key has: what keeps one key from taking every upstream connection. @default 64
+   */
+  readonly maxConcurrentPerKey: number;
+}
+
+/** What metering may hold or inflate for one response; past either, the bytes still pass but the request is charged its reservation. */
+export interface MeteringSettings {
+  /** The largest single piece metering buffers: a whole JSON document, an SSE event, a stream element. @default 16 MiB */
+  readonly maxBufferedBytes: number;
+  /** The most a compressed response is inflated for metering, in all. @default 128 MiB */
+  readonly maxDecodedBytes: number;
+}
+
+/** Per attempt, towards the provider. */
+export interface UpstreamSettings {
+  /** TCP and TLS set-up. @default 10 s */
+  readonly connectTimeoutMs: number;
+  /** From the request sent to the response's headers (a long non-streaming reasoning call waits here). @default 600 s */
+  readonly firstByteTimeoutMs: number;
+  /** Longest silence between two chunks of a response body. @default 300 s */
+  readonly idleTimeoutMs: number;
+  /** Connections kept per provider origin. @default 512 */
+  readonly connectionsPerOrigin: number;
+}
+
+/** Towards clients, on the local server. */
+export interface ServerSettings {
+  /** The whole request body must arrive within this. @default 120 s */
+  readonly bodyTimeoutMs: number;
+  /** Longest silence while a request body arrives. @default 30 s */
+  readonly bodyIdleTimeoutMs: number;
+  /** An HTTP/2 connection with no open stream is closed after this. @default 30 s */
+  readonly http2IdleTimeoutMs: number;
+  /** Streams one HTTP/2 connection may have open at once. @default 128 */
+  readonly http2MaxConcurrentStreams: number;
 }
 
 export interface GatewayConfig {
   readonly providers: Readonly<Record<ProviderId, ProviderSettings>>;
   readonly prices: readonly CustomPrice[];
   readonly limits: LimitSettings;
+  readonly metering: MeteringSettings;
+  readonly upstream: UpstreamSettings;
+  readonly server: ServerSettings;
 }
 
-export const DEFAULT_LIMIT_SETTINGS: LimitSettings = { defaultMaxOutputTokens: 4096, reservationTtlSeconds: 1200, keyCacheTtlMs: 5000 };
+export const DEFAULT_LIMIT_SETTINGS: LimitSettings = { defaultMaxOutputTokens: 4096, reservationTtlSeconds: 1200, keyCacheTtlMs: 5000, maxConcurrentPerKey: 64 };
+
+const MIB = 1024 * 1024;
+
+export const DEFAULT_METERING_SETTINGS: MeteringSettings = { maxBufferedBytes: 16 * MIB, maxDecodedBytes: 128 * MIB };
+
+export const DEFAULT_UPSTREAM_SETTINGS: UpstreamSettings = {
+  connectTimeoutMs: 10_000,
+  firstByteTimeoutMs: 600_000,
+  idleTimeoutMs: 300_000,
+  connectionsPerOrigin: 512,
+};
+
+export const DEFAULT_SERVER_SETTINGS: ServerSettings = {
+  bodyTimeoutMs: 120_000,
+  bodyIdleTimeoutMs: 30_000,
+  http2IdleTimeoutMs: 30_000,
+  http2MaxConcurrentStreams: 128,
+};
 
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
 
@@ -94,6 +152,8 @@ const priceSchema = z.strictObject({
   cache_write_mtok: z.optional(usdPerMillion),
 });
 
+const positiveInt = () => z.optional(z.number().check(z.int(), z.positive()));
+
 const fileSchema = z.strictObject({
   providers: z.optional(z.partialRecord(z.enum(PROVIDER_IDS as [ProviderId, ...ProviderId[]]), providerSchema)),
   prices: z.optional(z.array(priceSchema)),
@@ -102,7 +162,15 @@ const fileSchema = z.strictObject({
       defaultMaxOutputTokens: z.optional(z.number().check(z.int(), z.positive())),
       reservationTtlSeconds: z.optional(z.number().check(z.int(), z.positive())),
       keyCacheTtlMs: z.optional(z.number().check(z.int(), z.nonnegative())),
+      maxConcurrentPerKey: positiveInt(),
     }),
+  ),
+  metering: z.optional(z.strictObject({ maxBufferedBytes: positiveInt(), maxDecodedBytes: positiveInt() })),
+  upstream: z.optional(
+    z.strictObject({ connectTimeoutMs: positiveInt(), firstByteTimeoutMs: positiveInt(), idleTimeoutMs: positiveInt(), connectionsPerOrigin: positiveInt() }),
+  ),
+  server: z.optional(
+    z.strictObject({ bodyTimeoutMs: positiveInt(), bodyIdleTimeoutMs: positiveInt(), http2IdleTimeoutMs: positiveInt(), http2MaxConcurrentStreams: positiveInt() }),
   ),
 });
 
@@ -168,7 +236,14 @@ function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
     model,
     prices,
   }));
-  return { providers, prices, limits: { ...DEFAULT_LIMIT_SETTINGS, ...file.limits } };
+  return {
+    providers,
+    prices,
+    limits: { ...DEFAULT_LIMIT_SETTINGS, ...file.limits },
+    metering: { ...DEFAULT_METERING_SETTINGS, ...file.metering },
+    upstream: { ...DEFAULT_UPSTREAM_SETTINGS, ...file.upstream },
+    server: { ...DEFAULT_SERVER_SETTINGS, ...file.server },
+  };
 }
 
 function unpricedPolicy(kind: 'reject' | 'allow' | 'block', minutes: number | undefined): UnpricedPolicy {

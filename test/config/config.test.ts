@@ -12,7 +12,7 @@ describe('config', () => {
       expect(config.providers.openai.baseUrl.href).toBe('https://api.openai.com/v1');
       expect(config.providers.openai.credential).toEqual({ kind: 'env', name: 'OPENAI_API_KEY' });
       expect(config.providers.openai.unpriced).toEqual({ kind: 'reject' });
-      expect(config.limits).toEqual({ defaultMaxOutputTokens: 4096, reservationTtlSeconds: 1200, keyCacheTtlMs: 5000 });
+      expect(config.limits).toEqual({ defaultMaxOutputTokens: 4096, reservationTtlSeconds: 1200, keyCacheTtlMs: 5000, maxConcurrentPerKey: 64 });
       expect(config.prices).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
