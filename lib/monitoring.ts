@@ -61,6 +61,7 @@ export class TollgateMonitoring extends Construct {
   readonly topic: Topic;
   readonly serverErrorAlarm: Alarm;
   readonly spendWriteAlarm: Alarm;
+  readonly usageClampedAlarm: Alarm;
   readonly stalePricesAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: TollgateMonitoringProps) {
@@ -141,6 +142,17 @@ export class TollgateMonitoring extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
     );
+    this.usageClampedAlarm = notify(
+      new Alarm(this, 'ImpossibleUsage', {
+        alarmDescription:
+          'A provider reported more output tokens than a request allowed (event usage_clamped in the proxy logs): the gateway charged the request at its bound, but the upstream or its usage reporting is faulty, and the provider may bill more than tollgate recorded.',
+        metric: total('usageClamped', 'Sum', fiveMinutes),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
     // Each window holds at least one refresh; no data at all (the refresher not running, or no
     // copy ever stored) counts as stale.
     const window = Duration.minutes(Math.max(60, Math.ceil(3 * refreshHours * 60)));
@@ -176,6 +188,7 @@ export class TollgateMonitoring extends Construct {
           total('serverErrors', 'Sum', Duration.days(1), '5xx'),
           total('unpriced', 'Sum', Duration.days(1), 'Unpriced requests'),
           total('spendWriteFailures', 'Sum', Duration.days(1), 'Spend write failures'),
+          total('spendOverReservation', 'Sum', Duration.days(1), 'Over their reservation'),
         ],
       }),
     );
@@ -203,7 +216,7 @@ export class TollgateMonitoring extends Construct {
       graph('Price data', [prices('priceDataAge', 'Maximum', hour, 'age (hours)')], { right: [prices('priceRefreshFailures', 'Sum', hour, 'failed refreshes')] }),
     );
     this.dashboard.addWidgets(
-      new AlarmStatusWidget({ width: 24, height: 3, title: 'Alarms', alarms: [this.serverErrorAlarm, this.spendWriteAlarm, this.stalePricesAlarm] }),
+      new AlarmStatusWidget({ width: 24, height: 3, title: 'Alarms', alarms: [this.serverErrorAlarm, this.spendWriteAlarm, this.usageClampedAlarm, this.stalePricesAlarm] }),
     );
   }
 }

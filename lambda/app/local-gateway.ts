@@ -44,7 +44,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
   const env = options.env ?? process.env;
   const config = options.config ?? loadConfig(env);
   await loadLocalPrices(env, options.logger); // the copy `tollgate prices refresh` stored, if any
-  const upstream: Dispatcher = createUpstreamAgent();
+  const upstream: Dispatcher = createUpstreamAgent(config.upstream);
   const gateway = createGateway({
     config,
     store: options.store,

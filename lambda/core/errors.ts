@@ -19,6 +19,8 @@ export type GatewayErrorCode =
   | 'unpriced_model'
   | 'provider_not_configured'
   | 'upstream_unreachable'
+  | 'upstream_timeout'
+  | 'upgrade_required'
   | 'internal_error';
 
 const STATUS: Record<GatewayErrorCode, number> = {
@@ -41,6 +43,9 @@ const STATUS: Record<GatewayErrorCode, number> = {
   unpriced_model: 400,
   provider_not_configured: 500,
   upstream_unreachable: 502,
+  upstream_timeout: 504,
+  // What Codex CLI waits for before it falls back from a WebSocket to plain HTTP.
+  upgrade_required: 426,
   internal_error: 500,
 };
 

@@ -1,22 +1,25 @@
 import type { Dispatcher } from 'undici';
 import type { GatewayConfig, ProviderSettings } from '../config/config';
 import type { CredentialResolver } from '../config/credentials';
-import { authenticate } from '../keys/authenticate';
+import { authenticate, presentedKey } from '../keys/authenticate';
 import { cachedPolicies, type PolicySource } from '../keys/policy-cache';
-import { planReservation } from '../limits/plan';
+import { budgetRequest } from '../limits/budget';
+import { KeySlots } from '../limits/key-slots';
+import { planRateClaims, planReservation, type Policy } from '../limits/plan';
 import { refusalError } from '../limits/refusal';
 import type { WireFormat } from '../formats/types';
 import type { Pricer } from '../pricing/pricer';
 import { FORMATS } from '../providers';
-import type { Store } from '../store/port';
+import { meteredBody } from '../metering/metered-body';
+import type { Reservation, Store } from '../store/port';
 import { GatewayError } from './errors';
-import { bytes, type GatewayRequest, type GatewayResponse } from './http-types';
+import { bytes, headerValue, type GatewayRequest, type GatewayResponse } from './http-types';
 import { jsonLogger, type Logger } from './log';
-import { meterResponse, settleReservation } from './meter-response';
+import { meterResponse, recordUnanswered, settleReservation } from './meter-response';
 import { listModels, MODELS_PATH } from './models-endpoint';
 import { parseJsonObject, readBody } from './read-body';
 import { formatOfUrl, parseRoute, type ParsedRoute } from './route';
-import { draftUpstream, sendUpstream } from './upstream';
+import { draftUpstream, sendUpstream, UpstreamFailedError, type UpstreamResponse } from './upstream';
 
 export interface GatewayDeps {
   readonly config: GatewayConfig;
@@ -60,42 +63,128 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const maxRequestBytes = deps.maxRequestBytes ?? 32 * 1024 * 1024;
   const limits = deps.config.limits;
   const policies = deps.policies ?? cachedPolicies(deps.store, limits.keyCacheTtlMs);
+  const slots = new KeySlots(limits.maxConcurrentPerKey);
+  const ttlMs = limits.reservationTtlSeconds * 1000;
 
   async function proxy(request: GatewayRequest, route: ParsedRoute): Promise<GatewayResponse> {
     const at = clock();
     const policy = await authenticate(request.headers, policies, at);
+    const release = slots.acquire(policy.key.id);
+    try {
+      return await proxyWithSlot(request, route, policy, at, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /** Everything after the key check; `release` frees the key's slot, once the response is settled. */
+  async function proxyWithSlot(request: GatewayRequest, route: ParsedRoute, policy: Policy, at: Date, release: () => void): Promise<GatewayResponse> {
     const settings = deps.config.providers[route.provider.id];
     const provider = route.provider;
     const credential = await resolveCredential(settings);
     if (credential === undefined && !provider.credentialOptional) {
       throw new GatewayError('provider_not_configured', `Provider ${provider.id} has no credential configured on the gateway.`);
     }
-    const raw = request.method === 'GET' || request.method === 'HEAD' ? undefined : await readBody(request.body, maxRequestBytes);
+    const raw = request.method === 'GET' || request.method === 'HEAD' ? undefined : await readBody(request.body, maxRequestBytes, request.headers);
     const path = provider.upstreamPath?.(route.providerPath, settings.options) ?? route.providerPath;
+    const secret = presentedKey(request.headers);
 
     const forward = async (body: Buffer | undefined) => {
-      const draft = draftUpstream(settings.baseUrl, path, route.query, request.method, request.headers, body, provider.dropsRequestHeader?.bind(provider));
+      const draft = draftUpstream({
+        baseUrl: settings.baseUrl,
+        path,
+        query: route.query,
+        method: request.method,
+        incoming: request.headers,
+        body,
+        secret,
+        drops: provider.dropsRequestHeader?.bind(provider),
+      });
       // `env` undefined means process.env to the providers that read it: no spread needed to omit it.
       const auth = await provider.authorize(draft, { credential, options: settings.options, dispatcher: deps.upstream, now: clock, env: deps.env });
       return sendUpstream(deps.upstream, draft, auth);
     };
-    if (route.operation.kind === 'free') return forward(raw);
+    if (route.operation.kind === 'free') return forwardFree(policy, at, () => forward(raw), release);
 
     const view = { providerPath: route.providerPath, query: route.query, body: raw && raw.byteLength > 0 ? parseJsonObject(raw) : {} };
     const operation = route.operation.name;
     const prepared = route.format.prepare(operation, view);
-    const outputTokens = route.format.maxOutputTokens?.(operation, view) ?? limits.defaultMaxOutputTokens;
-    // No tokenizer yields more tokens than the text has UTF-8 bytes: the body's size bounds the input.
-    const estimate = deps.pricer.estimate(provider.pricingId, prepared.model, raw?.byteLength ?? 0, outputTokens);
-    if (estimate === undefined && settings.unpriced.kind === 'reject') {
+    const budget = budgetRequest({
+      format: route.format,
+      operation,
+      view,
+      pricer: deps.pricer,
+      pricingId: provider.pricingId,
+      model: prepared.model,
+      inputBytes: raw?.byteLength ?? 0,
+      defaultMaxOutputTokens: limits.defaultMaxOutputTokens,
+    });
+    if (budget.estimateNanos === undefined && settings.unpriced.kind === 'reject') {
       throw new GatewayError(
         'unpriced_model',
         `Unable to calculate spend for model "${prepared.model}" on provider ${provider.id}: it has no known price. ` +
           'Add a custom price for it in the gateway config, or set the provider\'s "unpriced" policy to "allow" or "block".',
       );
     }
+    // Serialised before anything is reserved: a body that cannot be forwarded is refused first.
+    const body = prepared.rewritten ? serialized(prepared.rewritten) : raw;
 
-    const reservation = planReservation(policy, estimate ?? 0, at, limits.reservationTtlSeconds * 1000);
+    const reservation = planReservation(policy, budget.estimateNanos ?? 0, at, ttlMs);
+    await reserve(reservation, at);
+
+    const context = {
+      route,
+      operation,
+      streams: route.operation.streams === true,
+      requestModel: prepared.model,
+      outputBound: budget.outputBound,
+      policy,
+      reservation,
+      unpriced: settings.unpriced,
+      store: deps.store,
+      pricer: deps.pricer,
+      logger,
+      clock,
+      release,
+    };
+    let upstream;
+    try {
+      upstream = await forward(body);
+    } catch (error) {
+      const reached = error instanceof UpstreamFailedError && error.reachedProvider;
+      await recordUnanswered(context, error instanceof GatewayError ? error.status : 500, reached);
+      throw error;
+    }
+    return meterResponse(upstream, context);
+  }
+
+  /**
+   * Calls that run no model cost nothing, but they are requests: they take the key's rate-limit
+   * and concurrency claims like any other, held until the response ends.
+   */
+  async function forwardFree(policy: Policy, at: Date, forward: () => Promise<UpstreamResponse>, release: () => void): Promise<GatewayResponse> {
+    const reservation = planRateClaims(policy, at, ttlMs);
+    if (reservation) await reserve(reservation, at);
+    const done = async (): Promise<void> => {
+      try {
+        if (reservation) await settleReservation({ store: deps.store, reservation, logger }, 0, { outcome: 'free', key_id: policy.key.id }, 'free_request_settled');
+      } finally {
+        release();
+      }
+    };
+    let upstream;
+    try {
+      upstream = await forward();
+    } catch (error) {
+      await done();
+      throw error;
+    }
+    return { status: upstream.status, headers: upstream.headers, body: meteredBody(upstream.body, () => {}, done) };
+  }
+
+  /** Takes every claim or refuses; a reservation whose answer was lost is handed back. */
+  async function reserve(reservation: Reservation, at: Date): Promise<void> {
     let reserved;
     try {
       reserved = await deps.store.reserve(reservation);
@@ -107,29 +196,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
       throw error;
     }
     if (!reserved.ok) throw refusalError(reserved.refused, at);
-
-    const context = {
-      route,
-      operation,
-      streams: route.operation.streams === true,
-      requestModel: prepared.model,
-      policy,
-      reservation,
-      unpriced: settings.unpriced,
-      store: deps.store,
-      pricer: deps.pricer,
-      logger,
-      clock,
-    };
-    let upstream;
-    try {
-      upstream = await forward(prepared.rewritten ? Buffer.from(JSON.stringify(prepared.rewritten)) : raw);
-    } catch (error) {
-      // Never sent, never billed: hand the whole reservation back.
-      await settleReservation(context, 0, { outcome: 'not-forwarded' });
-      throw error;
-    }
-    return meterResponse(upstream, context);
   }
 
   async function resolveCredential(settings: ProviderSettings): Promise<string | undefined> {
@@ -153,6 +219,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       let route: ParsedRoute | undefined;
       try {
+        if (isWebSocketUpgrade(request.headers)) {
+          throw new GatewayError(
+            'upgrade_required',
+            'tollgate does not proxy WebSocket connections: send the same request over HTTP (streamed responses come as server-sent events).',
+          );
+        }
         if (request.method === 'GET' && request.url.split('?')[0] === MODELS_PATH) {
           await authenticate(request.headers, policies, clock());
           return await listModels(deps.config, deps.credential);
@@ -165,6 +237,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
     },
   };
+}
+
+function isWebSocketUpgrade(headers: GatewayRequest['headers']): boolean {
+  return headerValue(headers, 'upgrade')?.toLowerCase().includes('websocket') === true;
+}
+
+/** A body the format changed, as JSON. A body nested past what `JSON.stringify` can recurse is the caller's error, not ours. */
+function serialized(body: Record<string, unknown>): Buffer {
+  try {
+    return Buffer.from(JSON.stringify(body));
+  } catch (error) {
+    if (error instanceof RangeError) throw new GatewayError('invalid_json', 'The request body is nested too deeply to forward.', { cause: error });
+    throw error;
+  }
 }
 
 function errorResponse(error: unknown, route: ParsedRoute | undefined, logger: Logger, named: WireFormat | undefined): GatewayResponse {

@@ -20,6 +20,8 @@ export interface MeterContext {
   /** The operation streams even when its content type does not say so. */
   readonly streams: boolean;
   readonly requestModel: string;
+  /** The most output the request can be billed for, when it caps its output (see budgetRequest). */
+  readonly outputBound: number | undefined;
   readonly policy: Policy;
   readonly reservation: Reservation;
   readonly unpriced: UnpricedPolicy;
@@ -27,17 +29,22 @@ export interface MeterContext {
   readonly pricer: Pricer;
   readonly logger: Logger;
   readonly clock: () => Date;
+  /** Called once the request is settled (or found unbillable): frees the key's in-flight slot. */
+  readonly release: () => void;
 }
 
 interface Charge {
   readonly nanos: number;
   readonly model: string;
   /** Why the charge is what it is: usage priced, nothing to bill, or a fallback. */
-  readonly basis: 'usage' | 'upstream-error' | 'unpriced-model' | 'usage-missing';
+  readonly basis: 'usage' | 'upstream-error' | 'unpriced-model' | 'usage-missing' | 'not-forwarded' | 'no-response';
   readonly usage?: Usage;
+  /** The output the usage claimed, when that was more than the request allowed and was cut to the bound. */
+  readonly reportedOutputTokens?: number;
 }
 
-type Outcome = BodyOutcome['kind'] | 'not-forwarded';
+/** How the exchange ended: the body's outcome, or no body at all (never sent; sent but never answered). */
+type Outcome = BodyOutcome['kind'] | 'not-forwarded' | 'no-response';
 
 const SPEND_WRITE_ATTEMPTS = 4;
 
@@ -106,16 +113,27 @@ async function settle(context: MeterContext, status: number, metered: Metered, o
 function chargeFor(context: MeterContext, status: number, metered: Metered): Charge {
   const model = metered.model ?? context.requestModel;
   if (status < 200 || status >= 300) return { nanos: 0, model, basis: 'upstream-error' };
-  const priced = metered.usage && context.pricer.price(context.route.provider.pricingId, model, metered.usage);
-  if (priced) return { nanos: priced.nanos, model, basis: 'usage', usage: priced.usage };
+  const priced = metered.usage && context.pricer.price(context.route.provider.pricingId, model, metered.usage, context.outputBound);
+  if (priced) return { nanos: priced.nanos, model, basis: 'usage', usage: priced.usage, reportedOutputTokens: priced.reportedOutputTokens };
   if (!context.pricer.knows(context.route.provider.pricingId, model)) return { nanos: 0, model, basis: 'unpriced-model' };
   return { nanos: context.reservation.estimateNanos, model, basis: 'usage-missing' };
+}
+
+/**
+ * Settles a request that got no response: never sent (nothing to bill), or sent and never
+ * answered — the provider may have run it and may bill it, so it is charged its reservation.
+ */
+export async function recordUnanswered(context: MeterContext, status: number, reachedProvider: boolean): Promise<void> {
+  const charge: Charge = reachedProvider
+    ? { nanos: context.reservation.estimateNanos, model: context.requestModel, basis: 'no-response' }
+    : { nanos: 0, model: context.requestModel, basis: 'not-forwarded' };
+  await record(context, status, charge, reachedProvider ? 'no-response' : 'not-forwarded');
 }
 
 async function record(context: MeterContext, status: number, charge: Charge, outcome: Outcome): Promise<void> {
   const { policy, logger } = context;
   // The one event every settled request emits: dashboards and metrics are built from it.
-  const fields = {
+  const fields: LogFields & { outcome: Outcome } = {
     route: context.route.route,
     provider: context.route.provider.id,
     status,
@@ -132,28 +150,44 @@ async function record(context: MeterContext, status: number, charge: Charge, out
     basis: charge.basis,
     outcome,
   };
+  if (charge.reportedOutputTokens !== undefined) {
+    fields['reported_output_tokens'] = charge.reportedOutputTokens;
+    logger.error('usage_clamped', { ...fields, output_tokens_bound: context.outputBound });
+  }
+  // Possible when the request set no output cap (the provider's default is not known here) or
+  // referenced media its bytes do not bound: the provider bills it, so it is recorded, and flagged.
+  if (charge.nanos > context.reservation.estimateNanos) {
+    fields['over_reservation_nanos'] = charge.nanos - context.reservation.estimateNanos;
+    logger.error('spend_exceeded_reservation', fields);
+  }
   if (charge.basis === 'unpriced-model' || charge.basis === 'usage-missing') {
     logger.error('cost_not_calculated', fields);
     if (context.unpriced.kind === 'block') await blockKey(context, context.unpriced.minutes);
   }
-  await settleReservation(context, charge.nanos, fields);
+  try {
+    await settleReservation(context, charge.nanos, fields);
+  } finally {
+    context.release();
+  }
 }
 
 /**
  * Settles with retries; a write that still fails is logged loudly (and alarmed on in AWS), never
- * dropped silently. `fields` (the request's log fields, `outcome` among them) are logged as given.
+ * dropped silently. `fields` (the request's log fields, `outcome` among them) are logged as given,
+ * under `settledEvent` once the write is done.
  */
 export async function settleReservation(
   context: Pick<MeterContext, 'store' | 'reservation' | 'logger'>,
   nanos: number,
-  fields: LogFields & { readonly outcome: Outcome },
+  fields: LogFields,
+  settledEvent = 'request_settled',
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       const settled = await context.store.settle(context.reservation, nanos);
       // Not ours to settle: it outlived its expiry and the reconciler charged its estimate.
       if (!settled) context.logger.error('reservation_already_settled', { ...fields, reservation: context.reservation.id });
-      else context.logger.info('request_settled', fields);
+      else context.logger.info(settledEvent, fields);
       return;
     } catch (error) {
       if (attempt >= SPEND_WRITE_ATTEMPTS) {

@@ -1,15 +1,25 @@
 import { GatewayError } from './errors';
+import { headerValue, type IncomingHeaders } from './http-types';
 
-/** Requests are buffered: the model must be read, and priced, before anything is forwarded. */
-export async function readBody(body: AsyncIterable<Uint8Array>, limit: number): Promise<Buffer> {
+/**
+ * Requests are buffered: the model must be read, and priced, before anything is forwarded. A body
+ * announced larger than the limit is refused before a byte of it is read.
+ */
+export async function readBody(body: AsyncIterable<Uint8Array>, limit: number, headers: IncomingHeaders = {}): Promise<Buffer> {
+  const announced = Number(headerValue(headers, 'content-length'));
+  if (announced > limit) throw tooLarge(limit);
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.byteLength;
-    if (size > limit) throw new GatewayError('body_too_large', `The request body is larger than the gateway's limit of ${limit} bytes.`);
+    if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, size);
+}
+
+function tooLarge(limit: number): GatewayError {
+  return new GatewayError('body_too_large', `The request body is larger than the gateway's limit of ${limit} bytes.`);
 }
 
 export function parseJsonObject(body: Buffer): Record<string, unknown> {

@@ -1,14 +1,17 @@
 import type { Dispatcher } from 'undici';
 import type { UpstreamDraft } from '../providers/types';
 import { GatewayError } from './errors';
+import type { UpstreamSettings } from '../config/config';
 import type { IncomingHeaders, OutgoingHeaders } from './http-types';
 import { Agent } from './undici-agent';
 
-/** Never forwarded: hop-by-hop headers, and everything that could carry the gateway key. */
+/** Never forwarded: hop-by-hop headers, and every header a client puts a credential in. */
 const DROPPED_REQUEST_HEADERS = new Set([
   'authorization',
   'x-api-key',
   'x-goog-api-key',
+  // Azure OpenAI's name for its key header: the gateway sets the provider's own where it needs one.
+  'api-key',
   'cookie',
   'host',
   'content-length',
@@ -40,34 +43,61 @@ export interface UpstreamResponse {
   readonly bytes: () => Promise<Uint8Array>;
 }
 
-/** Pooled keep-alive connections per upstream origin: a new TLS handshake per call would dominate latency. */
-export function createUpstreamAgent(): Dispatcher {
-  return new Agent({ keepAliveTimeout: 30_000, connections: 256 });
+/**
+ * Pooled keep-alive connections per upstream origin (a new TLS handshake per call would dominate
+ * latency), with every wait bounded: undici's own defaults (300 s) sit below a long reasoning
+ * call and above a dead connection.
+ */
+export function createUpstreamAgent(settings: UpstreamSettings): Dispatcher {
+  return new Agent({
+    keepAliveTimeout: 30_000,
+    connections: settings.connectionsPerOrigin,
+    connect: { timeout: settings.connectTimeoutMs },
+    headersTimeout: settings.firstByteTimeoutMs,
+    bodyTimeout: settings.idleTimeoutMs,
+  });
 }
 
 /**
- * The request as it will leave: the configured base URL (the only source of the host) joined
- * with a path already checked for dot segments, and the caller's headers minus its credentials.
+ * The upstream call failed before a response arrived. `reachedProvider` says whether the request
+ * may have reached it: then the provider may have run the model, and bill for it.
  */
-export function draftUpstream(
-  baseUrl: URL,
-  path: string,
-  query: string,
-  method: string,
-  incoming: IncomingHeaders,
-  body: Buffer | undefined,
-  /** The provider's own additions to the dropped headers. */
-  drops?: (name: string) => boolean,
-): UpstreamDraft {
+export class UpstreamFailedError extends GatewayError {
+  constructor(
+    code: 'upstream_unreachable' | 'upstream_timeout',
+    message: string,
+    readonly reachedProvider: boolean,
+    cause: unknown,
+  ) {
+    super(code, message, { cause });
+    this.name = 'UpstreamFailedError';
+  }
+}
+
+/** Failures that happen before a request's bytes can leave: no connection, no name, no TLS session. */
+const NEVER_SENT = /^(?:ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL|UND_ERR_CONNECT_TIMEOUT|ERR_TLS_.*|ERR_SSL_.*|.*CERT.*|.*SIGNATURE.*)$/;
+
+/**
+ * The request as it will leave: the configured base URL (the only source of the host) joined
+ * with a path already checked for dot segments, and the caller's headers minus its credentials,
+ * minus the headers its `Connection` header names, and minus anything that carries `secret` (the
+ * gateway key the caller presented) in a header or a query parameter.
+ */
+export function draftUpstream(input: DraftInput): UpstreamDraft {
+  const { baseUrl, incoming, body, secret, drops } = input;
   const basePath = baseUrl.pathname.replace(/\/+$/, '');
+  const hopByHop = connectionTokens(incoming['connection']);
   const headers: Record<string, string | string[]> = {};
   for (const name in incoming) {
     const value = incoming[name];
-    if (value !== undefined && !DROPPED_REQUEST_HEADERS.has(name) && !drops?.(name)) headers[name] = value;
+    if (value === undefined || DROPPED_REQUEST_HEADERS.has(name) || drops?.(name) || hopByHop?.has(name)) continue;
+    if (secret !== undefined && carriesSecret(value, secret)) continue;
+    headers[name] = value;
   }
   if (body) headers['content-length'] = String(body.byteLength);
   const origin = baseUrl.origin;
-  let target = `${basePath}${path}${query}`;
+  const query = secret === undefined ? input.query : queryWithout(input.query, secret);
+  let target = `${basePath}${input.path}${query}`;
   let url: URL | undefined;
   if (!PLAIN_TARGET.test(target)) {
     // Characters the URL standard would percent-encode: send what it serialises, as signers see it.
@@ -75,7 +105,7 @@ export function draftUpstream(
     target = `${url.pathname}${url.search}`;
   }
   return {
-    method,
+    method: input.method,
     origin,
     target,
     get url() {
@@ -84,6 +114,51 @@ export function draftUpstream(
     headers,
     body,
   };
+}
+
+export interface DraftInput {
+  readonly baseUrl: URL;
+  /** The provider path, checked and mapped. */
+  readonly path: string;
+  /** As the client sent it, with its `?`, or empty. */
+  readonly query: string;
+  readonly method: string;
+  readonly incoming: IncomingHeaders;
+  readonly body: Buffer | undefined;
+  /** The gateway key the caller presented: nothing carrying it is forwarded. */
+  readonly secret?: string;
+  /** The provider's own additions to the dropped headers. */
+  readonly drops?: (name: string) => boolean;
+}
+
+function carriesSecret(value: string | string[], secret: string): boolean {
+  return typeof value === 'string' ? value.includes(secret) : value.some((item) => item.includes(secret));
+}
+
+/** The query without the parameters that carry `secret`, as sent or once percent-decoded (as the upstream would read them). */
+function queryWithout(query: string, secret: string): string {
+  if (query.length <= 1) return query;
+  const params = query.slice(1).split('&');
+  const kept = params.filter((param) => !param.includes(secret) && !(/[%+]/.test(param) && percentDecoded(param).includes(secret)));
+  if (kept.length === params.length) return query;
+  return kept.length === 0 ? '' : `?${kept.join('&')}`;
+}
+
+/** Lenient, as servers decode: each valid `%XX` becomes its byte, anything else stays. Keys are ASCII, so bytes as Latin-1 find them. */
+function percentDecoded(text: string): string {
+  return text.replace(/\+/g, ' ').replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** Header names a `Connection` header lists, lower-cased: hop-by-hop by declaration (RFC 9110 §7.6.1). */
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const tokens = (Array.isArray(value) ? value.join(',') : value).split(',');
+  const names = new Set<string>();
+  for (const token of tokens) {
+    const name = token.trim().toLowerCase();
+    if (name !== '' && name !== 'keep-alive' && name !== 'close') names.add(name);
+  }
+  return names.size === 0 ? undefined : names;
 }
 
 export async function sendUpstream(dispatcher: Dispatcher, draft: UpstreamDraft, auth: Record<string, string>): Promise<UpstreamResponse> {
@@ -102,15 +177,26 @@ export async function sendUpstream(dispatcher: Dispatcher, draft: UpstreamDraft,
     const body = response.body;
     return { status: response.statusCode, headers: clientHeaders(response.headers), body, bytes: () => body.bytes() };
   } catch (error) {
-    throw new GatewayError('upstream_unreachable', `The upstream provider at ${new URL(draft.origin).host} could not be reached.`, { cause: error });
+    throw upstreamFailure(error, new URL(draft.origin).host);
   }
 }
 
+function upstreamFailure(error: unknown, host: string): UpstreamFailedError {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+    return new UpstreamFailedError('upstream_timeout', `The upstream provider at ${host} took the request but did not answer in time.`, true, error);
+  }
+  if (NEVER_SENT.test(code)) return new UpstreamFailedError('upstream_unreachable', `The upstream provider at ${host} could not be reached.`, false, error);
+  // A connection reset or closed after the request went out: the provider may have run it.
+  return new UpstreamFailedError('upstream_unreachable', `The upstream provider at ${host} failed before answering.`, true, error);
+}
+
 function clientHeaders(headers: Dispatcher.ResponseData['headers']): OutgoingHeaders {
+  const hopByHop = connectionTokens(headers['connection']);
   const out: OutgoingHeaders = {};
   for (const name in headers) {
     const value = headers[name];
-    if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name)) out[name] = value;
+    if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name) && !hopByHop?.has(name)) out[name] = value;
   }
   return out;
 }

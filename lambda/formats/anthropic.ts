@@ -1,5 +1,5 @@
 import type { StreamMessage } from '../metering/framing';
-import { classifyByMethod, FREE, isObject, parseJson, requireModel } from './shared';
+import { classifyByMethod, countField, FREE, isObject, parseJson, requireModel } from './shared';
 import type { Metered, Operation, PreparedRequest, StreamUsageReader, UsageDocument, WireFormat } from './types';
 
 /**
@@ -29,6 +29,9 @@ export const anthropicFormat: WireFormat = {
     // Anthropic streams always carry usage, so the body goes upstream exactly as sent.
     return { model };
   },
+
+  // Required by the API; extended thinking counts against it too, so it bounds every output token.
+  maxOutputTokens: (_operation, { body }) => countField(body['max_tokens'], 'max_tokens', 0),
 
   usageFromBody(_operation, body): Metered {
     if (!isObject(body)) return {};

@@ -2,7 +2,7 @@ import type { GatewayError } from '../core/errors';
 import { decodeModelId, parseModelPath, pricingModel } from './bedrock-model';
 import { converseStreamReader, invokeStreamReader } from './bedrock-stream';
 import { countsDocument, countsFromHeaders, documentFromBody } from './bedrock-usage';
-import { isObject } from './shared';
+import { countField, isObject, largestCount } from './shared';
 import type { Metered, Operation, StreamUsageReader, WireFormat } from './types';
 
 /**
@@ -37,12 +37,27 @@ export const bedrockFormat: WireFormat = {
 
   maxOutputTokens(operation, { body }) {
     const config = isObject(body['inferenceConfig']) ? body['inferenceConfig'] : {};
-    // Converse caps output in inferenceConfig.maxTokens; InvokeModel bodies are the vendor's own:
-    // Anthropic and Mistral say max_tokens, Llama max_gen_len, Nova inferenceConfig.max_new_tokens.
-    const candidates = operation.startsWith('converse')
-      ? [config['maxTokens']]
-      : [body['max_tokens'], body['max_gen_len'], config['max_new_tokens'], config['maxTokens']];
-    return candidates.find((value): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0);
+    if (operation.startsWith('converse')) return countField(config['maxTokens'], 'inferenceConfig.maxTokens', 0);
+    // InvokeModel bodies are the vendor's own: Anthropic, Mistral, Cohere and AI21 say max_tokens,
+    // Llama max_gen_len, Nova inferenceConfig.max_new_tokens, Titan textGenerationConfig.maxTokenCount.
+    const titan = isObject(body['textGenerationConfig']) ? body['textGenerationConfig'] : {};
+    return largestCount(
+      [
+        [body['max_tokens'], 'max_tokens'],
+        [body['maxTokens'], 'maxTokens'],
+        [body['max_gen_len'], 'max_gen_len'],
+        [config['max_new_tokens'], 'inferenceConfig.max_new_tokens'],
+        [config['maxTokens'], 'inferenceConfig.maxTokens'],
+        [titan['maxTokenCount'], 'textGenerationConfig.maxTokenCount'],
+      ],
+      0,
+    );
+  },
+
+  // Converse returns one answer; some vendors' InvokeModel bodies ask for several (Cohere, AI21).
+  outputCount(operation, { body }) {
+    if (operation.startsWith('converse')) return 1;
+    return largestCount([[body['n'], 'n'], [body['num_generations'], 'num_generations'], [body['numResults'], 'numResults']], 1) ?? 1;
   },
 
   usageFromBody(operation, body, headers): Metered {

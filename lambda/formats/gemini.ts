@@ -1,6 +1,6 @@
 import { GatewayError } from '../core/errors';
 import type { StreamMessage } from '../metering/framing';
-import { FREE, isObject, parseJson } from './shared';
+import { FREE, isObject, largestCount, parseJson } from './shared';
 import type { Metered, Operation, PreparedRequest, StreamUsageReader, WireFormat } from './types';
 
 /**
@@ -46,11 +46,10 @@ export const geminiFormat: WireFormat = {
   },
 
   // On thinking models the cap covers thoughts as well as the answer, so it bounds everything billed as output.
-  maxOutputTokens(_operation, { body }) {
-    const config = body['generationConfig'];
-    const value = isObject(config) ? config['maxOutputTokens'] : undefined;
-    return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-  },
+  maxOutputTokens: (_operation, { body }) => largestGenerationCount(body, 'maxOutputTokens', 'max_output_tokens', 0),
+
+  // Every candidate is billed as output.
+  outputCount: (_operation, { body }) => largestGenerationCount(body, 'candidateCount', 'candidate_count', 1) ?? 1,
 
   usageFromBody(_operation, body): Metered {
     // A streamed array can still arrive whole (e.g. a client that buffered it): its last usage counts.
@@ -76,6 +75,19 @@ export const geminiFormat: WireFormat = {
     };
   },
 };
+
+/**
+ * Vertex parses request bodies as protobuf JSON, which accepts a field under its lowerCamelCase
+ * name and under its proto name alike: both spellings are read, and the larger value counts.
+ */
+function largestGenerationCount(body: Record<string, unknown>, camel: string, snake: string, min: number): number | undefined {
+  const fields: [unknown, string][] = [];
+  for (const [config, name] of [[body['generationConfig'], 'generationConfig'], [body['generation_config'], 'generation_config']] as const) {
+    if (!isObject(config)) continue;
+    fields.push([config[camel], `${name}.${camel}`], [config[snake], `${name}.${snake}`]);
+  }
+  return largestCount(fields, min);
+}
 
 function modelFromPath(providerPath: string): string | undefined {
   const raw = MODEL_ACTION.exec(providerPath)?.[1];

@@ -27,6 +27,10 @@ export const groqFormat: WireFormat = {
     return { model };
   },
 
+  // Groq reads OpenAI's chat fields, output caps and `n` among them.
+  maxOutputTokens: (operation, request) => openaiFormat.maxOutputTokens?.(operation, request),
+  outputCount: (operation, request) => openaiFormat.outputCount?.(operation, request) ?? 1,
+
   usageFromBody(_operation, body): Metered {
     if (!isObject(body)) return {};
     return usageOf(body, body['usage']);

@@ -1,5 +1,5 @@
 import type { StreamMessage } from '../metering/framing';
-import { classifyByMethod, isObject, parseJson, requireModel } from './shared';
+import { classifyByMethod, countField, isObject, largestCount, parseJson, requireModel } from './shared';
 import type { Metered, Operation, PreparedRequest, StreamUsageReader, WireFormat } from './types';
 
 /**
@@ -29,12 +29,18 @@ export const openaiFormat: WireFormat = {
   maxOutputTokens(operation, { body }) {
     if (operation === 'embeddings') return 0;
     // Responses uses max_output_tokens; chat has max_completion_tokens and the older max_tokens.
-    for (const field of ['max_completion_tokens', 'max_output_tokens', 'max_tokens']) {
-      const value = body[field];
-      if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-    }
-    return undefined;
+    return largestCount(
+      [
+        [body['max_completion_tokens'], 'max_completion_tokens'],
+        [body['max_output_tokens'], 'max_output_tokens'],
+        [body['max_tokens'], 'max_tokens'],
+      ],
+      0,
+    );
   },
+
+  // Only chat completions can ask for several choices; each is billed as output.
+  outputCount: (operation, { body }) => (operation === 'chat' ? (countField(body['n'], 'n', 1) ?? 1) : 1),
 
   usageFromBody(operation, body): Metered {
     if (!isObject(body)) return {};

@@ -61,8 +61,13 @@ export interface WireFormat {
   prepare(operation: string, request: RequestView): PreparedRequest;
   /** Usage from a whole (non-streamed) response; some providers put it in headers. */
   usageFromBody(operation: string, body: unknown, headers: OutgoingHeaders): Metered;
-  /** The request's own cap on output tokens, if it sets one (`max_tokens`, `maxOutputTokens`, …). */
+  /**
+   * The request's own cap on output tokens per output, if it sets one (`max_tokens`,
+   * `maxOutputTokens`, …). Throws GatewayError for a value it cannot read as a count.
+   */
   maxOutputTokens?(operation: string, request: RequestView): number | undefined;
+  /** How many outputs the request asks for (`n`, `candidateCount`), each of which may run to the cap. @default 1 */
+  outputCount?(operation: string, request: RequestView): number;
   streamReader(operation: string): StreamUsageReader;
   renderError(error: GatewayError): { readonly contentType: string; readonly body: string };
   /** Endpoints listed in the "unsupported endpoint" error, so the caller sees what does work. */

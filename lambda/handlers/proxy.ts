@@ -59,7 +59,7 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
     config,
     store,
     pricer: new Pricer(config.prices),
-    upstream: createUpstreamAgent(),
+    upstream: createUpstreamAgent(config.upstream),
     credential: secretsManagerCredentials({
       client: secrets,
       env,

@@ -42,6 +42,23 @@ export function planReservation(policy: Policy, estimateNanos: number, at: Date,
   spendClaims(keyScope, key.limits);
   if (policy.user) spendClaims({ kind: 'user', id: policy.user.name }, policy.user.limits);
   if (policy.project) spendClaims({ kind: 'project', id: policy.project.name }, policy.project.limits);
+  claims.push(...rateClaims(key, at));
+  return { id: randomUUID(), at, scopes: scopesOf(key), claims, estimateNanos, expiresAt: new Date(at.getTime() + ttlMs) };
+}
+
+/**
+ * The claims of a call that runs no model: only the key's request-rate and concurrency claims, and
+ * no scopes, so settling it releases them without counting spend. Undefined when the key has none.
+ */
+export function planRateClaims(policy: Policy, at: Date, ttlMs: number): Reservation | undefined {
+  const claims = rateClaims(policy.key, at);
+  if (claims.length === 0) return undefined;
+  return { id: randomUUID(), at, scopes: [], claims, estimateNanos: 0, expiresAt: new Date(at.getTime() + ttlMs) };
+}
+
+function rateClaims(key: KeyRecord, at: Date): Claim[] {
+  const claims: Claim[] = [];
+  const keyScope: Scope = { kind: 'key', id: key.id };
   const perMinute = key.rateLimits?.requestsPerMinute;
   if (perMinute !== undefined) {
     claims.push({ scope: keyScope, period: `minute:${at.toISOString().slice(0, 16)}`, unit: 'requests', amount: 1, limit: perMinute, rule: 'within' });
@@ -50,5 +67,5 @@ export function planReservation(policy: Policy, estimateNanos: number, at: Date,
   if (concurrent !== undefined) {
     claims.push({ scope: keyScope, period: 'inflight', unit: 'inflight', amount: 1, limit: concurrent, rule: 'within' });
   }
-  return { id: randomUUID(), at, scopes: scopesOf(key), claims, estimateNanos, expiresAt: new Date(at.getTime() + ttlMs) };
+  return claims;
 }

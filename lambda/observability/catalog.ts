@@ -50,6 +50,10 @@ export const METRICS = {
   latency: { name: 'LatencyMs', unit: 'Milliseconds' },
   /** Requests whose usage could not be priced and were recorded at zero cost. */
   unpriced: { name: 'UnpricedRequests', unit: 'Count' },
+  /** Requests whose settled cost exceeded what was reserved for them (no output cap of their own, or media their bytes do not bound). */
+  spendOverReservation: { name: 'SpendOverReservation', unit: 'Count' },
+  /** Responses whose usage claimed more output than the request allowed: charged at the bound, and a sign of a faulty upstream. */
+  usageClamped: { name: 'UsageClamped', unit: 'Count' },
   /** Spend the gateway served but could not write, after its retries. */
   spendWriteFailures: { name: 'SpendWriteFailures', unit: 'Count' },
   /** A scheduled price refresh that fetched nothing usable (unreachable or rejected data). */
@@ -69,7 +73,19 @@ export const METRIC_SETS = {
   /** No dimensions: the region's totals, which the alarms watch. */
   total: {
     dimensions: [],
-    metrics: ['requests', 'serverErrors', 'clientErrors', 'costUsd', 'inputTokens', 'outputTokens', 'latency', 'unpriced', 'spendWriteFailures'],
+    metrics: [
+      'requests',
+      'serverErrors',
+      'clientErrors',
+      'costUsd',
+      'inputTokens',
+      'outputTokens',
+      'latency',
+      'unpriced',
+      'spendWriteFailures',
+      'spendOverReservation',
+      'usageClamped',
+    ],
   },
   byProvider: { dimensions: ['provider'], metrics: ['requests', 'serverErrors', 'clientErrors', 'latency', 'costUsd'] },
   byProject: { dimensions: ['project'], metrics: ['requests', 'costUsd', 'inputTokens', 'outputTokens'] },

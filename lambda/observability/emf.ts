@@ -44,7 +44,8 @@ const REQUEST_SETS: readonly MetricSetName[] = ['total', 'byProvider', 'byProjec
  * events that describe a request's fate also carry CloudWatch embedded metrics — no agent, no
  * PutMetricData call, nothing to await:
  *
- * - `request_settled`: Requests, errors by status class, CostUSD, tokens, LatencyMs, UnpricedRequests
+ * - `request_settled`: Requests, errors by status class, CostUSD, tokens, LatencyMs, UnpricedRequests,
+ *   SpendOverReservation, UsageClamped
  * - `spend_write_failed`: the same (the request was still served) plus SpendWriteFailures
  * - `request_rejected`: Requests and errors, by provider when the route named one
  *
@@ -120,6 +121,8 @@ function requestMetrics(event: string, fields: LogFields): { values: MetricValue
           ...optional('latency', numberField(fields, 'duration_ms')),
           unpriced: fields['priced'] === false ? 1 : 0,
           spendWriteFailures: event === 'spend_write_failed' ? 1 : 0,
+          spendOverReservation: numberField(fields, 'over_reservation_nanos') !== undefined ? 1 : 0,
+          usageClamped: numberField(fields, 'reported_output_tokens') !== undefined ? 1 : 0,
         },
         dimensions: {
           ...optional('provider', stringField(fields, 'provider')),

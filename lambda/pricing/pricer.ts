@@ -18,6 +18,8 @@ export interface PricedUsage {
   readonly usage: Usage;
   /** The model the price was matched to, for reporting. */
   readonly model: string;
+  /** Set when the usage claimed more output than the request allowed: what it claimed, before it was cut to the bound. */
+  readonly reportedOutputTokens?: number;
 }
 
 /**
@@ -72,13 +74,22 @@ export class Pricer {
    * Reads the usage block with genai-prices' extractor for `pricingId` and prices it. Returns
    * undefined when either the usage or the price cannot be had: the caller decides what that means.
    * Never throws: whatever an upstream reports, the request must still be answered and settled.
+   *
+   * `outputBound` is the most output the request could produce (`n` × its `max_tokens`, …). A
+   * provider cannot exceed it, so usage that claims more is wrong, and its output is priced at the
+   * bound: an upstream reporting nonsense cannot charge a key past what the request could cost.
    */
-  price(pricingId: string, model: string, document: UsageDocument): PricedUsage | undefined {
-    const usage = readUsage(pricingId, document);
+  price(pricingId: string, model: string, document: UsageDocument, outputBound?: number): PricedUsage | undefined {
+    let usage = readUsage(pricingId, document);
     if (!usage) return undefined;
+    const reported = usage['output_tokens'];
+    const clamped = outputBound !== undefined && reported !== undefined && reported > outputBound;
+    if (clamped) usage = clampOutput(usage, outputBound);
     try {
       const result = this.calc(usage, pricingId, model);
-      return result && { nanos: usdToNanos(result.total), usage, model: result.model };
+      if (!result) return undefined;
+      const nanos = usdToNanos(result.total);
+      return clamped ? { nanos, usage, model: result.model, reportedOutputTokens: reported } : { nanos, usage, model: result.model };
     } catch {
       // Usage genai-prices refuses (more cached tokens than prompt tokens, say) or a total too
       // large to store: as good as no usage. The caller charges the estimate.
@@ -161,6 +172,16 @@ function rateAt(price: ModelPrice[string], inputTokens: number): number | undefi
     }
   }
   return rate;
+}
+
+/** Every output count (`output_tokens` and its parts, such as `output_audio_tokens`) cut to `bound`. */
+function clampOutput(usage: Usage, bound: number): Usage {
+  const clamped: Usage = { ...usage };
+  for (const field in clamped) {
+    const value = clamped[field];
+    if (field.startsWith('output_') && value !== undefined && value > bound) clamped[field] = bound;
+  }
+  return clamped;
 }
 
 function readUsage(pricingId: string, document: UsageDocument): Usage | undefined {

@@ -15,7 +15,7 @@ describe('the request as it leaves for the upstream', () => {
     ['/empty-query', '?'],
     ['/hash', '?a=%23'],
   ])('has the path and query the URL standard gives %s%s, on the configured host only', (path, query) => {
-    const draft = draftUpstream(base, path, query, 'POST', { host: 'attacker.test', 'x-forwarded-host': 'attacker.test' }, undefined);
+    const draft = draftUpstream({ baseUrl: base, path, query, method: 'POST', incoming: { host: 'attacker.test', 'x-forwarded-host': 'attacker.test' }, body: undefined });
     const expected = new URL(`${base.origin}/v1${path}${query}`);
     expect(draft.origin).toBe('https://api.example.test');
     expect(draft.target).toBe(`${expected.pathname}${expected.search}`);

@@ -57,10 +57,26 @@ describe('the gemini wire format', () => {
   it.each([
     [{ generationConfig: { maxOutputTokens: 512 } }, 512],
     [{ generationConfig: { temperature: 0 } }, undefined],
-    [{ generationConfig: { maxOutputTokens: -1 } }, undefined],
+    [{ generation_config: { max_output_tokens: 700 } }, 700],
+    [{ generationConfig: { maxOutputTokens: 100 }, generation_config: { max_output_tokens: 900 } }, 900],
     [{}, undefined],
   ])('reads the output cap a request sets, for spend reservations: %j', (body, expected) => {
     expect(geminiFormat.maxOutputTokens?.('generateContent', { providerPath: '/v1/publishers/google/models/m:generateContent', query: '', body })).toBe(expected);
+  });
+
+  it.each([[{ generationConfig: { maxOutputTokens: -1 } }], [{ generationConfig: { maxOutputTokens: '8192' } }], [{ generation_config: { candidate_count: 0 } }]])(
+    'refuses an output cap or candidate count it cannot bound: %j',
+    (body) => {
+      const view = { providerPath: '/v1/publishers/google/models/m:generateContent', query: '', body };
+      expect(() => [geminiFormat.maxOutputTokens?.('generateContent', view), geminiFormat.outputCount?.('generateContent', view)]).toThrow(/must be a whole number/);
+    },
+  );
+
+  it('reads candidateCount under either spelling Vertex accepts', () => {
+    const view = (body: Record<string, unknown>) => ({ providerPath: '/v1/publishers/google/models/m:generateContent', query: '', body });
+    expect(geminiFormat.outputCount?.('generateContent', view({ generationConfig: { candidateCount: 4 } }))).toBe(4);
+    expect(geminiFormat.outputCount?.('generateContent', view({ generation_config: { candidate_count: 3 } }))).toBe(3);
+    expect(geminiFormat.outputCount?.('generateContent', view({}))).toBe(1);
   });
 
   it('meters a whole response from its usageMetadata, with the model from modelVersion', () => {

@@ -397,12 +397,12 @@ describe('TollgateStack: dashboard and alarms', () => {
     expect(Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ [LAMBDA_ENV.metricsNamespace]: 'Tollgate/staging' }) } } }))).toHaveLength(3);
   });
 
-  test('three alarms — 5xx rate, spend-write failures, stale prices — on the published metrics, notifying one topic', () => {
+  test('four alarms — 5xx rate, spend-write failures, impossible usage, stale prices — on the published metrics, notifying one topic', () => {
     // GIVEN
     const { template } = synth({ alarmEmail: 'ops@example.com' });
 
     // THEN
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 5,
       ComparisonOperator: 'GreaterThanThreshold',
@@ -413,6 +413,7 @@ describe('TollgateStack: dashboard and alarms', () => {
       ]),
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'SpendWriteFailures', Namespace: 'Tollgate', Statistic: 'Sum', Threshold: 1, TreatMissingData: 'notBreaching' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'UsageClamped', Namespace: 'Tollgate', Statistic: 'Sum', Threshold: 1, TreatMissingData: 'notBreaching' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'PriceDataAgeHours', Namespace: 'Tollgate', Statistic: 'Maximum', Threshold: 48, Period: 10800, TreatMissingData: 'breaching' });
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
       const properties = alarm['Properties'] as Json;

@@ -44,7 +44,7 @@ describe('emfLogger', () => {
     expect(lines).toHaveLength(1);
     const line = lines[0]!;
     expect(line).toMatchObject({ level: 'info', event: 'request_settled', ...settled });
-    expect(line).toMatchObject({ Provider: 'openai', Project: 'acme', Model: 'gpt-4o-2024-08-06', Requests: 1, CostUSD: 0.002715, InputTokens: 2006, OutputTokens: 10, LatencyMs: 812, ServerErrors: 0, ClientErrors: 0, UnpricedRequests: 0, SpendWriteFailures: 0 });
+    expect(line).toMatchObject({ Provider: 'openai', Project: 'acme', Model: 'gpt-4o-2024-08-06', Requests: 1, CostUSD: 0.002715, InputTokens: 2006, OutputTokens: 10, LatencyMs: 812, ServerErrors: 0, ClientErrors: 0, UnpricedRequests: 0, SpendWriteFailures: 0, SpendOverReservation: 0, UsageClamped: 0 });
     expect(line._aws?.Timestamp).toBe(1_800_000_000_000);
     const expected = (['total', 'byProvider', 'byProject', 'byModel'] as const).flatMap((set) =>
       METRIC_SETS[set].metrics.map((metric) => `${metric}|${set}`),
@@ -62,6 +62,20 @@ describe('emfLogger', () => {
 
     // THEN
     expect(lines[0]).toMatchObject({ ServerErrors: 1, UnpricedRequests: 1, CostUSD: 0 });
+  });
+
+  it('counts a request settled past its reservation, and one whose usage claimed impossible output', () => {
+    const { lines, logger } = capture();
+
+    logger.info('request_settled', { ...settled, over_reservation_nanos: 1_000 });
+    logger.info('request_settled', { ...settled, reported_output_tokens: 1_000_000_000 });
+    logger.info('request_settled', settled);
+
+    expect(lines.map((line) => [line['SpendOverReservation'], line['UsageClamped']])).toEqual([
+      [1, 0],
+      [0, 1],
+      [0, 0],
+    ]);
   });
 
   it('still counts the request when its spend could not be written, and flags the failure', () => {

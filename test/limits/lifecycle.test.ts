@@ -211,7 +211,8 @@ describe.each(storesUnderTest())('limits over time and key lifecycle on the $nam
   });
 
   it('admits everything in flight under a soft cap: the overshoot it allows, measured', async () => {
-    await start();
+    // One key sends all 200 at once: the per-key in-flight ceiling would refuse most of them first.
+    await start({ limits: { maxConcurrentPerKey: 1_000 } });
     await store.updateProject('acme', { mode: 'soft', limits: { monthly: 5 * CHAT_ESTIMATE + CHAT_ESTIMATE / 2 } });
     const held = gate();
     harness.upstream.behaviour.hold = held.promise;

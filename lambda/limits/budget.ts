@@ -1,0 +1,55 @@
+import { GatewayError } from '../core/errors';
+import type { RequestView, WireFormat } from '../formats/types';
+import { formatUsd } from '../pricing/money';
+import type { Pricer } from '../pricing/pricer';
+
+/**
+ * The most one request may reserve: $10,000. Far above what any request to today's models can
+ * cost (a full context window at the dearest rates is in the hundreds), and far below where
+ * counters summing many such reservations would leave the range of exact integers.
+ */
+export const MAX_ESTIMATE_NANOS = 10_000 * 1_000_000_000;
+
+export interface RequestBudget {
+  /** The upper bound to reserve, in nano-dollars; undefined when the model has no known price. */
+  readonly estimateNanos: number | undefined;
+  /**
+   * The most output tokens the request can be billed for, `outputs × its own cap`; undefined when
+   * it sets no cap, and the provider's default (which the gateway does not know) applies.
+   */
+  readonly outputBound: number | undefined;
+}
+
+export interface BudgetInput {
+  readonly format: WireFormat;
+  readonly operation: string;
+  readonly view: RequestView;
+  readonly pricer: Pricer;
+  readonly pricingId: string;
+  readonly model: string;
+  /** No tokenizer yields more tokens than the text has UTF-8 bytes: the body's size bounds the input. */
+  readonly inputBytes: number;
+  /** Output tokens assumed per output for a request that sets no cap of its own. */
+  readonly defaultMaxOutputTokens: number;
+}
+
+/**
+ * What a request may cost before it is forwarded: every output it asks for (`n`, `candidateCount`)
+ * at its own output cap, or at the configured default where it sets none. Refuses a request whose
+ * bound cannot be reserved.
+ */
+export function budgetRequest(input: BudgetInput): RequestBudget {
+  const { format, operation, view } = input;
+  const perOutput = format.maxOutputTokens?.(operation, view);
+  const outputs = format.outputCount?.(operation, view) ?? 1;
+  const outputTokens = outputs * (perOutput ?? input.defaultMaxOutputTokens);
+  const estimateNanos = input.pricer.estimate(input.pricingId, input.model, input.inputBytes, outputTokens);
+  // `!(x <= max)` also catches NaN and Infinity from a price computed on absurd counts.
+  if (estimateNanos !== undefined && !(estimateNanos <= MAX_ESTIMATE_NANOS)) {
+    throw new GatewayError(
+      'invalid_request',
+      `This request may cost up to more than $${formatUsd(MAX_ESTIMATE_NANOS)}, the most one request may reserve: lower its output token cap or its number of outputs.`,
+    );
+  }
+  return { estimateNanos, outputBound: perOutput === undefined ? undefined : outputs * perOutput };
+}

@@ -1,0 +1,124 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { LogFields, Logger } from '../../lambda/core/log';
+import { UPSTREAM_KEY } from '../support/fake-openai';
+import { startHarness, type Harness } from '../support/harness';
+import { CHAT_BODY, CHAT_ESTIMATE } from '../limits/support';
+
+describe('what leaves for the upstream', () => {
+  let harness: Harness;
+  let key: string;
+
+  beforeAll(async () => {
+    harness = await startHarness();
+    key = (await harness.issue()).key;
+  });
+  afterAll(async () => {
+    await harness.close();
+  });
+  beforeEach(() => harness.upstream.reset());
+
+  it('never carries the gateway key: not in a query parameter, an api-key header, or any header that contains it', async () => {
+    // WHEN a client repeats its key everywhere it might ride
+    const response = await fetch(`${harness.gateway.url}/proxy/openai/chat/completions?key=${encodeURIComponent(key)}&api_key=${key}x&keep=1`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${key}`,
+        'api-key': key,
+        'x-forwarded-authorization': `Bearer ${key}`,
+        'x-custom-token': `prefix-${key}-suffix`,
+        'x-kept': 'kept',
+        'content-type': 'application/json',
+      },
+      body: CHAT_BODY,
+    });
+    await response.arrayBuffer();
+
+    // THEN the upstream saw none of it, but everything else as sent
+    expect(response.status).toBe(200);
+    const seen = harness.upstream.requests[0]!;
+    const everything = JSON.stringify({ url: seen.url, headers: seen.headers });
+    expect(everything).not.toContain(key);
+    expect(everything).not.toContain(encodeURIComponent(key));
+    expect(seen.url).toBe('/v1/chat/completions?keep=1');
+    expect(seen.headers['api-key']).toBeUndefined();
+    expect(seen.headers['x-kept']).toBe('kept');
+    expect(seen.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
+  });
+
+  it('drops the hop-by-hop headers a Connection header names (RFC 9110 §7.6.1)', async () => {
+    // fetch refuses to send a Connection header of its own: node:http sends it as given.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${harness.gateway.url}/proxy/openai/chat/completions`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          connection: 'keep-alive, x-hop-one, X-Hop-Two',
+          'x-hop-one': 'hop',
+          'x-hop-two': 'hop',
+          'x-end-to-end': 'kept',
+        },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(CHAT_BODY);
+    });
+
+    expect(status).toBe(200);
+    const seen = harness.upstream.requests[0]!;
+    expect(seen.headers['x-hop-one']).toBeUndefined();
+    expect(seen.headers['x-hop-two']).toBeUndefined();
+    expect(seen.headers['x-end-to-end']).toBe('kept');
+  });
+});
+
+describe('an upstream that takes the request and never answers', () => {
+  let silent: Server;
+  let silentUrl: string;
+  let received = 0;
+
+  beforeAll(async () => {
+    // Reads each request whole, then holds it without a byte of answer.
+    silent = createServer((req) => {
+      req.resume();
+      req.on('end', () => received++);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/v1`;
+  });
+  afterAll(async () => {
+    silent.closeAllConnections();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  it('is cut after the first-byte timeout with a 504, and the request is charged its reservation, not $0', async () => {
+    // GIVEN a gateway whose first-byte timeout is short
+    const lines: { event: string; fields: LogFields }[] = [];
+    const logger: Logger = { info: (event, fields = {}) => lines.push({ event, fields }), error: (event, fields = {}) => lines.push({ event, fields }) };
+    const harness = await startHarness({ config: () => ({ providers: { openai: { baseUrl: silentUrl } }, upstream: { firstByteTimeoutMs: 300 } }), logger });
+    try {
+      const { key, record } = await harness.issue();
+
+      // WHEN
+      const response = await fetch(`${harness.gateway.url}/proxy/openai/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: CHAT_BODY,
+      });
+
+      // THEN the client hears it timed out, the provider did get the request, and the possible bill is held against the key
+      expect(response.status).toBe(504);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_timeout');
+      expect(received).toBeGreaterThanOrEqual(1);
+      const counters = await harness.waitForSpend((c) => c.some((x) => x.requests === 1 && x.reservedNanos === 0));
+      expect(counters.find((c) => c.scope.kind === 'key' && c.scope.id === record.id && c.period === 'lifetime')?.nanos).toBe(CHAT_ESTIMATE);
+      expect(lines.find((line) => line.event === 'request_settled')?.fields).toMatchObject({ outcome: 'no-response', nanos: CHAT_ESTIMATE });
+    } finally {
+      await harness.close();
+    }
+  });
+});
