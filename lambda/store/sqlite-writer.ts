@@ -213,6 +213,9 @@ export function threadWriter(file: string, files: readonly FileIdentity[] = []):
       if (!closing) return;
       const exited = new Promise<void>((resolve) => closing.worker.once('exit', () => resolve()));
       await send({ type: 'close', seq: ++seq }, closing).catch(() => {});
+      // Its answer left the thread unref'd: held again until it exits, or a process with nothing
+      // else to do would end first, and the caller's own connection would never be closed.
+      closing.worker.ref();
       await exited;
     },
   };
