@@ -181,12 +181,12 @@ describe.each(['thread', 'inline'] as const)('a sqlite store whose file is delet
     await expect(store.createKey(key('k2'))).rejects.toThrow(/was replaced/);
   });
 
-  it('refuses them once the write-ahead log is deleted, and points at the database that holds the data', async () => {
+  it.each(['-wal', '-shm'])('refuses them once the %s file is deleted, and keeps the data in the database', async (suffix) => {
     // WHEN
-    unlinkSync(`${file()}-wal`);
+    unlinkSync(`${file()}${suffix}`);
 
     // THEN
-    await expect(store.reserve(reservation())).rejects.toThrow(`The store's file ${file()}-wal was deleted`);
+    await expect(store.reserve(reservation())).rejects.toThrow(`The store's file ${file()}${suffix} was deleted`);
     await expect(store.reserve(reservation())).rejects.toThrow(`the keys and spend are in ${file()}`);
 
     // AND after a restart, they are
