@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { preparePrivateDir, PRIVATE_FILE_MODE } from '../store/data-dir';
 import type { PriceSnapshot, PriceSnapshotMeta, PriceStore } from './store';
 
 export const PRICE_FILE = 'genai-prices.json';
@@ -8,6 +9,7 @@ const META_FILE = 'genai-prices.meta.json';
 /**
  * The local copy: the data as fetched in `<dir>/genai-prices.json` (so it can be read or diffed
  * as is) and its metadata beside it. Writes go through a rename, so a reader never sees half a file.
+ * The directory and files are private to this user, as the store's are (`preparePrivateDir`).
  *
  * @example
  * const store = filePriceStore('.tollgate');
@@ -24,9 +26,17 @@ export function filePriceStore(dir: string): PriceStore {
     return meta;
   };
   const writeAtomically = async (path: string, data: string | Uint8Array) => {
-    await mkdir(dir, { recursive: true });
+    preparePrivateDir(dir);
     const temporary = `${path}.${process.pid}.tmp`;
-    await writeFile(temporary, data);
+    // A new file, 0600 from its creation (the umask can only narrow it; chmod makes it exact).
+    await rm(temporary, { force: true });
+    const file = await open(temporary, 'wx', PRIVATE_FILE_MODE);
+    try {
+      await file.chmod(PRIVATE_FILE_MODE);
+      await file.writeFile(data);
+    } finally {
+      await file.close();
+    }
     await rename(temporary, path);
   };
 

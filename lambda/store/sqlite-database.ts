@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { preparePrivateDir, preparePrivateFile } from './data-dir';
+import type { FileGuard } from './sqlite-file-guard';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS projects (
@@ -46,19 +47,32 @@ CREATE TABLE IF NOT EXISTS reservations (
 CREATE INDEX IF NOT EXISTS reservations_by_expiry ON reservations (expires_at);
 `;
 
-/** `:memory:` for a store that lives and dies with the process (tests). */
+/**
+ * The store's file in `dataDir` (absolute), private to this user: the directory 0700, the file
+ * 0600 (see {@link preparePrivateDir}). `:memory:` for a store that lives and dies with the
+ * process (tests).
+ */
 export function databaseFile(dataDir: string): string {
   if (dataDir === ':memory:') return dataDir;
-  mkdirSync(dataDir, { recursive: true });
-  return join(dataDir, 'tollgate.db');
+  const file = join(preparePrivateDir(dataDir), 'tollgate.db');
+  // Created 0600 before SQLite opens it: SQLite gives its log and shared memory the same mode.
+  preparePrivateFile(file);
+  return file;
 }
 
 /**
  * One connection to the store's file, set up the same way wherever it is opened: the gateway's
- * own thread, its spend writer thread, or a CLI command in another process.
+ * own thread, its spend writer thread, or a CLI command in another process. With a `guard`, the
+ * file opened must be the one the guard knows, or nothing is written to it (not even the schema).
  */
-export function openDatabase(file: string): Database.Database {
+export function openDatabase(file: string, guard?: FileGuard): Database.Database {
   const db = new Database(file);
+  try {
+    guard?.check();
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   db.pragma('journal_mode = WAL');
   // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commits.
   db.pragma('synchronous = NORMAL');
@@ -68,4 +82,19 @@ export function openDatabase(file: string): Database.Database {
   db.pragma('wal_autocheckpoint = 0');
   db.exec(SCHEMA);
   return db;
+}
+
+/**
+ * Copies the write-ahead log into the file this connection has open, then empties it. For a store
+ * whose file was deleted or replaced: SQLite leaves the log at the path when it closes such a
+ * file, and the next open would replay the old file's pages onto whatever file is there then (a
+ * backup put back, say). Emptied, there is nothing to replay, and the old file, still readable
+ * through this process, holds everything. Best effort: the file is already lost to the store.
+ */
+export function retireLog(db: Database.Database): void {
+  try {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } catch {
+    // Busy past the timeout, or closed: nothing more to be done from here.
+  }
 }

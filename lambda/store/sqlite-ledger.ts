@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { forEachSettlementChange, parseReservation } from './counters';
 import type { Reservation } from './port';
+import type { FileGuard } from './sqlite-file-guard';
 
 /**
  * A write to the spend ledger. A reservation travels as its persisted record (the only form a
@@ -43,8 +44,14 @@ interface CounterRow {
   committed: number;
 }
 
-/** The spend counters and reservations of one SQLite connection: the only code that writes them. */
-export function createLedger(db: Database.Database): Ledger {
+/**
+ * The spend counters and reservations of one SQLite connection: the only code that writes them.
+ * With a `guard`, a group is answered only if, after its commit, the store's paths still name the
+ * files it was committed into; otherwise every write of the group fails with the guard's error.
+ * Checking after the commit, not before, is what closes the window: a file deleted before the
+ * check was deleted before the commit answered, so no caller goes on believing its write is kept.
+ */
+export function createLedger(db: Database.Database, guard?: FileGuard): Ledger {
   const selectCounter = db.prepare<[string, string, string], CounterRow>('SELECT nanos, committed FROM spend WHERE scope_kind = ? AND scope_id = ? AND period = ?');
   const addToCounter = db.prepare<[string, string, string, number, number, number]>(
     `INSERT INTO spend (scope_kind, scope_id, period, nanos, committed, requests) VALUES (?, ?, ?, ?, ?, ?)
@@ -115,24 +122,38 @@ export function createLedger(db: Database.Database): Ledger {
     return outcomes;
   };
 
+  const applyAll = (writes: readonly LedgerWrite[]): (LedgerOutcome | Error)[] => {
+    try {
+      return commit(writes);
+    } catch (error) {
+      // A busy or failing database fails every write alike: replaying them one by one would
+      // only wait out the busy timeout once per write.
+      if (!isWriteError(error)) return writes.map(() => asError(error));
+      return writes.map((write) => {
+        try {
+          return commit([write])[0] as LedgerOutcome;
+        } catch (writeError) {
+          return asError(writeError);
+        }
+      });
+    }
+  };
+
   return {
     apply(writes) {
       try {
-        return commit(writes);
+        // Known gone: nothing more is written into it.
+        guard?.throwIfFailed();
+        const outcomes = applyAll(writes);
+        guard?.check();
+        return outcomes;
       } catch (error) {
-        // A busy or failing database fails every write alike: replaying them one by one would
-        // only wait out the busy timeout once per write.
-        if (!isWriteError(error)) return writes.map(() => asError(error));
-        return writes.map((write) => {
-          try {
-            return commit([write])[0] as LedgerOutcome;
-          } catch (writeError) {
-            return asError(writeError);
-          }
-        });
+        return writes.map(() => asError(error));
       }
     },
     expired(nowIso, limit) {
+      // The reconciler settles what this returns: never from a file that is no longer the store.
+      guard?.check();
       // Rate counters older than a minute can no longer refuse anything.
       pruneMinutes.run(`minute:${new Date(Date.parse(nowIso) - 120_000).toISOString().slice(0, 16)}`);
       return selectExpired.all(nowIso, limit).map((row) => row.body);

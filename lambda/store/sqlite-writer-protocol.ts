@@ -1,3 +1,11 @@
+import type { FileIdentity } from './sqlite-file-guard';
+
+/** What the thread is started with: the store's file, and the files it must still be to be written. */
+export interface WriterData {
+  readonly file: string;
+  readonly files: readonly FileIdentity[];
+}
+
 /**
  * Messages between the gateway and its spend writer thread. Writes travel flat: `0, record` for a
  * reservation, `1, id, actualNanos` for a settlement. The thread answers every request, in order.

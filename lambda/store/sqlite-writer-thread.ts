@@ -1,13 +1,21 @@
+import type Database from 'better-sqlite3';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { openDatabase } from './sqlite-database';
+import { openDatabase, retireLog } from './sqlite-database';
+import { FileGuard } from './sqlite-file-guard';
 import { CHECKPOINT_INTERVAL_MS, createLedger, type LedgerWrite } from './sqlite-ledger';
-import type { WriterReply, WriterRequest } from './sqlite-writer-protocol';
+import type { WriterData, WriterReply, WriterRequest } from './sqlite-writer-protocol';
 
 /** The spend writer thread (see `threadWriter`): its own connection, the ledger, the checkpoints. */
 if (!parentPort) throw new Error('sqlite-writer-thread runs as a worker thread');
 const port = parentPort;
-const db = openDatabase((workerData as { file: string }).file);
-const ledger = createLedger(db);
+const { file, files } = workerData as WriterData;
+// The file this thread opens must be the one the store opened: a thread started after the file was
+// deleted or replaced fails (and so fail the writes it was started for) before it writes anything.
+// Once it is, the log is emptied into the old file at once, off the event loop (see retireLog).
+let opened: Database.Database | undefined;
+const guard = new FileGuard(files, { onFailure: () => opened && retireLog(opened) });
+const db = (opened = openDatabase(file, guard));
+const ledger = createLedger(db, guard);
 const checkpoint = setInterval(() => ledger.checkpoint(), CHECKPOINT_INTERVAL_MS);
 
 const reply = (message: WriterReply): void => port.postMessage(message);

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import type { FileGuard, FileIdentity } from './sqlite-file-guard';
 import { CHECKPOINT_INTERVAL_MS, createLedger, type LedgerOutcome, type LedgerWrite } from './sqlite-ledger';
-import type { WriterReply, WriterRequest } from './sqlite-writer-protocol';
+import type { WriterData, WriterReply, WriterRequest } from './sqlite-writer-protocol';
 
 /**
  * Where reservations and settlements are written. Writes asked for within one event-loop turn are
@@ -66,8 +67,8 @@ function answer(waiters: readonly Waiter[], outcomes: readonly (LedgerOutcome | 
 }
 
 /** On the caller's own thread: for in-memory stores, which no second connection can open. */
-export function inlineWriter(db: Database.Database): SpendWriter {
-  const ledger = createLedger(db);
+export function inlineWriter(db: Database.Database, guard?: FileGuard): SpendWriter {
+  const ledger = createLedger(db, guard);
   const queue = new TurnQueue((writes, waiters) => answer(waiters, ledger.apply(writes)));
   const checkpoint = setInterval(() => ledger.checkpoint(), CHECKPOINT_INTERVAL_MS);
   checkpoint.unref();
@@ -114,16 +115,18 @@ export class SpendWriterClosedError extends Error {
  * thread commits one group the next one gathers. Started on the first write, so CLI commands that
  * only read never start it. A thread that dies fails the writes it held (the gateway retries a
  * settlement) and the next write starts another. Once closed, writes are refused, never lost
- * silently.
+ * silently. The thread checks before each answer that `files` (none: no check) are still the
+ * store's (see the ledger).
  */
-export function threadWriter(file: string): SpendWriter {
+export function threadWriter(file: string, files: readonly FileIdentity[] = []): SpendWriter {
   let thread: Thread | undefined;
   let closed = false;
   let seq = 0;
 
   const start = (): Thread => {
     const entry = writerEntry();
-    const worker = new Worker(entry.file, { workerData: { file }, execArgv: entry.execArgv, resourceLimits: WRITER_HEAP });
+    const data: WriterData = { file, files };
+    const worker = new Worker(entry.file, { workerData: data, execArgv: entry.execArgv, resourceLimits: WRITER_HEAP });
     const started: Thread = { worker, pending: new Map() };
     worker.unref();
     const fail = (error: Error): void => {
@@ -210,6 +213,9 @@ export function threadWriter(file: string): SpendWriter {
       if (!closing) return;
       const exited = new Promise<void>((resolve) => closing.worker.once('exit', () => resolve()));
       await send({ type: 'close', seq: ++seq }, closing).catch(() => {});
+      // Its answer left the thread unref'd: held again until it exits, or a process with nothing
+      // else to do would end first, and the caller's own connection would never be closed.
+      closing.worker.ref();
       await exited;
     },
   };

@@ -12,12 +12,16 @@ import {
   type Store,
   type UserRecord,
 } from './port';
-import { databaseFile, openDatabase } from './sqlite-database';
+import { databaseFile, openDatabase, retireLog } from './sqlite-database';
+import { FileGuard, identifyFiles } from './sqlite-file-guard';
 import { RESERVED, SETTLED } from './sqlite-ledger';
 import { inlineWriter, threadWriter, type SpendWriter } from './sqlite-writer';
 
 export interface SqliteStoreOptions {
-  /** Directory for `tollgate.db`; created if missing. `:memory:` keeps everything in RAM (tests). */
+  /**
+   * Directory for `tollgate.db`; created if missing. Made private to this user (see
+   * `preparePrivateDir`): 0700, its files 0600. `:memory:` keeps everything in RAM (tests).
+   */
   readonly dataDir: string;
   /**
    * Where spend is written: on a thread of its own (the default for a file), or on the caller's
@@ -79,11 +83,32 @@ const KEY_COLUMNS: Readonly<Record<string, keyof KeyRow>> = {
  * reservations and settlements of each event-loop turn, by default on a thread of its own. Reads
  * of spend first wait for the writes asked for before them, so every caller sees what it was
  * answered for.
+ *
+ * If the file is deleted or replaced while the store is open, every call fails from then on with
+ * a `StoreFileMovedError` that says what happened and what to do: spend writes are checked as they
+ * commit, reads at most a second late (see `FileGuard`).
  */
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const file = databaseFile(options.dataDir);
   const db = openDatabase(file);
-  const writer: SpendWriter = file === ':memory:' || options.spendWriter === 'inline' ? inlineWriter(db) : threadWriter(file);
+  const files = file === ':memory:' ? [] : identifyFiles(file);
+  const inline = file === ':memory:' || options.spendWriter === 'inline';
+  // Spend is written on this connection only with an inline writer; then it is this connection's
+  // log to empty into the old file at once (a thread writer does that on its own connection).
+  const guard = new FileGuard(files, inline ? { onFailure: () => retireLog(db) } : {});
+  const writer: SpendWriter = inline ? inlineWriter(db, guard) : threadWriter(file, files);
+  // Reads may see the file just deleted (what was true a moment ago); writes on this connection
+  // (keys, projects, users) are checked before and after, as the spend writer checks its commits.
+  const read = <T>(query: () => T): T => {
+    guard.checkSometimes();
+    return query();
+  };
+  const write = <T>(change: () => T): T => {
+    guard.check();
+    const result = change();
+    guard.check();
+    return result;
+  };
 
   const insertProject = db.prepare('INSERT OR IGNORE INTO projects (name, created_at, limits, mode) VALUES (?, ?, ?, ?)');
   const selectProject = db.prepare<[string], ProjectRow>('SELECT * FROM projects WHERE name = ?');
@@ -114,39 +139,39 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 
   return {
     async createProject(project) {
-      insertProject.run(project.name, project.createdAt, json(project.limits), project.mode ?? null);
+      write(() => insertProject.run(project.name, project.createdAt, json(project.limits), project.mode ?? null));
     },
     async getProject(name) {
-      const row = selectProject.get(name);
+      const row = read(() => selectProject.get(name));
       return row && toProject(row);
     },
     async listProjects() {
-      return selectProjects.all().map(toProject);
+      return read(() => selectProjects.all()).map(toProject);
     },
     async updateProject(name, patch) {
       const columns: Record<string, string | null> = {};
       if (patch.limits !== undefined) columns['limits'] = json(patch.limits);
       if (patch.mode !== undefined) columns['mode'] = patch.mode;
-      return update('projects', 'name', name, columns);
+      return write(() => update('projects', 'name', name, columns));
     },
 
     async createUser(user) {
-      insertUser.run(user.name, user.createdAt, json(user.limits));
+      write(() => insertUser.run(user.name, user.createdAt, json(user.limits)));
     },
     async getUser(name) {
-      const row = selectUser.get(name);
+      const row = read(() => selectUser.get(name));
       return row && toUser(row);
     },
     async listUsers() {
-      return selectUsers.all().map(toUser);
+      return read(() => selectUsers.all()).map(toUser);
     },
     async updateUser(name, patch) {
-      return update('users', 'name', name, patch.limits === undefined ? {} : { limits: json(patch.limits) });
+      return write(() => update('users', 'name', name, patch.limits === undefined ? {} : { limits: json(patch.limits) }));
     },
 
     async createKey(key) {
       try {
-        insertKey.run({
+        write(() => insertKey.run({
           ...key,
           user: key.user ?? null,
           name: key.name ?? null,
@@ -155,21 +180,21 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           blockedUntil: key.blockedUntil ?? null,
           limits: json(key.limits),
           rateLimits: json(key.rateLimits),
-        });
+        }));
       } catch (error) {
         if (isConstraintError(error)) throw new DuplicateKeyIdError(key.id);
         throw error;
       }
     },
     async getKey(id) {
-      const row = selectKey.get(id);
+      const row = read(() => selectKey.get(id));
       return row && toKeyRecord(row);
     },
     async listKeys(filter) {
-      return selectKeys.all({ project: filter?.project ?? null, user: filter?.user ?? null }).map(toKeyRecord);
+      return read(() => selectKeys.all({ project: filter?.project ?? null, user: filter?.user ?? null })).map(toKeyRecord);
     },
     async revokeKey(id, at) {
-      return revoke.run(at.toISOString(), id).changes > 0;
+      return write(() => revoke.run(at.toISOString(), id).changes > 0);
     },
     async updateKey(id, patch) {
       const columns: Record<string, string | null> = {};
@@ -178,11 +203,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
         if (value === undefined) continue;
         columns[column] = value === null || typeof value === 'string' ? value : json(value);
       }
-      return update('keys', 'id', id, columns);
+      return write(() => update('keys', 'id', id, columns));
     },
 
+    // Spend: the writer checks each commit; this only fails fast once the loss is known here.
     async reserve(reservation) {
       assertNanos(reservation.estimateNanos);
+      guard.checkSometimes();
       const outcome = await writer.write({ kind: 'reserve', record: serializeReservation(reservation) });
       if (outcome === RESERVED) return { ok: true };
       const refused = reservation.claims[outcome];
@@ -191,21 +218,24 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     },
     async settle(reservation, actualNanos) {
       assertNanos(actualNanos);
+      guard.checkSometimes();
       return (await writer.write({ kind: 'settle', id: reservation.id, actualNanos })) === SETTLED;
     },
     async expiredReservations(now, limit = 100) {
+      guard.checkSometimes();
       return (await writer.expired(now.toISOString(), limit)).map(parseReservation);
     },
 
     async getSpend(query?: SpendQuery) {
       await writer.caughtUp();
-      return selectSpend
-        .all({ kind: query?.kind ?? null, id: query?.id ?? null })
+      return read(() => selectSpend.all({ kind: query?.kind ?? null, id: query?.id ?? null }))
         .filter((row) => isSpendPeriod(row.period))
         .map(toCounter);
     },
     async close() {
       await writer.close();
+      // Last, with the writer's connection closed: nothing else in this process holds the log.
+      if (guard.moved()) retireLog(db);
       db.close();
     },
   };

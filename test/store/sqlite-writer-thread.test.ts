@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,24 @@ describe('sqlite spend writer thread', () => {
     expect(await writer.write({ kind: 'settle', id: 'r1', actualNanos: 3 })).toBe(SETTLED);
     expect(await writer.write({ kind: 'settle', id: 'r1', actualNanos: 3 })).toBe(NOT_HELD);
     await writer.close();
+  });
+
+  it('finishes closing in a process with nothing else to do: the thread is waited for until it exits', () => {
+    // GIVEN a script that writes spend, closes the store, then says so
+    const script = `
+      const { openSqliteStore } = require(${JSON.stringify(join(__dirname, '..', '..', 'lambda', 'store', 'sqlite.ts'))});
+      (async () => {
+        const store = openSqliteStore({ dataDir: process.argv[1] });
+        await store.reserve({ id: 'r1', at: new Date(), scopes: [], claims: [], estimateNanos: 0, expiresAt: new Date() });
+        await store.close();
+        process.stdout.write('closed');
+      })();`;
+
+    // WHEN it runs on its own
+    const stdout = execFileSync(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', script, dir], { encoding: 'utf8' });
+
+    // THEN the close resolved before the process ended
+    expect(stdout).toBe('closed');
   });
 
   it('answers a read of expired reservations and closes cleanly, twice', async () => {
