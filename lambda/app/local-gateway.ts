@@ -56,7 +56,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
     ...(options.clock && { clock: options.clock }),
   });
   const inFlight = new InFlight();
-  const server = createNodeServer(gateway, inFlight);
+  const server = createNodeServer(gateway, inFlight, config.server);
   const port = options.port ?? Number(env['PORT'] ?? 8787);
   const host = options.host ?? '127.0.0.1';
   try {

@@ -16,6 +16,7 @@ export type GatewayErrorCode =
   | 'invalid_json'
   | 'invalid_request'
   | 'body_too_large'
+  | 'request_timeout'
   | 'unpriced_model'
   | 'provider_not_configured'
   | 'upstream_unreachable'
@@ -39,6 +40,8 @@ const STATUS: Record<GatewayErrorCode, number> = {
   invalid_json: 400,
   invalid_request: 400,
   body_too_large: 413,
+  // The client did not send its body in time; the connection is closed after the answer.
+  request_timeout: 408,
   // 400, not 402/429: the SDKs would retry 429, and a missing price does not fix itself in seconds.
   unpriced_model: 400,
   provider_not_configured: 500,

@@ -148,6 +148,7 @@ function googleStatus(status: number): string {
     case 502:
     case 503:
       return 'UNAVAILABLE';
+    case 408:
     case 504:
       return 'DEADLINE_EXCEEDED';
     default:

@@ -1,6 +1,7 @@
 import { Server, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createHttp2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { createServer as createHttp2Server, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
+import { DEFAULT_SERVER_SETTINGS, type ServerSettings } from '../config/config';
 
 /** What an HTTP/2 client sends first when it knows the server speaks HTTP/2 (RFC 9113 §3.4). */
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -12,12 +13,17 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
  * sniff costs one read per connection, never per request, so keep-alive HTTP/1 traffic runs as
  * before.
  *
+ * Nothing a client holds open stays open for free (`settings`, from `config.server`): an HTTP/2
+ * session with no open stream is sent GOAWAY after `http2IdleTimeoutMs`, and a connection that has
+ * not yet said which protocol it speaks is dropped after as long. node:http's own request timeout
+ * is set just past the body timeout, which the adapter enforces with an answer in the API's shape.
+ *
  * @example
- * const server = new DualProtocolServer((req, res) => …, (stream, headers) => …);
+ * const server = new DualProtocolServer((req, res) => …, (stream, headers) => …, config.server);
  * server.listen(8787);
  */
 export class DualProtocolServer extends Server {
-  private readonly http2 = createHttp2Server();
+  private readonly http2: Http2Server;
   private readonly sessions = new Set<Http2Session>();
   /** Connections that have not sent enough to tell their protocol: neither server's to close yet. */
   private readonly sniffing = new Set<Socket>();
@@ -25,8 +31,13 @@ export class DualProtocolServer extends Server {
   constructor(
     onRequest: (req: IncomingMessage, res: ServerResponse) => void,
     onHttp2Stream: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void,
+    settings: ServerSettings = DEFAULT_SERVER_SETTINGS,
   ) {
-    super(onRequest);
+    // The adapter times the body out first, with a 408 the client's SDK can read; node's own
+    // timeout (a bare 408, checked every 30 s) stays the backstop for headers and unread bodies.
+    super({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS + settings.bodyTimeoutMs }, onRequest);
+    this.http2 = createHttp2Server({ settings: { maxConcurrentStreams: settings.http2MaxConcurrentStreams } });
+    const idleMs = settings.http2IdleTimeoutMs;
     // node:http registers exactly one connection listener, its parser setup; it now runs only for HTTP/1 connections.
     const [serveHttp1, ...others] = this.listeners('connection') as ((socket: Socket) => void)[];
     if (!serveHttp1 || others.length > 0) throw new Error('node:http no longer registers a single connection listener');
@@ -34,7 +45,7 @@ export class DualProtocolServer extends Server {
     this.on('connection', (socket: Socket) => {
       this.sniffing.add(socket);
       socket.once('close', () => this.sniffing.delete(socket));
-      sniff(socket, (http2) => {
+      sniff(socket, idleMs, (http2) => {
         this.sniffing.delete(socket);
         if (http2) {
           // The HTTP/2 session reads the bytes put back itself; resuming would hand them to no one.
@@ -51,6 +62,7 @@ export class DualProtocolServer extends Server {
       session.once('close', () => this.sessions.delete(session));
       // A client that resets its connection is not the server's failure.
       session.on('error', () => {});
+      closeWhenIdle(session, idleMs);
     });
     this.http2.on('stream', onHttp2Stream);
   }
@@ -73,11 +85,50 @@ export class DualProtocolServer extends Server {
   }
 }
 
-// A connection that sends nothing (or only part of the preface) is not yet any server's to time out.
-const SNIFF_TIMEOUT_MS = 30_000;
+/** node:http's default: the request line and headers of an HTTP/1 request must arrive within this. */
+const HEADERS_TIMEOUT_MS = 60_000;
+/** The longest delay node's timers take; a longer one would fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Reads until the bytes either match the whole preface or stop matching it, then puts them back. */
-function sniff(socket: Socket, decide: (http2: boolean) => void): void {
+/**
+ * A session with no open stream holds a socket and memory for nothing: it is sent GOAWAY after
+ * `ms`, and destroyed if it is still there `ms` later (`close()` ends it at once, unless its
+ * GOAWAY cannot be written to a client that stopped reading). Open streams keep a session: a
+ * request may wait minutes on its upstream with no byte flowing, and the body timeouts already
+ * bound a client that is slow to send.
+ */
+function closeWhenIdle(session: Http2Session, ms: number): void {
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const idle = (): void => {
+    timer = setTimeout(() => {
+      if (session.closed) {
+        session.destroy();
+        return;
+      }
+      session.close();
+      idle();
+    }, Math.min(ms, MAX_TIMER_MS));
+    timer.unref();
+  };
+  session.on('stream', (stream: ServerHttp2Stream) => {
+    open += 1;
+    clearTimeout(timer);
+    stream.once('close', () => {
+      open -= 1;
+      if (open === 0 && !session.destroyed) idle();
+    });
+  });
+  session.once('close', () => clearTimeout(timer));
+  idle();
+}
+
+/**
+ * Reads until the bytes either match the whole preface or stop matching it, then puts them back.
+ * A connection that sends nothing (or only part of the preface) within `timeoutMs` is dropped:
+ * it is not yet any server's to time out.
+ */
+function sniff(socket: Socket, timeoutMs: number, decide: (http2: boolean) => void): void {
   let seen: Buffer | undefined;
   const abandon = () => {
     cleanUp();
@@ -100,7 +151,7 @@ function sniff(socket: Socket, decide: (http2: boolean) => void): void {
     socket.off('end', abandon);
     socket.off('error', abandon);
   };
-  socket.setTimeout(SNIFF_TIMEOUT_MS, abandon);
+  socket.setTimeout(Math.min(timeoutMs, MAX_TIMER_MS), abandon);
   socket.on('data', onData);
   socket.once('end', abandon);
   socket.once('error', abandon);

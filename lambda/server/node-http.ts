@@ -1,7 +1,9 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { DEFAULT_SERVER_SETTINGS, type ServerSettings } from '../config/config';
 import type { Gateway } from '../core/gateway';
 import type { GatewayRequest, GatewayResponse, OutgoingHeaders } from '../core/http-types';
 import { DualProtocolServer } from './dual-protocol-server';
+import { http1Response } from './http1-adapter';
 import { http2Request, http2Response } from './http2-adapter';
 import { InFlight } from './in-flight';
 import { requestBody } from './request-body';
@@ -9,20 +11,33 @@ import { requestBody } from './request-body';
 /**
  * The local adapter: HTTP/1.1 and HTTP/2 cleartext on one port, into the core; the core's
  * async-iterable body out, with backpressure. Each request is tracked in `inFlight` until its
- * body is written and its spend settled.
+ * body is written and its spend settled. `settings` bound what a client may hold open: how long
+ * its body may take, and how long an HTTP/2 connection may sit idle.
  */
-export function createNodeServer(gateway: Gateway, inFlight = new InFlight()): Server {
-  return new DualProtocolServer(
-    (req, res) => {
-      inFlight.track(serve(gateway, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: requestBody(req) }, res));
-    },
+export function createNodeServer(gateway: Gateway, inFlight = new InFlight(), settings: ServerSettings = DEFAULT_SERVER_SETTINGS): Server {
+  const http1 = (req: IncomingMessage, res: ServerResponse, onRead?: () => void): void => {
+    const body = requestBody(req, settings, onRead);
+    inFlight.track(serve(gateway, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body }, http1Response(req, res)));
+  };
+  const server = new DualProtocolServer(
+    (req, res) => http1(req, res),
     (stream, headers) => {
-      inFlight.track(serve(gateway, http2Request(stream, headers), http2Response(stream)));
+      inFlight.track(serve(gateway, http2Request(stream, headers, settings), http2Response(stream)));
     },
+    settings,
   );
+  // `Expect: 100-continue` (curl sends it for large bodies): the client waits to be asked before
+  // sending its body, so ask only once the core starts reading it. A request refused first (no
+  // key) is answered without the body ever being sent.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    http1(req, res, () => {
+      if (!res.headersSent) res.writeContinue();
+    });
+  });
+  return server;
 }
 
-/** The calls `serve` makes on a response: `http.ServerResponse` as it is, or an HTTP/2 stream's adapter. */
+/** The calls `serve` makes on a response: an `http.ServerResponse` or an HTTP/2 stream, through their adapters. */
 export interface NodeResponse {
   writeHead(status: number, headers: OutgoingHeaders): unknown;
   flushHeaders(): void;

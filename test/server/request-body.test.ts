@@ -66,15 +66,16 @@ describe('the request body the node:http adapter hands the core', () => {
     expect(Buffer.from(await response.body.arrayBuffer())).toEqual(Buffer.concat(pieces));
   });
 
-  it('answers a body over the limit with the core error, and the connection serves the next request', async () => {
-    // WHEN a body four times the limit is posted, then a small one on the same single connection
+  it('answers a body over the limit with the core error, closes that connection rather than drain it, and serves the next request', async () => {
+    // WHEN a body four times the limit is posted, then a small one through the same one-connection pool
     const large = await request(`${origin}/echo`, { method: 'POST', body: Buffer.alloc(LIMIT * 4, 1), dispatcher: agent });
     const largeText = await large.body.text();
     const small = await request(`${origin}/echo`, { method: 'POST', body: 'hello', dispatcher: agent });
 
-    // THEN the first gets the gateway's own error, and the second is read normally
+    // THEN the first gets the gateway's own error on a connection it closes, and the second is read normally
     expect(large.statusCode).toBe(413);
     expect(largeText).toBe('body_too_large');
+    expect(large.headers['connection']).toBe('close');
     expect(small.statusCode).toBe(200);
     expect(await small.body.text()).toBe('hello');
   });
@@ -120,6 +121,22 @@ describe('the request body iterator on its own', () => {
     const pending = iterator.next();
     await iterator.return?.();
     expect(await pending).toEqual({ done: true, value: undefined });
+  });
+
+  it('leaves the rest of the body unread when the consumer returns early', async () => {
+    // GIVEN a consumer that read one chunk and stopped (a body over the limit)
+    const req = new PassThrough();
+    const iterator = requestBody(req)[Symbol.asyncIterator]();
+    req.write('a');
+    await iterator.next();
+    await iterator.return?.();
+
+    // WHEN more of the body arrives
+    req.write(Buffer.alloc(1000));
+    await new Promise((resolve) => setImmediate(resolve));
+
+    // THEN it is not read and dropped: it waits, for the adapter to close the connection
+    expect(req.readableLength).toBe(1000);
   });
 
   it('wakes every read waiting at once', async () => {
