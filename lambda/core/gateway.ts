@@ -120,6 +120,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       pricer: deps.pricer,
       logger,
       clock,
+      metering: deps.config.metering,
     };
     let upstream;
     try {

@@ -1,8 +1,9 @@
+import { DEFAULT_METERING_SETTINGS } from '../../lambda/config/config';
 import { JsonArraySplitter } from '../../lambda/metering/json-array';
 
 function split(chunks: Uint8Array[]): string[] {
   const out: string[] = [];
-  const splitter = new JsonArraySplitter((text) => out.push(text));
+  const splitter = new JsonArraySplitter((text) => out.push(text), DEFAULT_METERING_SETTINGS.maxBufferedBytes);
   for (const chunk of chunks) splitter.push(chunk);
   splitter.end();
   return out;

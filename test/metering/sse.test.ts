@@ -1,10 +1,11 @@
+import { DEFAULT_METERING_SETTINGS } from '../../lambda/config/config';
 import { SseParser, type SseEvent } from '../../lambda/metering/sse';
 import { openaiFormat } from '../../lambda/formats/openai';
 import { fixture } from '../support/fake-openai';
 
 function parse(chunks: Uint8Array[]): SseEvent[] {
   const events: SseEvent[] = [];
-  const parser = new SseParser((event) => events.push(event));
+  const parser = new SseParser((event) => events.push(event), DEFAULT_METERING_SETTINGS.maxBufferedBytes);
   for (const chunk of chunks) parser.push(chunk);
   parser.end();
   return events;
@@ -12,7 +13,7 @@ function parse(chunks: Uint8Array[]): SseEvent[] {
 
 function usageOf(operation: string, chunks: Uint8Array[]): unknown {
   const reader = openaiFormat.streamReader(operation);
-  const parser = new SseParser((event) => reader.onMessage({ framing: "sse", ...event }));
+  const parser = new SseParser((event) => reader.onMessage({ framing: "sse", ...event }), DEFAULT_METERING_SETTINGS.maxBufferedBytes);
   for (const chunk of chunks) parser.push(chunk);
   parser.end();
   return reader.result();
