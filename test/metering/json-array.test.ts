@@ -28,6 +28,18 @@ describe('streamed JSON array splitting', () => {
     expect(split(Array.from(whole, (byte) => Uint8Array.of(byte)))).toEqual(expected);
   });
 
+  it('stops at an element longer than its limit, keeping the elements before it', () => {
+    const first = '{"a":1}';
+    const large = `{"text":"${'x'.repeat(100)}"}`;
+    const out: string[] = [];
+    const splitter = new JsonArraySplitter((text) => out.push(text), 64);
+    for (const piece of ['[', first, ',', large.slice(0, 50), large.slice(50), ',', first, ']']) splitter.push(Buffer.from(piece));
+    splitter.end();
+
+    expect(out).toEqual([first]);
+    expect(splitter.overflowed).toBe(true);
+  });
+
   it('emits nothing for an empty array', () => {
     expect(split([Buffer.from('[]')])).toEqual([]);
   });

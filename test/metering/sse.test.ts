@@ -40,6 +40,29 @@ describe('SSE parsing', () => {
     expect(parse([Buffer.from('data: last')])).toEqual([{ data: 'last' }]);
   });
 
+  it('stops at a line longer than its limit, whether or not the line ever ends, and says so', () => {
+    const events: SseEvent[] = [];
+    const parser = new SseParser((event) => events.push(event), 64);
+    parser.push(Buffer.from('data: first\n\n'));
+    for (let i = 0; i < 10; i++) parser.push(Buffer.from('x'.repeat(10)));
+    parser.push(Buffer.from('\n\ndata: after\n\n'));
+    parser.end();
+
+    expect(events).toEqual([{ data: 'first' }]);
+    expect(parser.overflowed).toBe(true);
+  });
+
+  it('stops at an event whose data lines add up past its limit, each line within it', () => {
+    const line = `data: ${'x'.repeat(30)}\n`;
+    const atLimit = new SseParser(() => {}, 30 * 2 + 1);
+    atLimit.push(Buffer.from(`${line}${line}\n`));
+    const pastLimit = new SseParser(() => {}, 30 * 2);
+    pastLimit.push(Buffer.from(`${line}${line}\n`));
+
+    expect(atLimit.overflowed).toBe(false);
+    expect(pastLimit.overflowed).toBe(true);
+  });
+
   describe.each([
     ['chat', 'chat-stream.sse'],
     ['responses', 'responses-stream.sse'],
