@@ -1,3 +1,5 @@
+import { TextBuffer } from './text-buffer';
+
 /**
  * Incremental splitter for a streamed top-level JSON array (`[{...},\n{...}]`), the shape
  * Gemini's `streamGenerateContent` sends without `alt=sse`. Emits each element's text as soon
@@ -13,7 +15,8 @@
  */
 export class JsonArraySplitter {
   private readonly decoder = new TextDecoder();
-  private element = '';
+  /** The open element's text so far. */
+  private readonly element = new TextBuffer();
   private depth = 0;
   private inString = false;
   private escaped = false;
@@ -62,18 +65,16 @@ export class JsonArraySplitter {
     }
     if (start === -1 || this.depth < 2) return;
     if (this.element.length + (text.length - start) > this.maxBufferedBytes) return this.overflow();
-    this.element += text.slice(start);
+    this.element.append(text.slice(start));
   }
 
   private flush(tail: string): void {
     if (this.element.length + tail.length > this.maxBufferedBytes) return this.overflow();
-    const element = this.element + tail;
-    this.element = '';
-    this.onElement(element);
+    this.onElement(this.element.take(tail));
   }
 
   private overflow(): void {
     this.stopped = true;
-    this.element = '';
+    this.element.clear();
   }
 }

@@ -1,3 +1,5 @@
+import { TextBuffer } from './text-buffer';
+
 /** One server-sent event, as the SSE spec assembles it from its field lines. */
 export interface SseEvent {
   readonly event?: string;
@@ -26,10 +28,11 @@ const NOT_A_LINE_BREAK = /[^\r\n]/g;
  */
 export class SseParser {
   private readonly decoder = new TextDecoder();
-  private buffer = '';
-  private data: string[] = [];
-  /** The length of `data` joined with newlines, as dispatch would build it. */
-  private dataLength = 0;
+  /** The line read so far, its end not yet seen. */
+  private readonly buffer = new TextBuffer();
+  /** The event's data lines, joined with newlines as they come. */
+  private readonly data = new TextBuffer();
+  private hasData = false;
   private eventName: string | undefined;
   private pendingCr = false;
   private stopped = false;
@@ -51,8 +54,7 @@ export class SseParser {
   end(): void {
     if (this.stopped) return;
     this.consume(this.decoder.decode());
-    if (this.buffer.length > 0) this.line(this.buffer);
-    this.buffer = '';
+    if (this.buffer.length > 0) this.line(this.buffer.take());
     if (!this.stopped) this.dispatch();
   }
 
@@ -66,7 +68,7 @@ export class SseParser {
     let cr = text.indexOf('\r', start);
     while (lf !== -1 || cr !== -1) {
       const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr;
-      if (end === start && this.buffer === '') {
+      if (end === start && this.buffer.length === 0) {
         this.dispatch();
         // After a blank line nothing is pending, so the blank lines that follow are no-ops: step
         // over the whole run at once (a stream of nothing but line breaks costs a scan, no more).
@@ -75,8 +77,7 @@ export class SseParser {
         if (start === text.length && text.charCodeAt(start - 1) === CR) this.pendingCr = true;
       } else {
         if (this.buffer.length + (end - start) > this.maxBufferedBytes) return this.overflow();
-        this.line(this.buffer === '' ? text.slice(start, end) : this.buffer + text.slice(start, end));
-        this.buffer = '';
+        this.line(this.buffer.length === 0 ? text.slice(start, end) : this.buffer.take(text.slice(start, end)));
         if (this.stopped) return;
         start = end + 1;
         if (end === cr) {
@@ -89,7 +90,7 @@ export class SseParser {
     }
     if (start === text.length) return;
     if (this.buffer.length + (text.length - start) > this.maxBufferedBytes) return this.overflow();
-    this.buffer += text.slice(start);
+    this.buffer.append(text.slice(start));
   }
 
   private line(line: string): void {
@@ -100,29 +101,26 @@ export class SseParser {
     let value = colon === -1 ? '' : line.slice(colon + 1);
     if (value.startsWith(' ')) value = value.slice(1);
     if (field === 'data') {
-      this.dataLength += (this.data.length > 0 ? 1 : 0) + value.length;
-      if (this.dataLength > this.maxBufferedBytes) return this.overflow();
-      this.data.push(value);
+      if (this.data.length + (this.hasData ? 1 : 0) + value.length > this.maxBufferedBytes) return this.overflow();
+      if (this.hasData) this.data.append('\n');
+      this.data.append(value);
+      this.hasData = true;
     } else if (field === 'event') this.eventName = value;
   }
 
   private dispatch(): void {
-    if (this.data.length > 0) {
-      const event = this.eventName;
-      const data = this.data.length === 1 ? (this.data[0] as string) : this.data.join('\n');
-      this.data = [];
-      this.dataLength = 0;
-      this.eventName = undefined;
-      this.onEvent(event === undefined ? { data } : { event, data });
-      return;
-    }
+    const event = this.eventName;
     this.eventName = undefined;
+    if (!this.hasData) return;
+    this.hasData = false;
+    const data = this.data.take();
+    this.onEvent(event === undefined ? { data } : { event, data });
   }
 
   private overflow(): void {
     this.stopped = true;
-    this.buffer = '';
-    this.data = [];
-    this.dataLength = 0;
+    this.buffer.clear();
+    this.data.clear();
+    this.hasData = false;
   }
 }
