@@ -32,11 +32,13 @@ const codec = new EventStreamCodec(
  * const parser = new EventStreamParser(({ headers, payload }) => seen.push(headers[':event-type']), 16 * 1024 * 1024);
  */
 export class EventStreamParser {
-  /** Bytes of messages not yet whole, kept as they came and joined once a message is complete. */
-  private parts: Buffer[] = [];
+  /**
+   * The message arriving across chunks: a buffer of its length (of 4 bytes until its length field
+   * is in), its first `held` bytes filled. Copied into once per byte: never re-joined per chunk,
+   * and a message sent a byte per chunk holds no more than its own size.
+   */
+  private partial = Buffer.alloc(0);
   private held = 0;
-  /** How many bytes must be held before the next message can be read: its prelude's length field, then its length. */
-  private needed = 4;
   private readonly maxMessageBytes: number;
   private broken = false;
   private stopped = false;
@@ -55,34 +57,64 @@ export class EventStreamParser {
 
   push(chunk: Uint8Array): void {
     if (this.broken || this.stopped) return;
-    this.parts.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    this.held += chunk.byteLength;
-    // Joining the held parts on every chunk would copy a large message once per chunk it spans.
-    if (this.held < this.needed) return;
-    const buffer = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.held);
+    let bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.held > 0) {
+      const used = this.fill(bytes);
+      if (this.held > 0 || this.broken || this.stopped) return;
+      bytes = bytes.subarray(used);
+    }
+    // Whole messages inside the chunk are decoded where they lie.
     let offset = 0;
-    this.needed = 4;
-    while (buffer.byteLength - offset >= 4) {
-      const length = buffer.readUInt32BE(offset);
-      if (length < MIN_MESSAGE_BYTES || length > MAX_MESSAGE_BYTES) return this.break();
-      if (length > this.maxMessageBytes) return this.overflow();
-      if (buffer.byteLength - offset < length) {
-        this.needed = length;
-        break;
-      }
-      if (!this.emit(buffer.subarray(offset, offset + length))) return this.break();
+    while (bytes.byteLength - offset >= 4) {
+      const length = bytes.readUInt32BE(offset);
+      if (!this.accepts(length)) return;
+      if (bytes.byteLength - offset < length) break;
+      if (!this.emit(bytes.subarray(offset, offset + length))) return this.break();
       offset += length;
     }
-    // Copy the tail: holding a view would pin the whole (possibly large) chunk it came from.
-    const tail = buffer.subarray(offset);
-    this.parts = tail.byteLength === 0 ? [] : [Buffer.from(tail)];
-    this.held = tail.byteLength;
+    if (offset < bytes.byteLength) {
+      const tail = bytes.subarray(offset);
+      // Copied: holding a view would pin the whole (possibly large) chunk it came from.
+      this.partial = Buffer.allocUnsafe(tail.byteLength >= 4 ? tail.readUInt32BE(0) : 4);
+      this.held = tail.copy(this.partial);
+    }
   }
 
   /** A partial message left at the end is a cut stream; the transport outcome already says so. */
   end(): void {
-    this.parts = [];
+    this.partial = Buffer.alloc(0);
     this.held = 0;
+  }
+
+  /** Copies from `bytes` into the partial message, emitting it once whole; returns how many bytes it took. */
+  private fill(bytes: Buffer): number {
+    let used = 0;
+    if (this.held < 4) {
+      used = bytes.copy(this.partial, this.held, 0, 4 - this.held);
+      this.held += used;
+      if (this.held < 4) return used;
+      const length = this.partial.readUInt32BE(0);
+      if (!this.accepts(length)) return used;
+      const message = Buffer.allocUnsafe(length);
+      this.partial.copy(message, 0, 0, 4);
+      this.partial = message;
+    }
+    const copied = bytes.copy(this.partial, this.held, used);
+    this.held += copied;
+    used += copied;
+    if (this.held < this.partial.byteLength) return used;
+    const message = this.partial;
+    this.end();
+    if (!this.emit(message)) this.break();
+    return used;
+  }
+
+  /** A length the framing allows and the limit admits; otherwise parsing stops here. */
+  private accepts(length: number): boolean {
+    if (length < MIN_MESSAGE_BYTES || length > MAX_MESSAGE_BYTES) this.break();
+    else if (length > this.maxMessageBytes) this.overflow();
+    else return true;
+    return false;
   }
 
   private emit(frame: Buffer): boolean {
