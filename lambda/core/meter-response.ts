@@ -135,9 +135,7 @@ async function meterDocument(upstream: UpstreamResponse, context: MeterContext):
     raw = Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength);
   } else {
     const gathered = announced === undefined ? await gather(upstream.body, maxBufferedBytes) : ({ kind: 'over', body: upstream.body } as const);
-    if (gathered.kind === 'over') {
-      return { status: upstream.status, headers: upstream.headers, body: meteredBody(gathered.body, ignore, (outcome) => gaveUp(context, upstream.status, { reason: 'buffered-limit' }, outcome.kind)) };
-    }
+    if (gathered.kind === 'over') return unmetered(upstream, context, { reason: 'buffered-limit' }, gathered.body);
     raw = gathered.bytes;
   }
   const inflater = inflaterFor(headerString(upstream.headers['content-encoding']));
@@ -145,16 +143,14 @@ async function meterDocument(upstream: UpstreamResponse, context: MeterContext):
   if (inflater) {
     // The document metering parses is bounded like any buffered piece, and inflating it like any stream.
     const inflated = await inflateAtMost(inflater, raw, Math.min(maxBufferedBytes, maxDecodedBytes));
-    if (inflated === 'over-limit') {
-      return { status: upstream.status, headers: upstream.headers, body: settledDocument(raw, (outcome) => gaveUp(context, upstream.status, { reason: 'decoded-limit' }, outcome.kind)) };
-    }
+    if (inflated === 'over-limit') return unmetered(upstream, context, { reason: 'decoded-limit' }, raw);
     decoded = inflated;
   }
   let metered: Metered;
   try {
     metered = context.route.format.usageFromBody(context.operation, decoded && parseJson(decoded), upstream.headers);
   } catch (error) {
-    return { status: upstream.status, headers: upstream.headers, body: settledDocument(raw, (outcome) => gaveUp(context, upstream.status, { reason: 'parser-error', error }, outcome.kind)) };
+    return unmetered(upstream, context, { reason: 'parser-error', error }, raw);
   }
   const charge = chargeFor(context, upstream.status, metered);
   // clientHeaders built this object for this response alone: add to it rather than copy it.
@@ -170,6 +166,12 @@ async function meterDocument(upstream: UpstreamResponse, context: MeterContext):
     headers,
     body: settledDocument(raw, (outcome) => record(context, upstream.status, charge, outcome.kind)),
   };
+}
+
+/** The document as the upstream sent it, without a cost header: `body` is the document read whole, or what is still to send of it. */
+function unmetered(upstream: UpstreamResponse, context: MeterContext, why: GiveUp, body: Buffer | AsyncIterable<Uint8Array>): GatewayResponse {
+  const settle = (outcome: BodyOutcome): Promise<void> => gaveUp(context, upstream.status, why, outcome.kind);
+  return { status: upstream.status, headers: upstream.headers, body: Buffer.isBuffer(body) ? settledDocument(body, settle) : meteredBody(body, ignore, settle) };
 }
 
 /**
