@@ -146,6 +146,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       pricer: deps.pricer,
       logger,
       clock,
+      metering: deps.config.metering,
       release,
     };
     let upstream;

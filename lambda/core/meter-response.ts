@@ -1,10 +1,10 @@
 import type { Usage } from '@pydantic/genai-prices';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-import type { UnpricedPolicy } from '../config/config';
-import type { Metered } from '../formats/types';
+import { brotliDecompress, gunzip, inflate } from 'node:zlib';
+import type { MeteringSettings, UnpricedPolicy } from '../config/config';
+import type { Metered, StreamUsageReader } from '../formats/types';
 import type { Policy } from '../limits/plan';
-import { createDecoder } from '../metering/decode';
-import { createFramer, framingFor, type Framing } from '../metering/framing';
+import { createDecoder, type Decoder } from '../metering/decode';
+import { createFramer, framingFor, type Framer, type Framing } from '../metering/framing';
 import { meteredBody, settledDocument, type BodyOutcome } from '../metering/metered-body';
 import { formatUsd } from '../pricing/money';
 import type { Pricer } from '../pricing/pricer';
@@ -12,7 +12,7 @@ import type { Reservation, Store } from '../store/port';
 import type { GatewayResponse } from './http-types';
 import type { LogFields, Logger } from './log';
 import type { ParsedRoute } from './route';
-import type { UpstreamResponse } from './upstream';
+import { UpstreamFailedError, type UpstreamResponse } from './upstream';
 
 export interface MeterContext {
   readonly route: ParsedRoute;
@@ -31,13 +31,15 @@ export interface MeterContext {
   readonly clock: () => Date;
   /** Called once the request is settled (or found unbillable): frees the key's in-flight slot. */
   readonly release: () => void;
+  /** What metering may buffer and inflate of this response before it gives up on it. */
+  readonly metering: MeteringSettings;
 }
 
 interface Charge {
   readonly nanos: number;
   readonly model: string;
   /** Why the charge is what it is: usage priced, nothing to bill, or a fallback. */
-  readonly basis: 'usage' | 'upstream-error' | 'unpriced-model' | 'usage-missing' | 'not-forwarded' | 'no-response';
+  readonly basis: 'usage' | 'upstream-error' | 'unpriced-model' | 'usage-missing' | 'metering-gave-up' | 'not-forwarded' | 'no-response';
   readonly usage?: Usage;
   /** The output the usage claimed, when that was more than the request allowed and was cut to the bound. */
   readonly reportedOutputTokens?: number;
@@ -46,13 +48,35 @@ interface Charge {
 /** How the exchange ended: the body's outcome, or no body at all (never sent; sent but never answered). */
 type Outcome = BodyOutcome['kind'] | 'not-forwarded' | 'no-response';
 
+/**
+ * Why metering stopped reading a response before its end: a piece larger than `maxBufferedBytes`
+ * (a document, an SSE line or event, a stream element), more inflated bytes than
+ * `maxDecodedBytes`, or a parser or usage reader that threw. The bytes still pass untouched.
+ */
+type GiveUpReason = 'buffered-limit' | 'decoded-limit' | 'parser-error';
+
+interface GiveUp {
+  readonly reason: GiveUpReason;
+  /** What a parser or reader threw; only its class is logged. */
+  readonly error?: unknown;
+}
+
+/** What metering learnt from a stream once its bytes were all seen. */
+type StreamReading = { readonly kind: 'read'; readonly metered: Metered; readonly decodeFailed: boolean } | ({ readonly kind: 'gave-up' } & GiveUp);
+
+/** A document of unannounced length, read up to the limit: whole, or the body still to send. */
+type Gathered = { readonly kind: 'whole'; readonly bytes: Buffer } | { readonly kind: 'over'; readonly body: AsyncIterable<Uint8Array> };
+
+type Inflate = (raw: Buffer, options: { maxOutputLength: number }, callback: (error: Error | null, result: Buffer) => void) => void;
+
 const SPEND_WRITE_ATTEMPTS = 4;
 
 /**
  * Streams pass through chunk by chunk while their usage is read on the side. Other successful
- * responses are JSON documents of bounded size: they are read whole so the cost can travel in a
- * response header, which must be sent before the body. Either way the reservation is settled
- * when the body's iteration ends.
+ * responses are JSON documents: they are read whole so the cost can travel in a response header,
+ * which must be sent before the body. Either way the reservation is settled when the body's
+ * iteration ends. Metering holds and inflates no more than `context.metering` allows: past it
+ * the bytes still pass untouched, and the request is charged its reservation's estimate.
  */
 export async function meterResponse(upstream: UpstreamResponse, context: MeterContext): Promise<GatewayResponse> {
   const ok = upstream.status >= 200 && upstream.status < 300;
@@ -68,22 +92,81 @@ function passThrough(upstream: UpstreamResponse, observe: (chunk: Uint8Array) =>
 }
 
 function meterStream(upstream: UpstreamResponse, framing: Framing, context: MeterContext): GatewayResponse {
+  const { maxBufferedBytes, maxDecodedBytes } = context.metering;
   const reader = context.route.format.streamReader(context.operation);
-  const parser = createFramer(framing, (message) => reader.onMessage(message));
-  const decoder = createDecoder(headerString(upstream.headers['content-encoding']), (chunk) => parser.push(chunk));
+  const parser = createFramer(framing, (message) => reader.onMessage(message), maxBufferedBytes);
+  const sink = (chunk: Uint8Array): boolean => {
+    parser.push(chunk);
+    return !parser.overflowed;
+  };
+  const decoder = createDecoder(headerString(upstream.headers['content-encoding']), sink, maxDecodedBytes);
   return passThrough(upstream, (chunk) => decoder.push(chunk), async (outcome) => {
-    const decoded = await decoder.end();
-    parser.end();
-    if (!decoded.ok) context.logger.error('stream_decode_failed', { route: context.route.route });
-    await settle(context, upstream.status, reader.result(), outcome);
+    const reading = await readStream(decoder, parser, reader);
+    if (reading.kind === 'gave-up') return gaveUp(context, upstream.status, reading, outcome.kind);
+    if (reading.decodeFailed) context.logger.error('stream_decode_failed', { route: context.route.route });
+    await settle(context, upstream.status, reading.metered, outcome);
   });
 }
 
+/** The stream's usage once its last byte went by, or why metering gave up on it. Never throws. */
+async function readStream(decoder: Decoder, parser: Framer, reader: StreamUsageReader): Promise<StreamReading> {
+  const decoded = await decoder.end();
+  switch (decoded.kind) {
+    case 'decoded-limit':
+      return { kind: 'gave-up', reason: 'decoded-limit' };
+    case 'sink-stopped':
+      return { kind: 'gave-up', reason: 'buffered-limit' };
+    case 'sink-failed':
+      return { kind: 'gave-up', reason: 'parser-error', error: decoded.error };
+    case 'complete':
+    case 'corrupt':
+      break;
+  }
+  try {
+    // The last event may still be held, waiting for a blank line that never came.
+    parser.end();
+    if (parser.overflowed) return { kind: 'gave-up', reason: 'buffered-limit' };
+    return { kind: 'read', metered: reader.result(), decodeFailed: decoded.kind === 'corrupt' };
+  } catch (error) {
+    return { kind: 'gave-up', reason: 'parser-error', error };
+  }
+}
+
 async function meterDocument(upstream: UpstreamResponse, context: MeterContext): Promise<GatewayResponse> {
-  const whole = await upstream.bytes();
-  const raw = Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength);
-  const document = parseDocument(raw, headerString(upstream.headers['content-encoding']));
-  const charge = chargeFor(context, upstream.status, context.route.format.usageFromBody(context.operation, document, upstream.headers));
+  const { maxBufferedBytes, maxDecodedBytes } = context.metering;
+  const announced = contentLength(upstream.headers['content-length']);
+  let raw: Buffer;
+  try {
+    if (announced !== undefined && announced <= maxBufferedBytes) {
+      // The common case, read in one piece: undici's HTTP/1.1 parser hands over exactly Content-Length bytes.
+      const whole = await upstream.bytes();
+      raw = Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength);
+    } else {
+      const gathered = announced === undefined ? await gather(upstream.body, maxBufferedBytes) : ({ kind: 'over', body: upstream.body } as const);
+      if (gathered.kind === 'over') return unmetered(upstream, context, { reason: 'buffered-limit' }, gathered.body);
+      raw = gathered.bytes;
+    }
+  } catch (error) {
+    // The provider answered, then broke off (or went silent past the idle timeout) inside its
+    // document: it ran the model, so the request is charged as a response without usage.
+    await record(context, upstream.status, chargeFor(context, upstream.status, {}), 'upstream-failed');
+    throw new UpstreamFailedError('upstream_unreachable', 'The upstream provider broke off its response.', true, error);
+  }
+  const inflater = inflaterFor(headerString(upstream.headers['content-encoding']));
+  let decoded: Buffer | undefined = raw;
+  if (inflater) {
+    // The document metering parses is bounded like any buffered piece, and inflating it like any stream.
+    const inflated = await inflateAtMost(inflater, raw, Math.min(maxBufferedBytes, maxDecodedBytes));
+    if (inflated === 'over-limit') return unmetered(upstream, context, { reason: 'decoded-limit' }, raw);
+    decoded = inflated;
+  }
+  let metered: Metered;
+  try {
+    metered = context.route.format.usageFromBody(context.operation, decoded && parseJson(decoded), upstream.headers);
+  } catch (error) {
+    return unmetered(upstream, context, { reason: 'parser-error', error }, raw);
+  }
+  const charge = chargeFor(context, upstream.status, metered);
   // clientHeaders built this object for this response alone: add to it rather than copy it.
   const headers = upstream.headers;
   if (charge.basis === 'usage') {
@@ -99,6 +182,30 @@ async function meterDocument(upstream: UpstreamResponse, context: MeterContext):
   };
 }
 
+/** The document as the upstream sent it, without a cost header: `body` is the document read whole, or what is still to send of it. */
+function unmetered(upstream: UpstreamResponse, context: MeterContext, why: GiveUp, body: Buffer | AsyncIterable<Uint8Array>): GatewayResponse {
+  const settle = (outcome: BodyOutcome): Promise<void> => gaveUp(context, upstream.status, why, outcome.kind);
+  return { status: upstream.status, headers: upstream.headers, body: Buffer.isBuffer(body) ? settledDocument(body, settle) : meteredBody(body, ignore, settle) };
+}
+
+/**
+ * Metering saw only part of the response, so its usage is unknown: the request is charged its
+ * reservation's estimate, an upper bound, and the reason logged (never the body).
+ */
+async function gaveUp(context: MeterContext, status: number, why: GiveUp, outcome: Outcome): Promise<void> {
+  context.logger.error('metering_gave_up', {
+    route: context.route.route,
+    provider: context.route.provider.id,
+    status,
+    reason: why.reason,
+    // Only the error's class: a parser's message can quote the body it choked on.
+    error: why.error === undefined ? undefined : why.error instanceof Error ? why.error.name : typeof why.error,
+    max_buffered_bytes: context.metering.maxBufferedBytes,
+    max_decoded_bytes: context.metering.maxDecodedBytes,
+  });
+  await record(context, status, chargeFor(context, status, {}, true), outcome);
+}
+
 async function settle(context: MeterContext, status: number, metered: Metered, outcome: BodyOutcome): Promise<void> {
   // An error event inside a 200 stream is a failed request, whatever the transport saw.
   const kind = metered.failure !== undefined ? 'upstream-failed' : outcome.kind;
@@ -108,11 +215,13 @@ async function settle(context: MeterContext, status: number, metered: Metered, o
 /**
  * What a response costs. Upstream errors are not billed. A response with usage costs its price.
  * A successful response without readable usage (a cut stream, an odd body) is charged its
- * reservation's estimate: an upper bound, so caps stay caps when metering goes blind.
+ * reservation's estimate: an upper bound, so caps stay caps when metering goes blind, as it does
+ * when metering gave up on a response too large to read.
  */
-function chargeFor(context: MeterContext, status: number, metered: Metered): Charge {
+function chargeFor(context: MeterContext, status: number, metered: Metered, meteringGaveUp = false): Charge {
   const model = metered.model ?? context.requestModel;
   if (status < 200 || status >= 300) return { nanos: 0, model, basis: 'upstream-error' };
+  if (meteringGaveUp) return { nanos: context.reservation.estimateNanos, model, basis: 'metering-gave-up' };
   const priced = metered.usage && context.pricer.price(context.route.provider.pricingId, model, metered.usage, context.outputBound);
   if (priced) return { nanos: priced.nanos, model, basis: 'usage', usage: priced.usage, reportedOutputTokens: priced.reportedOutputTokens };
   if (!context.pricer.knows(context.route.provider.pricingId, model)) return { nanos: 0, model, basis: 'unpriced-model' };
@@ -209,27 +318,64 @@ async function blockKey(context: MeterContext, minutes: number): Promise<void> {
   }
 }
 
-function parseDocument(raw: Buffer, encoding: string | undefined): unknown {
+/** Reads a body of unannounced length up to `limit` bytes; past it, hands back the body still to send: what was read, then the rest. */
+async function gather(body: AsyncIterable<Uint8Array>, limit: number): Promise<Gathered> {
+  const iterator = body[Symbol.asyncIterator]();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) return { kind: 'whole', bytes: Buffer.concat(chunks, size) };
+    chunks.push(next.value);
+    size += next.value.byteLength;
+    if (size > limit) return { kind: 'over', body: resume(chunks, iterator) };
+  }
+}
+
+async function* resume(read: readonly Uint8Array[], rest: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {
+  yield* read;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+}
+
+function inflaterFor(encoding: string | undefined): Inflate | undefined {
+  switch (encoding?.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return gunzip;
+    case 'deflate':
+      return inflate;
+    case 'br':
+      return brotliDecompress;
+    default:
+      return undefined;
+  }
+}
+
+/** Inflates off the main thread, stopping once the output would pass `limit`; undefined if the bytes do not decode. */
+function inflateAtMost(inflater: Inflate, raw: Buffer, limit: number): Promise<Buffer | 'over-limit' | undefined> {
+  return new Promise((resolve) => {
+    inflater(raw, { maxOutputLength: limit }, (error, result) => {
+      if (!error) resolve(result);
+      else resolve((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? 'over-limit' : undefined);
+    });
+  });
+}
+
+function parseJson(raw: Buffer): unknown {
   try {
-    return JSON.parse(decodeWhole(raw, encoding?.trim().toLowerCase()).toString('utf8'));
+    return JSON.parse(raw.toString('utf8'));
   } catch {
     return undefined;
   }
 }
 
-function decodeWhole(raw: Buffer, encoding: string | undefined): Buffer {
-  switch (encoding) {
-    case 'gzip':
-    case 'x-gzip':
-      return gunzipSync(raw);
-    case 'deflate':
-      return inflateSync(raw);
-    case 'br':
-      return brotliDecompressSync(raw);
-    default:
-      return raw;
-  }
+/** A Content-Length the parser enforces: digits only, else treated as unannounced. */
+function contentLength(value: string | string[] | undefined): number | undefined {
+  const text = headerString(value);
+  return text !== undefined && /^\d{1,15}$/.test(text) ? Number(text) : undefined;
 }
+
+function ignore(): void {}
 
 function headerString(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;

@@ -24,33 +24,97 @@ const codec = new EventStreamCodec(
  * both CRC checks, is `@smithy/eventstream-codec`'s. A message that fails to decode means the
  * framing can no longer be trusted, so parsing stops there: the bytes still reach the client,
  * only metering stops looking.
+ *
+ * A message longer than `maxBufferedBytes` (when that is below the spec's 16 MiB) is never
+ * gathered: the parser stops and sets {@link overflowed}.
+ *
+ * @example
+ * const parser = new EventStreamParser(({ headers, payload }) => seen.push(headers[':event-type']), 16 * 1024 * 1024);
  */
 export class EventStreamParser {
-  private pending: Buffer = Buffer.alloc(0);
+  /**
+   * The message arriving across chunks: a buffer of its length (of 4 bytes until its length field
+   * is in), its first `held` bytes filled. Copied into once per byte: never re-joined per chunk,
+   * and a message sent a byte per chunk holds no more than its own size.
+   */
+  private partial = Buffer.alloc(0);
+  private held = 0;
+  private readonly maxMessageBytes: number;
   private broken = false;
+  private stopped = false;
 
-  constructor(private readonly onMessage: (message: EventStreamMessage) => void) {}
+  constructor(
+    private readonly onMessage: (message: EventStreamMessage) => void,
+    maxBufferedBytes: number,
+  ) {
+    this.maxMessageBytes = Math.min(MAX_MESSAGE_BYTES, maxBufferedBytes);
+  }
+
+  /** A message was longer than `maxBufferedBytes`: nothing after it was parsed. */
+  get overflowed(): boolean {
+    return this.stopped;
+  }
 
   push(chunk: Uint8Array): void {
-    if (this.broken) return;
-    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    let buffer = this.pending.byteLength === 0 ? bytes : Buffer.concat([this.pending, bytes]);
+    if (this.broken || this.stopped) return;
+    let bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.held > 0) {
+      const used = this.fill(bytes);
+      if (this.held > 0 || this.broken || this.stopped) return;
+      bytes = bytes.subarray(used);
+    }
+    // Whole messages inside the chunk are decoded where they lie.
     let offset = 0;
-    while (buffer.byteLength - offset >= 4) {
-      const length = buffer.readUInt32BE(offset);
-      if (length < MIN_MESSAGE_BYTES || length > MAX_MESSAGE_BYTES) return this.break();
-      if (buffer.byteLength - offset < length) break;
-      if (!this.emit(buffer.subarray(offset, offset + length))) return this.break();
+    while (bytes.byteLength - offset >= 4) {
+      const length = bytes.readUInt32BE(offset);
+      if (!this.accepts(length)) return;
+      if (bytes.byteLength - offset < length) break;
+      if (!this.emit(bytes.subarray(offset, offset + length))) return this.break();
       offset += length;
     }
-    // Copy the tail: holding a view would pin the whole (possibly large) chunk it came from.
-    buffer = buffer.subarray(offset);
-    this.pending = buffer.byteLength === 0 ? Buffer.alloc(0) : Buffer.from(buffer);
+    if (offset < bytes.byteLength) {
+      const tail = bytes.subarray(offset);
+      // Copied: holding a view would pin the whole (possibly large) chunk it came from.
+      this.partial = Buffer.allocUnsafe(tail.byteLength >= 4 ? tail.readUInt32BE(0) : 4);
+      this.held = tail.copy(this.partial);
+    }
   }
 
   /** A partial message left at the end is a cut stream; the transport outcome already says so. */
   end(): void {
-    this.pending = Buffer.alloc(0);
+    this.partial = Buffer.alloc(0);
+    this.held = 0;
+  }
+
+  /** Copies from `bytes` into the partial message, emitting it once whole; returns how many bytes it took. */
+  private fill(bytes: Buffer): number {
+    let used = 0;
+    if (this.held < 4) {
+      used = bytes.copy(this.partial, this.held, 0, 4 - this.held);
+      this.held += used;
+      if (this.held < 4) return used;
+      const length = this.partial.readUInt32BE(0);
+      if (!this.accepts(length)) return used;
+      const message = Buffer.allocUnsafe(length);
+      this.partial.copy(message, 0, 0, 4);
+      this.partial = message;
+    }
+    const copied = bytes.copy(this.partial, this.held, used);
+    this.held += copied;
+    used += copied;
+    if (this.held < this.partial.byteLength) return used;
+    const message = this.partial;
+    this.end();
+    if (!this.emit(message)) this.break();
+    return used;
+  }
+
+  /** A length the framing allows and the limit admits; otherwise parsing stops here. */
+  private accepts(length: number): boolean {
+    if (length < MIN_MESSAGE_BYTES || length > MAX_MESSAGE_BYTES) this.break();
+    else if (length > this.maxMessageBytes) this.overflow();
+    else return true;
+    return false;
   }
 
   private emit(frame: Buffer): boolean {
@@ -71,6 +135,11 @@ export class EventStreamParser {
 
   private break(): void {
     this.broken = true;
-    this.pending = Buffer.alloc(0);
+    this.end();
+  }
+
+  private overflow(): void {
+    this.stopped = true;
+    this.end();
   }
 }

@@ -19,6 +19,8 @@ export type StreamMessage =
 export interface Framer {
   push(chunk: Uint8Array): void;
   end(): void;
+  /** A message (or a line of one) outgrew the framer's limit: it stopped there, and what it emitted is not the whole story. */
+  readonly overflowed: boolean;
 }
 
 const BY_CONTENT_TYPE: Readonly<Record<string, Framing>> = {
@@ -26,14 +28,14 @@ const BY_CONTENT_TYPE: Readonly<Record<string, Framing>> = {
   'application/vnd.amazon.eventstream': 'aws-eventstream',
 };
 
-const FRAMERS: Readonly<Record<Framing, (onMessage: (message: StreamMessage) => void) => Framer>> = {
-  sse: (onMessage) => new SseParser((event) => onMessage({ framing: 'sse', ...event })),
-  'json-array': (onMessage) => new JsonArraySplitter((data) => onMessage({ framing: 'json-array', data })),
-  'aws-eventstream': (onMessage) =>
+const FRAMERS: Readonly<Record<Framing, (onMessage: (message: StreamMessage) => void, maxBufferedBytes: number) => Framer>> = {
+  sse: (onMessage, max) => new SseParser((event) => onMessage({ framing: 'sse', ...event }), max),
+  'json-array': (onMessage, max) => new JsonArraySplitter((data) => onMessage({ framing: 'json-array', data }), max),
+  'aws-eventstream': (onMessage, max) =>
     new EventStreamParser(({ headers, payload }) => {
       const data = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
       onMessage({ framing: 'aws-eventstream', headers, data });
-    }),
+    }, max),
 };
 
 /**
@@ -46,6 +48,7 @@ export function framingFor(contentType: string | undefined, streams: boolean): F
   return announced ?? (streams ? 'json-array' : undefined);
 }
 
-export function createFramer(framing: Framing, onMessage: (message: StreamMessage) => void): Framer {
-  return FRAMERS[framing](onMessage);
+/** `maxBufferedBytes`: the largest message (or SSE line) the framer will gather; past it, it sets `overflowed` and stops. */
+export function createFramer(framing: Framing, onMessage: (message: StreamMessage) => void, maxBufferedBytes: number): Framer {
+  return FRAMERS[framing](onMessage, maxBufferedBytes);
 }

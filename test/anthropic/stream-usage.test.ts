@@ -1,3 +1,4 @@
+import { DEFAULT_METERING_SETTINGS } from '../../lambda/config/config';
 import { anthropicFormat } from '../../lambda/formats/anthropic';
 import type { Metered } from '../../lambda/formats/types';
 import { createFramer } from '../../lambda/metering/framing';
@@ -6,7 +7,7 @@ import { anthropicFixture } from '../support/fake-anthropic';
 
 function meter(chunks: Uint8Array[]): Metered {
   const reader = anthropicFormat.streamReader('messages');
-  const framer = createFramer('sse', (message) => reader.onMessage(message));
+  const framer = createFramer('sse', (message) => reader.onMessage(message), DEFAULT_METERING_SETTINGS.maxBufferedBytes);
   for (const chunk of chunks) framer.push(chunk);
   framer.end();
   return reader.result();

@@ -122,3 +122,48 @@ describe('an upstream that takes the request and never answers', () => {
     }
   });
 });
+
+describe('an upstream that starts a document and goes silent', () => {
+  let stalling: Server;
+  let stallingUrl: string;
+
+  beforeAll(async () => {
+    // Answers 200 with a length of 2000 bytes, sends ten, and then nothing.
+    stalling = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2000' });
+        res.write('{"id":"x",');
+      });
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    stallingUrl = `http://127.0.0.1:${(stalling.address() as AddressInfo).port}/v1`;
+  });
+  afterAll(async () => {
+    stalling.closeAllConnections();
+    await new Promise((resolve) => stalling.close(resolve));
+  });
+
+  it('is cut after the idle timeout with a 502, and settled at once at its reservation (the model ran)', async () => {
+    const lines: { event: string; fields: LogFields }[] = [];
+    const logger: Logger = { info: (event, fields = {}) => lines.push({ event, fields }), error: (event, fields = {}) => lines.push({ event, fields }) };
+    const harness = await startHarness({ config: () => ({ providers: { openai: { baseUrl: stallingUrl } }, upstream: { idleTimeoutMs: 300 } }), logger });
+    try {
+      const { key, record } = await harness.issue();
+
+      const response = await fetch(`${harness.gateway.url}/proxy/openai/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: CHAT_BODY,
+      });
+
+      expect(response.status).toBe(502);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_unreachable');
+      const counters = await harness.waitForSpend((c) => c.some((x) => x.requests === 1 && x.reservedNanos === 0));
+      expect(counters.find((c) => c.scope.kind === 'key' && c.scope.id === record.id && c.period === 'lifetime')?.nanos).toBe(CHAT_ESTIMATE);
+      expect(lines.find((line) => line.event === 'request_settled')?.fields).toMatchObject({ outcome: 'upstream-failed', basis: 'usage-missing' });
+    } finally {
+      await harness.close();
+    }
+  });
+});

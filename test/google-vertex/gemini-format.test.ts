@@ -1,3 +1,4 @@
+import { DEFAULT_METERING_SETTINGS } from '../../lambda/config/config';
 import { GatewayError } from '../../lambda/core/errors';
 import { geminiFormat } from '../../lambda/formats/gemini';
 import type { Metered } from '../../lambda/formats/types';
@@ -8,7 +9,7 @@ import { expectedNanos } from '../support/vertex-harness';
 
 function meterStream(framing: Framing, chunks: Uint8Array[]): Metered {
   const reader = geminiFormat.streamReader('streamGenerateContent');
-  const framer = createFramer(framing, (message) => reader.onMessage(message));
+  const framer = createFramer(framing, (message) => reader.onMessage(message), DEFAULT_METERING_SETTINGS.maxBufferedBytes);
   for (const chunk of chunks) framer.push(chunk);
   framer.end();
   return reader.result();

@@ -1,3 +1,4 @@
+import { DEFAULT_METERING_SETTINGS } from '../../lambda/config/config';
 import { groqFormat } from '../../lambda/formats/groq';
 import type { Metered } from '../../lambda/formats/types';
 import { createFramer } from '../../lambda/metering/framing';
@@ -6,7 +7,7 @@ import { groqFixture } from '../support/fake-groq';
 
 function meter(chunks: Uint8Array[]): Metered {
   const reader = groqFormat.streamReader('chat');
-  const framer = createFramer('sse', (message) => reader.onMessage(message));
+  const framer = createFramer('sse', (message) => reader.onMessage(message), DEFAULT_METERING_SETTINGS.maxBufferedBytes);
   for (const chunk of chunks) framer.push(chunk);
   framer.end();
   return reader.result();

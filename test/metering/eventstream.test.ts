@@ -1,3 +1,4 @@
+import { DEFAULT_METERING_SETTINGS } from '../../lambda/config/config';
 import { bedrockFormat } from '../../lambda/formats/bedrock';
 import type { Metered } from '../../lambda/formats/types';
 import { EventStreamParser, type EventStreamMessage } from '../../lambda/metering/eventstream';
@@ -6,7 +7,7 @@ import { anthropicStreamEvents, converseStreamFrames, eventFrame, exceptionFrame
 
 function parse(chunks: Uint8Array[]): EventStreamMessage[] {
   const messages: EventStreamMessage[] = [];
-  const parser = new EventStreamParser((message) => messages.push({ headers: message.headers, payload: Buffer.from(message.payload) }));
+  const parser = new EventStreamParser((message) => messages.push({ headers: message.headers, payload: Buffer.from(message.payload) }), DEFAULT_METERING_SETTINGS.maxBufferedBytes);
   for (const chunk of chunks) parser.push(chunk);
   parser.end();
   return messages;
@@ -21,7 +22,7 @@ function usageOf(operation: string, chunks: Uint8Array[]): Metered {
   const reader = bedrockFormat.streamReader(operation);
   const framing = framingFor('application/vnd.amazon.eventstream', false);
   if (framing === undefined) throw new Error('no framing for the event-stream content type');
-  const framer = createFramer(framing, (message) => reader.onMessage(message));
+  const framer = createFramer(framing, (message) => reader.onMessage(message), DEFAULT_METERING_SETTINGS.maxBufferedBytes);
   for (const chunk of chunks) framer.push(chunk);
   framer.end();
   return reader.result();

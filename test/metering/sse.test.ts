@@ -1,10 +1,11 @@
+import { DEFAULT_METERING_SETTINGS } from '../../lambda/config/config';
 import { SseParser, type SseEvent } from '../../lambda/metering/sse';
 import { openaiFormat } from '../../lambda/formats/openai';
 import { fixture } from '../support/fake-openai';
 
 function parse(chunks: Uint8Array[]): SseEvent[] {
   const events: SseEvent[] = [];
-  const parser = new SseParser((event) => events.push(event));
+  const parser = new SseParser((event) => events.push(event), DEFAULT_METERING_SETTINGS.maxBufferedBytes);
   for (const chunk of chunks) parser.push(chunk);
   parser.end();
   return events;
@@ -12,7 +13,7 @@ function parse(chunks: Uint8Array[]): SseEvent[] {
 
 function usageOf(operation: string, chunks: Uint8Array[]): unknown {
   const reader = openaiFormat.streamReader(operation);
-  const parser = new SseParser((event) => reader.onMessage({ framing: "sse", ...event }));
+  const parser = new SseParser((event) => reader.onMessage({ framing: "sse", ...event }), DEFAULT_METERING_SETTINGS.maxBufferedBytes);
   for (const chunk of chunks) parser.push(chunk);
   parser.end();
   return reader.result();
@@ -37,6 +38,29 @@ describe('SSE parsing', () => {
 
   it('dispatches a final event that lacks its blank line when the stream ends', () => {
     expect(parse([Buffer.from('data: last')])).toEqual([{ data: 'last' }]);
+  });
+
+  it('stops at a line longer than its limit, whether or not the line ever ends, and says so', () => {
+    const events: SseEvent[] = [];
+    const parser = new SseParser((event) => events.push(event), 64);
+    parser.push(Buffer.from('data: first\n\n'));
+    for (let i = 0; i < 10; i++) parser.push(Buffer.from('x'.repeat(10)));
+    parser.push(Buffer.from('\n\ndata: after\n\n'));
+    parser.end();
+
+    expect(events).toEqual([{ data: 'first' }]);
+    expect(parser.overflowed).toBe(true);
+  });
+
+  it('stops at an event whose data lines add up past its limit, each line within it', () => {
+    const line = `data: ${'x'.repeat(30)}\n`;
+    const atLimit = new SseParser(() => {}, 30 * 2 + 1);
+    atLimit.push(Buffer.from(`${line}${line}\n`));
+    const pastLimit = new SseParser(() => {}, 30 * 2);
+    pastLimit.push(Buffer.from(`${line}${line}\n`));
+
+    expect(atLimit.overflowed).toBe(false);
+    expect(pastLimit.overflowed).toBe(true);
   });
 
   describe.each([

@@ -71,6 +71,8 @@ export interface FakeGoogle {
   pauseAfterFirstChunkMs: number;
   /** Send the first stream chunk, then the rest only once this settles. */
   holdAfterFirstChunk: Promise<void> | undefined;
+  /** The chunks of a streamed JSON array (no `alt=sse`) to send instead of the recording. */
+  arrayStreamChunks: Buffer[] | undefined;
   /** The instant the token endpoint checks `iat` against. */
   now: () => Date;
   close(): Promise<void>;
@@ -93,6 +95,7 @@ export async function startFakeGoogle(account: Pick<ServiceAccountPair, 'publicK
     tokenDelayMs: 0,
     pauseAfterFirstChunkMs: 0,
     holdAfterFirstChunk: undefined,
+    arrayStreamChunks: undefined,
     now: () => new Date(),
     close: async () => {
       await Promise.all([stop(tokenServer), stop(vertexServer)]);
@@ -192,7 +195,7 @@ async function respondVertex(req: SeenRequest, res: ServerResponse, issued: Read
     case 'streamGenerateContent':
       return sse
         ? stream(res, 'text/event-stream', splitAfter(vertexFixture('stream.sse'), '\r\n\r\n'), fake.pauseAfterFirstChunkMs, fake.holdAfterFirstChunk)
-        : stream(res, 'application/json; charset=UTF-8', splitAfter(vertexFixture('stream.json'), '\n,\r\n'), fake.pauseAfterFirstChunkMs, fake.holdAfterFirstChunk);
+        : stream(res, 'application/json; charset=UTF-8', fake.arrayStreamChunks ?? splitAfter(vertexFixture('stream.json'), '\n,\r\n'), fake.pauseAfterFirstChunkMs, fake.holdAfterFirstChunk);
     default:
       return json(res, 404, { error: { code: 404, message: `Unknown action ${action}`, status: 'NOT_FOUND' } });
   }

@@ -30,6 +30,8 @@ export interface FakeBehaviour {
   error?: { status: number; body: string };
   /** Change the recorded response before it is sent (an upstream reporting odd usage). */
   rewrite?: (recorded: string) => string;
+  /** Answer every authorised request by writing this response by hand (an upstream that misbehaves at the byte level). */
+  raw?: (res: ServerResponse, request: SeenRequest) => void | Promise<void>;
 }
 
 export interface FakeOpenAI {
@@ -66,6 +68,7 @@ async function respond(req: SeenRequest, res: ServerResponse, behaviour: FakeBeh
     return send(res, 401, 'application/json', Buffer.from('{"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}'));
   }
   if (behaviour.error) return send(res, behaviour.error.status, 'application/json', Buffer.from(behaviour.error.body));
+  if (behaviour.raw) return behaviour.raw(res, req);
 
   const body = req.body.length > 0 ? (JSON.parse(req.body.toString('utf8')) as Record<string, unknown>) : {};
   const path = req.url.split('?')[0];

@@ -1,4 +1,5 @@
 import { calcPrice, type Usage } from '@pydantic/genai-prices';
+import type { Logger } from '../../lambda/core/log';
 import { usdToNanos } from '../../lambda/pricing/money';
 import type { SpendCounter } from '../../lambda/store/port';
 import { createServiceAccount, LOCATION, PROJECT, startFakeGoogle, type FakeGoogle, type ServiceAccountPair } from './fake-google';
@@ -17,6 +18,7 @@ export interface VertexHarnessOptions {
   /** The service account the gateway holds; by default the one the fake Google knows. */
   readonly credential?: string;
   readonly options?: Record<string, unknown>;
+  readonly logger?: Logger;
 }
 
 /** A key pair is slow to generate: one per test file, shared by every gateway it starts. */
@@ -44,6 +46,7 @@ export async function startVertexHarness(given: VertexHarnessOptions = {}): Prom
       },
     }),
     env: { GOOGLE_APPLICATION_CREDENTIALS_JSON: given.credential ?? account.json },
+    ...(given.logger && { logger: given.logger }),
   });
   const issued = await harness.issue();
   return {
