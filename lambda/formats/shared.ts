@@ -80,7 +80,7 @@ export function decodeSegment(segment: string): string {
 }
 
 /** What a route forwards, for the 404 that answers everything else. */
-export function listEndpoints(entries: readonly Pick<Endpoint, 'method' | 'path' | 'operation'>[]): Endpoints {
+export function listEndpoints(entries: readonly Endpoint[]): Endpoints {
   const describe = (kind: Operation['kind']) => entries.filter((entry) => entry.operation.kind === kind).map((entry) => `${entry.method} ${entry.path}`);
   return { metered: describe('metered'), free: describe('free') };
 }

@@ -33,40 +33,39 @@ const ACTION = /^[A-Za-z]+$/;
 /**
  * Undefined when the path is none of the allowed shapes (a 404 for the caller). Throws
  * GatewayError (400) when it could be read two ways: a percent-encoded `/`, an encoded or
- * case-variant spelling of a fixed word (`%2F`, `PROJECTS`, `%70rojects`), an id that decodes
- * to something that is not one.
+ * case-variant spelling of a fixed word (`%2F`, `PROJECTS`, `%70rojects`), a fixed word used as
+ * a name, a name that is not one.
  */
 export function parseVertexPath(providerPath: string): VertexPath | undefined {
   const raw = providerPath.split('/');
   if (raw[0] !== '') return undefined;
-  const segments = raw.slice(1).map(decodeUnambiguous);
-
-  const [version, ...rest] = segments;
+  const [version, ...rest] = raw.slice(1).map(decodeUnambiguous);
   if (version === undefined || !VERSIONS.has(version)) return undefined;
-  let scoped = false;
-  if (rest[0] === 'projects') {
-    const [, project, locations, location] = rest;
-    if (locations !== 'locations' || !isScopeValue(project) || !isScopeValue(location)) return undefined;
-    scoped = true;
+  const scoped = rest[0] === 'projects';
+  if (scoped) {
+    if (rest[2] !== 'locations' || rest.length < 5) return undefined;
+    name(rest[1], SCOPE_VALUE);
+    name(rest[3], SCOPE_VALUE);
     rest.splice(0, 4);
   }
 
-  const last = rest.at(-1) ?? '';
+  const [first, publisher, models] = rest;
+  const last = rest[rest.length - 1] ?? '';
   const colon = last.indexOf(':');
   if (colon !== -1) {
-    const model = checkId(last.slice(0, colon));
     const action = last.slice(colon + 1);
     if (!ACTION.test(action)) return undefined;
-    if (rest.length === 4 && rest[0] === 'publishers' && rest[2] === 'models' && isPublisher(rest[1])) {
-      return { kind: 'action', version, resource: `publishers/${rest[1]}/models`, model, action };
+    const model = last.slice(0, colon);
+    if (rest.length === 4 && first === 'publishers' && models === 'models') {
+      return { kind: 'action', version, resource: `publishers/${name(publisher, PUBLISHER)}/models`, model: name(model, MODEL), action };
     }
-    if (rest.length === 2 && rest[0] === 'endpoints') return { kind: 'action', version, resource: 'endpoints', model, action };
+    if (rest.length === 2 && first === 'endpoints') return { kind: 'action', version, resource: 'endpoints', model: name(model, MODEL), action };
     return undefined;
   }
   // Vertex refuses a project prefix on base-model lookups, so such a path is not one we forward.
-  if (scoped || rest[0] !== 'publishers' || rest[2] !== 'models' || !isPublisher(rest[1])) return undefined;
-  if (rest.length === 3) return { kind: 'base-models', version, publisher: rest[1] };
-  if (rest.length === 4) return { kind: 'base-models', version, publisher: rest[1], model: checkId(last) };
+  if (scoped || first !== 'publishers' || models !== 'models') return undefined;
+  if (rest.length === 3) return { kind: 'base-models', version, publisher: name(publisher, PUBLISHER) };
+  if (rest.length === 4) return { kind: 'base-models', version, publisher: name(publisher, PUBLISHER), model: name(last, MODEL) };
   return undefined;
 }
 
@@ -92,15 +91,10 @@ function decodeUnambiguous(segment: string): string {
   return decoded;
 }
 
-function checkId(id: string): string {
-  if (!MODEL.test(id)) throw new GatewayError('invalid_request', `"${id}" in the Vertex path is not a model or endpoint id.`);
-  return id;
-}
-
-function isPublisher(value: string | undefined): value is string {
-  return value !== undefined && PUBLISHER.test(value);
-}
-
-function isScopeValue(value: string | undefined): boolean {
-  return value !== undefined && SCOPE_VALUE.test(value);
+/** A name in the path (project, location, publisher, model): a fixed word there would be read by position alone. */
+function name(value: string | undefined, pattern: RegExp): string {
+  const given = value ?? '';
+  if (FIXED_WORDS.has(given.toLowerCase())) throw ambiguous(given, 'uses a fixed word of the path as a name');
+  if (!pattern.test(given)) throw new GatewayError('invalid_request', `"${given}" in the Vertex path is not a valid project, location, publisher or model name.`);
+  return given;
 }
