@@ -46,13 +46,21 @@ export function parseRoute(method: string, url: string): ParsedRoute | undefined
 
   const format = FORMATS[provider.format];
   const operation = format.classify(method, providerPath);
-  if (!operation) {
-    throw new GatewayError(
-      'unsupported_endpoint',
-      `${method} ${providerPath} is not an endpoint tollgate can meter on route "${route}". Metered endpoints: ${format.meteredEndpoints.join(', ')}.`,
-    );
-  }
+  if (!operation) throw unsupportedEndpoint(method, providerPath, route, format);
+  provider.checkQuery?.(query);
   return { route, provider, format, providerPath, query, operation };
+}
+
+/** The 404 for anything off a route's allow-list, naming what the route does forward. */
+function unsupportedEndpoint(method: string, providerPath: string, route: string, format: WireFormat): GatewayError {
+  const { metered, free } = format.endpoints;
+  return new GatewayError(
+    'unsupported_endpoint',
+    `${method} ${providerPath} is not an endpoint tollgate forwards on route "${route}". ` +
+      `Metered: ${metered.join(', ')}. Free (no model runs): ${free.join(', ')}. ` +
+      'Provider object stores (files, batches, fine-tuning, stored responses and completions) are refused: ' +
+      'every key shares them under the gateway’s provider credential until tollgate records who owns each object.',
+  );
 }
 
 /**
@@ -65,7 +73,15 @@ function assertSafePath(path: string): void {
   if (bad || path.includes('//')) {
     throw new GatewayError('invalid_request', 'The request path contains dot segments or encoded separators, which tollgate does not forward.');
   }
+  // No client needs to encode a letter, digit or `-._~` (RFC 3986 §2.3 says not to), and every
+  // check after this one compares spellings: `%63hat` must not be read as `chat` by the provider
+  // after tollgate read it as something else.
+  if (ENCODED_UNRESERVED.test(path)) {
+    throw new GatewayError('invalid_request', 'The request path percent-encodes a letter, digit or one of "-._~"; send them as they are.');
+  }
 }
+
+const ENCODED_UNRESERVED = /%(?:[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9]|2[Dd]|2[Ee]|5[Ff]|7[Ee])/;
 
 /**
  * An encoded slash may stand inside an id (a Bedrock model ARN is one segment:

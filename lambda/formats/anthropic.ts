@@ -1,28 +1,29 @@
 import type { StreamMessage } from '../metering/framing';
-import { classifyByMethod, countField, FREE, isObject, parseJson, requireModel } from './shared';
-import type { Metered, Operation, PreparedRequest, StreamUsageReader, UsageDocument, WireFormat } from './types';
+import { countField, endpointTable, FREE, isObject, parseJson, requireModel } from './shared';
+import type { Metered, PreparedRequest, StreamUsageReader, UsageDocument, WireFormat } from './types';
 
 /**
  * Anthropic's Messages API. Usage is read with genai-prices' `default` Anthropic extractor,
  * which counts cache writes (with their 5-minute / 1-hour split) and cache reads itself.
+ *
+ * `count_tokens` runs no model and Anthropic does not bill it. Message batches (whose results
+ * hold other callers' conversations, and whose requests would run unmetered) and files are
+ * stores shared by every gateway key, so they are refused. The beta SDK's `?beta=true` is a
+ * query flag that leaves the path, and so what is allowed, unchanged.
  */
-const MESSAGES: Operation = { kind: 'metered', name: 'messages' };
-
-/** Model-running POST endpoints; `count_tokens` runs no model and Anthropic does not bill it. */
-const POST_ENDPOINTS: Readonly<Record<string, Operation>> = {
-  '/v1/messages': MESSAGES,
-  '/v1/messages/count_tokens': FREE,
-};
+const ENDPOINTS = endpointTable([
+  { method: 'POST', path: '/v1/messages', operation: { kind: 'metered', name: 'messages' } },
+  { method: 'POST', path: '/v1/messages/count_tokens', operation: FREE },
+  { method: 'GET', path: '/v1/models', operation: FREE },
+  { method: 'GET', path: '/v1/models/{model}', operation: FREE },
+]);
 
 const USAGE_FLAVOR = 'default';
 
 export const anthropicFormat: WireFormat = {
   id: 'anthropic',
-  meteredEndpoints: ['POST /v1/messages'],
-
-  classify(method, providerPath) {
-    return classifyByMethod(method, () => POST_ENDPOINTS[providerPath]);
-  },
+  endpoints: ENDPOINTS.endpoints,
+  classify: ENDPOINTS.classify,
 
   prepare(_operation, { body }): PreparedRequest {
     const model = requireModel(body);

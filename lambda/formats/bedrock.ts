@@ -2,25 +2,31 @@ import type { GatewayError } from '../core/errors';
 import { decodeModelId, parseModelPath, pricingModel } from './bedrock-model';
 import { converseStreamReader, invokeStreamReader } from './bedrock-stream';
 import { countsDocument, countsFromHeaders, documentFromBody } from './bedrock-usage';
-import { countField, isObject, largestCount } from './shared';
+import { countField, FREE, isObject, largestCount, listEndpoints } from './shared';
 import type { Metered, Operation, StreamUsageReader, WireFormat } from './types';
 
 /**
  * The Bedrock Runtime API: Converse and InvokeModel, streaming (AWS event-stream frames) and not.
  * InvokeModel bodies are the model vendor's own (Anthropic Messages for Claude); their usage is
  * read through genai-prices' `aws` extractors, whose `anthropic` flavour covers those bodies.
+ *
+ * Only `POST /model/{modelId}/{operation}` is forwarded, the operation spelled exactly (lower
+ * case, nothing encoded): async invocations (`/async-invoke`, which write to the account's S3
+ * and list every caller's jobs) and everything else are refused.
  */
 const OPERATIONS: Readonly<Record<string, Operation>> = {
   converse: { kind: 'metered', name: 'converse' },
   'converse-stream': { kind: 'metered', name: 'converse-stream' },
   invoke: { kind: 'metered', name: 'invoke' },
   'invoke-with-response-stream': { kind: 'metered', name: 'invoke-stream' },
-  'count-tokens': { kind: 'free' },
+  'count-tokens': FREE,
 };
 
 export const bedrockFormat: WireFormat = {
   id: 'bedrock',
-  meteredEndpoints: Object.keys(OPERATIONS).map((operation) => `POST /model/{modelId}/${operation}`),
+  endpoints: listEndpoints(
+    Object.entries(OPERATIONS).map(([name, operation]) => ({ method: 'POST', path: `/model/{modelId}/${name}`, operation })),
+  ),
 
   classify(method, providerPath) {
     const path = parseModelPath(providerPath);

@@ -2,6 +2,7 @@ import { GatewayError } from '../core/errors';
 import type { StreamMessage } from '../metering/framing';
 import { FREE, isObject, largestCount, parseJson } from './shared';
 import type { Metered, Operation, PreparedRequest, StreamUsageReader, WireFormat } from './types';
+import { parseVertexPath } from './vertex-path';
 
 /**
  * Gemini's wire format (`GenerateContentResponse`), as Vertex AI serves it. The body names no
@@ -19,30 +20,40 @@ const METERED: Readonly<Record<string, Operation & { kind: 'metered' }>> = {
 /** Actions that run no model. */
 const FREE_ACTIONS = new Set(['countTokens', 'computeTokens']);
 
-
-/** `…/models/{model}:{action}`, or a tuned model's `…/endpoints/{id}:{action}`. */
-const MODEL_ACTION = /\/(?:models|endpoints)\/([^/:]+):([A-Za-z]+)$/;
-
 const USAGE_FLAVOR = 'default';
 
+/**
+ * Free GETs are the base-model catalogue only. Every other Vertex GET or DELETE — tuned models,
+ * endpoints, datasets, batch prediction jobs, operations, cached contents — reads or changes the
+ * gateway project's objects, which all gateway keys share, so it is refused.
+ */
 export const geminiFormat: WireFormat = {
   id: 'gemini',
-  meteredEndpoints: Object.keys(METERED).map((action) => `POST …/models/{model}:${action}`),
+  // `…` is `/v1[beta1]/[projects/{project}/locations/{location}/]publishers/{publisher}`; a tuned model's `…/endpoints/{id}` takes the same actions.
+  endpoints: {
+    metered: Object.keys(METERED).map((action) => `POST …/models/{model}:${action}`),
+    free: [
+      ...[...FREE_ACTIONS].map((action) => `POST …/models/{model}:${action}`),
+      'GET /v1/publishers/{publisher}/models',
+      'GET /v1/publishers/{publisher}/models/{model}',
+    ],
+  },
 
   classify(method, providerPath) {
-    if (method === 'GET' || method === 'HEAD') return FREE;
-    const action = MODEL_ACTION.exec(providerPath)?.[2];
-    if (method !== 'POST' || action === undefined) return undefined;
-    if (FREE_ACTIONS.has(action)) return FREE;
-    return Object.hasOwn(METERED, action) ? METERED[action] : undefined;
+    const path = parseVertexPath(providerPath);
+    if (path === undefined) return undefined;
+    if (path.kind === 'base-models') return method === 'GET' || method === 'HEAD' ? FREE : undefined;
+    if (method !== 'POST') return undefined;
+    if (FREE_ACTIONS.has(path.action)) return FREE;
+    return Object.hasOwn(METERED, path.action) ? METERED[path.action] : undefined;
   },
 
   prepare(_operation, { providerPath }): PreparedRequest {
-    const model = modelFromPath(providerPath);
-    if (model === undefined) {
+    const path = parseVertexPath(providerPath);
+    if (path?.kind !== 'action') {
       throw new GatewayError('invalid_request', 'The request path must name a model, as …/models/{model}:generateContent.');
     }
-    return { model };
+    return { model: path.model };
   },
 
   // On thinking models the cap covers thoughts as well as the answer, so it bounds everything billed as output.
@@ -87,16 +98,6 @@ function largestGenerationCount(body: Record<string, unknown>, camel: string, sn
     fields.push([config[camel], `${name}.${camel}`], [config[snake], `${name}.${snake}`]);
   }
   return largestCount(fields, min);
-}
-
-function modelFromPath(providerPath: string): string | undefined {
-  const raw = MODEL_ACTION.exec(providerPath)?.[1];
-  if (raw === undefined) return undefined;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
 }
 
 /**

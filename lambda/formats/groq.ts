@@ -1,7 +1,20 @@
 import type { StreamMessage } from '../metering/framing';
 import { openaiFormat } from './openai';
-import { classifyByMethod, isObject, parseJson, requireModel } from './shared';
-import type { Metered, Operation, PreparedRequest, StreamUsageReader, WireFormat } from './types';
+import { endpointTable, FREE, isObject, parseJson, requireModel } from './shared';
+import type { Metered, PreparedRequest, StreamUsageReader, WireFormat } from './types';
+
+// Files and batches are stores shared by every gateway key (and batches would run unmetered): refused.
+const ENDPOINTS = endpointTable(
+  [
+    { method: 'POST', path: '/openai/v1/chat/completions', operation: { kind: 'metered', name: 'chat' } },
+    { method: 'GET', path: '/openai/v1/models', operation: FREE },
+    { method: 'GET', path: '/openai/v1/models/{model}', operation: FREE },
+  ],
+  // Groq's model ids hold a slash (`openai/gpt-oss-120b`), which groq-sdk sends as `%2F` in one segment.
+  { slash: true },
+);
+
+const USAGE_FLAVOR = 'default';
 
 /**
  * OpenAI's chat format as Groq serves it: under `/openai/v1`, errors in OpenAI's shape, and a
@@ -9,17 +22,10 @@ import type { Metered, Operation, PreparedRequest, StreamUsageReader, WireFormat
  * at the top level too when the client sets `stream_options.include_usage`). The usage block is
  * OpenAI's; genai-prices reads it with Groq's own `default` extractor.
  */
-const CHAT: Operation = { kind: 'metered', name: 'chat' };
-const CHAT_PATH = '/openai/v1/chat/completions';
-const USAGE_FLAVOR = 'default';
-
 export const groqFormat: WireFormat = {
   id: 'groq',
-  meteredEndpoints: [`POST ${CHAT_PATH}`],
-
-  classify(method, providerPath) {
-    return classifyByMethod(method, () => (providerPath === CHAT_PATH ? CHAT : undefined));
-  },
+  endpoints: ENDPOINTS.endpoints,
+  classify: ENDPOINTS.classify,
 
   prepare(_operation, { body }): PreparedRequest {
     const model = requireModel(body);

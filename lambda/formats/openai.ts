@@ -1,24 +1,30 @@
 import type { StreamMessage } from '../metering/framing';
-import { classifyByMethod, countField, isObject, largestCount, parseJson, requireModel } from './shared';
-import type { Metered, Operation, PreparedRequest, StreamUsageReader, WireFormat } from './types';
+import { countField, endpointTable, FREE, isObject, largestCount, parseJson, requireModel } from './shared';
+import type { Metered, PreparedRequest, StreamUsageReader, WireFormat } from './types';
 
 /**
  * OpenAI's wire format: Chat Completions, Responses and Embeddings.
  * Groq and other OpenAI-compatible APIs reuse the chat half of it.
+ *
+ * Free calls are the ones that read nothing another caller made. Everything OpenAI stores —
+ * files, batches, fine-tuning jobs, vector stores, assistants, threads, stored chat completions,
+ * and responses (`GET /responses/{id}` returns any response of the organisation, not only this
+ * caller's) — is one store per provider credential, shared by every gateway key, so it is refused.
  */
-const METERED: Record<string, Operation & { kind: 'metered' }> = {
-  '/chat/completions': { kind: 'metered', name: 'chat' },
-  '/responses': { kind: 'metered', name: 'responses' },
-  '/embeddings': { kind: 'metered', name: 'embeddings' },
-};
+const ENDPOINTS = endpointTable([
+  { method: 'POST', path: '/chat/completions', operation: { kind: 'metered', name: 'chat' } },
+  { method: 'POST', path: '/responses', operation: { kind: 'metered', name: 'responses' } },
+  { method: 'POST', path: '/embeddings', operation: { kind: 'metered', name: 'embeddings' } },
+  { method: 'GET', path: '/models', operation: FREE },
+  // Fine-tuned models are listed here too, but only DELETE changes them, and DELETE is never forwarded.
+  { method: 'GET', path: '/models/{model}', operation: FREE },
+  { method: 'POST', path: '/responses/input_tokens', operation: FREE },
+]);
 
 export const openaiFormat: WireFormat = {
   id: 'openai',
-  meteredEndpoints: Object.keys(METERED).map((path) => `POST ${path}`),
-
-  classify(method, providerPath) {
-    return classifyByMethod(method, () => METERED[providerPath]);
-  },
+  endpoints: ENDPOINTS.endpoints,
+  classify: ENDPOINTS.classify,
 
   prepare(operation, { body }): PreparedRequest {
     const model = requireModel(body);

@@ -1,14 +1,88 @@
 import { GatewayError } from '../core/errors';
-import type { Operation } from './types';
+import type { Endpoints, Operation } from './types';
 
-/** Calls that run no model: listing models, retrieving or deleting stored objects. */
+/** Calls on a route's allow-list that run no model and touch nothing shared: listing models, counting tokens. */
 export const FREE: Operation = { kind: 'free' };
 
-/** GET, HEAD and DELETE run no model in any of our providers' APIs; POSTs are the format's to classify. */
-export function classifyByMethod(method: string, post: () => Operation | undefined): Operation | undefined {
-  if (method === 'POST') return post();
-  if (method === 'GET' || method === 'HEAD' || method === 'DELETE') return FREE;
-  return undefined;
+/** One endpoint a format forwards. */
+export interface Endpoint {
+  readonly method: 'GET' | 'POST';
+  /** `/models/{model}`: literal segments match exactly, as the providers' paths are case-sensitive; a `{…}` segment holds one id. */
+  readonly path: string;
+  readonly operation: Operation;
+}
+
+export interface EndpointTable {
+  /** The operation of an allowed endpoint; undefined for anything else. HEAD is allowed wherever GET is. */
+  classify(method: string, providerPath: string): Operation | undefined;
+  readonly endpoints: Endpoints;
+}
+
+/**
+ * An allow-list of fixed paths with at most a model id in them (OpenAI, Anthropic, Groq). Ids are
+ * percent-decoded before they are checked, so what tollgate allows is what the provider reads.
+ *
+ * @example
+ * const table = endpointTable([{ method: 'GET', path: '/v1/models/{model}', operation: FREE }]);
+ * table.classify('GET', '/v1/models/claude-sonnet-4-5'); // { kind: 'free' }
+ * table.classify('DELETE', '/v1/models/claude-sonnet-4-5'); // undefined: refused with a 404
+ */
+export function endpointTable(entries: readonly Endpoint[], ids: IdRule = {}): EndpointTable {
+  const parsed = entries.map((entry) => ({ ...entry, segments: entry.path.split('/') }));
+  return {
+    classify(method, providerPath) {
+      const wanted = method === 'HEAD' ? 'GET' : method;
+      const segments = providerPath.split('/');
+      for (const entry of parsed) {
+        if (entry.method !== wanted || entry.segments.length !== segments.length) continue;
+        if (!entry.segments.every((literal, at) => isParameter(literal) || literal === segments[at])) continue;
+        for (const [at, literal] of entry.segments.entries()) if (isParameter(literal)) checkId(segments[at] ?? '', ids);
+        return entry.operation;
+      }
+      return undefined;
+    },
+    endpoints: listEndpoints(entries),
+  };
+}
+
+export interface IdRule {
+  /** Ids may hold a `/`, sent percent-encoded as one segment (Groq's `openai/gpt-oss-120b`, as groq-sdk sends it). */
+  readonly slash?: boolean;
+}
+
+/** Model ids as the providers name them: `gpt-4o`, `ft:gpt-4o-mini:acme::x1`, `claude-sonnet-4-5@20250929`. */
+const ID = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$/;
+
+/**
+ * An id segment is checked in the form the provider will read it, decoded: a `%2F` or `%3F` that
+ * decodes into a separator would make the provider see another path than the one allowed here.
+ */
+function checkId(segment: string, rule: IdRule): void {
+  const decoded = decodeSegment(segment);
+  const parts = rule.slash ? decoded.split('/') : [decoded];
+  if (!parts.every((part) => ID.test(part))) {
+    throw new GatewayError('invalid_request', `"${segment}" in the request path is not a model id tollgate can forward unambiguously.`);
+  }
+}
+
+function isParameter(segment: string): boolean {
+  return segment.startsWith('{') && segment.endsWith('}');
+}
+
+/** Decodes one path segment; malformed percent-encoding is the caller's error, never an exception of ours. */
+export function decodeSegment(segment: string): string {
+  if (!segment.includes('%')) return segment;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new GatewayError('invalid_request', `"${segment}" in the request path is not valid percent-encoding.`);
+  }
+}
+
+/** What a route forwards, for the 404 that answers everything else. */
+export function listEndpoints(entries: readonly Endpoint[]): Endpoints {
+  const describe = (kind: Operation['kind']) => entries.filter((entry) => entry.operation.kind === kind).map((entry) => `${entry.method} ${entry.path}`);
+  return { metered: describe('metered'), free: describe('free') };
 }
 
 /** The `model` field every body-addressed API (OpenAI, Anthropic, Groq) requires. */

@@ -12,8 +12,18 @@ export type Operation =
    * so it is never buffered.
    */
   | { readonly kind: 'metered'; readonly name: string; readonly streams?: boolean }
-  /** Calls that run no model (listing models, counting tokens, fetching a stored response). */
+  /**
+   * Calls on the route's allow-list that run no model and touch nothing shared: listing models,
+   * counting tokens. Provider object stores (files, batches, fine-tunes, stored responses) are
+   * not free calls: they hold every gateway user's objects under one provider credential.
+   */
   | { readonly kind: 'free' };
+
+/** What a route forwards, as `METHOD /path` lines: the "unsupported endpoint" 404 lists them. */
+export interface Endpoints {
+  readonly metered: readonly string[];
+  readonly free: readonly string[];
+}
 
 /**
  * A JSON document holding a usage block, plus the genai-prices extractor flavour that reads it.
@@ -55,7 +65,11 @@ export interface StreamUsageReader {
 /** How one wire format carries model and usage, and how its API shapes an error. */
 export interface WireFormat {
   readonly id: FormatId;
-  /** Undefined: the endpoint is not one tollgate can meter or knows to be free, so it is refused. */
+  /**
+   * Undefined: the endpoint is on neither the metered nor the free allow-list, so it is refused
+   * with a 404. Throws GatewayError (400) for a path tollgate and the provider could read
+   * differently (an encoded separator, a case variant of a fixed word), rather than guess.
+   */
   classify(method: string, providerPath: string): Operation | undefined;
   /** Reads the model and makes any change metering needs; throws GatewayError on a bad body. */
   prepare(operation: string, request: RequestView): PreparedRequest;
@@ -71,5 +85,5 @@ export interface WireFormat {
   streamReader(operation: string): StreamUsageReader;
   renderError(error: GatewayError): { readonly contentType: string; readonly body: string };
   /** Endpoints listed in the "unsupported endpoint" error, so the caller sees what does work. */
-  readonly meteredEndpoints: readonly string[];
+  readonly endpoints: Endpoints;
 }

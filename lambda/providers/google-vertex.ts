@@ -1,5 +1,6 @@
 import * as z from '../config/zod';
 import { GatewayError } from '../core/errors';
+import { parseVertexPath } from '../formats/vertex-path';
 import { AccessTokenCache } from './google-oauth';
 import type { ProviderAdapter } from './types';
 
@@ -49,34 +50,59 @@ export const googleVertex: ProviderAdapter<VertexOptions> = {
   },
 
   upstreamPath(providerPath, { project, location }) {
-    // ['', version, 'projects', project, 'locations', location, ...rest]; a version-less path is
-    // rewritten too, so no spelling of the path reaches a project the gateway was not given.
-    const segments = providerPath.split('/');
-    const at = segments.indexOf('projects');
-    // A project named anywhere else could only be a way around the rewrite below.
-    if (at > 2) throw new GatewayError('invalid_request', 'A Vertex path names its project right after the API version, e.g. /v1/projects/…');
-    if ((at === 1 || at === 2) && segments.length > at + 1) {
-      segments[at + 1] = requireProject(project);
-      if (segments[at + 2] === 'locations' && segments.length > at + 3) segments[at + 3] = location;
-      return segments.join('/');
-    }
-    // A model action without a resource prefix (`/v1/publishers/google/models/m:generateContent`,
-    // as SDKs in express mode send it) runs in the gateway's project. Base-model listing and
-    // lookup (`GET …/publishers/google/models[/m]`) must stay unprefixed: Vertex refuses a prefix there.
-    if (segments[2] === 'publishers' && segments.at(-1)?.includes(':')) {
-      return ['', segments[1], 'projects', requireProject(project), 'locations', location, ...segments.slice(2)].join('/');
-    }
-    return providerPath;
+    // Rebuilt from the parsed parts, never patched in place: whatever project, location or
+    // spelling the caller sent, Vertex sees one canonical path in the gateway's own project.
+    const path = parseVertexPath(providerPath);
+    if (path === undefined) throw new GatewayError('unsupported_endpoint', `${providerPath} is not a Vertex path tollgate forwards.`);
+    // Every part was checked to need no percent-encoding, so none is added here.
+    const { version } = path;
+    if (path.kind === 'action') return `/${version}/projects/${requireProject(project)}/locations/${location}/${path.resource}/${path.model}:${path.action}`;
+    // Base-model listing and lookup stay unprefixed: Vertex refuses a project there.
+    return `/${version}/publishers/${path.publisher}/models${path.model === undefined ? '' : `/${path.model}`}`;
   },
 
-  // It names the project billed for quota: a caller must not charge another project the service account can use.
-  dropsRequestHeader: (name) => name === 'x-goog-user-project',
+  // `x-goog-user-project` names the project billed for quota: a caller must not charge another
+  // project the service account can use. `x-http-method-override` would make an allowed POST
+  // another method on Google's side.
+  dropsRequestHeader: (name) => name === 'x-goog-user-project' || name === 'x-http-method-override',
+
+  checkQuery: checkGoogleQuery,
 
   async authorize(_request, { credential, options, dispatcher, now }) {
     if (credential === undefined) throw new GatewayError('provider_not_configured', 'Provider google-vertex has no service-account credential configured.');
     return { authorization: `Bearer ${await tokens.token(credential, options.tokenUrl, dispatcher, now)}` };
   },
 };
+
+/**
+ * Query parameters a caller may send to Vertex. Google reads system parameters from the query as
+ * well as from headers: `$userProject` would bill another project, `$ct` override the content
+ * type. Names are compared decoded (`%24userProject` is `$userProject` to Google), and anything
+ * not listed is refused rather than forwarded. `key` is the API-key parameter some clients send
+ * the gateway key in; it is the gateway's to strip, not a reason to refuse the call.
+ */
+const QUERY_PARAMETERS: ReadonlySet<string> = new Set([
+  'alt', '$alt', 'prettyPrint', '$prettyPrint', 'fields', '$fields', '$.xgafv', 'key', '$key',
+  // publishers.models.list and .get
+  'pageSize', 'pageToken', 'filter', 'orderBy', 'view', 'listAllVersions', 'languageCode',
+]);
+
+function checkGoogleQuery(query: string): void {
+  if (query === '' || query === '?') return;
+  for (const pair of query.slice(1).split('&')) {
+    if (pair === '') continue;
+    const raw = pair.split('=', 1)[0] ?? '';
+    let name: string;
+    try {
+      name = decodeURIComponent(raw.replaceAll('+', ' '));
+    } catch {
+      throw new GatewayError('invalid_request', `The query parameter "${raw}" is not valid percent-encoding.`);
+    }
+    if (!QUERY_PARAMETERS.has(name)) {
+      throw new GatewayError('invalid_request', `The query parameter "${name}" is not one tollgate forwards to Vertex. Allowed: ${[...QUERY_PARAMETERS].join(', ')}.`);
+    }
+  }
+}
 
 function requireProject(project: string | undefined): string {
   if (project === undefined) {

@@ -65,6 +65,11 @@ export interface ProviderAdapter<Options = undefined> {
   defaultBaseUrl?(options: Options): string;
   /** Maps the caller's provider path to the upstream path, e.g. to fill in a configured project. */
   upstreamPath?(providerPath: string, options: Options): string;
+  /**
+   * Throws GatewayError for a query string this provider must not receive from a caller (one
+   * that re-targets billing, say). Called with the query as sent, `?` included, or empty.
+   */
+  checkQuery?(query: string): void;
   /** Caller headers (lower-case names) never forwarded to this provider, beyond the ones no provider gets (e.g. the caller's own SigV4 headers). */
   dropsRequestHeader?(name: string): boolean;
   /** Headers that authenticate the request upstream. Runs last, over the final bytes. */

@@ -13,11 +13,11 @@ describe('the google-vertex provider', () => {
         '/v1beta1/projects/tollgate-prod/locations/europe-west4/publishers/google/models/gemini-2.5-pro:streamGenerateContent'],
       ['/v1/publishers/google/models/gemini-2.5-flash:countTokens',
         '/v1/projects/tollgate-prod/locations/europe-west4/publishers/google/models/gemini-2.5-flash:countTokens'],
-      ['/v1/projects/someone-else/locations/us-east1/cachedContents/42',
-        '/v1/projects/tollgate-prod/locations/europe-west4/cachedContents/42'],
-      ['/projects/someone-else/locations/us-east1/publishers/google/models/m:generateContent',
-        '/projects/tollgate-prod/locations/europe-west4/publishers/google/models/m:generateContent'],
-      ['/v1/projects/someone-else', '/v1/projects/tollgate-prod'],
+      // A tuned model's endpoint, with or without the caller's project.
+      ['/v1/projects/someone-else/locations/us-east1/endpoints/1234567890:generateContent',
+        '/v1/projects/tollgate-prod/locations/europe-west4/endpoints/1234567890:generateContent'],
+      ['/v1beta1/endpoints/1234567890:countTokens',
+        '/v1beta1/projects/tollgate-prod/locations/europe-west4/endpoints/1234567890:countTokens'],
       // Base-model listing and lookup take no project prefix on Vertex.
       ['/v1beta1/publishers/google/models', '/v1beta1/publishers/google/models'],
       ['/v1/publishers/google/models/gemini-2.5-flash', '/v1/publishers/google/models/gemini-2.5-flash'],
@@ -71,15 +71,15 @@ describe('the google-vertex provider', () => {
   });
 });
 
-describe('Vertex paths that name a project out of place', () => {
-  it('are refused rather than forwarded unrewritten', () => {
-    const options: VertexOptions = { project: 'mine', location: 'us-central1' };
-
-    expect(() => googleVertex.upstreamPath?.('/v1/x/projects/theirs/locations/l/publishers/google/models/m:generateContent', options)).toThrow(
-      'names its project right after the API version',
-    );
-    expect(googleVertex.upstreamPath?.('/v1/projects/theirs/locations/l/publishers/google/models/m:generateContent', options)).toBe(
-      '/v1/projects/mine/locations/us-central1/publishers/google/models/m:generateContent',
-    );
+describe('Vertex paths outside the shapes tollgate forwards', () => {
+  it.each([
+    // A project named out of place, or a project-scoped object store.
+    '/v1/x/projects/theirs/locations/l/publishers/google/models/m:generateContent',
+    '/v1/projects/someone-else/locations/us-east1/cachedContents/42',
+    '/v1/projects/someone-else',
+    // No API version: not a Vertex path.
+    '/projects/someone-else/locations/us-east1/publishers/google/models/m:generateContent',
+  ])('refuses %s rather than forwarding it', (path) => {
+    expect(() => googleVertex.upstreamPath?.(path, OPTIONS)).toThrow(GatewayError);
   });
 });

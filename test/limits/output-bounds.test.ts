@@ -15,6 +15,15 @@ function recordingLogger(): Logger & { readonly lines: { event: string; fields: 
 
 const cents = (n: number) => n * 10_000_000;
 
+async function eventually<T>(find: () => T | undefined, what: string): Promise<T> {
+  for (const deadline = Date.now() + 5_000; ; ) {
+    const found = find();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`never found: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Every counter of the key, its user and its project (4 periods each) holds the one request, nothing reserved. */
 const settledOnce = (counters: SpendCounter[]) => counters.length === 12 && counters.every((c) => c.requests === 1 && c.reservedNanos === 0);
 
@@ -104,11 +113,14 @@ describe.each(storesUnderTest())('output counts and output caps on the $name sto
     const actual = gpt4o({ input_tokens: 2006, cache_read_tokens: 1920, output_tokens: 5_000 });
     const counters = await harness.waitForSpend(settledOnce);
     expect(counters.find((c) => c.scope.kind === 'key' && c.period === 'lifetime')?.nanos).toBe(actual);
-    const settled = logger.lines.find((line) => line.event === 'request_settled');
+    // The counters can be read back a moment before the settlement's own log line is written.
+    const settled = await eventually(() => logger.lines.find((line) => line.event === 'request_settled'), 'a request_settled line');
     const overshoot = logger.lines.find((line) => line.event === 'spend_exceeded_reservation');
+    const estimate = Number(settled.fields['estimate_nanos']);
+    expect(estimate).toBeGreaterThan(0);
     expect(overshoot?.fields['nanos']).toBe(actual);
-    expect(overshoot?.fields['over_reservation_nanos']).toBe(actual - Number(settled?.fields['estimate_nanos']));
-    expect(settled?.fields['over_reservation_nanos']).toBe(actual - Number(settled?.fields['estimate_nanos']));
+    expect(overshoot?.fields['over_reservation_nanos']).toBe(actual - estimate);
+    expect(settled.fields['over_reservation_nanos']).toBe(actual - estimate);
   });
 });
 

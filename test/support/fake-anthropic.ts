@@ -60,6 +60,10 @@ async function respond(req: SeenRequest, res: ServerResponse, behaviour: FakeAnt
   const path = req.url.split('?')[0];
   const gzip = behaviour.gzip === true && String(req.headers['accept-encoding'] ?? '').includes('gzip');
   if (req.method === 'GET' && path === '/v1/models') return sendJson(res, anthropicFixture('models.json'), gzip);
+  if (req.method === 'GET' && path?.startsWith('/v1/models/')) {
+    const id = decodeURIComponent(path.slice('/v1/models/'.length));
+    return sendJson(res, Buffer.from(JSON.stringify({ type: 'model', id, display_name: id, created_at: '2025-05-22T00:00:00Z' })), gzip);
+  }
   if (req.method === 'POST' && path === '/v1/messages/count_tokens') return sendJson(res, anthropicFixture('count-tokens.json'), gzip);
   if (req.method !== 'POST' || path !== '/v1/messages') return sendError(res, 404, 'not_found_error', `${req.method} ${path} not found`);
 

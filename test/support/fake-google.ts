@@ -178,6 +178,10 @@ async function respondVertex(req: SeenRequest, res: ServerResponse, issued: Read
   if (req.method === 'GET' && /^\/(v1|v1beta1)\/publishers\/google\/models$/.test(path)) {
     return json(res, 200, { publisherModels: [{ name: 'publishers/google/models/gemini-2.5-flash' }] });
   }
+  const baseModel = /^\/(?:v1|v1beta1)\/publishers\/google\/models\/([^/:]+)$/.exec(path)?.[1];
+  if (req.method === 'GET' && baseModel !== undefined) {
+    return json(res, 200, { name: `publishers/google/models/${baseModel}`, versionId: '001', launchStage: 'GA' });
+  }
   const match = MODEL_PATH.exec(path);
   if (req.method !== 'POST' || !match) return json(res, 404, { error: { code: 404, message: `Not found: ${path}`, status: 'NOT_FOUND' } });
   const [, , project, location, , action] = match;
@@ -192,6 +196,8 @@ async function respondVertex(req: SeenRequest, res: ServerResponse, issued: Read
       return send(res, 200, 'application/json; charset=UTF-8', vertexFixture('generate-content.json'));
     case 'countTokens':
       return send(res, 200, 'application/json; charset=UTF-8', vertexFixture('count-tokens.json'));
+    case 'computeTokens':
+      return json(res, 200, { tokensInfo: [{ tokens: ['SGk='], tokenIds: ['8302'], role: 'user' }] });
     case 'streamGenerateContent':
       return sse
         ? stream(res, 'text/event-stream', splitAfter(vertexFixture('stream.sse'), '\r\n\r\n'), fake.pauseAfterFirstChunkMs, fake.holdAfterFirstChunk)

@@ -45,6 +45,11 @@ async function respond(req: SeenRequest, res: ServerResponse, error: FakeGroq['e
   if (error) return send(res, error.status, 'application/json', Buffer.from(error.body));
   const path = req.url.split('?')[0];
   if (req.method === 'GET' && path === '/openai/v1/models') return send(res, 200, 'application/json', Buffer.from(MODELS));
+  if (req.method === 'GET' && path?.startsWith('/openai/v1/models/')) {
+    // One segment, `/` sent as `%2F`, as groq-sdk encodes `openai/gpt-oss-120b`.
+    const id = decodeURIComponent(path.slice('/openai/v1/models/'.length));
+    return send(res, 200, 'application/json', Buffer.from(JSON.stringify({ id, object: 'model', created: 1754408224, owned_by: 'OpenAI', active: true })));
+  }
   if (req.method !== 'POST' || path !== '/openai/v1/chat/completions') return sendError(res, 404, 'Unknown request URL', 'unknown_url');
 
   const body = JSON.parse(req.body.toString('utf8')) as Record<string, unknown>;

@@ -78,6 +78,13 @@ async function respond(req: SeenRequest, res: ServerResponse, behaviour: FakeBeh
   if (req.method === 'GET' && path === '/v1/models') {
     return send(res, 200, 'application/json', Buffer.from('{"object":"list","data":[{"id":"gpt-4o","object":"model","created":1715367049,"owned_by":"system"}]}'));
   }
+  if (req.method === 'GET' && path?.startsWith('/v1/models/')) {
+    const id = decodeURIComponent(path.slice('/v1/models/'.length));
+    return send(res, 200, 'application/json', Buffer.from(JSON.stringify({ id, object: 'model', created: 1715367049, owned_by: 'system' })));
+  }
+  if (req.method === 'POST' && path === '/v1/responses/input_tokens') {
+    return send(res, 200, 'application/json', Buffer.from('{"object":"response.input_tokens","input_tokens":11}'));
+  }
   if (req.method !== 'POST') return send(res, 404, 'application/json', Buffer.from('{"error":{"message":"not found","type":"invalid_request_error"}}'));
   const streamed = body['stream'] === true;
   const recordings: Record<string, string> = {
