@@ -80,6 +80,8 @@ export interface ServerSettings {
   readonly http2IdleTimeoutMs: number;
   /** Streams one HTTP/2 connection may have open at once. @default 128 */
   readonly http2MaxConcurrentStreams: number;
+  /** A client that takes none of its response for this long is cut off, as if it had left. @default 60 s */
+  readonly writeStallTimeoutMs: number;
 }
 
 export interface GatewayConfig {
@@ -109,6 +111,7 @@ export const DEFAULT_SERVER_SETTINGS: ServerSettings = {
   bodyIdleTimeoutMs: 30_000,
   http2IdleTimeoutMs: 30_000,
   http2MaxConcurrentStreams: 128,
+  writeStallTimeoutMs: 60_000,
 };
 
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
@@ -170,7 +173,13 @@ const fileSchema = z.strictObject({
     z.strictObject({ connectTimeoutMs: positiveInt(), firstByteTimeoutMs: positiveInt(), idleTimeoutMs: positiveInt(), connectionsPerOrigin: positiveInt() }),
   ),
   server: z.optional(
-    z.strictObject({ bodyTimeoutMs: positiveInt(), bodyIdleTimeoutMs: positiveInt(), http2IdleTimeoutMs: positiveInt(), http2MaxConcurrentStreams: positiveInt() }),
+    z.strictObject({
+      bodyTimeoutMs: positiveInt(),
+      bodyIdleTimeoutMs: positiveInt(),
+      http2IdleTimeoutMs: positiveInt(),
+      http2MaxConcurrentStreams: positiveInt(),
+      writeStallTimeoutMs: positiveInt(),
+    }),
   ),
 });
 

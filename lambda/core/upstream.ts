@@ -25,6 +25,11 @@ const DROPPED_REQUEST_HEADERS = new Set([
   'upgrade',
   'expect',
   'http2-settings',
+  // Some APIs (Google's among them) run the method these name instead of the request's own: a
+  // POST the gateway metered must not arrive as a DELETE.
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
 ]);
 
 /**

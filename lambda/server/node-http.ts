@@ -17,12 +17,12 @@ import { requestBody } from './request-body';
 export function createNodeServer(gateway: Gateway, inFlight = new InFlight(), settings: ServerSettings = DEFAULT_SERVER_SETTINGS): Server {
   const http1 = (req: IncomingMessage, res: ServerResponse, onRead?: () => void): void => {
     const body = requestBody(req, settings, onRead);
-    inFlight.track(serve(gateway, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body }, http1Response(req, res)));
+    inFlight.track(serve(gateway, { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body }, http1Response(req, res), settings.writeStallTimeoutMs));
   };
   const server = new DualProtocolServer(
     (req, res) => http1(req, res),
     (stream, headers) => {
-      inFlight.track(serve(gateway, http2Request(stream, headers, settings), http2Response(stream)));
+      inFlight.track(serve(gateway, http2Request(stream, headers, settings), http2Response(stream), settings.writeStallTimeoutMs));
     },
     settings,
   );
@@ -49,7 +49,7 @@ export interface NodeResponse {
   off(event: 'drain' | 'close', listener: () => void): unknown;
 }
 
-async function serve(gateway: Gateway, request: GatewayRequest, res: NodeResponse): Promise<void> {
+async function serve(gateway: Gateway, request: GatewayRequest, res: NodeResponse, stallMs: number): Promise<void> {
   const response = await gateway.handle(request);
   try {
     res.writeHead(response.status, response.headers);
@@ -64,7 +64,7 @@ async function serve(gateway: Gateway, request: GatewayRequest, res: NodeRespons
     return;
   }
   try {
-    await writeBody(response, res, request.method === 'HEAD');
+    await writeBody(response, res, request.method === 'HEAD', stallMs);
     res.end();
   } catch (error) {
     // The upstream broke mid-body: cut the connection so the client cannot mistake it for a full response.
@@ -83,21 +83,31 @@ async function abandon(body: AsyncIterable<Uint8Array>): Promise<void> {
   }
 }
 
-async function writeBody(response: GatewayResponse, res: NodeResponse, head: boolean): Promise<void> {
+async function writeBody(response: GatewayResponse, res: NodeResponse, head: boolean, stallMs: number): Promise<void> {
   for await (const chunk of response.body) {
     if (head) continue;
     if (res.destroyed) break;
-    if (!res.write(chunk)) await drainOrClose(res);
+    if (!res.write(chunk)) await drainOrClose(res, stallMs);
   }
 }
 
-function drainOrClose(res: NodeResponse): Promise<void> {
+/**
+ * Waits for the client to take what was written. A client that takes nothing for `stallMs` is
+ * treated as gone: its connection is cut, so it cannot hold a key's slot, an upstream connection
+ * and a reservation open by not reading (the body is then read to its end and settled).
+ */
+function drainOrClose(res: NodeResponse, stallMs: number): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
+      clearTimeout(timer);
       res.off('drain', done);
       res.off('close', done);
       resolve();
     };
+    const timer = setTimeout(() => {
+      res.destroy(new Error(`the client read nothing for ${stallMs} ms`));
+      done();
+    }, stallMs);
     res.on('drain', done);
     res.on('close', done);
   });

@@ -46,7 +46,7 @@ describe('what leaves for the upstream', () => {
     expect(seen.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
   });
 
-  it('drops the hop-by-hop headers a Connection header names (RFC 9110 §7.6.1)', async () => {
+  it('drops the hop-by-hop headers a Connection header names (RFC 9110 §7.6.1), and method overrides', async () => {
     // fetch refuses to send a Connection header of its own: node:http sends it as given.
     const status = await new Promise<number>((resolve, reject) => {
       const req = request(`${harness.gateway.url}/proxy/openai/chat/completions`, {
@@ -58,6 +58,7 @@ describe('what leaves for the upstream', () => {
           'x-hop-one': 'hop',
           'x-hop-two': 'hop',
           'x-end-to-end': 'kept',
+          'x-http-method-override': 'DELETE',
         },
       });
       req.on('response', (res) => {
@@ -73,6 +74,8 @@ describe('what leaves for the upstream', () => {
     expect(seen.headers['x-hop-one']).toBeUndefined();
     expect(seen.headers['x-hop-two']).toBeUndefined();
     expect(seen.headers['x-end-to-end']).toBe('kept');
+    // Not hop-by-hop, but it would turn the metered POST into another method at APIs that honour it.
+    expect(seen.headers['x-http-method-override']).toBeUndefined();
   });
 });
 
