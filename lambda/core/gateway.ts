@@ -168,11 +168,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const reservation = planRateClaims(policy, at, ttlMs);
     if (reservation) await reserve(reservation, at);
     const done = async (): Promise<void> => {
-      try {
-        if (reservation) await settleReservation({ store: deps.store, reservation, logger }, 0, { outcome: 'free', key_id: policy.key.id }, 'free_request_settled');
-      } finally {
-        release();
-      }
+      release();
+      if (reservation) await settleReservation({ store: deps.store, reservation, logger }, 0, { outcome: 'free', key_id: policy.key.id }, 'free_request_settled');
     };
     let upstream;
     try {

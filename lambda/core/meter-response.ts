@@ -29,7 +29,7 @@ export interface MeterContext {
   readonly pricer: Pricer;
   readonly logger: Logger;
   readonly clock: () => Date;
-  /** Called once the request is settled (or found unbillable): frees the key's in-flight slot. */
+  /** Called once the exchange with the upstream is over, before its spend is written: frees the key's in-flight slot. */
   readonly release: () => void;
   /** What metering may buffer and inflate of this response before it gives up on it. */
   readonly metering: MeteringSettings;
@@ -240,6 +240,9 @@ export async function recordUnanswered(context: MeterContext, status: number, re
 }
 
 async function record(context: MeterContext, status: number, charge: Charge, outcome: Outcome): Promise<void> {
+  // The exchange with the upstream is over: its slot is free before the spend write, which a
+  // client already answered must not wait on (nor its next request behind it).
+  context.release();
   const { policy, logger } = context;
   // The one event every settled request emits: dashboards and metrics are built from it.
   const fields: LogFields & { outcome: Outcome } = {
@@ -273,11 +276,7 @@ async function record(context: MeterContext, status: number, charge: Charge, out
     logger.error('cost_not_calculated', fields);
     if (context.unpriced.kind === 'block') await blockKey(context, context.unpriced.minutes);
   }
-  try {
-    await settleReservation(context, charge.nanos, fields);
-  } finally {
-    context.release();
-  }
+  await settleReservation(context, charge.nanos, fields);
 }
 
 /**

@@ -104,6 +104,9 @@ export async function startGatewayRole(options: GatewayRoleOptions) {
       providers: Object.fromEntries(
         PROVIDER_IDS.map((id) => [id, { baseUrl: `${options.upstreamOrigin}${new URL(PROVIDERS[id].defaults.baseUrl).pathname.replace(/\/+$/, '')}` }]),
       ),
+      // One key carries every connection of the run (up to c=200): the per-key in-flight ceiling
+      // (64 by default) would answer the rest 429 at once, which is policy, not the cost measured here.
+      limits: { maxConcurrentPerKey: 1_000 },
     },
     'bench',
   );
