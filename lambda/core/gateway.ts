@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { GatewayConfig, ProviderSettings } from '../config/config';
 import type { CredentialResolver } from '../config/credentials';
-import { authenticate, presentedKey } from '../keys/authenticate';
+import { authenticate, authenticateKey, presentedKey } from '../keys/authenticate';
 import { cachedPolicies, type PolicySource } from '../keys/policy-cache';
 import { budgetRequest } from '../limits/budget';
 import { KeySlots } from '../limits/key-slots';
@@ -68,10 +68,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   async function proxy(request: GatewayRequest, route: ParsedRoute): Promise<GatewayResponse> {
     const at = clock();
-    const policy = await authenticate(request.headers, policies, at);
+    const secret = presentedKey(request.headers);
+    const policy = await authenticateKey(secret, policies, at);
     const release = slots.acquire(policy.key.id);
     try {
-      return await proxyWithSlot(request, route, policy, at, release);
+      return await proxyWithSlot(request, route, policy, at, secret, release);
     } catch (error) {
       release();
       throw error;
@@ -79,7 +80,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
   }
 
   /** Everything after the key check; `release` frees the key's slot, once the response is settled. */
-  async function proxyWithSlot(request: GatewayRequest, route: ParsedRoute, policy: Policy, at: Date, release: () => void): Promise<GatewayResponse> {
+  async function proxyWithSlot(
+    request: GatewayRequest,
+    route: ParsedRoute,
+    policy: Policy,
+    at: Date,
+    /** The gateway key as presented: nothing that carries it goes upstream. */
+    secret: string | undefined,
+    release: () => void,
+  ): Promise<GatewayResponse> {
     const settings = deps.config.providers[route.provider.id];
     const provider = route.provider;
     const credential = await resolveCredential(settings);
@@ -88,7 +97,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     const raw = request.method === 'GET' || request.method === 'HEAD' ? undefined : await readBody(request.body, maxRequestBytes, request.headers);
     const path = provider.upstreamPath?.(route.providerPath, settings.options) ?? route.providerPath;
-    const secret = presentedKey(request.headers);
 
     const forward = async (body: Buffer | undefined) => {
       const draft = draftUpstream({

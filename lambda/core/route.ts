@@ -68,6 +68,8 @@ function unsupportedEndpoint(method: string, providerPath: string, route: string
  * path, so dot segments and encoded separators could still walk out of it.
  */
 function assertSafePath(path: string): void {
+  // Nearly every path: no escapes, no backslash, nothing that could start a dot or empty segment.
+  if (!path.includes('%') && !path.includes('\\') && !path.includes('/.') && !path.includes('//')) return;
   const segments = path.split('/');
   const bad = segments.some((segment) => segment === '.' || segment === '..' || isUnsafeSegment(segment));
   if (bad || path.includes('//')) {

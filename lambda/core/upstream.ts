@@ -156,7 +156,8 @@ function percentDecoded(text: string): string {
 
 /** Header names a `Connection` header lists, lower-cased: hop-by-hop by declaration (RFC 9110 §7.6.1). */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  // What nearly every client sends: options of the connection itself, naming no header.
+  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') return undefined;
   const tokens = (Array.isArray(value) ? value.join(',') : value).split(',');
   const names = new Set<string>();
   for (const token of tokens) {

@@ -29,9 +29,13 @@ export interface EndpointTable {
  */
 export function endpointTable(entries: readonly Endpoint[], ids: IdRule = {}): EndpointTable {
   const parsed = entries.map((entry) => ({ ...entry, segments: entry.path.split('/') }));
+  // The metered endpoints are fixed paths: one map lookup finds them, without splitting the path.
+  const fixed = new Map(parsed.filter((entry) => !entry.segments.some(isParameter)).map((entry) => [`${entry.method} ${entry.path}`, entry.operation]));
   return {
     classify(method, providerPath) {
       const wanted = method === 'HEAD' ? 'GET' : method;
+      const exact = fixed.get(`${wanted} ${providerPath}`);
+      if (exact) return exact;
       const segments = providerPath.split('/');
       for (const entry of parsed) {
         if (entry.method !== wanted || entry.segments.length !== segments.length) continue;

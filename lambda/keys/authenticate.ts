@@ -16,7 +16,11 @@ export function presentedKey(headers: IncomingHeaders): string | undefined {
 
 /** Messages never echo the presented key, not even a part of it. */
 export async function authenticate(headers: IncomingHeaders, policies: PolicySource, now: Date): Promise<Policy> {
-  const key = presentedKey(headers);
+  return authenticateKey(presentedKey(headers), policies, now);
+}
+
+/** {@link authenticate}, for a caller that already holds the key it was presented (to keep it from going upstream). */
+export async function authenticateKey(key: string | undefined, policies: PolicySource, now: Date): Promise<Policy> {
   if (!key) {
     throw new GatewayError('missing_api_key', 'No gateway key: send it as "Authorization: Bearer <key>", "x-api-key" or "x-goog-api-key".');
   }
