@@ -8,7 +8,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ConfigError, parseConfig } from '../lambda/config/config';
+import { ConfigError, DEFAULT_UPSTREAM_SETTINGS, parseConfig } from '../lambda/config/config';
 import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV } from '../lambda/handlers/env';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
 import { PROVIDERS } from '../lambda/providers';
@@ -99,7 +99,10 @@ export class TollgateProxy extends Construct {
     if (!(recheck >= 1 && recheck <= 1440)) throw new Error(`TollgateProxy pricesRecheckMinutes must be from 1 to 1440, got ${recheck}`);
     const prefix = props.secretNamePrefix ?? `tollgate/${stack.stackName}/`;
 
-    this.gatewayConfig = withRegionalBedrock(withSecretCredentials(props.gatewayConfig ?? {}, props.providerSecret.secretArn), stack.region);
+    this.gatewayConfig = withUpstreamWaitWithin(
+      withRegionalBedrock(withSecretCredentials(props.gatewayConfig ?? {}, props.providerSecret.secretArn), stack.region),
+      timeout,
+    );
     validateGatewayConfig(this.gatewayConfig);
 
     const defaults = bundledFunctionDefaults(handlerEntry('proxy'));
@@ -178,6 +181,31 @@ export function withRegionalBedrock(config: GatewayConfigJson, region: string): 
   const options = asObject(bedrock['options'], 'providers.bedrock.options');
   if (bedrock['baseUrl'] !== undefined || options['region'] !== undefined) return config;
   return { ...config, providers: { ...providers, bedrock: { ...bedrock, options: { ...options, region } } } };
+}
+
+/** What the function keeps, after the longest wait for a provider, to answer and write the spend. */
+const SETTLE_MARGIN = Duration.seconds(30);
+
+/**
+ * The wait for a provider's first byte must end before Lambda ends the invocation: past it the
+ * gateway answers 504 and settles the request itself, where a function cut off by its timeout
+ * settles nothing (the reconciler charges the estimate much later). A config that sets no wait
+ * gets the default, shortened to fit; one that sets a wait too long for the function is refused.
+ */
+export function withUpstreamWaitWithin(config: GatewayConfigJson, timeout: Duration): GatewayConfigJson {
+  const fitsMs = timeout.toMilliseconds() - SETTLE_MARGIN.toMilliseconds();
+  const upstream = config['upstream'] === undefined ? {} : asObject(config['upstream'], 'upstream');
+  const given = upstream['firstByteTimeoutMs'];
+  if (given !== undefined) {
+    if (typeof given === 'number' && given > fitsMs) {
+      throw new Error(
+        `TollgateProxy gatewayConfig: upstream.firstByteTimeoutMs (${given}) must leave the function ${SETTLE_MARGIN.toSeconds()} s of its ${timeout.toSeconds()} s timeout to answer and settle: at most ${fitsMs}`,
+      );
+    }
+    return config;
+  }
+  if (DEFAULT_UPSTREAM_SETTINGS.firstByteTimeoutMs <= fitsMs) return config;
+  return { ...config, upstream: { ...upstream, firstByteTimeoutMs: fitsMs } };
 }
 
 function validateGatewayConfig(config: GatewayConfigJson): void {
