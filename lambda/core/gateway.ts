@@ -79,7 +79,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
   }
 
-  /** Everything after the key check; `release` frees the key's slot, once the response is settled. */
+  /** Everything after the key check; `release` frees the key's slot once the exchange with the upstream is over. */
   async function proxyWithSlot(
     request: GatewayRequest,
     route: ParsedRoute,
