@@ -1,8 +1,8 @@
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { LogFields, Logger } from '../../lambda/core/log';
+import { request } from 'node:http';
 import { UPSTREAM_KEY } from '../support/fake-openai';
 import { startHarness, type Harness } from '../support/harness';
+import { startRawUpstream } from '../support/raw-upstream';
+import { recordingLogger } from '../support/recording-logger';
 import { CHAT_BODY, CHAT_ESTIMATE } from '../limits/support';
 
 describe('what leaves for the upstream', () => {
@@ -79,94 +79,61 @@ describe('what leaves for the upstream', () => {
   });
 });
 
-describe('an upstream that takes the request and never answers', () => {
-  let silent: Server;
-  let silentUrl: string;
-  let received = 0;
-
-  beforeAll(async () => {
-    // Reads each request whole, then holds it without a byte of answer.
-    silent = createServer((req) => {
-      req.resume();
-      req.on('end', () => received++);
+describe('an upstream that fails to answer', () => {
+  async function chat(harness: Harness): Promise<{ response: Response; keyId: string }> {
+    const { key, record } = await harness.issue();
+    const response = await fetch(`${harness.gateway.url}/proxy/openai/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: CHAT_BODY,
     });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/v1`;
-  });
-  afterAll(async () => {
-    silent.closeAllConnections();
-    await new Promise((resolve) => silent.close(resolve));
-  });
+    return { response, keyId: record.id };
+  }
 
-  it('is cut after the first-byte timeout with a 504, and the request is charged its reservation, not $0', async () => {
-    // GIVEN a gateway whose first-byte timeout is short
-    const lines: { event: string; fields: LogFields }[] = [];
-    const logger: Logger = { info: (event, fields = {}) => lines.push({ event, fields }), error: (event, fields = {}) => lines.push({ event, fields }) };
-    const harness = await startHarness({ config: () => ({ providers: { openai: { baseUrl: silentUrl } }, upstream: { firstByteTimeoutMs: 300 } }), logger });
+  async function lifetimeSpend(harness: Harness, keyId: string): Promise<number | undefined> {
+    const counters = await harness.waitForSpend((c) => c.some((x) => x.requests === 1 && x.reservedNanos === 0));
+    return counters.find((c) => c.scope.kind === 'key' && c.scope.id === keyId && c.period === 'lifetime')?.nanos;
+  }
+
+  it('that takes the request and never answers is cut after the first-byte timeout with a 504, and charged its reservation, not $0', async () => {
+    // GIVEN an upstream that reads each request and sends nothing back, and a short first-byte timeout
+    const silent = await startRawUpstream(() => {});
+    const logger = recordingLogger();
+    const harness = await startHarness({ config: () => ({ providers: { openai: { baseUrl: silent.baseUrl } }, upstream: { firstByteTimeoutMs: 300 } }), logger });
     try {
-      const { key, record } = await harness.issue();
-
       // WHEN
-      const response = await fetch(`${harness.gateway.url}/proxy/openai/chat/completions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: CHAT_BODY,
-      });
+      const { response, keyId } = await chat(harness);
 
       // THEN the client hears it timed out, the provider did get the request, and the possible bill is held against the key
       expect(response.status).toBe(504);
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_timeout');
-      expect(received).toBeGreaterThanOrEqual(1);
-      const counters = await harness.waitForSpend((c) => c.some((x) => x.requests === 1 && x.reservedNanos === 0));
-      expect(counters.find((c) => c.scope.kind === 'key' && c.scope.id === record.id && c.period === 'lifetime')?.nanos).toBe(CHAT_ESTIMATE);
-      expect(lines.find((line) => line.event === 'request_settled')?.fields).toMatchObject({ outcome: 'no-response', nanos: CHAT_ESTIMATE });
+      expect(silent.received()).toBe(1);
+      expect(await lifetimeSpend(harness, keyId)).toBe(CHAT_ESTIMATE);
+      expect(logger.lines.find((line) => line.event === 'request_settled')?.fields).toMatchObject({ outcome: 'no-response', nanos: CHAT_ESTIMATE });
     } finally {
       await harness.close();
+      await silent.close();
     }
   });
-});
 
-describe('an upstream that starts a document and goes silent', () => {
-  let stalling: Server;
-  let stallingUrl: string;
-
-  beforeAll(async () => {
-    // Answers 200 with a length of 2000 bytes, sends ten, and then nothing.
-    stalling = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2000' });
-        res.write('{"id":"x",');
-      });
+  it('that starts a document and goes silent is cut after the idle timeout with a 502, and settled at once at its reservation (the model ran)', async () => {
+    // GIVEN an upstream that announces 2000 bytes, sends ten, and then nothing
+    const stalling = await startRawUpstream((res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2000' });
+      res.write('{"id":"x",');
     });
-    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
-    stallingUrl = `http://127.0.0.1:${(stalling.address() as AddressInfo).port}/v1`;
-  });
-  afterAll(async () => {
-    stalling.closeAllConnections();
-    await new Promise((resolve) => stalling.close(resolve));
-  });
-
-  it('is cut after the idle timeout with a 502, and settled at once at its reservation (the model ran)', async () => {
-    const lines: { event: string; fields: LogFields }[] = [];
-    const logger: Logger = { info: (event, fields = {}) => lines.push({ event, fields }), error: (event, fields = {}) => lines.push({ event, fields }) };
-    const harness = await startHarness({ config: () => ({ providers: { openai: { baseUrl: stallingUrl } }, upstream: { idleTimeoutMs: 300 } }), logger });
+    const logger = recordingLogger();
+    const harness = await startHarness({ config: () => ({ providers: { openai: { baseUrl: stalling.baseUrl } }, upstream: { idleTimeoutMs: 300 } }), logger });
     try {
-      const { key, record } = await harness.issue();
-
-      const response = await fetch(`${harness.gateway.url}/proxy/openai/chat/completions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: CHAT_BODY,
-      });
+      const { response, keyId } = await chat(harness);
 
       expect(response.status).toBe(502);
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_unreachable');
-      const counters = await harness.waitForSpend((c) => c.some((x) => x.requests === 1 && x.reservedNanos === 0));
-      expect(counters.find((c) => c.scope.kind === 'key' && c.scope.id === record.id && c.period === 'lifetime')?.nanos).toBe(CHAT_ESTIMATE);
-      expect(lines.find((line) => line.event === 'request_settled')?.fields).toMatchObject({ outcome: 'upstream-failed', basis: 'usage-missing' });
+      expect(await lifetimeSpend(harness, keyId)).toBe(CHAT_ESTIMATE);
+      expect(logger.lines.find((line) => line.event === 'request_settled')?.fields).toMatchObject({ outcome: 'upstream-failed', basis: 'usage-missing' });
     } finally {
       await harness.close();
+      await stalling.close();
     }
   });
 });

@@ -1,17 +1,10 @@
 import { calcPrice } from '@pydantic/genai-prices';
-import type { LogFields, Logger } from '../../lambda/core/log';
 import { usdToNanos } from '../../lambda/pricing/money';
 import type { SpendCounter } from '../../lambda/store/port';
 import { startVertexHarness, type VertexHarness } from '../support/vertex-harness';
 import type { Harness } from '../support/harness';
+import { recordingLogger } from '../support/recording-logger';
 import { limitsHarness, post, storesUnderTest } from './support';
-
-/** A logger that keeps every event with its fields, so a test can read what was alerted. */
-function recordingLogger(): Logger & { readonly lines: { event: string; fields: LogFields }[] } {
-  const lines: { event: string; fields: LogFields }[] = [];
-  const keep = (event: string, fields: LogFields = {}) => lines.push({ event, fields });
-  return { lines, info: keep, error: keep };
-}
 
 const cents = (n: number) => n * 10_000_000;
 

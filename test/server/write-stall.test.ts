@@ -1,9 +1,9 @@
 import { calcPrice } from '@pydantic/genai-prices';
 import { connect } from 'node:net';
-import type { LogFields, Logger } from '../../lambda/core/log';
 import { usdToNanos } from '../../lambda/pricing/money';
 import { fixture } from '../support/fake-openai';
 import { startHarness, type Harness } from '../support/harness';
+import { recordingLogger } from '../support/recording-logger';
 
 /** About 8 MiB of content deltas: more than the socket buffers between the gateway and a client hold. */
 const PADDING = `data: {"id":"c","object":"chat.completion.chunk","model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"content":"${'x'.repeat(4096)}"}}]}\n\n`;
@@ -11,8 +11,7 @@ const STREAM_NANOS = usdToNanos(calcPrice({ input_tokens: 1117, cache_read_token
 
 describe('a client that stops reading its response', () => {
   let harness: Harness;
-  const lines: { event: string; fields: LogFields }[] = [];
-  const logger: Logger = { info: (event, fields = {}) => lines.push({ event, fields }), error: (event, fields = {}) => lines.push({ event, fields }) };
+  const logger = recordingLogger();
 
   beforeAll(async () => {
     harness = await startHarness({ config: (baseUrl) => ({ providers: { openai: { baseUrl } }, server: { writeStallTimeoutMs: 300 } }), logger });
@@ -46,7 +45,7 @@ describe('a client that stops reading its response', () => {
     try {
       const counters = await harness.waitForSpend((c) => c.some((x) => x.scope.id === record.id && x.requests === 1 && x.reservedNanos === 0));
       expect(counters.find((c) => c.scope.id === record.id && c.period === 'lifetime')?.nanos).toBe(STREAM_NANOS);
-      expect(lines.find((line) => line.event === 'request_settled')?.fields).toMatchObject({ outcome: 'client-gone', basis: 'usage' });
+      expect(logger.lines.find((line) => line.event === 'request_settled')?.fields).toMatchObject({ outcome: 'client-gone', basis: 'usage' });
       socket.resume();
       await closed;
     } finally {

@@ -3,23 +3,12 @@ import { mkdtempSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import type { LogFields, Logger } from '../../lambda/core/log';
 import { openSqliteStore } from '../../lambda/store/sqlite';
 import { gate, within } from '../support/gate';
 import { startHarness, type Harness } from '../support/harness';
+import { recordingLogger } from '../support/recording-logger';
 
 const CHAT = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'Hi' }] };
-
-interface Logged {
-  readonly event: string;
-  readonly fields: LogFields;
-}
-
-function recordingLogger(): Logger & { readonly lines: Logged[] } {
-  const lines: Logged[] = [];
-  const push = (event: string, fields: LogFields = {}) => lines.push({ event, fields });
-  return { lines, info: push, error: push };
-}
 
 /**
  * The gateway on a real SQLite file, which is then deleted or replaced under it: the store must
