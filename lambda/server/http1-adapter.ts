@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { OutgoingHeaders } from '../core/http-types';
 import type { NodeResponse } from './node-http';
 
@@ -14,6 +15,24 @@ export function http1Response(req: IncomingMessage, res: ServerResponse): NodeRe
   return new Http1Response(req, res);
 }
 
+/** How long a closing connection waits, reading nothing, for its client to take the answer and close first. */
+const LINGER_MS = 2_000;
+
+/**
+ * node:http destroys a `connection: close` socket the moment its response is written. With the
+ * client's unread body still arriving, the kernel then answers with a reset, and a client that
+ * had not yet read the response (still busy sending) loses it: it sees a reset, not the 413 or
+ * 401. So the socket is half-closed instead (FIN after the response), left paused — nothing more
+ * of the body is read — and destroyed only once the client closes or `LINGER_MS` pass.
+ */
+function lingerBeforeClosing(socket: Socket): void {
+  socket.destroySoon = function lingeringDestroySoon(this: Socket): void {
+    if (this.writable) this.end();
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    this.once('close', () => clearTimeout(timer));
+  };
+}
+
 // A class rather than an object of closures: one allocation per request on the hot path.
 class Http1Response implements NodeResponse {
   constructor(
@@ -22,7 +41,9 @@ class Http1Response implements NodeResponse {
   ) {}
 
   writeHead(status: number, headers: OutgoingHeaders): void {
-    this.res.writeHead(status, this.req.complete ? headers : { ...headers, connection: 'close' });
+    if (this.req.complete) return void this.res.writeHead(status, headers);
+    lingerBeforeClosing(this.req.socket);
+    this.res.writeHead(status, { ...headers, connection: 'close' });
   }
 
   flushHeaders(): void {

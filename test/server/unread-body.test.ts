@@ -142,6 +142,32 @@ describe('a body the gateway will not read, over HTTP/1.1', () => {
     expect(harness.upstream.requests).toHaveLength(0);
   });
 
+  it('lets a client still busy sending read its 401 before the connection goes: a half-close, not a reset', async () => {
+    // GIVEN a client that announces a large body, keeps sending it, and reads nothing for a while
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.pause();
+    socket.write(`POST ${CHAT} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100000000000\r\n\r\n`);
+    const piece = Buffer.alloc(64 * 1024, 'a');
+    const pump = (): void => {
+      while (!socket.destroyed && socket.write(piece));
+      if (!socket.destroyed) socket.once('drain', pump);
+    };
+    pump();
+
+    // WHEN it starts reading only after the gateway has answered and closed its side
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    let response = '';
+    socket.on('data', (chunk: Buffer) => (response += chunk.toString('latin1')));
+    socket.resume();
+    await within(closed, GIVE_UP_MS, 'the gateway kept the connection open');
+
+    // THEN the answer was still there to read, whole (a reset would have thrown it away)
+    expect(response).toMatch(/^HTTP\/1\.1 401 /);
+    expect(response).toContain('"code":"missing_api_key"');
+  });
+
   it('answers `Expect: 100-continue` with the 401, never asking for the body', async () => {
     // WHEN a client without a key asks before sending a 100 GB body, as curl does for large bodies
     const socket = connect(port, '127.0.0.1');
