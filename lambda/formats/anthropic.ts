@@ -32,7 +32,7 @@ export const anthropicFormat: WireFormat = {
   },
 
   // Required by the API; extended thinking counts against it too, so it bounds every output token.
-  maxOutputTokens: (_operation, { body }) => countField(body['max_tokens'], 'max_tokens', 0),
+  maxOutputTokens: (_operation, { body }) => countField(body['max_tokens'], 'max_tokens', 1),
 
   usageFromBody(_operation, body): Metered {
     if (!isObject(body)) return {};

@@ -43,7 +43,7 @@ export const bedrockFormat: WireFormat = {
 
   maxOutputTokens(operation, { body }) {
     const config = isObject(body['inferenceConfig']) ? body['inferenceConfig'] : {};
-    if (operation.startsWith('converse')) return countField(config['maxTokens'], 'inferenceConfig.maxTokens', 0);
+    if (operation.startsWith('converse')) return countField(config['maxTokens'], 'inferenceConfig.maxTokens', 1);
     // InvokeModel bodies are the vendor's own: Anthropic, Mistral, Cohere and AI21 say max_tokens,
     // Llama max_gen_len, Nova inferenceConfig.max_new_tokens, Titan textGenerationConfig.maxTokenCount.
     const titan = isObject(body['textGenerationConfig']) ? body['textGenerationConfig'] : {};
@@ -56,9 +56,13 @@ export const bedrockFormat: WireFormat = {
         [config['maxTokens'], 'inferenceConfig.maxTokens'],
         [titan['maxTokenCount'], 'textGenerationConfig.maxTokenCount'],
       ],
-      0,
+      1,
     );
   },
+
+  // Which of those fields a vendor honours depends on the model: an InvokeModel cap bounds the
+  // estimate, but usage past it is charged as reported, never cut to it.
+  outputCapEnforced: (operation) => operation.startsWith('converse'),
 
   // Converse returns one answer; some vendors' InvokeModel bodies ask for several (Cohere, AI21).
   outputCount(operation, { body }) {

@@ -56,8 +56,9 @@ export const geminiFormat: WireFormat = {
     return { model: path.model };
   },
 
-  // On thinking models the cap covers thoughts as well as the answer, so it bounds everything billed as output.
-  maxOutputTokens: (_operation, { body }) => largestGenerationCount(body, 'maxOutputTokens', 'max_output_tokens', 0),
+  // On thinking models the cap covers thoughts as well as the answer, so it bounds everything billed
+  // as output. Not 0: in protobuf a 0 is no value at all, and Vertex would apply its default.
+  maxOutputTokens: (_operation, { body }) => largestGenerationCount(body, 'maxOutputTokens', 'max_output_tokens', 1),
 
   // Every candidate is billed as output.
   outputCount: (_operation, { body }) => largestGenerationCount(body, 'candidateCount', 'candidate_count', 1) ?? 1,

@@ -32,16 +32,18 @@ export const openaiFormat: WireFormat = {
     return { model };
   },
 
+  // Only the fields the operation honours: a cap read from a field the server ignores would let
+  // the output clamp charge less than was billed.
   maxOutputTokens(operation, { body }) {
     if (operation === 'embeddings') return 0;
-    // Responses uses max_output_tokens; chat has max_completion_tokens and the older max_tokens.
+    if (operation === 'responses') return countField(body['max_output_tokens'], 'max_output_tokens', 1);
+    // Chat has max_completion_tokens and the older max_tokens.
     return largestCount(
       [
         [body['max_completion_tokens'], 'max_completion_tokens'],
-        [body['max_output_tokens'], 'max_output_tokens'],
         [body['max_tokens'], 'max_tokens'],
       ],
-      0,
+      1,
     );
   },
 

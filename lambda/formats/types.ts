@@ -82,6 +82,11 @@ export interface WireFormat {
   maxOutputTokens?(operation: string, request: RequestView): number | undefined;
   /** How many outputs the request asks for (`n`, `candidateCount`), each of which may run to the cap. @default 1 */
   outputCount?(operation: string, request: RequestView): number;
+  /**
+   * Whether the provider is known to stop at that cap, so that usage past `outputs × cap` cannot be
+   * real and is charged at the bound. @default true
+   */
+  outputCapEnforced?(operation: string): boolean;
   streamReader(operation: string): StreamUsageReader;
   renderError(error: GatewayError): { readonly contentType: string; readonly body: string };
   /** Endpoints listed in the "unsupported endpoint" error, so the caller sees what does work. */

@@ -15,7 +15,8 @@ export interface RequestBudget {
   readonly estimateNanos: number | undefined;
   /**
    * The most output tokens the request can be billed for, `outputs × its own cap`; undefined when
-   * it sets no cap, and the provider's default (which the gateway does not know) applies.
+   * it sets no cap (the provider's default, which the gateway does not know, applies) or when the
+   * provider is not known to stop at it.
    */
   readonly outputBound: number | undefined;
 }
@@ -51,5 +52,6 @@ export function budgetRequest(input: BudgetInput): RequestBudget {
       `This request may cost up to more than $${formatUsd(MAX_ESTIMATE_NANOS)}, the most one request may reserve: lower its output token cap or its number of outputs.`,
     );
   }
-  return { estimateNanos, outputBound: perOutput === undefined ? undefined : outputs * perOutput };
+  const enforced = perOutput !== undefined && (format.outputCapEnforced?.(operation) ?? true);
+  return { estimateNanos, outputBound: enforced ? outputs * perOutput : undefined };
 }

@@ -62,9 +62,10 @@ export const googleVertex: ProviderAdapter<VertexOptions> = {
   },
 
   // `x-goog-user-project` names the project billed for quota: a caller must not charge another
-  // project the service account can use. `x-http-method-override` would make an allowed POST
-  // another method on Google's side.
-  dropsRequestHeader: (name) => name === 'x-goog-user-project' || name === 'x-http-method-override',
+  // project the service account can use. `x-goog-fieldmask` would cut the usage counts out of the
+  // response (a partial response), and with them what the output costs. (Method overrides are
+  // dropped for every provider.)
+  dropsRequestHeader: (name) => name === 'x-goog-user-project' || name === 'x-goog-fieldmask',
 
   checkQuery: checkGoogleQuery,
 
@@ -77,12 +78,13 @@ export const googleVertex: ProviderAdapter<VertexOptions> = {
 /**
  * Query parameters a caller may send to Vertex. Google reads system parameters from the query as
  * well as from headers: `$userProject` would bill another project, `$ct` override the content
- * type. Names are compared decoded (`%24userProject` is `$userProject` to Google), and anything
- * not listed is refused rather than forwarded. `key` is the API-key parameter some clients send
- * the gateway key in; it is the gateway's to strip, not a reason to refuse the call.
+ * type, `fields` ask for a partial response without the usage counts metering prices. Names are
+ * compared decoded (`%24userProject` is `$userProject` to Google), and anything not listed is
+ * refused rather than forwarded. `key` is the API-key parameter some clients send the gateway key
+ * in; it is the gateway's to strip, not a reason to refuse the call.
  */
 const QUERY_PARAMETERS: ReadonlySet<string> = new Set([
-  'alt', '$alt', 'prettyPrint', '$prettyPrint', 'fields', '$fields', '$.xgafv', 'key', '$key',
+  'alt', '$alt', 'prettyPrint', '$prettyPrint', '$.xgafv', 'key', '$key',
   // publishers.models.list and .get
   'pageSize', 'pageToken', 'filter', 'orderBy', 'view', 'listAllVersions', 'languageCode',
 ]);

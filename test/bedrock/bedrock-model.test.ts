@@ -1,6 +1,8 @@
 import { calcPrice } from '@pydantic/genai-prices';
 import { Agent } from 'undici';
 import { parseConfig, ConfigError } from '../../lambda/config/config';
+import { budgetRequest } from '../../lambda/limits/budget';
+import { Pricer } from '../../lambda/pricing/pricer';
 import { bedrockFormat } from '../../lambda/formats/bedrock';
 import { pricingModel } from '../../lambda/formats/bedrock-model';
 import { bedrock } from '../../lambda/providers/bedrock';
@@ -60,6 +62,15 @@ describe('the model a Bedrock path is priced as', () => {
     ['invoke', { inferenceConfig: { max_new_tokens: 200 } }, 200],
   ])('reads the output cap a %s request sets', (operation, body, cap) => {
     expect(bedrockFormat.maxOutputTokens?.(operation, { providerPath: '/model/m/x', query: '', body })).toBe(cap);
+  });
+
+  it('clamps usage to a Converse cap, which Bedrock enforces, but not to an InvokeModel field, which only some vendors honour', () => {
+    const view = (body: Record<string, unknown>) => ({ providerPath: '/model/m/x', query: '', body });
+    const budget = (operation: string, body: Record<string, unknown>) =>
+      budgetRequest({ format: bedrockFormat, operation, view: view(body), pricer: new Pricer(), pricingId: 'aws', model: 'amazon.nova-pro-v1:0', inputBytes: 10, defaultMaxOutputTokens: 4096 });
+
+    expect(budget('converse', { inferenceConfig: { maxTokens: 100 } }).outputBound).toBe(100);
+    expect(budget('invoke', { max_gen_len: 100 }).outputBound).toBeUndefined();
   });
 
   it('maps any spelling of the model id to the one Bedrock expects', () => {

@@ -67,6 +67,7 @@ describe('requests the gateway refuses in the API’s own shape, never with a 50
   it.each([
     ['max_tokens', '"1000"'],
     ['max_tokens', '-1'],
+    ['max_tokens', '0'],
     ['max_tokens', '1.5'],
     ['n', '"64"'],
     ['n', '0'],

@@ -220,6 +220,9 @@ describe('Vertex paths that could be read two ways', () => {
     ['?%24userProject=victim-project', '$userProject'],
     ['?alt=sse&userProject=victim-project', 'userProject'],
     ['?$ct=text%2Fplain', '$ct'],
+    // A partial response can leave out the output counts: the output would go unbilled.
+    ['?fields=candidates,usageMetadata.promptTokenCount', 'fields'],
+    ['?alt=sse&%24fields=candidates', '$fields'],
   ])('refuses the Google system parameter in %s, which would bill or reshape another way', async (query, name) => {
     const response = await send('google-vertex', 'POST', `/v1/${GENERATE.replace('generateContent', 'countTokens')}${query}`, '{"contents":[]}');
 
@@ -228,12 +231,12 @@ describe('Vertex paths that could be read two ways', () => {
     expect(vertex.google.requests).toEqual([]);
   });
 
-  it('never forwards a method override, which would make an allowed POST another method at Google', async () => {
+  it('never forwards a method override or a field mask, which would make an allowed POST another method or hide its usage', async () => {
     const response = await raw(
       vertex.harness.gateway.url,
       `/proxy/google-vertex/v1/${SCOPE}/publishers/google/models/gemini-2.5-flash:countTokens`,
       'POST',
-      { 'x-goog-api-key': vertex.key, 'content-type': 'application/json', 'x-http-method-override': 'DELETE' },
+      { 'x-goog-api-key': vertex.key, 'content-type': 'application/json', 'x-http-method-override': 'DELETE', 'x-goog-fieldmask': 'totalTokens' },
       '{"contents":[]}',
     );
 
@@ -242,6 +245,8 @@ describe('Vertex paths that could be read two ways', () => {
       `POST /v1/projects/${PROJECT}/locations/${LOCATION}/publishers/google/models/gemini-2.5-flash:countTokens`,
     ]);
     expect(vertex.google.requests[0]?.headers['x-http-method-override']).toBeUndefined();
+    // A field mask would cut the usage counts out of a generateContent response.
+    expect(vertex.google.requests[0]?.headers['x-goog-fieldmask']).toBeUndefined();
   });
 });
 

@@ -65,7 +65,7 @@ describe('the gemini wire format', () => {
     expect(geminiFormat.maxOutputTokens?.('generateContent', { providerPath: '/v1/publishers/google/models/m:generateContent', query: '', body })).toBe(expected);
   });
 
-  it.each([[{ generationConfig: { maxOutputTokens: -1 } }], [{ generationConfig: { maxOutputTokens: '8192' } }], [{ generation_config: { candidate_count: 0 } }]])(
+  it.each([[{ generationConfig: { maxOutputTokens: -1 } }], [{ generationConfig: { maxOutputTokens: 0 } }], [{ generationConfig: { maxOutputTokens: '8192' } }], [{ generation_config: { candidate_count: 0 } }]])(
     'refuses an output cap or candidate count it cannot bound: %j',
     (body) => {
       const view = { providerPath: '/v1/publishers/google/models/m:generateContent', query: '', body };

@@ -90,6 +90,19 @@ describe.each(storesUnderTest())('output counts and output caps on the $name sto
     expect(clamped?.fields).toMatchObject({ reported_output_tokens: 1_000_000_000, output_tokens_bound: 1000 });
   });
 
+  it('does not cut usage to a cap read from a field the operation ignores (max_output_tokens on chat)', async () => {
+    // GIVEN an upstream that writes 4000 tokens for a chat request whose only "cap" is a Responses-API field
+    harness.upstream.behaviour.rewrite = claimingOutput(4_000);
+
+    const response = await post(harness, key, JSON.stringify({ model: 'gpt-4o', max_output_tokens: 1, messages: [{ role: 'user', content: 'Hi' }] }));
+    await response.arrayBuffer();
+
+    // THEN all 4000 are charged: the bound was never one the server was asked to keep
+    const counters = await harness.waitForSpend(settledOnce);
+    expect(counters.find((c) => c.scope.kind === 'key' && c.period === 'lifetime')?.nanos).toBe(gpt4o({ input_tokens: 2006, cache_read_tokens: 1920, output_tokens: 4_000 }));
+    expect(logger.lines.some((line) => line.event === 'usage_clamped')).toBe(false);
+  });
+
   it('charges actual usage past the reservation when the request set no output cap, and alerts on it', async () => {
     // GIVEN requests without max_tokens are reserved for 100 output tokens, and the model writes 5000
     await harness.close();
