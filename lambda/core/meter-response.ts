@@ -219,13 +219,23 @@ async function settle(context: MeterContext, status: number, metered: Metered, o
  * when metering gave up on a response too large to read.
  */
 function chargeFor(context: MeterContext, status: number, metered: Metered, meteringGaveUp = false): Charge {
-  const model = metered.model ?? context.requestModel;
+  const model = modelToPrice(context, metered.model);
   if (status < 200 || status >= 300) return { nanos: 0, model, basis: 'upstream-error' };
   if (meteringGaveUp) return { nanos: context.reservation.estimateNanos, model, basis: 'metering-gave-up' };
   const priced = metered.usage && context.pricer.price(context.route.provider.pricingId, model, metered.usage, context.outputBound);
   if (priced) return { nanos: priced.nanos, model, basis: 'usage', usage: priced.usage, reportedOutputTokens: priced.reportedOutputTokens };
   if (!context.pricer.knows(context.route.provider.pricingId, model)) return { nanos: 0, model, basis: 'unpriced-model' };
   return { nanos: context.reservation.estimateNanos, model, basis: 'usage-missing' };
+}
+
+/**
+ * The model a response is priced as: the one the provider says it ran (a dated snapshot is the
+ * more exact price), unless no price is known for that name. Then the request's model, which was
+ * priced before forwarding: a response naming an unknown model must not make the request free.
+ */
+function modelToPrice(context: MeterContext, reported: string | undefined): string {
+  if (reported === undefined || reported === context.requestModel) return context.requestModel;
+  return context.pricer.knows(context.route.provider.pricingId, reported) ? reported : context.requestModel;
 }
 
 /**

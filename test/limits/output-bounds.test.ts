@@ -103,6 +103,18 @@ describe.each(storesUnderTest())('output counts and output caps on the $name sto
     expect(logger.lines.some((line) => line.event === 'usage_clamped')).toBe(false);
   });
 
+  it('prices a response that names a model with no known price as the model the request asked for, not as free', async () => {
+    harness.upstream.behaviour.respondAsModel = 'model-nobody-prices';
+
+    const response = await post(harness, key, JSON.stringify({ model: 'gpt-4o', max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }] }));
+    await response.arrayBuffer();
+
+    const counters = await harness.waitForSpend(settledOnce);
+    const expected = usdToNanos(calcPrice({ input_tokens: 2006, cache_read_tokens: 1920, output_tokens: 10 }, 'gpt-4o', { providerId: 'openai' })!.total_price);
+    expect(counters.find((c) => c.scope.kind === 'key' && c.period === 'lifetime')?.nanos).toBe(expected);
+    expect(expected).toBeGreaterThan(0);
+  });
+
   it('charges actual usage past the reservation when the request set no output cap, and alerts on it', async () => {
     // GIVEN requests without max_tokens are reserved for 100 output tokens, and the model writes 5000
     await harness.close();
