@@ -3,7 +3,7 @@ import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import type { MeteringSettings, UnpricedPolicy } from '../config/config';
 import type { Metered, StreamUsageReader } from '../formats/types';
 import type { Policy } from '../limits/plan';
-import { createDecoder, type Decoder } from '../metering/decode';
+import { contentCoding, createDecoder, type ContentCoding, type Decoder } from '../metering/decode';
 import { createFramer, framingFor, type Framer, type Framing } from '../metering/framing';
 import { meteredBody, settledDocument, type BodyOutcome } from '../metering/metered-body';
 import { formatUsd } from '../pricing/money';
@@ -346,18 +346,11 @@ async function* resume(read: readonly Uint8Array[], rest: AsyncIterator<Uint8Arr
   for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
 }
 
-function inflaterFor(encoding: string | undefined): Inflate | undefined {
-  switch (encoding?.trim().toLowerCase()) {
-    case 'gzip':
-    case 'x-gzip':
-      return gunzip;
-    case 'deflate':
-      return inflate;
-    case 'br':
-      return brotliDecompress;
-    default:
-      return undefined;
-  }
+const INFLATERS: Readonly<Record<ContentCoding, Inflate>> = { gzip: gunzip, deflate: inflate, br: brotliDecompress };
+
+function inflaterFor(header: string | undefined): Inflate | undefined {
+  const coding = contentCoding(header);
+  return coding && INFLATERS[coding];
 }
 
 /** Inflates off the main thread, stopping once the output would pass `limit`; undefined if the bytes do not decode. */

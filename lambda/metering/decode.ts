@@ -38,7 +38,7 @@ const COMPLETE: DecodeEnd = { kind: 'complete' };
  * const ended = await decoder.end();
  */
 export function createDecoder(contentEncoding: string | undefined, sink: (chunk: Uint8Array) => boolean, maxDecodedBytes: number): Decoder {
-  const transform = decompressor(contentEncoding?.trim().toLowerCase());
+  const transform = decompressor(contentEncoding);
   let ended: DecodeEnd | undefined;
   let finish: (end: DecodeEnd) => void = () => {};
   const finished = new Promise<DecodeEnd>((resolve) => (finish = resolve));
@@ -86,16 +86,27 @@ export function createDecoder(contentEncoding: string | undefined, sink: (chunk:
   };
 }
 
-function decompressor(encoding: string | undefined): Transform | undefined {
-  switch (encoding) {
+/** The compressions metering can undo. */
+export type ContentCoding = 'gzip' | 'deflate' | 'br';
+
+/** The compression a `Content-Encoding` header names, if it is one metering can undo. */
+export function contentCoding(header: string | undefined): ContentCoding | undefined {
+  switch (header?.trim().toLowerCase()) {
     case 'gzip':
     case 'x-gzip':
-      return createGunzip();
+      return 'gzip';
     case 'deflate':
-      return createInflate();
+      return 'deflate';
     case 'br':
-      return createBrotliDecompress();
+      return 'br';
     default:
       return undefined;
   }
+}
+
+const DECOMPRESSORS: Readonly<Record<ContentCoding, () => Transform>> = { gzip: createGunzip, deflate: createInflate, br: createBrotliDecompress };
+
+function decompressor(header: string | undefined): Transform | undefined {
+  const coding = contentCoding(header);
+  return coding && DECOMPRESSORS[coding]();
 }

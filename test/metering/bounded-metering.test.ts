@@ -1,10 +1,10 @@
 import { request } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import type { LogFields, Logger } from '../../lambda/core/log';
 import { openaiFormat } from '../../lambda/formats/openai';
 import { fixture } from '../support/fake-openai';
 import { vertexFixture } from '../support/fake-google';
+import { recordingLogger, type Logged } from '../support/recording-logger';
 import { startHarness, type Harness } from '../support/harness';
 import { startVertexHarness } from '../support/vertex-harness';
 
@@ -13,12 +13,6 @@ const CHAT = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', conten
 const CHAT_STREAM = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }], stream: true, stream_options: { include_usage: true } });
 /** Small enough that each test's oversized response stays cheap to build and send. */
 const SMALL_CAPS = { maxBufferedBytes: 64 * 1024, maxDecodedBytes: 256 * 1024 };
-
-interface LoggedEvent {
-  readonly level: 'info' | 'error';
-  readonly event: string;
-  readonly fields: LogFields;
-}
 
 interface RawResponse {
   readonly status: number;
@@ -61,21 +55,14 @@ function respondWith(status: number, headers: Record<string, string>, body: Buff
   };
 }
 
-function recordingLogger(logged: LoggedEvent[]): Logger {
-  return {
-    info: (event, fields = {}) => logged.push({ level: 'info', event, fields }),
-    error: (event, fields = {}) => logged.push({ level: 'error', event, fields }),
-  };
-}
-
 describe('metering within its limits', () => {
   let harness: Harness;
   let key: string;
-  let logged: LoggedEvent[];
+  let logged: Logged[];
 
   async function start(metering?: typeof SMALL_CAPS): Promise<void> {
-    logged = [];
-    const logger = recordingLogger(logged);
+    const logger = recordingLogger();
+    logged = logger.lines;
     harness = await startHarness({ config: (baseUrl) => ({ providers: { openai: { baseUrl } }, ...(metering && { metering }) }), logger });
     key = (await harness.issue()).key;
   }
@@ -282,8 +269,9 @@ describe('metering within its limits', () => {
 describe('a streamed JSON array (Vertex streamGenerateContent) with an element past the cap', () => {
   it('passes through byte for byte and is charged its reservation, under the default caps', async () => {
     // GIVEN the recorded stream, its last element (the one with the usage) padded to 17 MiB: past the 16 MiB default
-    const logged: LoggedEvent[] = [];
-    const vertex = await startVertexHarness({ logger: recordingLogger(logged) });
+    const logger = recordingLogger();
+    const logged = logger.lines;
+    const vertex = await startVertexHarness({ logger });
     try {
       const elements = JSON.parse(vertexFixture('stream.json').toString('utf8')) as { candidates: { content: { parts: { text: string }[] } }[] }[];
       const last = elements[elements.length - 1]?.candidates[0]?.content.parts[0];

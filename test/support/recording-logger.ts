@@ -1,6 +1,7 @@
 import type { LogFields, Logger } from '../../lambda/core/log';
 
 export interface Logged {
+  readonly level: 'info' | 'error';
   readonly event: string;
   readonly fields: LogFields;
 }
@@ -8,6 +9,9 @@ export interface Logged {
 /** A logger that keeps every event with its fields, so a test can read what was logged and alerted. */
 export function recordingLogger(): Logger & { readonly lines: Logged[] } {
   const lines: Logged[] = [];
-  const keep = (event: string, fields: LogFields = {}) => lines.push({ event, fields });
-  return { lines, info: keep, error: keep };
+  return {
+    lines,
+    info: (event, fields = {}) => lines.push({ level: 'info', event, fields }),
+    error: (event, fields = {}) => lines.push({ level: 'error', event, fields }),
+  };
 }
