@@ -2,8 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FormatId } from '../formats/types';
 import type { CustomPrice } from '../pricing/pricer';
-import { PROVIDER_IDS, PROVIDERS } from '../providers';
+import { formatsOf, isProviderId, PROVIDER_IDS, PROVIDERS } from '../providers';
 import type { ProviderAdapter, ProviderId } from '../providers/types';
+import { resolveRouteGroups, routeGroupSchema, type RouteGroup } from './routing';
+import { ConfigError } from './config-error';
 import * as z from './zod';
 
 /**
@@ -14,8 +16,15 @@ export type CredentialSource =
   | { readonly kind: 'env'; readonly name: string }
   | { readonly kind: 'secret'; readonly secretId: string; readonly field?: string };
 
+/**
+ * One provider account: a name the operator chose (or a kind's own name, for the account every
+ * kind has by default), the kind of provider it is, and where and as whom it calls.
+ */
 export interface ProviderSettings {
-  readonly id: ProviderId;
+  /** The account's name: a route name of its own, and what logs, spend rows and `x-tollgate-provider` report. */
+  readonly name: string;
+  readonly kind: ProviderId;
+  /** The kind's primary wire format. */
   readonly format: FormatId;
   /** Only this decides the upstream host: nothing in a request can change it. */
   readonly baseUrl: URL;
@@ -85,7 +94,12 @@ export interface ServerSettings {
 }
 
 export interface GatewayConfig {
+  /** Each kind's default account: the one named after the kind. */
   readonly providers: Readonly<Record<ProviderId, ProviderSettings>>;
+  /** Every account by name, the defaults included. */
+  readonly accounts: ReadonlyMap<string, ProviderSettings>;
+  /** Routing groups by route name. */
+  readonly routes: ReadonlyMap<string, RouteGroup>;
   readonly prices: readonly CustomPrice[];
   readonly limits: LimitSettings;
   readonly metering: MeteringSettings;
@@ -116,12 +130,7 @@ export const DEFAULT_SERVER_SETTINGS: ServerSettings = {
 
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from './config-error';
 
 const httpUrl = z.string().check(
   z.refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http(s) URL'),
@@ -133,6 +142,8 @@ const nonEmpty = () => z.string().check(z.minLength(1));
 const credentialSchema = z.union([z.strictObject({ env: nonEmpty() }), z.strictObject({ secret: nonEmpty(), field: z.optional(nonEmpty()) })]);
 
 const providerSchema = z.strictObject({
+  /** The provider kind; may be left out when the account is named after its kind (`"openai": {…}`). */
+  kind: z.optional(z.enum(PROVIDER_IDS as [ProviderId, ...ProviderId[]])),
   format: z.optional(z.string()),
   baseUrl: z.optional(httpUrl),
   credential: z.optional(credentialSchema),
@@ -143,11 +154,14 @@ const providerSchema = z.strictObject({
   options: z.optional(z.unknown()),
 });
 
+export type ProviderFileSettings = z.infer<typeof providerSchema>;
+
 // zod's numbers are finite already: Infinity and NaN fail as not a number.
 const usdPerMillion = z.number().check(z.nonnegative());
 
 const priceSchema = z.strictObject({
-  provider: z.enum(PROVIDER_IDS as [ProviderId, ...ProviderId[]]),
+  /** A provider kind, or the name of a configured account (its prices are its kind's). */
+  provider: nonEmpty(),
   model: nonEmpty(),
   input_mtok: usdPerMillion,
   output_mtok: usdPerMillion,
@@ -158,7 +172,8 @@ const priceSchema = z.strictObject({
 const positiveInt = () => z.optional(z.number().check(z.int(), z.positive()));
 
 const fileSchema = z.strictObject({
-  providers: z.optional(z.partialRecord(z.enum(PROVIDER_IDS as [ProviderId, ...ProviderId[]]), providerSchema)),
+  providers: z.optional(z.record(z.string(), providerSchema)),
+  routes: z.optional(z.record(z.string(), routeGroupSchema)),
   prices: z.optional(z.array(priceSchema)),
   limits: z.optional(
     z.strictObject({
@@ -220,38 +235,73 @@ export function parseConfig(raw: unknown, source: string): GatewayConfig {
 }
 
 function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
-  const providers = Object.fromEntries(
-    PROVIDER_IDS.map((id) => {
-      const adapter = PROVIDERS[id];
-      const given = file.providers?.[id] ?? {};
-      if (given.format !== undefined && given.format !== adapter.format) {
-        throw new ConfigError(`${source}: providers.${id}.format: provider ${id} speaks "${adapter.format}", not "${given.format}"`);
-      }
-      const options = providerOptions(adapter, given.options, `${source}: providers.${id}.options`);
-      const settings: ProviderSettings = {
-        id,
-        format: adapter.format,
-        baseUrl: new URL(given.baseUrl ?? adapter.defaultBaseUrl?.(options) ?? adapter.defaults.baseUrl),
-        credential: credentialSource(given.credential, adapter.defaults.credentialEnv),
-        options,
-        unpriced: unpricedPolicy(given.unpriced ?? (given.allowUnpriced ? 'allow' : 'reject'), given.unpricedBlockMinutes),
-      };
-      return [id, settings];
-    }),
-  ) as Record<ProviderId, ProviderSettings>;
-
-  const prices = (file.prices ?? []).map(({ provider, model, ...prices }): CustomPrice => ({
-    pricingId: PROVIDERS[provider].pricingId,
-    model,
-    prices,
-  }));
+  const accounts = resolveAccounts(file.providers ?? {}, source);
+  const providers = Object.fromEntries(PROVIDER_IDS.map((kind) => [kind, defaultAccount(accounts, kind)])) as Record<ProviderId, ProviderSettings>;
+  const prices = (file.prices ?? []).map(({ provider, model, ...prices }, index): CustomPrice => {
+    const account = accounts.get(provider);
+    if (!account) throw new ConfigError(`${source}: prices.${index}.provider: "${provider}" is neither a provider kind nor a configured account`);
+    return { pricingId: PROVIDERS[account.kind].pricingId, model, prices };
+  });
   return {
     providers,
+    accounts,
+    routes: resolveRouteGroups(file.routes ?? {}, accounts, source),
     prices,
     limits: { ...DEFAULT_LIMIT_SETTINGS, ...file.limits },
     metering: { ...DEFAULT_METERING_SETTINGS, ...file.metering },
     upstream: { ...DEFAULT_UPSTREAM_SETTINGS, ...file.upstream },
     server: { ...DEFAULT_SERVER_SETTINGS, ...file.server },
+  };
+}
+
+function defaultAccount(accounts: ReadonlyMap<string, ProviderSettings>, kind: ProviderId): ProviderSettings {
+  const account = accounts.get(kind);
+  if (!account) throw new Error(`no default account for provider kind ${kind}`);
+  return account;
+}
+
+/**
+ * Every kind has an account named after it (configured or all defaults), so today's files and
+ * the PAIG route names work unchanged; any other name is an account the operator added.
+ */
+function resolveAccounts(given: Readonly<Record<string, ProviderFileSettings>>, source: string): Map<string, ProviderSettings> {
+  const accounts = new Map<string, ProviderSettings>();
+  for (const [name, settings] of Object.entries(given)) {
+    const where = `${source}: providers.${name}`;
+    if (!ACCOUNT_NAME.test(name)) throw new ConfigError(`${where}: an account name is lower-case letters, digits and "-", starting with a letter or digit (it is a route name)`);
+    const kind = settings.kind ?? (isProviderId(name) ? name : undefined);
+    if (kind === undefined) {
+      throw new ConfigError(`${where}.kind: required for an account not named after its provider kind (one of ${PROVIDER_IDS.join(', ')})`);
+    }
+    accounts.set(name, accountSettings(name, kind, settings, where));
+  }
+  for (const kind of PROVIDER_IDS) if (!accounts.has(kind)) accounts.set(kind, accountSettings(kind, kind, {}, `${source}: providers.${kind}`));
+  return accounts;
+}
+
+export const ACCOUNT_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+function accountSettings(name: string, kind: ProviderId, given: ProviderFileSettings, where: string): ProviderSettings {
+  const adapter = PROVIDERS[kind];
+  const formats = formatsOf(adapter);
+  if (given.format !== undefined && !formats.includes(given.format as FormatId)) {
+    throw new ConfigError(`${where}.format: provider ${kind} speaks ${formats.map((format) => `"${format}"`).join(', ')}, not "${given.format}"`);
+  }
+  // An added account of a kind must say whose credential it uses: falling back to the kind's
+  // usual variable would quietly bill the default account.
+  const defaultEnv = name === kind ? adapter.defaults.credentialEnv : undefined;
+  if (given.credential === undefined && defaultEnv === undefined && name !== kind && !adapter.credentialOptional) {
+    throw new ConfigError(`${where}.credential: required for an account not named after its kind, e.g. {"env": "${name.toUpperCase().replaceAll('-', '_')}_API_KEY"}`);
+  }
+  const options = providerOptions(adapter, given.options, `${where}.options`);
+  return {
+    name,
+    kind,
+    format: adapter.format,
+    baseUrl: new URL(given.baseUrl ?? adapter.defaultBaseUrl?.(options) ?? adapter.defaults.baseUrl),
+    credential: credentialSource(given.credential, defaultEnv),
+    options,
+    unpriced: unpricedPolicy(given.unpriced ?? (given.allowUnpriced ? 'allow' : 'reject'), given.unpricedBlockMinutes),
   };
 }
 
@@ -267,7 +317,7 @@ function credentialSource(given: z.infer<typeof credentialSchema> | undefined, d
 
 function providerOptions(adapter: ProviderAdapter<unknown>, raw: unknown, where: string): unknown {
   if (!adapter.options) {
-    if (raw !== undefined) throw new ConfigError(`${where}: provider ${adapter.id} takes no options`);
+    if (raw !== undefined) throw new ConfigError(`${where}: provider kind ${adapter.id} takes no options`);
     return undefined;
   }
   const parsed = adapter.options.safeParse(raw ?? {});

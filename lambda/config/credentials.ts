@@ -12,6 +12,6 @@ export function envCredentials(env: NodeJS.ProcessEnv = process.env): Credential
     const source = provider.credential;
     if (source === undefined) return undefined;
     if (source.kind === 'env') return env[source.name] || undefined;
-    throw new Error(`provider ${provider.id} reads its credential from Secrets Manager, which this runtime is not configured for`);
+    throw new Error(`provider ${provider.name} reads its credential from Secrets Manager, which this runtime is not configured for`);
   };
 }

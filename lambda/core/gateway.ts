@@ -8,6 +8,7 @@ import { KeySlots } from '../limits/key-slots';
 import { planRateClaims, planReservation, type Policy } from '../limits/plan';
 import { refusalError } from '../limits/refusal';
 import type { WireFormat } from '../formats/types';
+import type { Outbound, OutboundRequest } from '../providers/types';
 import type { Pricer } from '../pricing/pricer';
 import { FORMATS } from '../providers';
 import { meteredBody } from '../metering/metered-body';
@@ -18,7 +19,7 @@ import { jsonLogger, type Logger } from './log';
 import { meterResponse, recordUnanswered, settleReservation } from './meter-response';
 import { listModels, MODELS_PATH } from './models-endpoint';
 import { parseJsonObject, readBody } from './read-body';
-import { formatOfUrl, parseRoute, type ParsedRoute } from './route';
+import { createRouter, type Candidate, type ParsedRoute } from './route';
 import { draftUpstream, sendUpstream, UpstreamFailedError, type UpstreamResponse } from './upstream';
 
 export interface GatewayDeps {
@@ -65,6 +66,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const policies = deps.policies ?? cachedPolicies(deps.store, limits.keyCacheTtlMs);
   const slots = new KeySlots(limits.maxConcurrentPerKey);
   const ttlMs = limits.reservationTtlSeconds * 1000;
+  const router = createRouter(deps.config);
 
   async function proxy(request: GatewayRequest, route: ParsedRoute): Promise<GatewayResponse> {
     const at = clock();
@@ -89,16 +91,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
     secret: string | undefined,
     release: () => void,
   ): Promise<GatewayResponse> {
-    const settings = deps.config.providers[route.provider.id];
-    const provider = route.provider;
+    const candidate = firstCandidate(route);
+    const { account: settings, adapter: provider, binding } = candidate;
     const credential = await resolveCredential(settings);
     if (credential === undefined && !provider.credentialOptional) {
-      throw new GatewayError('provider_not_configured', `Provider ${provider.id} has no credential configured on the gateway.`);
+      throw new GatewayError('provider_not_configured', `Provider ${settings.name} has no credential configured on the gateway.`);
     }
     const raw = request.method === 'GET' || request.method === 'HEAD' ? undefined : await readBody(request.body, maxRequestBytes, request.headers);
-    const path = provider.upstreamPath?.(route.providerPath, settings.options) ?? route.providerPath;
 
-    const forward = async (body: Buffer | undefined) => {
+    const forward = async (path: string, body: Buffer | undefined) => {
       const draft = draftUpstream({
         baseUrl: settings.baseUrl,
         path,
@@ -111,19 +112,22 @@ export function createGateway(deps: GatewayDeps): Gateway {
       });
       // `env` undefined means process.env to the providers that read it: no spread needed to omit it.
       const auth = await provider.authorize(draft, { credential, options: settings.options, dispatcher: deps.upstream, now: clock, env: deps.env });
-      return sendUpstream(deps.upstream, draft, auth);
+      return servedBy(settings, await sendUpstream(deps.upstream, draft, auth));
     };
-    if (route.operation.kind === 'free') return forwardFree(policy, at, () => forward(raw), release);
+    const view = { providerPath: route.providerPath, query: route.query, body: raw && raw.byteLength > 0 && route.operation.kind === 'metered' ? parseJsonObject(raw) : {} };
+    if (route.operation.kind === 'free') {
+      const outbound = outboundFor(candidate, { ...view, method: request.method, operation: route.operation, model: '' });
+      return forwardFree(policy, at, () => forward(outbound.path, outbound.body ? serialized(outbound.body) : raw), release);
+    }
 
-    const view = { providerPath: route.providerPath, query: route.query, body: raw && raw.byteLength > 0 ? parseJsonObject(raw) : {} };
     const operation = route.operation.name;
-    const prepared = route.format.prepare(operation, view);
+    const prepared = (binding.prepare ?? route.format.prepare)(operation, view);
     const budget = budgetRequest({
       format: route.format,
       operation,
       view,
       pricer: deps.pricer,
-      pricingId: provider.pricingId,
+      pricingId: binding.pricingId,
       model: prepared.model,
       inputBytes: raw?.byteLength ?? 0,
       defaultMaxOutputTokens: limits.defaultMaxOutputTokens,
@@ -131,18 +135,28 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (budget.estimateNanos === undefined && settings.unpriced.kind === 'reject') {
       throw new GatewayError(
         'unpriced_model',
-        `Unable to calculate spend for model "${prepared.model}" on provider ${provider.id}: it has no known price. ` +
+        `Unable to calculate spend for model "${prepared.model}" on provider ${settings.name}: it has no known price. ` +
           'Add a custom price for it in the gateway config, or set the provider\'s "unpriced" policy to "allow" or "block".',
       );
     }
+    const outbound = outboundFor(candidate, {
+      ...view,
+      body: prepared.rewritten ?? view.body,
+      method: request.method,
+      operation: route.operation,
+      model: prepared.model,
+    });
     // Serialised before anything is reserved: a body that cannot be forwarded is refused first.
-    const body = prepared.rewritten ? serialized(prepared.rewritten) : raw;
+    const replaced = outbound.body ?? prepared.rewritten;
+    const body = replaced ? serialized(replaced) : raw;
 
     const reservation = planReservation(policy, budget.estimateNanos ?? 0, at, ttlMs);
     await reserve(reservation, at);
 
     const context = {
       route,
+      account: settings,
+      pricingId: binding.pricingId,
       operation,
       streams: route.operation.streams === true,
       requestModel: prepared.model,
@@ -159,7 +173,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     };
     let upstream;
     try {
-      upstream = await forward(body);
+      upstream = await forward(outbound.path, body);
     } catch (error) {
       const reached = error instanceof UpstreamFailedError && error.reachedProvider;
       await recordUnanswered(context, error instanceof GatewayError ? error.status : 500, reached);
@@ -208,8 +222,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     try {
       return await deps.credential(settings);
     } catch (error) {
-      logger.error('credential_unavailable', { provider: settings.id, message: error instanceof Error ? error.message : String(error) });
-      throw new GatewayError('provider_not_configured', `The gateway could not read the credential for provider ${settings.id}.`, { cause: error });
+      logger.error('credential_unavailable', { provider: settings.name, message: error instanceof Error ? error.message : String(error) });
+      throw new GatewayError('provider_not_configured', `The gateway could not read the credential for provider ${settings.name}.`, { cause: error });
     }
   }
 
@@ -220,7 +234,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         return { status: 200, headers: { 'content-type': 'application/json' }, body: request.method === 'HEAD' ? bytes() : bytes(HEALTH_BODY) };
       }
       // Clients probe their base URL before the first call, without credentials (Claude Code HEADs ANTHROPIC_BASE_URL).
-      if (request.method === 'HEAD' && ROUTE_BASE.test(request.url) && formatOfUrl(request.url)) {
+      if (request.method === 'HEAD' && ROUTE_BASE.test(request.url) && router.formatOf(request.method, request.url)) {
         return { status: 200, headers: { 'content-type': 'application/json' }, body: bytes() };
       }
       let route: ParsedRoute | undefined;
@@ -233,16 +247,35 @@ export function createGateway(deps: GatewayDeps): Gateway {
         }
         if (request.method === 'GET' && request.url.split('?')[0] === MODELS_PATH) {
           await authenticate(request.headers, policies, clock());
-          return await listModels(deps.config, deps.credential);
+          return await listModels(deps.config, router, deps.credential);
         }
-        route = parseRoute(request.method, request.url);
+        route = router.parse(request.method, request.url);
         if (!route) throw new GatewayError('not_found', `No such path. Gateway requests go to /proxy/<route>/<provider path>.`);
         return await proxy(request, route);
       } catch (error) {
-        return errorResponse(error, route, logger, formatOfUrl(request.url));
+        return errorResponse(error, route, logger, router.formatOf(request.method, request.url));
       }
     },
   };
+}
+
+function firstCandidate(route: ParsedRoute): Candidate {
+  const candidate = route.candidates[0];
+  if (!candidate) throw new GatewayError('unsupported_endpoint', `Route "${route.route}" has no provider for ${route.providerPath}.`);
+  return candidate;
+}
+
+/** Where one attempt goes: the binding's own addressing, else the kind's path mapping with the body as it is. */
+function outboundFor(candidate: Candidate, request: OutboundRequest): Outbound {
+  const { binding, adapter, account } = candidate;
+  if (binding.outbound) return binding.outbound(request, account.options);
+  return { path: adapter.upstreamPath?.(request.providerPath, account.options) ?? request.providerPath };
+}
+
+/** Says which account answered: the client can tell a failover from the first choice. */
+function servedBy(account: ProviderSettings, upstream: UpstreamResponse): UpstreamResponse {
+  upstream.headers['x-tollgate-provider'] = account.name;
+  return upstream;
 }
 
 function isWebSocketUpgrade(headers: GatewayRequest['headers']): boolean {
@@ -262,7 +295,7 @@ function serialized(body: Record<string, unknown>): Buffer {
 function errorResponse(error: unknown, route: ParsedRoute | undefined, logger: Logger, named: WireFormat | undefined): GatewayResponse {
   const gatewayError = error instanceof GatewayError ? error : new GatewayError('internal_error', 'Internal gateway error.');
   if (!(error instanceof GatewayError)) logger.error('unexpected_error', { message: error instanceof Error ? error.message : String(error) });
-  const fields = { route: route?.route, provider: route?.provider.id, status: gatewayError.status, code: gatewayError.code };
+  const fields = { route: route?.route, provider: route?.candidates[0]?.account.name, status: gatewayError.status, code: gatewayError.code };
   if (gatewayError.status >= 500) logger.error('request_rejected', fields);
   else logger.info('request_rejected', fields);
   // A path refused before its route was parsed still speaks the API its route name chose; with

@@ -1,6 +1,6 @@
 import type { Usage } from '@pydantic/genai-prices';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
-import type { MeteringSettings, UnpricedPolicy } from '../config/config';
+import type { MeteringSettings, ProviderSettings, UnpricedPolicy } from '../config/config';
 import type { Metered, StreamUsageReader } from '../formats/types';
 import type { Policy } from '../limits/plan';
 import { contentCoding, createDecoder, type ContentCoding, type Decoder } from '../metering/decode';
@@ -16,6 +16,10 @@ import { UpstreamFailedError, type UpstreamResponse } from './upstream';
 
 export interface MeterContext {
   readonly route: ParsedRoute;
+  /** The account this attempt went to: what the request is billed and reported under. */
+  readonly account: ProviderSettings;
+  /** The genai-prices provider its models are priced under, for the format it was served in. */
+  readonly pricingId: string;
   readonly operation: string;
   /** The operation streams even when its content type does not say so. */
   readonly streams: boolean;
@@ -195,7 +199,7 @@ function unmetered(upstream: UpstreamResponse, context: MeterContext, why: GiveU
 async function gaveUp(context: MeterContext, status: number, why: GiveUp, outcome: Outcome): Promise<void> {
   context.logger.error('metering_gave_up', {
     route: context.route.route,
-    provider: context.route.provider.id,
+    provider: context.account.name,
     status,
     reason: why.reason,
     // Only the error's class: a parser's message can quote the body it choked on.
@@ -222,9 +226,9 @@ function chargeFor(context: MeterContext, status: number, metered: Metered, mete
   const model = modelToPrice(context, metered.model);
   if (status < 200 || status >= 300) return { nanos: 0, model, basis: 'upstream-error' };
   if (meteringGaveUp) return { nanos: context.reservation.estimateNanos, model, basis: 'metering-gave-up' };
-  const priced = metered.usage && context.pricer.price(context.route.provider.pricingId, model, metered.usage, context.outputBound);
+  const priced = metered.usage && context.pricer.price(context.pricingId, model, metered.usage, context.outputBound);
   if (priced) return { nanos: priced.nanos, model, basis: 'usage', usage: priced.usage, reportedOutputTokens: priced.reportedOutputTokens };
-  if (!context.pricer.knows(context.route.provider.pricingId, model)) return { nanos: 0, model, basis: 'unpriced-model' };
+  if (!context.pricer.knows(context.pricingId, model)) return { nanos: 0, model, basis: 'unpriced-model' };
   return { nanos: context.reservation.estimateNanos, model, basis: 'usage-missing' };
 }
 
@@ -235,7 +239,7 @@ function chargeFor(context: MeterContext, status: number, metered: Metered, mete
  */
 function modelToPrice(context: MeterContext, reported: string | undefined): string {
   if (reported === undefined || reported === context.requestModel) return context.requestModel;
-  return context.pricer.knows(context.route.provider.pricingId, reported) ? reported : context.requestModel;
+  return context.pricer.knows(context.pricingId, reported) ? reported : context.requestModel;
 }
 
 /**
@@ -257,7 +261,7 @@ async function record(context: MeterContext, status: number, charge: Charge, out
   // The one event every settled request emits: dashboards and metrics are built from it.
   const fields: LogFields & { outcome: Outcome } = {
     route: context.route.route,
-    provider: context.route.provider.id,
+    provider: context.account.name,
     status,
     duration_ms: context.clock().getTime() - context.reservation.at.getTime(),
     input_tokens: charge.usage?.['input_tokens'],

@@ -9,7 +9,7 @@ import { bedrock } from './bedrock';
 import { groq } from './groq';
 import { googleVertex } from './google-vertex';
 import { openai } from './openai';
-import type { ProviderAdapter, ProviderId } from './types';
+import type { FormatBinding, ProviderAdapter, ProviderId } from './types';
 
 /**
  * Exhaustive: a new ProviderId does not compile until its adapter is registered here.
@@ -36,3 +36,20 @@ export const PROVIDER_IDS = Object.keys(PROVIDERS) as ProviderId[];
 export function isProviderId(value: string): value is ProviderId {
   return Object.hasOwn(PROVIDERS, value);
 }
+
+/** The formats a kind serves, its primary one first. */
+export function formatsOf(adapter: ProviderAdapter<unknown>): FormatId[] {
+  return [adapter.format, ...(adapter.alsoServes ?? []).map((binding) => binding.format)];
+}
+
+/** Every way a kind serves a format, its primary format first: the order paths are offered to them. */
+export function bindingsOf(adapter: ProviderAdapter<unknown>): readonly FormatBinding<unknown>[] {
+  const cached = BINDINGS.get(adapter);
+  if (cached) return cached;
+  const primary: FormatBinding<unknown> = { format: adapter.format, pricingId: adapter.pricingId };
+  const all = [primary, ...(adapter.alsoServes ?? [])];
+  BINDINGS.set(adapter, all);
+  return all;
+}
+
+const BINDINGS = new WeakMap<ProviderAdapter<unknown>, readonly FormatBinding<unknown>[]>();

@@ -1,6 +1,6 @@
 import type * as z from '../config/zod';
 import type { Dispatcher } from 'undici';
-import type { FormatId } from '../formats/types';
+import type { FormatId, Operation, PreparedRequest, RequestView } from '../formats/types';
 
 export type ProviderId = 'openai' | 'anthropic' | 'groq' | 'google-vertex' | 'bedrock';
 
@@ -74,4 +74,43 @@ export interface ProviderAdapter<Options = undefined> {
   dropsRequestHeader?(name: string): boolean;
   /** Headers that authenticate the request upstream. Runs last, over the final bytes. */
   authorize(request: UpstreamDraft, context: AuthContext<Options>): Record<string, string> | Promise<Record<string, string>>;
+  /**
+   * Wire formats this kind serves besides `format` (Claude's Messages API on Vertex or Bedrock),
+   * each with how a request in it is addressed upstream. Tried in order after `format`: the first
+   * whose `classify` accepts a path serves it.
+   */
+  readonly alsoServes?: readonly FormatBinding<Options>[];
+}
+
+/** One upstream request of an attempt: where it goes and, when it must change, its body. */
+export interface Outbound {
+  /** The path on the account's base URL. */
+  readonly path: string;
+  /** A replacement body; undefined sends the request's own (possibly format-rewritten) body. */
+  readonly body?: Record<string, unknown>;
+}
+
+/** What a binding sees of the request when it addresses one attempt. */
+export interface OutboundRequest extends RequestView {
+  readonly method: string;
+  readonly operation: Operation;
+  /** The model this attempt asks for: the request's, or a member's rewrite of it. */
+  readonly model: string;
+}
+
+/**
+ * How one provider kind serves one wire format: which of the caller's paths it takes, where the
+ * model is read from, where each attempt goes. The format still owns bodies, usage and errors.
+ * Every hook defaults to the format's own behaviour on the kind's primary `format`.
+ */
+export interface FormatBinding<Options = undefined> {
+  readonly format: FormatId;
+  /** The provider id in `@pydantic/genai-prices` for models served this way. */
+  readonly pricingId: string;
+  /** @default the format's own allow-list */
+  classify?(method: string, providerPath: string): Operation | undefined;
+  /** @default the format's `prepare` (the model from the body or the path the format defines) */
+  prepare?(operation: string, request: RequestView): PreparedRequest;
+  /** @default the kind's `upstreamPath`, body unchanged */
+  outbound?(request: OutboundRequest, options: Options): Outbound;
 }

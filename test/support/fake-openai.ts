@@ -47,8 +47,9 @@ export interface FakeOpenAI {
  * OpenAI on loopback, replaying recorded bodies. It refuses any credential but the provider key,
  * as the real API would, so a test that forwards the wrong one fails.
  */
-export async function startFakeOpenAI(): Promise<FakeOpenAI> {
-  const server = await startRecordingServer((seen, res) => respond(seen, res, fake.behaviour));
+export async function startFakeOpenAI(options: { readonly key?: string } = {}): Promise<FakeOpenAI> {
+  const key = options.key ?? UPSTREAM_KEY;
+  const server = await startRecordingServer((seen, res) => respond(seen, res, fake.behaviour, key));
   const fake: FakeOpenAI = {
     baseUrl: `${server.origin}/v1`,
     requests: server.requests,
@@ -62,9 +63,9 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
   return fake;
 }
 
-async function respond(req: SeenRequest, res: ServerResponse, behaviour: FakeBehaviour): Promise<void> {
+async function respond(req: SeenRequest, res: ServerResponse, behaviour: FakeBehaviour, key: string): Promise<void> {
   if (behaviour.hold) await behaviour.hold;
-  if (req.headers.authorization !== `Bearer ${UPSTREAM_KEY}`) {
+  if (req.headers.authorization !== `Bearer ${key}`) {
     return send(res, 401, 'application/json', Buffer.from('{"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}'));
   }
   if (behaviour.error) return send(res, behaviour.error.status, 'application/json', Buffer.from(behaviour.error.body));
