@@ -1,0 +1,217 @@
+import { Double, toNanos, type Attributes, type AttributeValue, type SpanData, type SpanSource } from './span';
+
+/**
+ * An `ExportTraceServiceRequest` in OTLP/protobuf (`application/x-protobuf`), written directly:
+ * the few messages and fields tollgate sends, numbered as in opentelemetry-proto
+ * (`collector/trace/v1/trace_service.proto`, `trace/v1/trace.proto`, `common/v1/common.proto`).
+ * Field numbers are the wire contract; the tests decode the output with an independent decoder.
+ */
+export function encodeProto(source: SpanSource, spans: readonly SpanData[]): Uint8Array {
+  const w = new ProtoWriter(256 + spans.length * 1024);
+  w.begin(1); // ExportTraceServiceRequest.resource_spans
+  w.begin(1); // ResourceSpans.resource
+  keyValues(w, 1, source.resource); // Resource.attributes
+  w.end();
+  w.begin(2); // ResourceSpans.scope_spans
+  w.begin(1); // ScopeSpans.scope
+  w.string(1, source.scopeName);
+  w.string(2, source.scopeVersion);
+  w.end();
+  for (const span of spans) {
+    w.begin(2); // ScopeSpans.spans
+    writeSpan(w, span);
+    w.end();
+  }
+  w.end();
+  w.end();
+  return w.finish();
+}
+
+function writeSpan(w: ProtoWriter, span: SpanData): void {
+  w.hexBytes(1, span.traceId);
+  w.hexBytes(2, span.spanId);
+  if (span.traceState !== undefined) w.string(3, span.traceState);
+  if (span.parentSpanId !== undefined) w.hexBytes(4, span.parentSpanId);
+  w.string(5, span.name);
+  w.tag(6, WIRE_VARINT);
+  w.varint(span.kind);
+  w.tag(7, WIRE_FIXED64);
+  w.fixed64(toNanos(span.startMs));
+  w.tag(8, WIRE_FIXED64);
+  w.fixed64(toNanos(span.endMs));
+  keyValues(w, 9, span.attributes);
+  w.begin(15); // Span.status
+  if (span.statusMessage !== undefined) w.string(2, span.statusMessage);
+  if (span.status !== 0) {
+    w.tag(3, WIRE_VARINT);
+    w.varint(span.status);
+  }
+  w.end();
+}
+
+function keyValues(w: ProtoWriter, field: number, attributes: Attributes): void {
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (value === undefined) continue;
+    w.begin(field); // KeyValue
+    w.string(1, key);
+    w.begin(2); // KeyValue.value
+    anyValue(w, value);
+    w.end();
+    w.end();
+  }
+}
+
+/** AnyValue: string_value 1, bool_value 2, int_value 3, double_value 4, array_value 5. */
+function anyValue(w: ProtoWriter, value: AttributeValue): void {
+  if (typeof value === 'string') {
+    w.tag(1, WIRE_LEN);
+    w.stringBody(value);
+  } else if (typeof value === 'boolean') {
+    w.tag(2, WIRE_VARINT);
+    w.varint(value ? 1 : 0);
+  } else if (typeof value === 'number') {
+    if (Number.isSafeInteger(value)) {
+      w.tag(3, WIRE_VARINT);
+      w.int64(value);
+    } else {
+      w.tag(4, WIRE_FIXED64);
+      w.double(value);
+    }
+  } else if (value instanceof Double) {
+    w.tag(4, WIRE_FIXED64);
+    w.double(value.value);
+  } else {
+    w.begin(5); // ArrayValue
+    for (const item of value) {
+      w.begin(1); // ArrayValue.values
+      w.tag(1, WIRE_LEN);
+      w.stringBody(item);
+      w.end();
+    }
+    w.end();
+  }
+}
+
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LEN = 2;
+
+/**
+ * An append-only protobuf writer. A nested message is written in place and its length put in
+ * front of it when it ends (the bytes shifted by the length's size), so no message is encoded
+ * twice and nothing is allocated per field.
+ */
+class ProtoWriter {
+  private buf: Buffer;
+  private view: DataView;
+  private pos = 0;
+  private readonly starts: number[] = [];
+
+  constructor(initial: number) {
+    this.buf = Buffer.allocUnsafe(initial);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
+
+  tag(field: number, wire: number): void {
+    this.varint((field << 3) | wire);
+  }
+
+  /** A non-negative integer up to 2^53. */
+  varint(value: number): void {
+    this.reserve(10);
+    while (value > 0x7f) {
+      this.buf[this.pos++] = (value % 0x80) | 0x80;
+      value = Math.floor(value / 0x80);
+    }
+    this.buf[this.pos++] = value;
+  }
+
+  /** int64: negative values take ten bytes, as two's complement. */
+  int64(value: number): void {
+    if (value >= 0) return this.varint(value);
+    this.reserve(10);
+    let rest = BigInt.asUintN(64, BigInt(value));
+    while (rest > 0x7fn) {
+      this.buf[this.pos++] = Number(rest & 0x7fn) | 0x80;
+      rest >>= 7n;
+    }
+    this.buf[this.pos++] = Number(rest);
+  }
+
+  fixed64(value: bigint): void {
+    this.reserve(8);
+    this.view.setBigUint64(this.pos, value, true);
+    this.pos += 8;
+  }
+
+  double(value: number): void {
+    this.reserve(8);
+    this.view.setFloat64(this.pos, value, true);
+    this.pos += 8;
+  }
+
+  string(field: number, value: string): void {
+    this.tag(field, WIRE_LEN);
+    this.stringBody(value);
+  }
+
+  /** Length and UTF-8 bytes, after a tag already written. */
+  stringBody(value: string): void {
+    const length = Buffer.byteLength(value, 'utf8');
+    this.varint(length);
+    this.reserve(length);
+    this.pos += this.buf.write(value, this.pos, length, 'utf8');
+  }
+
+  hexBytes(field: number, hex: string): void {
+    this.tag(field, WIRE_LEN);
+    const length = hex.length >> 1;
+    this.varint(length);
+    this.reserve(length);
+    this.pos += this.buf.write(hex, this.pos, length, 'hex');
+  }
+
+  /** Opens a length-delimited field; its length is written by {@link end}. */
+  begin(field: number): void {
+    this.tag(field, WIRE_LEN);
+    this.starts.push(this.pos);
+  }
+
+  end(): void {
+    const start = this.starts.pop()!;
+    const length = this.pos - start;
+    const size = varintSize(length);
+    this.reserve(size);
+    this.buf.copyWithin(start + size, start, this.pos);
+    let at = start;
+    let value = length;
+    while (value > 0x7f) {
+      this.buf[at++] = (value & 0x7f) | 0x80;
+      value >>>= 7;
+    }
+    this.buf[at] = value;
+    this.pos += size;
+  }
+
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  private reserve(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + bytes));
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
+  }
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  while (value > 0x7f) {
+    value >>>= 7;
+    size++;
+  }
+  return size;
+}

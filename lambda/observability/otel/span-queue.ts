@@ -1,0 +1,192 @@
+import type { Logger } from '../../core/log';
+import type { ExportResult, SendSpans } from './otlp-http';
+import type { QueueSettings } from './settings';
+import type { SpanData } from './span';
+
+/** What became of the spans handed to one destination. */
+export interface QueueStats {
+  readonly exported: number;
+  /** Dropped on arrival: the queue was full. */
+  readonly droppedFull: number;
+  /** Dropped after every try failed with a retryable error. */
+  readonly droppedFailed: number;
+  /** Dropped because the receiver refused them. */
+  readonly droppedRejected: number;
+  readonly retries: number;
+  /** Waiting, or being sent. */
+  readonly pending: number;
+}
+
+export interface SpanQueueOptions extends QueueSettings {
+  /** Names the destination in log lines: an origin, never a header. */
+  readonly label: string;
+  readonly logger: Logger;
+  /** @default 1000 */
+  readonly backoffBaseMs?: number;
+  /** @default 30000 */
+  readonly backoffMaxMs?: number;
+}
+
+/** The longest a failure is kept quiet: later ones are counted and logged together. */
+const LOG_EVERY_MS = 60_000;
+
+/**
+ * A bounded queue in front of one OTLP receiver. `push` is all a request ever does: it appends
+ * (or, when full, drops and counts) and returns. Batches go out one at a time, when `batchSize`
+ * spans are waiting or the oldest has waited `delayMs`, from a timer or an immediate — never
+ * from inside a request. A retryable failure is tried again with exponential backoff (and
+ * jitter, or the receiver's `Retry-After`) up to `maxAttempts`; then the batch is dropped and
+ * counted. Timers are unref'd: a queue never keeps a process alive.
+ *
+ * ```
+ * push ─▶ [ queue ≤ maxSpans ] ─batch─▶ send ─ok──────────────▶ exported
+ *              │ full: dropped            │ retryable: wait, send again (≤ maxAttempts) ─▶ droppedFailed
+ *                                         └ refused ─────────────────────────────────────▶ droppedRejected
+ * ```
+ */
+export class SpanQueue {
+  private readonly queue: SpanData[] = [];
+  private sending: readonly SpanData[] | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private idleWaiters: (() => void)[] = [];
+  private closed = false;
+  private stats_ = { exported: 0, droppedFull: 0, droppedFailed: 0, droppedRejected: 0, retries: 0 };
+  private lastLogAt = -Infinity;
+  private unlogged = 0;
+
+  constructor(
+    private readonly send: SendSpans,
+    private readonly options: SpanQueueOptions,
+  ) {}
+
+  push(span: SpanData): void {
+    if (this.closed || this.queue.length >= this.options.maxSpans) {
+      this.stats_.droppedFull++;
+      this.report('tracing_queue_full', `${this.options.maxSpans} spans waiting`);
+      return;
+    }
+    this.queue.push(span);
+    if (this.sending) return;
+    if (this.queue.length >= this.options.batchSize) this.sendSoon();
+    else if (!this.timer) this.timer = unref(setTimeout(() => this.sendSoon(), this.options.delayMs));
+  }
+
+  stats(): QueueStats {
+    return { ...this.stats_, pending: this.queue.length + (this.sending?.length ?? 0) };
+  }
+
+  /**
+   * Sends everything queued now, without waiting for a batch to fill, and resolves when the queue
+   * is empty or after `timeoutMs`, whichever is first. Spans still queued then stay queued.
+   */
+  async flush(timeoutMs: number): Promise<void> {
+    if (this.queue.length === 0 && !this.sending) return;
+    let timeout: NodeJS.Timeout | undefined;
+    const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (!this.sending) this.sendSoon();
+    await Promise.race([idle, new Promise<void>((resolve) => (timeout = unref(setTimeout(resolve, timeoutMs))))]);
+    clearTimeout(timeout);
+  }
+
+  /** Flushes, then takes no more spans. */
+  async close(timeoutMs: number): Promise<void> {
+    await this.flush(timeoutMs);
+    this.closed = true;
+    clearTimeout(this.timer);
+  }
+
+  private sendSoon(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.immediate || this.sending) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      void this.drain();
+    });
+  }
+
+  /**
+   * Sends full batches while there are any; a partial batch only when flushing or when its
+   * oldest span has waited `delayMs` (else it waits for that timer). Never rejects.
+   */
+  private async drain(): Promise<void> {
+    let partialAllowed = true;
+    while (this.queue.length > 0 && (partialAllowed || this.queue.length >= this.options.batchSize || this.idleWaiters.length > 0)) {
+      const batch = this.queue.splice(0, this.options.batchSize);
+      this.sending = batch;
+      await this.deliver(batch);
+      this.sending = undefined;
+      partialAllowed = false;
+    }
+    if (this.queue.length > 0) {
+      this.timer ??= unref(setTimeout(() => this.sendSoon(), this.options.delayMs));
+      return;
+    }
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private async deliver(batch: readonly SpanData[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      let result: ExportResult;
+      try {
+        result = await this.send(batch);
+      } catch (error) {
+        result = { kind: 'retry', reason: error instanceof Error ? error.name : 'error' };
+      }
+      if (result.kind === 'ok') {
+        this.stats_.exported += batch.length;
+        return;
+      }
+      if (result.kind === 'rejected') {
+        this.stats_.droppedRejected += batch.length;
+        this.report('tracing_export_rejected', result.reason);
+        return;
+      }
+      if (attempt >= this.options.maxAttempts || this.closed) {
+        this.stats_.droppedFailed += batch.length;
+        this.report('tracing_export_failed', result.reason);
+        return;
+      }
+      this.stats_.retries++;
+      await sleep(result.afterMs ?? this.backoff(attempt));
+    }
+  }
+
+  /** 1 s, 2 s, 4 s … up to 30 s, each between half and all of that (full jitter would make some waits nothing). */
+  private backoff(attempt: number): number {
+    const ceiling = Math.min(this.options.backoffMaxMs ?? 30_000, (this.options.backoffBaseMs ?? 1000) * 2 ** (attempt - 1));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  /** At most one line a minute per destination, with the counts so far. */
+  private report(event: string, reason: string): void {
+    const now = Date.now();
+    if (now - this.lastLogAt < LOG_EVERY_MS) {
+      this.unlogged++;
+      return;
+    }
+    this.lastLogAt = now;
+    this.options.logger.error(event, {
+      destination: this.options.label,
+      reason,
+      suppressed: this.unlogged,
+      exported: this.stats_.exported,
+      dropped_full: this.stats_.droppedFull,
+      dropped_failed: this.stats_.droppedFailed,
+      dropped_rejected: this.stats_.droppedRejected,
+    });
+    this.unlogged = 0;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => unref(setTimeout(resolve, ms)));
+}
+
+function unref<T extends { unref(): unknown }>(handle: T): T {
+  handle.unref();
+  return handle;
+}
