@@ -7,6 +7,8 @@ import { createGateway } from '../core/gateway';
 import { jsonLogger, type Logger } from '../core/log';
 import { startReconciler } from '../limits/reconciler';
 import { createUpstreamAgent } from '../core/upstream';
+import { tracingFromEnv } from '../observability/otel/settings';
+import { createTracing } from '../observability/otel/tracing';
 import { Pricer } from '../pricing/pricer';
 import { loadLocalPrices } from '../prices/local';
 import { InFlight } from '../server/in-flight';
@@ -32,6 +34,9 @@ export interface LocalGatewayOptions {
 /** After the grace period, how long the cut requests get to settle (their upstreams read to the end). */
 const SETTLE_AFTER_CUT_MS = 5_000;
 
+/** On close, how long queued spans get to reach their receivers. */
+const TRACES_ON_CLOSE_MS = 5_000;
+
 export interface RunningGateway {
   readonly server: Server;
   /** e.g. `http://127.0.0.1:8787` */
@@ -44,6 +49,9 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
   const env = options.env ?? process.env;
   const config = options.config ?? loadConfig(env);
   await loadLocalPrices(env, options.logger); // the copy `tollgate prices refresh` stored, if any
+  const logger = options.logger ?? jsonLogger;
+  // Header values named by environment variable are read now: a missing one stops startup.
+  const tracing = createTracing(tracingFromEnv(config.tracing, env), { env, logger });
   const upstream: Dispatcher = createUpstreamAgent(config.upstream);
   const gateway = createGateway({
     config,
@@ -52,6 +60,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
     upstream,
     credential: envCredentials(env),
     env,
+    tracer: tracing.tracer,
     ...(options.logger && { logger: options.logger }),
     ...(options.clock && { clock: options.clock }),
   });
@@ -69,12 +78,13 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
     });
   } catch (error) {
     await upstream.close();
+    await tracing.close(0);
     throw error;
   }
   const stopReconciler = startReconciler(options.store, {
     intervalMs: options.reconcileIntervalMs ?? 30_000,
     clock: options.clock ?? (() => new Date()),
-    logger: options.logger ?? jsonLogger,
+    logger,
   });
   const address = server.address() as AddressInfo;
   return {
@@ -95,6 +105,8 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
       const settled = await inFlight.idle(SETTLE_AFTER_CUT_MS);
       if (settled) await upstream.close();
       else await upstream.destroy();
+      // The spans of the requests just settled, sent before the process goes.
+      await tracing.close(TRACES_ON_CLOSE_MS);
     },
   };
 }

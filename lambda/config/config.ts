@@ -5,6 +5,7 @@ import type { CustomPrice } from '../pricing/pricer';
 import { formatsOf, isProviderId, PROVIDER_IDS, PROVIDERS } from '../providers';
 import type { ProviderAdapter, ProviderId } from '../providers/types';
 import { resolveRouteGroups, routeGroupSchema, type RouteGroup } from './routing';
+import { resolveTracing, tracingSchema, type TracingSettings } from '../observability/otel/settings';
 import { ConfigError } from './config-error';
 import * as z from './zod';
 
@@ -105,6 +106,8 @@ export interface GatewayConfig {
   readonly metering: MeteringSettings;
   readonly upstream: UpstreamSettings;
   readonly server: ServerSettings;
+  /** OpenTelemetry export; absent when the config has no `tracing` section (the `OTEL_*` environment may still turn it on). */
+  readonly tracing?: TracingSettings;
 }
 
 export const DEFAULT_LIMIT_SETTINGS: LimitSettings = { defaultMaxOutputTokens: 4096, reservationTtlSeconds: 1200, keyCacheTtlMs: 5000, maxConcurrentPerKey: 64 };
@@ -196,6 +199,7 @@ const fileSchema = z.strictObject({
       writeStallTimeoutMs: positiveInt(),
     }),
   ),
+  tracing: z.optional(tracingSchema),
 });
 
 type ConfigFile = z.infer<typeof fileSchema>;
@@ -251,6 +255,7 @@ function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
     metering: { ...DEFAULT_METERING_SETTINGS, ...file.metering },
     upstream: { ...DEFAULT_UPSTREAM_SETTINGS, ...file.upstream },
     server: { ...DEFAULT_SERVER_SETTINGS, ...file.server },
+    ...(file.tracing && { tracing: resolveTracing(file.tracing) }),
   };
 }
 

@@ -10,6 +10,7 @@ import { refusalError } from '../limits/refusal';
 import type { WireFormat } from '../formats/types';
 import type { Outbound, OutboundRequest } from '../providers/types';
 import type { Pricer } from '../pricing/pricer';
+import { NOOP_TRACER, type AttemptTrace, type RequestTrace, type Tracer } from '../observability/otel/tracer';
 import { FORMATS } from '../providers';
 import { meteredBody } from '../metering/metered-body';
 import type { Reservation, Store } from '../store/port';
@@ -36,6 +37,8 @@ export interface GatewayDeps {
   readonly maxRequestBytes?: number;
   /** The environment the gateway runs with, for providers whose credential chain reads it (AWS). @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** OpenTelemetry spans per request and per upstream attempt. @default none recorded */
+  readonly tracer?: Tracer;
 }
 
 export interface Gateway {
@@ -67,14 +70,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const slots = new KeySlots(limits.maxConcurrentPerKey);
   const ttlMs = limits.reservationTtlSeconds * 1000;
   const router = createRouter(deps.config);
+  const tracer = deps.tracer ?? NOOP_TRACER;
 
-  async function proxy(request: GatewayRequest, route: ParsedRoute): Promise<GatewayResponse> {
+  async function proxy(request: GatewayRequest, route: ParsedRoute, trace: RequestTrace): Promise<GatewayResponse> {
     const at = clock();
     const secret = presentedKey(request.headers);
     const policy = await authenticateKey(secret, policies, at);
+    trace.identified(policy.key);
     const release = slots.acquire(policy.key.id);
     try {
-      return await proxyWithSlot(request, route, policy, at, secret, release);
+      return await proxyWithSlot(request, route, policy, at, secret, release, trace);
     } catch (error) {
       release();
       throw error;
@@ -90,6 +95,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     /** The gateway key as presented: nothing that carries it goes upstream. */
     secret: string | undefined,
     release: () => void,
+    trace: RequestTrace,
   ): Promise<GatewayResponse> {
     const candidate = firstCandidate(route);
     const { account: settings, adapter: provider, binding } = candidate;
@@ -99,7 +105,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     const raw = request.method === 'GET' || request.method === 'HEAD' ? undefined : await readBody(request.body, maxRequestBytes, request.headers);
 
-    const forward = async (path: string, body: Buffer | undefined) => {
+    const forward = async (path: string, body: Buffer | undefined, attempt: AttemptTrace) => {
       const draft = draftUpstream({
         baseUrl: settings.baseUrl,
         path,
@@ -109,19 +115,29 @@ export function createGateway(deps: GatewayDeps): Gateway {
         body,
         secret,
         drops: provider.dropsRequestHeader?.bind(provider),
+        traceparent: attempt.traceparent,
       });
-      // `env` undefined means process.env to the providers that read it: no spread needed to omit it.
-      const auth = await provider.authorize(draft, { credential, options: settings.options, dispatcher: deps.upstream, now: clock, env: deps.env });
-      return servedBy(settings, await sendUpstream(deps.upstream, draft, auth));
+      try {
+        // `env` undefined means process.env to the providers that read it: no spread needed to omit it.
+        const auth = await provider.authorize(draft, { credential, options: settings.options, dispatcher: deps.upstream, now: clock, env: deps.env });
+        const upstream = await sendUpstream(deps.upstream, draft, auth);
+        attempt.responded(upstream.status);
+        return servedBy(settings, upstream);
+      } catch (error) {
+        attempt.failed(attemptFailure(error));
+        throw error;
+      }
     };
+    const startAttempt = (model: string | undefined) => trace.attempt({ account: settings.name, kind: settings.kind, model, origin: settings.baseUrl.origin });
     const view = { providerPath: route.providerPath, query: route.query, body: raw && raw.byteLength > 0 && route.operation.kind === 'metered' ? parseJsonObject(raw) : {} };
     if (route.operation.kind === 'free') {
       const outbound = outboundFor(candidate, { ...view, method: request.method, operation: route.operation, model: '' });
-      return forwardFree(policy, at, () => forward(outbound.path, outbound.body ? serialized(outbound.body) : raw), release);
+      return forwardFree(policy, at, () => forward(outbound.path, outbound.body ? serialized(outbound.body) : raw, startAttempt(undefined)), release, trace);
     }
 
     const operation = route.operation.name;
     const prepared = (binding.prepare ?? route.format.prepare)(operation, view);
+    trace.requested({ format: route.format.id, operation, model: prepared.model, body: view.body, raw, streams: route.operation.streams === true });
     const budget = budgetRequest({
       format: route.format,
       operation,
@@ -152,6 +168,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
     const reservation = planReservation(policy, budget.estimateNanos ?? 0, at, ttlMs);
     await reserve(reservation, at);
+    trace.reserved(reservation);
 
     const context = {
       route,
@@ -170,23 +187,32 @@ export function createGateway(deps: GatewayDeps): Gateway {
       clock,
       metering: deps.config.metering,
       release,
+      trace,
     };
     let upstream;
     try {
-      upstream = await forward(outbound.path, body);
+      upstream = await forward(outbound.path, body, startAttempt(prepared.model));
     } catch (error) {
       const reached = error instanceof UpstreamFailedError && error.reachedProvider;
       await recordUnanswered(context, error instanceof GatewayError ? error.status : 500, reached);
       throw error;
     }
-    return meterResponse(upstream, context);
+    const metered = await meterResponse(upstream, context);
+    const captured = trace.captureBody(metered.body, headerString(metered.headers['content-encoding']));
+    return captured === metered.body ? metered : { ...metered, body: captured };
   }
 
   /**
    * Calls that run no model cost nothing, but they are requests: they take the key's rate-limit
    * and concurrency claims like any other, held until the response ends.
    */
-  async function forwardFree(policy: Policy, at: Date, forward: () => Promise<UpstreamResponse>, release: () => void): Promise<GatewayResponse> {
+  async function forwardFree(
+    policy: Policy,
+    at: Date,
+    forward: () => Promise<UpstreamResponse>,
+    release: () => void,
+    trace: RequestTrace,
+  ): Promise<GatewayResponse> {
     const reservation = planRateClaims(policy, at, ttlMs);
     if (reservation) await reserve(reservation, at);
     const done = async (): Promise<void> => {
@@ -200,7 +226,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
       await done();
       throw error;
     }
-    return { status: upstream.status, headers: upstream.headers, body: meteredBody(upstream.body, () => {}, done) };
+    const status = upstream.status;
+    return {
+      status,
+      headers: upstream.headers,
+      body: meteredBody(upstream.body, () => {}, async (outcome) => {
+        trace.end({ status, outcome: outcome.kind });
+        await done();
+      }),
+    };
   }
 
   /** Takes every claim or refuses; a reservation whose answer was lost is handed back. */
@@ -238,6 +272,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         return { status: 200, headers: { 'content-type': 'application/json' }, body: bytes() };
       }
       let route: ParsedRoute | undefined;
+      const trace = tracer.startRequest(request);
       try {
         if (isWebSocketUpgrade(request.headers)) {
           throw new GatewayError(
@@ -246,14 +281,19 @@ export function createGateway(deps: GatewayDeps): Gateway {
           );
         }
         if (request.method === 'GET' && request.url.split('?')[0] === MODELS_PATH) {
-          await authenticate(request.headers, policies, clock());
-          return await listModels(deps.config, router, deps.credential);
+          trace.identified((await authenticate(request.headers, policies, clock())).key);
+          const listed = await listModels(deps.config, router, deps.credential);
+          trace.end({ status: listed.status });
+          return withTraceparent(listed, trace);
         }
         route = router.parse(request.method, request.url);
         if (!route) throw new GatewayError('not_found', `No such path. Gateway requests go to /proxy/<route>/<provider path>.`);
-        return await proxy(request, route);
+        trace.routed({ route: route.route, format: route.format.id, operation: route.operation.kind === 'metered' ? route.operation.name : undefined });
+        return withTraceparent(await proxy(request, route, trace), trace);
       } catch (error) {
-        return errorResponse(error, route, logger, router.formatOf(request.method, request.url));
+        const response = errorResponse(error, route, logger, router.formatOf(request.method, request.url));
+        trace.end({ status: response.status, error: error instanceof GatewayError ? error : { code: 'internal_error', message: 'Internal gateway error.' } });
+        return withTraceparent(response, trace);
       }
     },
   };
@@ -276,6 +316,23 @@ function outboundFor(candidate: Candidate, request: OutboundRequest): Outbound {
 function servedBy(account: ProviderSettings, upstream: UpstreamResponse): UpstreamResponse {
   upstream.headers['x-tollgate-provider'] = account.name;
   return upstream;
+}
+
+/** The gateway's span, so a client can find its request's trace (the upstream's own `traceparent`, if any, is replaced). */
+function withTraceparent(response: GatewayResponse, trace: RequestTrace): GatewayResponse {
+  if (trace.traceparent !== undefined) response.headers['traceparent'] = trace.traceparent;
+  return response;
+}
+
+/** How an attempt failed, for its span: the gateway's error code, and whether the provider may have run it. */
+function attemptFailure(error: unknown): { code: string; status?: number; reachedProvider?: boolean } {
+  if (error instanceof UpstreamFailedError) return { code: error.code, status: error.status, reachedProvider: error.reachedProvider };
+  if (error instanceof GatewayError) return { code: error.code, status: error.status };
+  return { code: 'internal_error' };
+}
+
+function headerString(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function isWebSocketUpgrade(headers: GatewayRequest['headers']): boolean {

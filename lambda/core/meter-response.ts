@@ -3,8 +3,9 @@ import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import type { MeteringSettings, ProviderSettings, UnpricedPolicy } from '../config/config';
 import type { Metered, StreamUsageReader } from '../formats/types';
 import type { Policy } from '../limits/plan';
+import type { RequestTrace } from '../observability/otel/tracer';
 import { contentCoding, createDecoder, type ContentCoding, type Decoder } from '../metering/decode';
-import { createFramer, framingFor, type Framer, type Framing } from '../metering/framing';
+import { createFramer, framingFor, type Framer, type Framing, type StreamMessage } from '../metering/framing';
 import { meteredBody, settledDocument, type BodyOutcome } from '../metering/metered-body';
 import { formatUsd } from '../pricing/money';
 import type { Pricer } from '../pricing/pricer';
@@ -37,6 +38,8 @@ export interface MeterContext {
   readonly release: () => void;
   /** What metering may buffer and inflate of this response before it gives up on it. */
   readonly metering: MeteringSettings;
+  /** The request's spans: told what the response says about itself, and its settlement. */
+  readonly trace: RequestTrace;
 }
 
 interface Charge {
@@ -98,7 +101,15 @@ function passThrough(upstream: UpstreamResponse, observe: (chunk: Uint8Array) =>
 function meterStream(upstream: UpstreamResponse, framing: Framing, context: MeterContext): GatewayResponse {
   const { maxBufferedBytes, maxDecodedBytes } = context.metering;
   const reader = context.route.format.streamReader(context.operation);
-  const parser = createFramer(framing, (message) => reader.onMessage(message), maxBufferedBytes);
+  // When tracing, a second reader takes the response's id and finish reasons from the same messages.
+  const facts = context.trace.responseReader();
+  const onMessage = facts
+    ? (message: StreamMessage) => {
+        reader.onMessage(message);
+        facts.message(message);
+      }
+    : (message: StreamMessage) => reader.onMessage(message);
+  const parser = createFramer(framing, onMessage, maxBufferedBytes);
   const sink = (chunk: Uint8Array): boolean => {
     parser.push(chunk);
     return !parser.overflowed;
@@ -166,7 +177,9 @@ async function meterDocument(upstream: UpstreamResponse, context: MeterContext):
   }
   let metered: Metered;
   try {
-    metered = context.route.format.usageFromBody(context.operation, decoded && parseJson(decoded), upstream.headers);
+    const document = decoded && parseJson(decoded);
+    context.trace.responseReader()?.document(document);
+    metered = context.route.format.usageFromBody(context.operation, document, upstream.headers);
   } catch (error) {
     return unmetered(upstream, context, { reason: 'parser-error', error }, raw);
   }
@@ -286,6 +299,17 @@ async function record(context: MeterContext, status: number, charge: Charge, out
     fields['over_reservation_nanos'] = charge.nanos - context.reservation.estimateNanos;
     logger.error('spend_exceeded_reservation', fields);
   }
+  // The request's span ends with the body, as the spend row is written: the two carry the same figures.
+  context.trace.settled({
+    status,
+    nanos: charge.nanos,
+    estimateNanos: context.reservation.estimateNanos,
+    basis: charge.basis,
+    model: charge.model,
+    usage: charge.usage,
+    outcome,
+    reportedOutputTokens: charge.reportedOutputTokens,
+  });
   if (charge.basis === 'unpriced-model' || charge.basis === 'usage-missing') {
     logger.error('cost_not_calculated', fields);
     if (context.unpriced.kind === 'block') await blockKey(context, context.unpriced.minutes);

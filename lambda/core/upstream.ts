@@ -100,6 +100,7 @@ export function draftUpstream(input: DraftInput): UpstreamDraft {
     headers[name] = value;
   }
   if (body) headers['content-length'] = String(body.byteLength);
+  if (input.traceparent !== undefined) headers['traceparent'] = input.traceparent;
   const origin = baseUrl.origin;
   const query = secret === undefined ? input.query : queryWithout(input.query, secret);
   let target = `${basePath}${input.path}${query}`;
@@ -134,6 +135,8 @@ export interface DraftInput {
   readonly secret?: string;
   /** The provider's own additions to the dropped headers. */
   readonly drops?: (name: string) => boolean;
+  /** When tracing, the attempt's span: replaces the caller's `traceparent` (its `tracestate` and `baggage` pass on as sent). */
+  readonly traceparent?: string | undefined;
 }
 
 function carriesSecret(value: string | string[], secret: string): boolean {

@@ -11,6 +11,8 @@ import { createGateway, type Gateway } from '../core/gateway';
 import { createUpstreamAgent } from '../core/upstream';
 import { DEFAULT_METRICS_NAMESPACE } from '../observability/catalog';
 import { emfLogger } from '../observability/emf';
+import { tracingFromEnv } from '../observability/otel/settings';
+import { createTracing, type Tracing } from '../observability/otel/tracing';
 import { PriceSync } from '../prices/apply';
 import { dynamoPriceStore } from '../prices/dynamodb-store';
 import { Pricer } from '../pricing/pricer';
@@ -29,6 +31,10 @@ export interface ProxyDeps {
   readonly gateway: Gateway;
   /** Undefined when no prices table is configured: genai-prices' bundled data is used. */
   readonly prices: PriceSync | undefined;
+  /** OpenTelemetry export, flushed at the end of each invocation; off unless configured. */
+  readonly tracing: Tracing;
+  /** The longest an invocation waits for its spans to be sent, after its response has ended. */
+  readonly flushTimeoutMs: number;
 }
 
 /**
@@ -55,6 +61,8 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
         logger,
       })
     : undefined;
+  const tracingSettings = tracingFromEnv(config.tracing, env);
+  const tracing = createTracing(tracingSettings, { env, logger });
   const gateway = createGateway({
     config,
     store,
@@ -66,8 +74,9 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
       ttlMs: numberEnv(env, LAMBDA_ENV.secretsTtlSeconds, DEFAULT_SECRETS_TTL_SECONDS) * 1000,
     }),
     logger,
+    tracer: tracing.tracer,
   });
-  return { gateway, prices };
+  return { gateway, prices, tracing, flushTimeoutMs: tracingSettings?.flushTimeoutMs ?? 0 };
 }
 
 /**
@@ -75,6 +84,7 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
  *
  * ```
  * (cold start: stored prices load) ─▶ serveFunctionUrl: request ─▶ stream the response ─▶ settle spend ─▶ end
+ *                                                        ─▶ spans sent (when tracing; at most flushTimeoutMs)
  *                                                        ─▶ newer prices stored? (every N minutes, after the end)
  * ```
  * Nothing is left running when it resolves: Lambda would freeze it mid-write.
@@ -82,7 +92,7 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
 export function createProxyHandler(env: NodeJS.ProcessEnv = process.env): StreamingHandler<LambdaFunctionURLEvent> {
   const runtime = lambdaStreamingRuntime();
   const tracer = new Tracer({ serviceName: 'tollgate' });
-  const { gateway, prices } = wireProxy(env, tracer);
+  const { gateway, prices, tracing, flushTimeoutMs } = wireProxy(env, tracer);
   // Loads while the runtime fetches the first event; never rejects (a failed load keeps the bundled data).
   const pricesLoaded = prices?.load() ?? Promise.resolve();
 
@@ -92,7 +102,9 @@ export function createProxyHandler(env: NodeJS.ProcessEnv = process.env): Stream
     .handler(async ({ event, responseStream }: ProxyInvocation) => {
       await pricesLoaded;
       await serveFunctionUrl(gateway, event, responseStream, runtime);
-      // After the response ended, so the client never waits for it.
+      // After the response ended, so the client never waits for them; bounded, so a slow
+      // receiver cannot hold the invocation (what is left is sent by a later one).
+      await tracing.flush(flushTimeoutMs);
       await prices?.refreshIfDue();
     });
 

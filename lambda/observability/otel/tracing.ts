@@ -88,6 +88,7 @@ export function createTracing(settings: TracingSettings | undefined, deps: Traci
     bodyLimit: (project) => (project === undefined ? undefined : bodyLimits.get(project)),
   };
 
+  deps.logger.info('tracing_enabled', { destinations: [...queues.keys()].join(', '), protocol: settings.export?.protocol });
   const all = (): SpanQueue[] => [...queues.values()];
   return {
     tracer: recordingTracer(sink, { respectParentSampling: settings.respectParentSampling }),
