@@ -137,7 +137,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
     const operation = route.operation.name;
     const prepared = (binding.prepare ?? route.format.prepare)(operation, view);
-    trace.requested({ format: route.format.id, operation, model: prepared.model, body: view.body, raw, streams: route.operation.streams === true });
+    trace.requested({ format: route.format.id, operation, model: prepared.model, body: view.body, raw });
     const budget = budgetRequest({
       format: route.format,
       operation,
@@ -167,8 +167,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const body = replaced ? serialized(replaced) : raw;
 
     const reservation = planReservation(policy, budget.estimateNanos ?? 0, at, ttlMs);
-    await reserve(reservation, at);
+    // Before reserving: a refused request's span shows the caps it was checked against too.
     trace.reserved(reservation);
+    await reserve(reservation, at);
 
     const context = {
       route,

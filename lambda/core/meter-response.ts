@@ -102,7 +102,7 @@ function meterStream(upstream: UpstreamResponse, framing: Framing, context: Mete
   const { maxBufferedBytes, maxDecodedBytes } = context.metering;
   const reader = context.route.format.streamReader(context.operation);
   // When tracing, a second reader takes the response's id and finish reasons from the same messages.
-  const facts = context.trace.responseReader();
+  const facts = context.trace.responseReader('stream');
   const onMessage = facts
     ? (message: StreamMessage) => {
         reader.onMessage(message);
@@ -178,7 +178,7 @@ async function meterDocument(upstream: UpstreamResponse, context: MeterContext):
   let metered: Metered;
   try {
     const document = decoded && parseJson(decoded);
-    context.trace.responseReader()?.document(document);
+    context.trace.responseReader('document')?.document(document);
     metered = context.route.format.usageFromBody(context.operation, document, upstream.headers);
   } catch (error) {
     return unmetered(upstream, context, { reason: 'parser-error', error }, raw);

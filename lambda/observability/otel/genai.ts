@@ -1,7 +1,7 @@
 import type { FormatId } from '../../formats/types';
 import type { StreamMessage } from '../../metering/framing';
 import type { ProviderId } from '../../providers/types';
-import type { Attributes } from './span';
+import { Double, type Attributes } from './span';
 
 /**
  * The OpenTelemetry GenAI semantic conventions (https://opentelemetry.io/docs/specs/semconv/gen-ai/)
@@ -38,65 +38,66 @@ export function genAiOperation(operation: string): string {
 }
 
 /** A request parameter: the attribute it becomes, and where each operation of the format keeps it. */
-type Param = readonly [attribute: string, path: readonly string[], kind: 'number' | 'strings'];
+/** `double` parameters are exported as doubles even when a request writes them as whole numbers (`"temperature": 1`), so a backend sees one type. */
+type Param = readonly [attribute: string, path: readonly string[], kind: 'int' | 'double' | 'strings'];
 
 const OPENAI_CHAT: readonly Param[] = [
-  ['gen_ai.request.max_tokens', ['max_completion_tokens'], 'number'],
-  ['gen_ai.request.max_tokens', ['max_tokens'], 'number'],
-  ['gen_ai.request.temperature', ['temperature'], 'number'],
-  ['gen_ai.request.top_p', ['top_p'], 'number'],
-  ['gen_ai.request.choice.count', ['n'], 'number'],
-  ['gen_ai.request.frequency_penalty', ['frequency_penalty'], 'number'],
-  ['gen_ai.request.presence_penalty', ['presence_penalty'], 'number'],
-  ['gen_ai.request.seed', ['seed'], 'number'],
+  ['gen_ai.request.max_tokens', ['max_completion_tokens'], 'int'],
+  ['gen_ai.request.max_tokens', ['max_tokens'], 'int'],
+  ['gen_ai.request.temperature', ['temperature'], 'double'],
+  ['gen_ai.request.top_p', ['top_p'], 'double'],
+  ['gen_ai.request.choice.count', ['n'], 'int'],
+  ['gen_ai.request.frequency_penalty', ['frequency_penalty'], 'double'],
+  ['gen_ai.request.presence_penalty', ['presence_penalty'], 'double'],
+  ['gen_ai.request.seed', ['seed'], 'int'],
   ['gen_ai.request.stop_sequences', ['stop'], 'strings'],
 ];
 
 const OPENAI_RESPONSES: readonly Param[] = [
-  ['gen_ai.request.max_tokens', ['max_output_tokens'], 'number'],
-  ['gen_ai.request.temperature', ['temperature'], 'number'],
-  ['gen_ai.request.top_p', ['top_p'], 'number'],
+  ['gen_ai.request.max_tokens', ['max_output_tokens'], 'int'],
+  ['gen_ai.request.temperature', ['temperature'], 'double'],
+  ['gen_ai.request.top_p', ['top_p'], 'double'],
 ];
 
 const OPENAI_EMBEDDINGS: readonly Param[] = [
-  ['gen_ai.embeddings.dimension.count', ['dimensions'], 'number'],
+  ['gen_ai.embeddings.dimension.count', ['dimensions'], 'int'],
   ['gen_ai.request.encoding_formats', ['encoding_format'], 'strings'],
 ];
 
 const ANTHROPIC: readonly Param[] = [
-  ['gen_ai.request.max_tokens', ['max_tokens'], 'number'],
-  ['gen_ai.request.temperature', ['temperature'], 'number'],
-  ['gen_ai.request.top_p', ['top_p'], 'number'],
-  ['gen_ai.request.top_k', ['top_k'], 'number'],
+  ['gen_ai.request.max_tokens', ['max_tokens'], 'int'],
+  ['gen_ai.request.temperature', ['temperature'], 'double'],
+  ['gen_ai.request.top_p', ['top_p'], 'double'],
+  ['gen_ai.request.top_k', ['top_k'], 'int'],
   ['gen_ai.request.stop_sequences', ['stop_sequences'], 'strings'],
 ];
 
 const GEMINI: readonly Param[] = [
-  ['gen_ai.request.max_tokens', ['generationConfig', 'maxOutputTokens'], 'number'],
-  ['gen_ai.request.temperature', ['generationConfig', 'temperature'], 'number'],
-  ['gen_ai.request.top_p', ['generationConfig', 'topP'], 'number'],
-  ['gen_ai.request.top_k', ['generationConfig', 'topK'], 'number'],
-  ['gen_ai.request.choice.count', ['generationConfig', 'candidateCount'], 'number'],
-  ['gen_ai.request.seed', ['generationConfig', 'seed'], 'number'],
-  ['gen_ai.request.presence_penalty', ['generationConfig', 'presencePenalty'], 'number'],
-  ['gen_ai.request.frequency_penalty', ['generationConfig', 'frequencyPenalty'], 'number'],
+  ['gen_ai.request.max_tokens', ['generationConfig', 'maxOutputTokens'], 'int'],
+  ['gen_ai.request.temperature', ['generationConfig', 'temperature'], 'double'],
+  ['gen_ai.request.top_p', ['generationConfig', 'topP'], 'double'],
+  ['gen_ai.request.top_k', ['generationConfig', 'topK'], 'int'],
+  ['gen_ai.request.choice.count', ['generationConfig', 'candidateCount'], 'int'],
+  ['gen_ai.request.seed', ['generationConfig', 'seed'], 'int'],
+  ['gen_ai.request.presence_penalty', ['generationConfig', 'presencePenalty'], 'double'],
+  ['gen_ai.request.frequency_penalty', ['generationConfig', 'frequencyPenalty'], 'double'],
   ['gen_ai.request.stop_sequences', ['generationConfig', 'stopSequences'], 'strings'],
 ];
 
 const BEDROCK_CONVERSE: readonly Param[] = [
-  ['gen_ai.request.max_tokens', ['inferenceConfig', 'maxTokens'], 'number'],
-  ['gen_ai.request.temperature', ['inferenceConfig', 'temperature'], 'number'],
-  ['gen_ai.request.top_p', ['inferenceConfig', 'topP'], 'number'],
+  ['gen_ai.request.max_tokens', ['inferenceConfig', 'maxTokens'], 'int'],
+  ['gen_ai.request.temperature', ['inferenceConfig', 'temperature'], 'double'],
+  ['gen_ai.request.top_p', ['inferenceConfig', 'topP'], 'double'],
   ['gen_ai.request.stop_sequences', ['inferenceConfig', 'stopSequences'], 'strings'],
 ];
 
 /** InvokeModel bodies are the model vendor's own: Anthropic's and Meta's field names, then Amazon Titan's. */
 const BEDROCK_INVOKE: readonly Param[] = [
   ...ANTHROPIC,
-  ['gen_ai.request.max_tokens', ['max_gen_len'], 'number'],
-  ['gen_ai.request.max_tokens', ['textGenerationConfig', 'maxTokenCount'], 'number'],
-  ['gen_ai.request.temperature', ['textGenerationConfig', 'temperature'], 'number'],
-  ['gen_ai.request.top_p', ['textGenerationConfig', 'topP'], 'number'],
+  ['gen_ai.request.max_tokens', ['max_gen_len'], 'int'],
+  ['gen_ai.request.max_tokens', ['textGenerationConfig', 'maxTokenCount'], 'int'],
+  ['gen_ai.request.temperature', ['textGenerationConfig', 'temperature'], 'double'],
+  ['gen_ai.request.top_p', ['textGenerationConfig', 'topP'], 'double'],
 ];
 
 const REQUEST_PARAMS = {
@@ -112,8 +113,10 @@ export function requestAttributes(format: FormatId, operation: string, body: Rec
   for (const [attribute, path, kind] of REQUEST_PARAMS[format](operation)) {
     if (into[attribute] !== undefined) continue;
     const value = at(body, path);
-    if (kind === 'number') {
-      if (typeof value === 'number' && Number.isFinite(value)) into[attribute] = value;
+    if (kind === 'int') {
+      if (typeof value === 'number' && Number.isSafeInteger(value)) into[attribute] = value;
+    } else if (kind === 'double') {
+      if (typeof value === 'number' && Number.isFinite(value)) into[attribute] = new Double(value);
     } else if (typeof value === 'string') {
       into[attribute] = [value];
     } else if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {

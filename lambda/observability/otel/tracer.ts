@@ -2,6 +2,7 @@ import type { Usage } from '@pydantic/genai-prices';
 import type { IncomingHeaders } from '../../core/http-types';
 import type { FormatId } from '../../formats/types';
 import type { ProviderId } from '../../providers/types';
+import { formatUsd } from '../../pricing/money';
 import type { Reservation } from '../../store/port';
 import { genAiOperation, GENAI_PROVIDER_NAMES, requestAttributes, responseFactsReader, type ResponseFactsReader } from './genai';
 import { Double, nowMs, SpanKind, StatusCode, type Attributes, type SpanData } from './span';
@@ -39,7 +40,7 @@ export interface RequestTrace {
   reserved(reservation: Reservation): void;
   attempt(target: AttemptTarget): AttemptTrace;
   /** A reader for the response's id and finish reasons, fed the stream messages or the document metering sees; undefined when not recording. */
-  responseReader(): ResponseFactsReader | undefined;
+  responseReader(shape: 'stream' | 'document'): ResponseFactsReader | undefined;
   /** The response body as the client gets it; copied up to the size limit when the project keeps bodies, else returned as is. */
   captureBody(body: AsyncIterable<Uint8Array>, contentEncoding: string | undefined): AsyncIterable<Uint8Array>;
   /** The request's spend is known: ends the request span and any attempt still open. */
@@ -76,7 +77,6 @@ export interface RequestFacts {
   readonly model: string;
   readonly body: Record<string, unknown>;
   readonly raw: Buffer | undefined;
-  readonly streams: boolean;
 }
 
 export interface AttemptTarget {
@@ -218,7 +218,6 @@ class RecordedRequest implements RequestTrace {
   requested(request: RequestFacts): void {
     this.model = request.model;
     this.attributes['gen_ai.request.model'] = request.model;
-    this.attributes['tollgate.stream'] = request.streams;
     requestAttributes(request.format, request.operation, request.body, this.attributes);
     if (this.bodyLimit !== undefined && request.raw) Object.assign(this.attributes, bodyAttributes('tollgate.request.body', [request.raw], this.bodyLimit));
   }
@@ -228,7 +227,7 @@ class RecordedRequest implements RequestTrace {
     this.attributes['tollgate.estimate.usd'] = new Double(reservation.estimateNanos / 1e9);
     const caps: string[] = [];
     for (const claim of reservation.claims) {
-      const limit = claim.unit === 'nanos' ? `$${(claim.limit / 1e9).toFixed(2)}` : `${claim.limit} ${claim.unit === 'requests' ? 'requests' : 'in flight'}`;
+      const limit = claim.unit === 'nanos' ? `$${formatUsd(claim.limit)}` : `${claim.limit} ${claim.unit === 'requests' ? 'requests' : 'in flight'}`;
       caps.push(`${claim.scope.kind}:${claim.scope.id} ${claim.period} ${claim.rule === 'within' ? '≤' : '<'} ${limit}`);
     }
     this.attributes['tollgate.caps.checked'] = caps;
@@ -240,7 +239,8 @@ class RecordedRequest implements RequestTrace {
     return attempt;
   }
 
-  responseReader(): ResponseFactsReader | undefined {
+  responseReader(shape: 'stream' | 'document'): ResponseFactsReader | undefined {
+    this.attributes['tollgate.stream'] = shape === 'stream';
     if (this.format === undefined || this.operation === undefined) return undefined;
     this.reader ??= responseFactsReader(this.format, this.operation);
     return this.reader;
@@ -312,9 +312,15 @@ class RecordedRequest implements RequestTrace {
       a['gen_ai.system'] = GENAI_PROVIDER_NAMES[last.target.kind];
       a['tollgate.attempts'] = this.attempts.length;
     }
-    const failed = result.status >= 500 || result.error !== undefined || result.outcome === 'upstream-failed';
-    if (result.error) a['error.type'] = result.error.code;
-    else if (failed) a['error.type'] = result.outcome === 'upstream-failed' ? 'upstream_failed' : String(result.status);
+    // HTTP server conventions: a 4xx is the client's doing (a refused key, a spent cap), not the server's error;
+    // it still names its error, and says what the client was told.
+    const failed = result.status >= 500 || result.outcome === 'upstream-failed';
+    if (result.error) {
+      a['error.type'] = result.error.code;
+      if (!failed) a['tollgate.error.message'] = result.error.message;
+    } else if (failed) {
+      a['error.type'] = result.outcome === 'upstream-failed' ? 'upstream_failed' : String(result.status);
+    }
     const spans: SpanData[] = [
       {
         traceId: this.traceId,
@@ -326,7 +332,6 @@ class RecordedRequest implements RequestTrace {
         startMs: this.startMs,
         endMs,
         attributes: a,
-        // HTTP server conventions: a 4xx is the client's doing, not the server's error.
         status: failed ? StatusCode.error : StatusCode.unset,
         ...(failed && result.error && { statusMessage: result.error.message }),
       },
