@@ -64,12 +64,15 @@ export interface ReceivedRequest {
   readonly spans: readonly ReceivedSpan[];
 }
 
+type Answer = number | 'hang' | { readonly status: number; readonly headers: Record<string, string> };
+
 export interface ReceiverOptions {
   /**
    * How to answer each request: a status (200 by default), or `hang` to never answer (a receiver
-   * that accepts and goes silent). Requests are still recorded.
+   * that accepts and goes silent), or a promise of either (held until the test settles it).
+   * Requests are recorded before the answer is decided.
    */
-  readonly respond?: (request: { readonly index: number }) => number | 'hang' | { readonly status: number; readonly headers: Record<string, string> };
+  readonly respond?: (request: { readonly index: number }) => Answer | Promise<Answer>;
 }
 
 export interface OtlpReceiver {
@@ -90,7 +93,7 @@ export async function startOtlpReceiver(options: ReceiverOptions = {}): Promise<
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
+    request.on('end', async () => {
       const raw = Buffer.concat(chunks);
       const index = requests.length;
       const contentType = request.headers['content-type'];
@@ -109,7 +112,7 @@ export async function startOtlpReceiver(options: ReceiverOptions = {}): Promise<
           waiter.resolve();
         }
       }
-      const answer = options.respond?.({ index }) ?? 200;
+      const answer = (await options.respond?.({ index })) ?? 200;
       if (answer === 'hang') {
         hanging.add(() => response.destroy());
         return;
