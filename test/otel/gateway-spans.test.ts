@@ -1,4 +1,5 @@
 import { formatUsd } from '../../lambda/pricing/money';
+import { within } from '../support/gate';
 import { FORMAT_CALLS, sendCall } from '../support/format-calls';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
 import { startTracedGateway, type TracedGateway } from '../support/traced-gateway';
@@ -227,5 +228,26 @@ describe('spans of requests that go wrong', () => {
     });
     expect(span!.attributes['tollgate.caps.checked']).toEqual([expect.stringMatching(/^project:capped month:\d{4}-\d{2} ≤ \$0\.001$/)]);
     expect(span!.status.code).toBe(0);
+  });
+
+  it('records nothing for a caller that did not sample its trace, and passes its traceparent on untouched', async () => {
+    const issued = await traced.issue();
+    traced.openai.requests.length = 0;
+    const notSampled = `00-${CALLER_TRACE}-${CALLER_SPAN}-00`;
+    const response = await sendCall(traced.gateway.url, FORMAT_CALLS[0]!, issued.key, { traceparent: notSampled });
+    // A sampled request after it: once its spans are in, the unsampled one's would have been too.
+    const later = await sendCall(traced.gateway.url, FORMAT_CALLS[0]!, issued.key);
+    const laterSpan = later.headers.get('traceparent')!.split('-')[2];
+    await within(
+      (async () => {
+        while (!receiver.spans.some((span) => span.spanId === laterSpan)) await new Promise((resolve) => setTimeout(resolve, 5));
+      })(),
+      10_000,
+      'the sampled request never arrived',
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get('traceparent')).toBeNull();
+    expect(receiver.spans.filter((span) => span.traceId === CALLER_TRACE)).toEqual([]);
+    expect(traced.openai.requests[0]?.headers['traceparent']).toBe(notSampled);
   });
 });
