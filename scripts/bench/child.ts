@@ -106,7 +106,7 @@ async function start(role: Role, options: Record<string, unknown>): Promise<{ in
     }
     case 'gateway': {
       const { startGatewayRole } = await import('./gateway-role');
-      return startGatewayRole({ upstreamOrigin: String(options['upstreamOrigin']), limits: options['limits'] === true });
+      return startGatewayRole({ upstreamOrigin: String(options['upstreamOrigin']), limits: options['limits'] === true, tracing: options['tracing'] === true });
     }
   }
 }

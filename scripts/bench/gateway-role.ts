@@ -17,6 +17,8 @@ export interface GatewayRoleOptions {
   readonly upstreamOrigin: string;
   /** Spend limits on. Not implemented in the gateway yet: see {@link enableSpendLimits}. */
   readonly limits: boolean;
+  /** Spans exported to the upstream origin's `/v1/traces`, in batches, as to a collector. */
+  readonly tracing: boolean;
 }
 
 export interface GatewayInfo {
@@ -24,6 +26,7 @@ export interface GatewayInfo {
   readonly key: string;
   readonly providers: readonly string[];
   readonly limits: 'on' | 'off';
+  readonly tracing: 'on' | 'off';
 }
 
 /** Store calls made while handling one request, in order of the request's life. */
@@ -107,6 +110,7 @@ export async function startGatewayRole(options: GatewayRoleOptions) {
       // One key carries every connection of the run (up to c=200): the per-key in-flight ceiling
       // (64 by default) would answer the rest 429 at once, which is policy, not the cost measured here.
       limits: { maxConcurrentPerKey: 1_000 },
+      ...(options.tracing && { tracing: { export: { endpoint: options.upstreamOrigin } } }),
     },
     'bench',
   );
@@ -155,7 +159,7 @@ export async function startGatewayRole(options: GatewayRoleOptions) {
     });
   };
 
-  const info: GatewayInfo = { url: gateway.url, key: issued.key, providers, limits: options.limits ? 'on' : 'off' };
+  const info: GatewayInfo = { url: gateway.url, key: issued.key, providers, limits: options.limits ? 'on' : 'off', tracing: options.tracing ? 'on' : 'off' };
   return {
     info,
     commands: {

@@ -61,17 +61,17 @@ async function start<Info>(file: string, role: 'upstream' | 'bare' | 'gateway', 
 }
 
 /** Limits on when asked (or, with `auto`, when the gateway supports them); otherwise off, noted as not run. */
-async function startGateway(file: string, upstreamOrigin: string, limits: BenchOptions['limits'], execArgv: string[] = []) {
+async function startGateway(file: string, upstreamOrigin: string, limits: BenchOptions['limits'], tracing: BenchOptions['tracing'], execArgv: string[] = []) {
   let note: string | undefined;
   if (limits !== 'off') {
     try {
-      return { child: await start<GatewayInfo>(file, 'gateway', { upstreamOrigin, limits: true }, execArgv), note };
+      return { child: await start<GatewayInfo>(file, 'gateway', { upstreamOrigin, limits: true, tracing: tracing === 'on' }, execArgv), note };
     } catch (error) {
       if (limits === 'on') throw error;
       note = error instanceof Error ? error.message : String(error);
     }
   }
-  return { child: await start<GatewayInfo>(file, 'gateway', { upstreamOrigin, limits: false }, execArgv), note };
+  return { child: await start<GatewayInfo>(file, 'gateway', { upstreamOrigin, limits: false, tracing: tracing === 'on' }, execArgv), note };
 }
 
 /** One request through each target before measuring: a scenario that cannot work is skipped, not timed. */
@@ -315,7 +315,7 @@ async function profileGateway(options: BenchOptions, file: string, upstream: Chi
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   log(`profiling the gateway (--cpu-prof) for ~${options.profileSeconds + options.warmupSeconds + 2} s`);
-  const { child: gateway } = await startGateway(file, upstream.info.url, options.limits, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-name=gateway.cpuprofile']);
+  const { child: gateway } = await startGateway(file, upstream.info.url, options.limits, options.tracing, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-name=gateway.cpuprofile']);
   const dispatcher = new Agent({ keepAliveTimeout: 60_000, connections: 256 });
   let requests = 0;
   let cpuUs = 0;
@@ -388,7 +388,7 @@ async function main(): Promise<void> {
 
   // The heap growth bound `tollgate serve` sets for itself, so the two proxies' memory compares like for like.
   const bare = await start<{ url: string }>(childFile, 'bare', { upstreamOrigin: upstream.info.url }, [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`]);
-  const { child: gateway, note: limitsNote } = await startGateway(childFile, upstream.info.url, options.limits);
+  const { child: gateway, note: limitsNote } = await startGateway(childFile, upstream.info.url, options.limits, options.tracing);
   if (limitsNote) notRun.push({ scenario: 'gateway with spend limits on (all scenarios ran with limits off)', reason: limitsNote });
   const targets: Targets = { upstream, bare, gateway };
   const idle = await gateway.stats();
@@ -544,6 +544,7 @@ async function main(): Promise<void> {
       probeRequests: options.probeRequests,
     },
     gatewayLimits: gateway.info.limits,
+    gatewayTracing: gateway.info.tracing,
     notRun,
     nonStreaming: aggregateLoad(loadRecords),
     streaming: aggregateStreams(streamRecords),

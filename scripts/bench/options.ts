@@ -17,6 +17,8 @@ export interface BenchOptions {
   readonly firstChunkDelayMs: number;
   /** `auto`: on if the gateway supports spend limits, otherwise off (and reported as not run). */
   readonly limits: 'auto' | 'on' | 'off';
+  /** OpenTelemetry export from the gateway, to the fake upstream's `/v1/traces` (as to a collector on another host). */
+  readonly tracing: 'on' | 'off';
   readonly bundleRuns: number;
   readonly probeRequests: number;
   readonly profileSeconds: number;
@@ -39,6 +41,7 @@ export const USAGE = `npm run bench [-- options]
   --stream-interval-ms=MS gap between events (default 5)
   --first-chunk-delay-ms=MS
   --limits=auto|on|off    spend limits on the gateway (default auto: on once supported)
+  --tracing=on|off        the gateway exports a span per request and per attempt over OTLP/HTTP (default off)
   --out=PATH              JSON output (default bench-results/latest.json; quick: bench-results/quick.json)
 `;
 
@@ -73,6 +76,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   };
   const limits = flags.get('limits') ?? 'auto';
   if (limits !== 'auto' && limits !== 'on' && limits !== 'off') throw new Error('--limits must be auto, on or off');
+  const tracing = flags.get('tracing') ?? 'off';
+  if (tracing !== 'on' && tracing !== 'off') throw new Error('--tracing must be on or off');
   const profileOnly = flags.get('profile-only') === 'true';
   return {
     quick,
@@ -89,6 +94,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     streamIntervalMs: number('stream-interval-ms', 5),
     firstChunkDelayMs: number('first-chunk-delay-ms', 0),
     limits,
+    tracing,
     bundleRuns: quick ? 3 : 7,
     probeRequests: quick ? 6 : 20,
     profileSeconds: quick ? 4 : 10,

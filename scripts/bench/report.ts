@@ -32,7 +32,7 @@ export function renderMarkdown(results: BenchResults): string {
       `${m.lambdaChanges > 0 ? ` + ${m.lambdaChanges} uncommitted change(s) under lambda/` : ''}. Run took ${num(results.durationSeconds, 0)} s.`,
   );
   out.push(
-    `Settings: ${s['repeats']} interleaved repeat(s) × ${s['seconds']} s per load run; upstream latency ${s['latencyMs']} ms; streams of ${s['streamEvents']} events every ${s['streamIntervalMs']} ms; gateway on SQLite, spend limits ${results.gatewayLimits}.`,
+    `Settings: ${s['repeats']} interleaved repeat(s) × ${s['seconds']} s per load run; upstream latency ${s['latencyMs']} ms; streams of ${s['streamEvents']} events every ${s['streamIntervalMs']} ms; gateway on SQLite, spend limits ${results.gatewayLimits}, tracing ${results.gatewayTracing}.`,
   );
   out.push('');
 

@@ -113,6 +113,7 @@ export interface BenchResults {
   readonly machine: Machine;
   readonly settings: Record<string, unknown>;
   readonly gatewayLimits: 'on' | 'off';
+  readonly gatewayTracing: 'on' | 'off';
   readonly notRun: readonly { readonly scenario: string; readonly reason: string }[];
   readonly nonStreaming: readonly NonStreamingRow[];
   readonly streaming: readonly StreamingRow[];

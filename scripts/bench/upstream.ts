@@ -28,6 +28,11 @@ export function createUpstream(options: UpstreamOptions): Server {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      // The gateway's OTLP export, with --tracing=on: taken and let go, as a collector would answer.
+      if (req.url === '/v1/traces') {
+        res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': '0' }).end();
+        return;
+      }
       const api = apiForUpstreamPath(req.url ?? '');
       if (!api || req.method !== 'POST') {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');

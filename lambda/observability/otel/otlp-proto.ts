@@ -99,8 +99,7 @@ const WIRE_LEN = 2;
 
 /**
  * An append-only protobuf writer. A nested message is written in place and its length put in
- * front of it when it ends (the bytes shifted by the length's size), so no message is encoded
- * twice and nothing is allocated per field.
+ * front of it when it ends, so no message is encoded twice and nothing is allocated per field.
  */
 class ProtoWriter {
   private buf: Buffer;
@@ -156,12 +155,33 @@ class ProtoWriter {
     this.stringBody(value);
   }
 
-  /** Length and UTF-8 bytes, after a tag already written. */
+  /**
+   * Length and UTF-8 bytes, after a tag already written. Attribute names and most values are
+   * short ASCII: copied a character at a time, which is several times cheaper than a
+   * `Buffer.write` call for strings this short; anything else goes through `Buffer.write`.
+   */
   stringBody(value: string): void {
-    const length = Buffer.byteLength(value, 'utf8');
-    this.varint(length);
-    this.reserve(length);
-    this.pos += this.buf.write(value, this.pos, length, 'utf8');
+    const length = value.length;
+    if (length < 128) {
+      this.reserve(length + 1);
+      const buf = this.buf;
+      const start = this.pos + 1;
+      let i = 0;
+      for (; i < length; i++) {
+        const code = value.charCodeAt(i);
+        if (code >= 0x80) break;
+        buf[start + i] = code;
+      }
+      if (i === length) {
+        buf[this.pos] = length;
+        this.pos = start + length;
+        return;
+      }
+    }
+    const bytes = Buffer.byteLength(value, 'utf8');
+    this.varint(bytes);
+    this.reserve(bytes);
+    this.pos += this.buf.write(value, this.pos, bytes, 'utf8');
   }
 
   hexBytes(field: number, hex: string): void {
@@ -172,18 +192,28 @@ class ProtoWriter {
     this.pos += this.buf.write(hex, this.pos, length, 'hex');
   }
 
-  /** Opens a length-delimited field; its length is written by {@link end}. */
+  /**
+   * Opens a length-delimited field; its length is written by {@link end}, in the one byte kept
+   * for it here — enough for nearly every message (a key-value pair, a value, a status). A longer
+   * message moves its bytes along to make room.
+   */
   begin(field: number): void {
     this.tag(field, WIRE_LEN);
+    this.reserve(1);
     this.starts.push(this.pos);
+    this.pos++;
   }
 
   end(): void {
     const start = this.starts.pop()!;
-    const length = this.pos - start;
+    const length = this.pos - start - 1;
+    if (length < 0x80) {
+      this.buf[start] = length;
+      return;
+    }
     const size = varintSize(length);
-    this.reserve(size);
-    this.buf.copyWithin(start + size, start, this.pos);
+    this.reserve(size - 1);
+    this.buf.copyWithin(start + size, start + 1, this.pos);
     let at = start;
     let value = length;
     while (value > 0x7f) {
@@ -191,7 +221,7 @@ class ProtoWriter {
       value >>>= 7;
     }
     this.buf[at] = value;
-    this.pos += size;
+    this.pos += size - 1;
   }
 
   finish(): Uint8Array {

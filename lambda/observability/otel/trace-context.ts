@@ -15,7 +15,8 @@ export interface TraceParent {
 
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
-const HEX = /^[0-9a-f]+$/;
+/** Version, trace id, span id, flags; a later version may append fields after a `-`. */
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})((?:-.*)?)$/;
 
 /**
  * Undefined for anything the spec says to ignore: a wrong length, upper-case or non-hex digits,
@@ -25,15 +26,10 @@ const HEX = /^[0-9a-f]+$/;
 export function parseTraceparent(header: string | string[] | undefined): TraceParent | undefined {
   // Two traceparent headers are as good as none (the spec: "MUST ignore" an ambiguous one).
   if (typeof header !== 'string') return undefined;
-  const value = header.trim();
-  if (value.length < 55 || value[2] !== '-' || value[35] !== '-' || value[52] !== '-') return undefined;
-  const version = value.slice(0, 2);
-  if (!HEX.test(version) || version === 'ff') return undefined;
-  if (version === '00' ? value.length !== 55 : value.length > 55 && value[55] !== '-') return undefined;
-  const traceId = value.slice(3, 35);
-  const spanId = value.slice(36, 52);
-  const flags = value.slice(53, 55);
-  if (!HEX.test(traceId) || !HEX.test(spanId) || !HEX.test(flags)) return undefined;
+  const match = TRACEPARENT.exec(header.trim());
+  if (!match) return undefined;
+  const [, version, traceId, spanId, flags, rest] = match as unknown as [string, string, string, string, string, string];
+  if (version === 'ff' || (version === '00' && rest !== '')) return undefined;
   if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined;
   return { traceId, spanId, flags: parseInt(flags, 16) };
 }

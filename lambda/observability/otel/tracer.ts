@@ -380,13 +380,7 @@ class RecordedAttempt implements AttemptTrace {
   finish(requestEndMs: number, result: EndResult): SpanData {
     const provider = GENAI_PROVIDER_NAMES[this.target.kind];
     const operation = this.operation === undefined ? undefined : genAiOperation(this.operation);
-    let host: string | undefined;
-    let port: number | undefined;
-    if (URL.canParse(this.target.origin)) {
-      const url = new URL(this.target.origin);
-      host = url.hostname;
-      port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
-    }
+    const { host, port } = serverOf(this.target.origin);
     const failed = this.failure !== undefined || (this.status !== undefined && this.status >= 500) || result.outcome === 'upstream-failed';
     const attributes: Attributes = {
       'gen_ai.provider.name': provider,
@@ -414,6 +408,20 @@ class RecordedAttempt implements AttemptTrace {
       status: failed ? StatusCode.error : StatusCode.unset,
     };
   }
+}
+
+const SERVERS = new Map<string, { readonly host: string | undefined; readonly port: number | undefined }>();
+
+/** `server.address` and `server.port` of an account's origin, parsed once per origin (a URL parse costs microseconds). */
+function serverOf(origin: string): { readonly host: string | undefined; readonly port: number | undefined } {
+  let server = SERVERS.get(origin);
+  if (!server) {
+    const url = URL.canParse(origin) ? new URL(origin) : undefined;
+    server = { host: url?.hostname, port: url && (url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)) };
+    // Origins come from the config: a handful. The bound is for safety, not expected to bite.
+    if (SERVERS.size < 1000) SERVERS.set(origin, server);
+  }
+  return server;
 }
 
 /** A body as text, cut at `limit` bytes (a character split by the cut shows as U+FFFD). */
