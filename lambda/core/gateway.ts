@@ -99,11 +99,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     const raw = request.method === 'GET' || request.method === 'HEAD' ? undefined : await readBody(request.body, maxRequestBytes, request.headers);
 
-    const forward = async (path: string, body: Buffer | undefined) => {
+    const forward = async ({ path, query }: Outbound, body: Buffer | undefined) => {
       const draft = draftUpstream({
         baseUrl: settings.baseUrl,
         path,
-        query: route.query,
+        query: query ?? route.query,
         method: request.method,
         incoming: request.headers,
         body,
@@ -117,7 +117,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const view = { providerPath: route.providerPath, query: route.query, body: raw && raw.byteLength > 0 && route.operation.kind === 'metered' ? parseJsonObject(raw) : {} };
     if (route.operation.kind === 'free') {
       const outbound = outboundFor(candidate, { ...view, method: request.method, operation: route.operation, model: '' });
-      return forwardFree(policy, at, () => forward(outbound.path, outbound.body ? serialized(outbound.body) : raw), release);
+      return forwardFree(policy, at, () => forward(outbound, outbound.body ? serialized(outbound.body) : raw), release);
     }
 
     const operation = route.operation.name;
@@ -173,7 +173,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     };
     let upstream;
     try {
-      upstream = await forward(outbound.path, body);
+      upstream = await forward(outbound, body);
     } catch (error) {
       const reached = error instanceof UpstreamFailedError && error.reachedProvider;
       await recordUnanswered(context, error instanceof GatewayError ? error.status : 500, reached);

@@ -135,7 +135,10 @@ export function createRouter(config: Pick<GatewayConfig, 'accounts' | 'routes'>)
       if (!offered) throw unsupportedEndpoint(method, providerPath, route, primaryFormat(target));
       const first = offered.candidates[0];
       if (!first) throw unsupportedEndpoint(method, providerPath, route, primaryFormat(target));
-      for (const candidate of offered.candidates) candidate.adapter.checkQuery?.(query);
+      for (const { binding, adapter } of offered.candidates) {
+        if (binding.checkQuery) binding.checkQuery(query, providerPath);
+        else adapter.checkQuery?.(query);
+      }
       return { route, format: FORMATS[first.binding.format], providerPath, query, operation: offered.operation, candidates: offered.candidates };
     },
   };

@@ -19,6 +19,8 @@ const ENDPOINTS = endpointTable([
 ]);
 
 const USAGE_FLAVOR = 'default';
+/** Read with Anthropic's extractor wherever Claude is served: another provider's (Google's) drops the 1-hour cache-write split. */
+const USAGE_EXTRACTOR = 'anthropic';
 
 export const anthropicFormat: WireFormat = {
   id: 'anthropic',
@@ -37,7 +39,7 @@ export const anthropicFormat: WireFormat = {
   usageFromBody(_operation, body): Metered {
     if (!isObject(body)) return {};
     const model = typeof body['model'] === 'string' ? body['model'] : undefined;
-    return { model, usage: { flavor: USAGE_FLAVOR, doc: body } };
+    return { model, usage: { flavor: USAGE_FLAVOR, extractorProvider: USAGE_EXTRACTOR, doc: body } };
   },
 
   streamReader: () => messagesStreamReader(),
@@ -82,7 +84,7 @@ function messagesStreamReader(): StreamUsageReader {
       }
     },
     result(): Metered {
-      const document: UsageDocument | undefined = usage && { flavor: USAGE_FLAVOR, doc: { model, usage } };
+      const document: UsageDocument | undefined = usage && { flavor: USAGE_FLAVOR, extractorProvider: USAGE_EXTRACTOR, doc: { model, usage } };
       return { model, usage: document, failure };
     },
   };

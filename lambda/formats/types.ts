@@ -33,6 +33,13 @@ export interface Endpoints {
 export interface UsageDocument {
   readonly flavor: string;
   readonly doc: unknown;
+  /**
+   * The genai-prices provider whose `flavor` extractor reads `doc`: the shape is the format's own,
+   * whoever's rates price it (Claude's usage on Vertex, priced with Google's rates, is still
+   * Anthropic's usage block, 5-minute and 1-hour cache writes apart).
+   * @default the provider the request is priced under
+   */
+  readonly extractorProvider?: string;
 }
 
 export interface Metered {

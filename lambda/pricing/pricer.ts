@@ -185,6 +185,6 @@ function clampOutput(usage: Usage, bound: number): Usage {
 }
 
 function readUsage(pricingId: string, document: UsageDocument): Usage | undefined {
-  const provider = findProvider({ providerId: pricingId });
+  const provider = findProvider({ providerId: document.extractorProvider ?? pricingId });
   return provider && readProviderUsage(provider, document.doc, document.flavor);
 }

@@ -88,6 +88,8 @@ export interface Outbound {
   readonly path: string;
   /** A replacement body; undefined sends the request's own (possibly format-rewritten) body. */
   readonly body?: Record<string, unknown>;
+  /** A replacement query (`?` included, or empty for none); undefined sends the caller's. */
+  readonly query?: string;
 }
 
 /** What a binding sees of the request when it addresses one attempt. */
@@ -109,6 +111,11 @@ export interface FormatBinding<Options = undefined> {
   readonly pricingId: string;
   /** @default the format's own allow-list */
   classify?(method: string, providerPath: string): Operation | undefined;
+  /**
+   * Throws GatewayError for a query this binding must not forward with this path.
+   * @default the kind's `checkQuery`
+   */
+  checkQuery?(query: string, providerPath: string): void;
   /** @default the format's `prepare` (the model from the body or the path the format defines) */
   prepare?(operation: string, request: RequestView): PreparedRequest;
   /** @default the kind's `upstreamPath`, body unchanged */
