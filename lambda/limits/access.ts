@@ -76,21 +76,22 @@ export function listAllows(patterns: readonly string[] | undefined, name: string
 
 type ListName = keyof AccessLists;
 
-/** The first holder (project, then key) whose list refuses all of `names`, if any. */
-function refusingHolder(policy: Policy, list: ListName, names: readonly string[]): { readonly who: string; readonly patterns: readonly string[] } | undefined {
-  const holders = [
-    { who: `its project "${policy.key.project}"`, patterns: policy.project?.access?.[list] },
-    { who: 'the key', patterns: policy.key.access?.[list] },
-  ];
-  for (const { who, patterns } of holders) {
-    if (patterns !== undefined && !names.some((name) => listAllows(patterns, name))) return { who, patterns };
-  }
+/**
+ * The first holder (project, then key) whose list allows none of `names`, if any. Most keys have
+ * no lists: then this reads two fields and allocates nothing.
+ */
+function refusingHolder(policy: Policy, list: ListName, names: readonly string[] | string): { readonly who: string; readonly patterns: readonly string[] } | undefined {
+  const allows = (patterns: readonly string[]) => (typeof names === 'string' ? listAllows(patterns, names) : names.some((name) => listAllows(patterns, name)));
+  const project = policy.project?.access?.[list];
+  if (project !== undefined && !allows(project)) return { who: `its project "${policy.key.project}"`, patterns: project };
+  const key = policy.key.access?.[list];
+  if (key !== undefined && !allows(key)) return { who: 'the key', patterns: key };
   return undefined;
 }
 
 /** The route check, for any call: the name in `/proxy/<route>/…`, as the caller wrote it. */
 export function checkRouteAccess(policy: Policy, route: string): void {
-  const refused = refusingHolder(policy, 'routes', [route]);
+  const refused = refusingHolder(policy, 'routes', route);
   if (!refused) return;
   throw new GatewayError(
     'route_not_allowed',
@@ -105,7 +106,7 @@ export function checkRouteAccess(policy: Policy, route: string): void {
  */
 export function checkModelAccess(policy: Policy, route: string, model: { readonly model: string; readonly requestedModel?: string }): void {
   const named = model.requestedModel ?? model.model;
-  const refused = refusingHolder(policy, 'models', model.requestedModel === undefined ? [model.model] : [model.requestedModel, model.model]);
+  const refused = refusingHolder(policy, 'models', model.requestedModel === undefined ? model.model : [model.requestedModel, model.model]);
   if (!refused) return;
   throw new GatewayError(
     'model_not_allowed',
@@ -126,7 +127,7 @@ export interface AccessFilter {
 
 export function accessFilter(policy: Policy): AccessFilter {
   return {
-    route: (name) => refusingHolder(policy, 'routes', [name]) === undefined,
-    model: (name) => refusingHolder(policy, 'models', [name]) === undefined,
+    route: (name) => refusingHolder(policy, 'routes', name) === undefined,
+    model: (name) => refusingHolder(policy, 'models', name) === undefined,
   };
 }
