@@ -4,13 +4,15 @@ export const MAIN_HELP = `Usage: tollgate [command] [options]
 
 Commands:
   serve                  Run the gateway (the default)
-  projects create|list|set-limits
-                         Projects, their spend caps and strict or soft mode
+  projects create|list|show|set-limits|set-access
+                         Projects, their spend caps, strict or soft mode, and allowed routes and models
   users create|list|set-limits
                          Users, whose caps apply across all of their keys
   keys create            Issue a key for a project, with caps, rate limits, expiry (shown once)
-  keys list              List keys with their status and limits
+  keys list              List keys with their status, limits and allow-lists
+  keys show <id>         One key, with what it and its project allow
   keys set-limits <id>   Change a key's caps, rate limits or expiry
+  keys set-access <id>   Change the routes and models a key may use
   keys disable|enable <id>
                          Stop a key for now, or let it work again
   keys revoke <id>       Revoke a key, for good
@@ -47,15 +49,25 @@ Environment:
   OPENAI_API_KEY      The upstream credential (or whatever the config names)
 `;
 
+/** What `--routes` and `--models` take, the same for keys and projects. */
+const ACCESS_OPTION_LINES = `  --routes <list>    Route names (/proxy/<route>/...) it may use, comma-separated; "*" matches
+                     any run of characters, "?" any one (default: every route)
+  --models <list>    Models it may use, as the request names them, e.g. 'gpt-5*,claude-*'
+                     (default: every model); checked on metered calls, not on model listings
+                     or token counts`;
+
 export const KEYS_HELP = `Usage: tollgate keys <command> [options]
 
 Commands:
   create --project <p> [--user <u>] [--name <n>] [limits]
                         Issue a key; it is shown once, never again
   list [--project <p>] [--user <u>]
-                        List keys with status and limits (never the key itself)
+                        List keys with status, limits and allow-lists (never the key itself)
+  show <id>             One key, with the routes and models it and its project allow
   set-limits <id> [limits]
                         Change a key's caps, rate limits or expiry
+  set-access <id> [--routes <list>] [--models <list>]
+                        Change the routes and models a key may use
   disable <id>          Refuse the key's requests until it is enabled again
   enable <id>           Let a disabled (or blocked) key work again
   revoke <id>           Revoke a key, for good
@@ -66,11 +78,13 @@ Run "tollgate keys <command> --help" for details.
 
 export const KEYS_CREATE_HELP = `Usage: tollgate keys create --project <project> [--user <user>] [--name <name>]
          [--daily <USD>] [--weekly <USD>] [--monthly <USD>] [--lifetime <USD>]
-         [--rpm <n>] [--concurrent <n>] [--expires <when>] [--json]
+         [--rpm <n>] [--concurrent <n>] [--expires <when>]
+         [--routes <list>] [--models <list>] [--json]
 
 Issues a gateway key for a project (and user), creating them if new. The key is printed once, on
 stdout, and cannot be shown again: only its hash is stored. Its limits are part of the key from
-the start. The project's and user's own caps apply to the key's requests too.
+the start. The project's and user's own caps apply to the key's requests too, and so do the
+project's allowed routes and models: the key's own lists can only narrow them.
 
 Options:
   --project <p>      Project the key's spend counts against (required)
@@ -84,15 +98,18 @@ Options:
   --concurrent <n>   Requests in flight at once; a stream counts until it ends
   --expires <when>   A duration from now (90m, 12h, 30d, 2w), a date (2026-12-31: 00:00 UTC)
                      or a time with its zone (2026-12-31T18:00:00Z)
-  --json             Print {key, id, prefix, project, user, name, status, limits, ...}
+${ACCESS_OPTION_LINES}
+  --json             Print {key, id, prefix, project, user, name, status, limits, access, ...}
 
 Example:
   tollgate keys create --project acme --user ada --daily 5 --monthly 50 --rpm 60 --expires 30d
+  tollgate keys create --project acme --routes openai,anthropic --models 'gpt-5*,claude-*'
 `;
 
 export const KEYS_LIST_HELP = `Usage: tollgate keys list [--project <project>] [--user <user>] [--json]
 
-Lists keys with their id, visible prefix, project, user, name, creation time, status and limits.
+Lists keys with their id, visible prefix, project, user, name, creation time, status, limits and
+their own allowed routes and models (their project's apply too: see "tollgate keys show <id>").
 Status is what the gateway would do with the key now: active, disabled, revoked, expired, or
 blocked (after a request whose cost could not be calculated, where the provider's policy says so).
 Keys themselves are never stored, so they are never listed.
@@ -120,6 +137,35 @@ Example:
   tollgate keys set-limits 3f9a0c1d2e4b --monthly 100 --daily none --expires 2027-01-01
 `;
 
+export const KEYS_SHOW_HELP = `Usage: tollgate keys show <id> [--json]
+
+Shows one key: project, user, name, status, limits, and the routes and models it may use, beside
+its project's (a request must be allowed by both; "any" is no list). A whole key is accepted in
+place of its id.
+
+Options:
+  --json   Print the key's record as "keys list --json" does, plus "projectAccess" (its project's
+           lists; null for a list is every route or model)
+`;
+
+export const KEYS_SET_ACCESS_HELP = `Usage: tollgate keys set-access <id> [--routes <list> | --clear-routes]
+         [--models <list> | --clear-models] [--json]
+
+Changes the routes and models a key may use; a list left out stays as it is, and a list given
+replaces the old one. The key can use only what its project allows as well (see "projects
+set-access"). Running gateways apply the change within their record cache TTL
+(limits.keyCacheTtlMs, 5 s by default). A whole key is accepted in place of its id.
+
+Options:
+${ACCESS_OPTION_LINES}
+  --clear-routes     Remove the key's route list: every route its project allows
+  --clear-models     Remove the key's model list: every model its project allows
+  --json             Print the key's record (never the key or its hash)
+
+Example:
+  tollgate keys set-access 3f9a0c1d2e4b --models 'gpt-5*,claude-sonnet-*' --clear-routes
+`;
+
 export const KEYS_DISABLE_HELP = `Usage: tollgate keys disable <id> [--json]
 
 Disables a key: its requests are refused (403) until "tollgate keys enable <id>". Running gateways
@@ -144,9 +190,13 @@ Find ids with "tollgate keys list". A whole key is accepted in place of its id.
 export const PROJECTS_HELP = `Usage: tollgate projects <command> [options]
 
 Commands:
-  create <name> [caps] [--mode strict|soft]      Create a project with spend caps
-  list                                           List projects, their mode and caps
+  create <name> [caps] [--mode strict|soft] [--routes <list>] [--models <list>]
+                                                 Create a project with spend caps
+  list                                           List projects, their mode, caps and allow-lists
+  show <name>                                    One project's settings
   set-limits <name> [caps] [--mode strict|soft]  Change a project's caps or mode
+  set-access <name> [--routes <list>] [--models <list>]
+                                                 Change the routes and models its keys may use
 
 A project's caps hold across every key of the project. Its mode decides how all caps on its
 keys' requests (key, user and project) are enforced:
@@ -158,9 +208,10 @@ Run "tollgate projects <command> --help" for details.
 `;
 
 export const PROJECTS_CREATE_HELP = `Usage: tollgate projects create <name> [--daily <USD>] [--weekly <USD>] [--monthly <USD>]
-         [--lifetime <USD>] [--mode strict|soft] [--json]
+         [--lifetime <USD>] [--mode strict|soft] [--routes <list>] [--models <list>] [--json]
 
-Creates a project. An existing project is left alone (change it with "projects set-limits").
+Creates a project. An existing project is left alone (change it with "projects set-limits" or
+"projects set-access").
 ("keys create --project <name>" also creates a project on first use, with no caps.)
 
 Options:
@@ -169,15 +220,41 @@ Options:
   --monthly <USD>    Cap per UTC calendar month
   --lifetime <USD>   Cap over all time; it never resets
   --mode <m>         strict (the default) or soft; see "tollgate projects --help"
-  --json             Print {name, createdAt, mode, limits}
+${ACCESS_OPTION_LINES.replaceAll('it may', 'its keys may')}
+  --json             Print {name, createdAt, mode, limits, access}
 
 Example:
-  tollgate projects create acme --monthly 50 --daily 5
+  tollgate projects create acme --monthly 50 --daily 5 --routes openai,anthropic
 `;
 
 export const PROJECTS_LIST_HELP = `Usage: tollgate projects list [--json]
 
-Lists projects with their mode and caps (USD; "-" for none).
+Lists projects with their mode, caps (USD; "-" for none) and allowed routes and models ("-": any).
+`;
+
+export const PROJECTS_SHOW_HELP = `Usage: tollgate projects show <name> [--json]
+
+Shows one project: mode, caps, the routes and models its keys may use ("any" is no list), and how
+many keys it has.
+`;
+
+export const PROJECTS_SET_ACCESS_HELP = `Usage: tollgate projects set-access <name> [--routes <list> | --clear-routes]
+         [--models <list> | --clear-models] [--json]
+
+Changes the routes and models every key of the project may use; a list left out stays as it is,
+and a list given replaces the old one. A key's own lists (keys set-access) can narrow these, never
+widen them. Running gateways apply the change within their record cache TTL (limits.keyCacheTtlMs,
+5 s by default).
+
+Options:
+${ACCESS_OPTION_LINES.replaceAll('it may', 'its keys may')}
+  --clear-routes     Remove the route list: every route
+  --clear-models     Remove the model list: every model
+  --json             Print {name, createdAt, mode, limits, access}
+
+Example:
+  tollgate projects set-access acme --routes 'openai,anthropic,bedrock' --models 'gpt-5*,*claude-*'
+  tollgate projects set-access acme --clear-routes --clear-models
 `;
 
 export const PROJECTS_SET_LIMITS_HELP = `Usage: tollgate projects set-limits <name> [--daily <USD|none>] [--weekly <USD|none>]

@@ -3,6 +3,7 @@ import type { GatewayConfig, ProviderSettings } from '../config/config';
 import type { CredentialResolver } from '../config/credentials';
 import { authenticate, authenticateKey, presentedKey } from '../keys/authenticate';
 import { cachedPolicies, type PolicySource } from '../keys/policy-cache';
+import { accessFilter, checkModelAccess, checkRouteAccess } from '../limits/access';
 import { budgetRequest } from '../limits/budget';
 import { KeySlots } from '../limits/key-slots';
 import { planRateClaims, planReservation, type Policy } from '../limits/plan';
@@ -72,6 +73,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const at = clock();
     const secret = presentedKey(request.headers);
     const policy = await authenticateKey(secret, policies, at);
+    checkRouteAccess(policy, route.route);
     const release = slots.acquire(policy.key.id);
     try {
       return await proxyWithSlot(request, route, policy, at, secret, release);
@@ -122,6 +124,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
     const operation = route.operation.name;
     const prepared = (binding.prepare ?? route.format.prepare)(operation, view);
+    checkModelAccess(policy, route.route, prepared);
     const budget = budgetRequest({
       format: route.format,
       operation,
@@ -246,8 +249,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
           );
         }
         if (request.method === 'GET' && request.url.split('?')[0] === MODELS_PATH) {
-          await authenticate(request.headers, policies, clock());
-          return await listModels(deps.config, router, deps.credential);
+          const policy = await authenticate(request.headers, policies, clock());
+          return await listModels(deps.config, router, deps.credential, accessFilter(policy));
         }
         route = router.parse(request.method, request.url);
         if (!route) throw new GatewayError('not_found', `No such path. Gateway requests go to /proxy/<route>/<provider path>.`);

@@ -38,7 +38,9 @@ export const bedrockFormat: WireFormat = {
     const path = parseModelPath(providerPath);
     // classify() let only model paths through.
     if (!path) throw new Error(`not a Bedrock model path: ${providerPath}`);
-    return { model: pricingModel(decodeModelId(path.segment)) };
+    const requested = decodeModelId(path.segment);
+    const model = pricingModel(requested);
+    return { model, ...(model !== requested && { requestedModel: requested }) };
   },
 
   maxOutputTokens(operation, { body }) {

@@ -60,6 +60,11 @@ export interface RequestView {
 export interface PreparedRequest {
   /** The model to price, from the body or (Bedrock, Gemini) the path. */
   readonly model: string;
+  /**
+   * The model as the request spells it, where that differs from `model` (Bedrock prices an ARN or
+   * an unpriced inference profile as the model it names). Model allow-lists accept either.
+   */
+  readonly requestedModel?: string;
   /** A replacement body, only when the format must change it (to ask for streamed usage). */
   readonly rewritten?: Record<string, unknown>;
 }

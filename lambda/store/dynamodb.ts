@@ -7,9 +7,10 @@ import {
   UpdateItemCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import { parseAccess, serializeAccess } from './access-lists';
 import { compareText, conditionally, type Item, requiredString, scanAll } from './dynamodb-items';
 import { dynamoSpend } from './dynamodb-spend';
-import { DuplicateKeyIdError, type KeyRecord, type Limits, type ProjectRecord, type RateLimits, type Store, type UserRecord } from './port';
+import { type AccessLists, DuplicateKeyIdError, type KeyRecord, type Limits, type ProjectRecord, type RateLimits, type Store, type UserRecord } from './port';
 
 export { SpendWriteError } from './dynamodb-spend';
 
@@ -127,6 +128,7 @@ export function openDynamoStore(options: DynamoStoreOptions): Store {
         createdAt: { S: project.createdAt },
         ...stringAttr('limits', json(project.limits)),
         ...stringAttr('mode', project.mode),
+        ...stringAttr('access', serializeAccess(project.access)),
       });
     },
     async getProject(name) {
@@ -137,7 +139,7 @@ export function openDynamoStore(options: DynamoStoreOptions): Store {
       return (await listByPrefix(PROJECT_PREFIX)).map(toProject).sort((a, b) => compareText(a.name, b.name));
     },
     async updateProject(name, patch) {
-      return patchItem(PROJECT_PREFIX + name, { limits: jsonPatch(patch.limits), mode: patch.mode });
+      return patchItem(PROJECT_PREFIX + name, { limits: jsonPatch(patch.limits), mode: patch.mode, access: accessPatch(patch.access) });
     },
 
     async createUser(user) {
@@ -175,6 +177,7 @@ export function openDynamoStore(options: DynamoStoreOptions): Store {
         ...stringAttr('blockedUntil', key.blockedUntil),
         ...stringAttr('limits', json(key.limits)),
         ...stringAttr('rateLimits', json(key.rateLimits)),
+        ...stringAttr('access', serializeAccess(key.access)),
       });
       if (!created) throw new DuplicateKeyIdError(key.id);
     },
@@ -208,6 +211,7 @@ export function openDynamoStore(options: DynamoStoreOptions): Store {
         blockedUntil: patch.blockedUntil,
         limits: jsonPatch(patch.limits),
         rateLimits: jsonPatch(patch.rateLimits),
+        access: accessPatch(patch.access),
       });
     },
 
@@ -231,6 +235,16 @@ function jsonPatch(value: Limits | RateLimits | null | undefined): string | null
   return value === null ? null : json(value);
 }
 
+/** Lists that allow everything are removed, as {@link serializeAccess} never stores them. */
+function accessPatch(value: AccessLists | null | undefined): string | null | undefined {
+  return value === undefined ? undefined : (serializeAccess(value) ?? null);
+}
+
+function optionalAccess(item: Item, owner: string): AccessLists | undefined {
+  const text = item['access']?.S;
+  return text === undefined ? undefined : parseAccess(text, owner);
+}
+
 function optionalJson<T>(item: Item, attribute: string): T | undefined {
   const text = item[attribute]?.S;
   return text === undefined ? undefined : (JSON.parse(text) as T);
@@ -239,11 +253,14 @@ function optionalJson<T>(item: Item, attribute: string): T | undefined {
 function toProject(item: Item): ProjectRecord {
   const limits = optionalJson<Limits>(item, 'limits');
   const mode = item['mode']?.S;
+  const name = requiredString(item, 'name');
+  const access = optionalAccess(item, `project ${name}`);
   return {
-    name: requiredString(item, 'name'),
+    name,
     createdAt: requiredString(item, 'createdAt'),
     ...(limits && { limits }),
     ...(mode !== undefined && { mode: mode === 'soft' ? 'soft' : 'strict' }),
+    ...(access && { access }),
   };
 }
 
@@ -257,8 +274,10 @@ function toKeyRecord(item: Item): KeyRecord {
   const limits = optionalJson<Limits>(item, 'limits');
   const rateLimits = optionalJson<RateLimits>(item, 'rateLimits');
   const fields = { user: optional('user'), name: optional('name'), revokedAt: optional('revokedAt'), disabledAt: optional('disabledAt'), expiresAt: optional('expiresAt'), blockedUntil: optional('blockedUntil') };
+  const id = requiredString(item, 'id');
+  const access = optionalAccess(item, `key ${id}`);
   return {
-    id: requiredString(item, 'id'),
+    id,
     hash: requiredString(item, 'hash'),
     prefix: requiredString(item, 'prefix'),
     project: requiredString(item, 'project'),
@@ -266,5 +285,6 @@ function toKeyRecord(item: Item): KeyRecord {
     ...(Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<typeof fields>),
     ...(limits && { limits }),
     ...(rateLimits && { rateLimits }),
+    ...(access && { access }),
   };
 }

@@ -87,12 +87,27 @@ export interface RateLimits {
   readonly concurrent?: number;
 }
 
+/**
+ * Which routes and models may be used, as glob patterns: `*` any run of characters, `?` any one,
+ * everything else itself, case included. An absent or empty list allows every route (or model).
+ * A key's lists narrow its project's: a request must pass both (see `limits/access.ts`).
+ *
+ * @example
+ * const access: AccessLists = { routes: ['openai', 'anthropic'], models: ['gpt-5*', 'claude-*'] };
+ */
+export interface AccessLists {
+  readonly routes?: readonly string[];
+  readonly models?: readonly string[];
+}
+
 export interface ProjectRecord {
   readonly name: string;
   readonly createdAt: string;
   readonly limits?: Limits;
   /** @default 'strict' */
   readonly mode?: LimitMode;
+  /** @default every route and model */
+  readonly access?: AccessLists;
 }
 
 export interface UserRecord {
@@ -120,13 +135,15 @@ export interface KeyRecord {
   readonly blockedUntil?: string;
   readonly limits?: Limits;
   readonly rateLimits?: RateLimits;
+  /** Narrows the project's {@link ProjectRecord.access}. @default every route and model the project allows */
+  readonly access?: AccessLists;
 }
 
 /** `null` clears a field; an absent field is left as it is. */
 export type Patch<T> = { readonly [K in keyof T]?: T[K] | null };
-export type ProjectPatch = Patch<Pick<ProjectRecord, 'limits' | 'mode'>>;
+export type ProjectPatch = Patch<Pick<ProjectRecord, 'limits' | 'mode' | 'access'>>;
 export type UserPatch = Patch<Pick<UserRecord, 'limits'>>;
-export type KeyPatch = Patch<Pick<KeyRecord, 'disabledAt' | 'expiresAt' | 'blockedUntil' | 'limits' | 'rateLimits'>>;
+export type KeyPatch = Patch<Pick<KeyRecord, 'disabledAt' | 'expiresAt' | 'blockedUntil' | 'limits' | 'rateLimits' | 'access'>>;
 
 /**
  * What a claim counts: nano-dollars of spend, requests in a minute, or requests in flight.

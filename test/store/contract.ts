@@ -268,5 +268,36 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect(await store.getUser('ada')).toEqual({ name: 'ada', createdAt: '2026-11-27T10:00:00.000Z', limits: { daily: 1_000 } });
       expect(await store.getUser('bob')).toBeUndefined();
     });
+
+    it('keeps access lists on keys and projects, replaces them whole, and clears them', async () => {
+      // GIVEN a project and a key created with lists
+      const projectLists = { routes: ['openai', 'anthropic'], models: ['gpt-5*', 'claude-?-*'] };
+      await store.createProject({ name: 'acme', createdAt: '2026-11-27T10:00:00.000Z', access: projectLists });
+      await store.createKey(key({ access: { models: ['gpt-5-mini'] } }));
+
+      // THEN they read back as given, in order, on get and list alike
+      expect(await store.getProject('acme')).toEqual({ name: 'acme', createdAt: '2026-11-27T10:00:00.000Z', access: projectLists });
+      expect((await store.listProjects())[0]?.access).toEqual(projectLists);
+      expect((await store.getKey('k1'))?.access).toStrictEqual({ models: ['gpt-5-mini'] });
+      expect((await store.listKeys())[0]?.access).toStrictEqual({ models: ['gpt-5-mini'] });
+
+      // WHEN patched: a patch replaces the lists whole, and leaves the other fields alone
+      expect(await store.updateKey('k1', { access: { routes: ['openai'] }, limits: { daily: 5 } })).toBe(true);
+      expect(await store.updateProject('acme', { mode: 'soft' })).toBe(true);
+      expect(await store.getKey('k1')).toStrictEqual(key({ access: { routes: ['openai'] }, limits: { daily: 5 } }));
+      expect((await store.getProject('acme'))?.access).toEqual(projectLists);
+
+      // WHEN cleared, by null or by lists that are all empty: nothing is stored, so nothing is restricted
+      expect(await store.updateKey('k1', { access: null })).toBe(true);
+      expect(await store.updateProject('acme', { access: { routes: [], models: [] } })).toBe(true);
+      expect(await store.getKey('k1')).toStrictEqual(key({ limits: { daily: 5 } }));
+      expect(await store.getProject('acme')).toStrictEqual({ name: 'acme', createdAt: '2026-11-27T10:00:00.000Z', mode: 'soft' });
+
+      // An empty list is never stored beside a non-empty one: it would read as "allow nothing" to a careless reader.
+      await store.updateProject('acme', { access: { routes: [], models: ['gpt-*'] } });
+      expect((await store.getProject('acme'))?.access).toStrictEqual({ models: ['gpt-*'] });
+      expect(await store.updateProject('nope', { access: null })).toBe(false);
+      expect(await store.updateKey('nope', { access: { routes: ['openai'] } })).toBe(false);
+    });
   });
 }
