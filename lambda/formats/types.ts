@@ -33,6 +33,12 @@ export interface Endpoints {
 export interface UsageDocument {
   readonly flavor: string;
   readonly doc: unknown;
+  /**
+   * The genai-prices provider whose API shape the document has, whose `flavor` extractor reads it
+   * when the pricing provider has none of that flavour (an OpenAI-compatible server priced as
+   * Together, whose data has no extractors, or priced from custom prices alone).
+   */
+  readonly shapeOf?: string;
 }
 
 export interface Metered {
