@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FormatId } from '../formats/types';
 import type { CustomPrice } from '../pricing/pricer';
-import { bindingsOf, formatsOf, HOSTED_PROVIDER_IDS, isProviderId, pricingIdOf, PROVIDER_IDS, PROVIDERS } from '../providers';
+import { formatsOf, HOSTED_PROVIDER_IDS, isProviderId, pricingIdOf, PROVIDER_IDS, PROVIDERS } from '../providers';
 import type { HostedProviderId, ProviderAdapter, ProviderId, UnhostedProviderId } from '../providers/types';
 import { resolveRouteGroups, routeGroupSchema, type RouteGroup } from './routing';
 import { ConfigError } from './config-error';
@@ -248,9 +248,8 @@ function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
   const prices = (file.prices ?? []).map(({ provider, model, ...prices }, index): CustomPrice => {
     const account = accounts.get(provider);
     if (!account) throw new ConfigError(`${source}: prices.${index}.provider: "${provider}" is neither a provider kind nor a configured account`);
-    // The account's primary way of serving: its kind's prices, or the account's own where it decides.
-    const primary = bindingsOf(PROVIDERS[account.kind])[0];
-    return { pricingId: primary ? pricingIdOf(account, primary) : PROVIDERS[account.kind].pricingId, model, prices };
+    // Its kind's prices, or the account's own where it decides them.
+    return { pricingId: pricingIdOf(account), model, prices };
   });
   return {
     providers,

@@ -64,11 +64,12 @@ export function isHosted(kind: ProviderId): kind is HostedProviderId {
 export const HOSTED_PROVIDER_IDS: readonly HostedProviderId[] = PROVIDER_IDS.filter(isHosted);
 
 /**
- * The pricing id of requests an account serves through `binding`: the account's own where its
- * kind lets the account decide, else the binding's.
+ * The pricing id of requests an account serves through `binding` (by default its kind's primary
+ * format): the account's own where its kind lets the account decide, else the binding's.
  */
-export function pricingIdOf(account: { readonly name: string; readonly kind: ProviderId; readonly options: unknown }, binding: FormatBinding<unknown>): string {
-  return PROVIDERS[account.kind].pricingIdFor?.(account.name, account.options) ?? binding.pricingId;
+export function pricingIdOf(account: { readonly name: string; readonly kind: ProviderId; readonly options: unknown }, binding?: FormatBinding<unknown>): string {
+  const adapter = PROVIDERS[account.kind];
+  return adapter.pricingIdFor?.(account.name, account.options) ?? binding?.pricingId ?? adapter.pricingId;
 }
 
 /** The formats a kind serves, its primary one first. */

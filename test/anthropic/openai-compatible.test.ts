@@ -100,6 +100,16 @@ describe('Anthropic’s OpenAI-compatible endpoint through the gateway, with the
     expectSpendEverywhere(await harness.waitForSpend((c) => c.length === 12), keyId, STREAM_NANOS);
   });
 
+  it('shows the OpenAI SDK an OpenAI-shaped 401 for an unknown gateway key, and calls nobody', async () => {
+    const stranger = new OpenAI({ apiKey: 'tgk_nope_not-a-real-key', baseURL: `${harness.gateway.url}/proxy/anthropic/v1` });
+
+    const failure = await stranger.chat.completions.create({ model: MODEL, max_tokens: 256, messages: MESSAGES }).catch((e: unknown) => e);
+
+    expect(failure).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((failure as InstanceType<typeof OpenAI.AuthenticationError>).error).toMatchObject({ type: 'authentication_error', code: 'invalid_api_key' });
+    expect(upstream.requests).toHaveLength(0);
+  });
+
   it.each([
     ['OpenAI’s own path, without /v1', 'POST', '/proxy/anthropic/chat/completions'],
     ['the Responses API, which the compatibility layer does not have', 'POST', '/proxy/anthropic/v1/responses'],
