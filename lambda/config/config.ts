@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FormatId } from '../formats/types';
 import type { CustomPrice } from '../pricing/pricer';
-import { formatsOf, isProviderId, PROVIDER_IDS, PROVIDERS } from '../providers';
-import type { ProviderAdapter, ProviderId } from '../providers/types';
+import { formatsOf, HOSTED_PROVIDER_IDS, isProviderId, pricingIdOf, PROVIDER_IDS, PROVIDERS } from '../providers';
+import type { HostedProviderId, ProviderAdapter, ProviderId, UnhostedProviderId } from '../providers/types';
 import { resolveRouteGroups, routeGroupSchema, type RouteGroup } from './routing';
 import { ConfigError } from './config-error';
 import * as z from './zod';
@@ -93,9 +93,16 @@ export interface ServerSettings {
   readonly writeStallTimeoutMs: number;
 }
 
+/**
+ * Each kind's default account, the one named after it: always there for a kind with a well-known
+ * host; for an unhosted kind (Azure OpenAI, a generic OpenAI-compatible server) only once the
+ * config names it, since no base URL could stand in for the operator's own.
+ */
+export type DefaultAccounts = Readonly<Record<HostedProviderId, ProviderSettings>> & Readonly<Partial<Record<UnhostedProviderId, ProviderSettings>>>;
+
 export interface GatewayConfig {
   /** Each kind's default account: the one named after the kind. */
-  readonly providers: Readonly<Record<ProviderId, ProviderSettings>>;
+  readonly providers: DefaultAccounts;
   /** Every account by name, the defaults included. */
   readonly accounts: ReadonlyMap<string, ProviderSettings>;
   /** Routing groups by route name. */
@@ -236,11 +243,13 @@ export function parseConfig(raw: unknown, source: string): GatewayConfig {
 
 function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
   const accounts = resolveAccounts(file.providers ?? {}, source);
-  const providers = Object.fromEntries(PROVIDER_IDS.map((kind) => [kind, defaultAccount(accounts, kind)])) as Record<ProviderId, ProviderSettings>;
+  // Every hosted kind's is there (resolveAccounts made it); an unhosted kind's only if configured.
+  const providers = Object.fromEntries(PROVIDER_IDS.flatMap((kind) => (accounts.has(kind) ? [[kind, accounts.get(kind)]] : []))) as DefaultAccounts;
   const prices = (file.prices ?? []).map(({ provider, model, ...prices }, index): CustomPrice => {
     const account = accounts.get(provider);
     if (!account) throw new ConfigError(`${source}: prices.${index}.provider: "${provider}" is neither a provider kind nor a configured account`);
-    return { pricingId: PROVIDERS[account.kind].pricingId, model, prices };
+    // Its kind's prices, or the account's own where it decides them.
+    return { pricingId: pricingIdOf(account), model, prices };
   });
   return {
     providers,
@@ -254,15 +263,10 @@ function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
   };
 }
 
-function defaultAccount(accounts: ReadonlyMap<string, ProviderSettings>, kind: ProviderId): ProviderSettings {
-  const account = accounts.get(kind);
-  if (!account) throw new Error(`no default account for provider kind ${kind}`);
-  return account;
-}
-
 /**
- * Every kind has an account named after it (configured or all defaults), so today's files and
- * the PAIG route names work unchanged; any other name is an account the operator added.
+ * Every kind with a well-known host has an account named after it (configured or all defaults),
+ * so today's files and the PAIG route names work unchanged; any other name is an account the
+ * operator added. An unhosted kind has accounts only where the config names them.
  */
 function resolveAccounts(given: Readonly<Record<string, ProviderFileSettings>>, source: string): Map<string, ProviderSettings> {
   const accounts = new Map<string, ProviderSettings>();
@@ -275,7 +279,7 @@ function resolveAccounts(given: Readonly<Record<string, ProviderFileSettings>>, 
     }
     accounts.set(name, accountSettings(name, kind, settings, where));
   }
-  for (const kind of PROVIDER_IDS) if (!accounts.has(kind)) accounts.set(kind, accountSettings(kind, kind, {}, `${source}: providers.${kind}`));
+  for (const kind of HOSTED_PROVIDER_IDS) if (!accounts.has(kind)) accounts.set(kind, accountSettings(kind, kind, {}, `${source}: providers.${kind}`));
   return accounts;
 }
 
@@ -294,11 +298,16 @@ function accountSettings(name: string, kind: ProviderId, given: ProviderFileSett
     throw new ConfigError(`${where}.credential: required for an account not named after its kind, e.g. {"env": "${name.toUpperCase().replaceAll('-', '_')}_API_KEY"}`);
   }
   const options = providerOptions(adapter, given.options, `${where}.options`);
+  const baseUrl = given.baseUrl ?? adapter.defaultBaseUrl?.(options) ?? adapter.defaults.baseUrl;
+  if (baseUrl === undefined) {
+    const example = adapter.defaults.baseUrlExample;
+    throw new ConfigError(`${where}.baseUrl: required for provider kind ${kind}, which has no default host${example ? `, e.g. "${example}"` : ''}`);
+  }
   return {
     name,
     kind,
     format: adapter.format,
-    baseUrl: new URL(given.baseUrl ?? adapter.defaultBaseUrl?.(options) ?? adapter.defaults.baseUrl),
+    baseUrl: new URL(baseUrl),
     credential: credentialSource(given.credential, defaultEnv),
     options,
     unpriced: unpricedPolicy(given.unpriced ?? (given.allowUnpriced ? 'allow' : 'reject'), given.unpricedBlockMinutes),

@@ -11,7 +11,7 @@ import { refusalError } from '../limits/refusal';
 import type { WireFormat } from '../formats/types';
 import type { Outbound, OutboundRequest } from '../providers/types';
 import type { Pricer } from '../pricing/pricer';
-import { FORMATS } from '../providers';
+import { FORMATS, pricingIdOf } from '../providers';
 import { meteredBody } from '../metering/metered-body';
 import type { Reservation, Store } from '../store/port';
 import { GatewayError } from './errors';
@@ -113,7 +113,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         drops: provider.dropsRequestHeader?.bind(provider),
       });
       // `env` undefined means process.env to the providers that read it: no spread needed to omit it.
-      const auth = await provider.authorize(draft, { credential, options: settings.options, dispatcher: deps.upstream, now: clock, env: deps.env });
+      const context = { credential, options: settings.options, dispatcher: deps.upstream, now: clock, env: deps.env };
+      const auth = await (binding.authorize ? binding.authorize(draft, context) : provider.authorize(draft, context));
       return servedBy(settings, await sendUpstream(deps.upstream, draft, auth));
     };
     const view = { providerPath: route.providerPath, query: route.query, body: raw && raw.byteLength > 0 && route.operation.kind === 'metered' ? parseJsonObject(raw) : {} };
@@ -123,14 +124,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
 
     const operation = route.operation.name;
-    const prepared = (binding.prepare ?? route.format.prepare)(operation, view);
+    const prepared = binding.prepare ? binding.prepare(operation, view, settings.options) : route.format.prepare(operation, view);
     checkModelAccess(policy, route.route, prepared);
+    const pricingId = pricingIdOf(settings, binding);
     const budget = budgetRequest({
       format: route.format,
       operation,
       view,
       pricer: deps.pricer,
-      pricingId: binding.pricingId,
+      pricingId,
       model: prepared.model,
       inputBytes: raw?.byteLength ?? 0,
       defaultMaxOutputTokens: limits.defaultMaxOutputTokens,
@@ -159,7 +161,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const context = {
       route,
       account: settings,
-      pricingId: binding.pricingId,
+      pricingId,
       operation,
       streams: route.operation.streams === true,
       requestModel: prepared.model,

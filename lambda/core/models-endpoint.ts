@@ -2,7 +2,7 @@ import type { GatewayConfig } from '../config/config';
 import type { CredentialResolver } from '../config/credentials';
 import type { AccessFilter } from '../limits/access';
 import { pricedModels } from '../pricing/catalog';
-import { bindingsOf, PROVIDERS } from '../providers';
+import { bindingsOf, pricingIdOf, PROVIDERS } from '../providers';
 import { bytes, type GatewayResponse } from './http-types';
 import type { Router } from './route';
 
@@ -46,7 +46,7 @@ export async function listModels(config: GatewayConfig, router: Router, credenti
     }
     const pricingIds = new Set(members.flatMap((name) => {
       const account = config.accounts.get(name);
-      return account ? bindingsOf(PROVIDERS[account.kind]).map((binding) => binding.pricingId) : [];
+      return account ? bindingsOf(PROVIDERS[account.kind]).map((binding) => pricingIdOf(account, binding)) : [];
     }));
     const models = [...new Set([...pricingIds].flatMap((id) => pricedModels(id, config.prices)))].filter((model) => !access || access.model(model)).sort();
     byMembers.set(key, { route, aliases: [], provider: first.name, members, format: first.format, models });

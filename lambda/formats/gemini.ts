@@ -158,3 +158,5 @@ function googleStatus(status: number): string {
   }
 }
 
+/** The metered actions, for other ways of serving this format (the Gemini Developer API's paths). */
+export { METERED as GEMINI_METERED_ACTIONS };

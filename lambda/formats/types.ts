@@ -40,6 +40,12 @@ export interface UsageDocument {
    * @default the provider the request is priced under
    */
   readonly extractorProvider?: string;
+  /**
+   * The genai-prices provider whose API shape the document has, whose `flavor` extractor reads it
+   * when the pricing provider has none of that flavour (an OpenAI-compatible server priced as
+   * Together, whose data has no extractors, or priced from custom prices alone).
+   */
+  readonly shapeOf?: string;
 }
 
 export interface Metered {

@@ -51,10 +51,10 @@ describe('the google-vertex kind’s Claude binding', () => {
   });
 
   it('reads a native path’s model from the path and /v1/messages’ from the body', () => {
-    expect(vertexAnthropic.prepare?.('rawPredict', { providerPath: '/v1/publishers/anthropic/models/claude-sonnet-4@20250514:rawPredict', query: '', body: { model: 'ignored' } })).toEqual({
+    expect(vertexAnthropic.prepare?.('rawPredict', { providerPath: '/v1/publishers/anthropic/models/claude-sonnet-4@20250514:rawPredict', query: '', body: { model: 'ignored' } }, OPTIONS)).toEqual({
       model: 'claude-sonnet-4@20250514',
     });
-    expect(vertexAnthropic.prepare?.('messages', { providerPath: '/v1/messages', query: '', body: { model: 'claude-sonnet-4@20250514' } })).toEqual({ model: 'claude-sonnet-4@20250514' });
+    expect(vertexAnthropic.prepare?.('messages', { providerPath: '/v1/messages', query: '', body: { model: 'claude-sonnet-4@20250514' } }, OPTIONS)).toEqual({ model: 'claude-sonnet-4@20250514' });
   });
 
   it.each(['claude/x', 'claude:rawPredict', 'claude%2Fx', 'models', '', 'claude x'])('refuses to address the model %j', (model) => {
