@@ -7,7 +7,10 @@ import { CliFailure, now, UsageError, withStore, type CliIo } from './io';
 import { CAP_FIELDS } from './limits';
 import { printJson, printTable } from './output';
 
-const SCOPE_ORDER: readonly ScopeKind[] = ['project', 'user', 'key'];
+const SCOPE_ORDER: readonly ScopeKind[] = ['project', 'managed', 'byok', 'user', 'key'];
+
+/** The scopes a report can be asked for: those that carry caps. */
+type CappedScope = Scope & { readonly kind: 'key' | 'project' | 'user' };
 
 /**
  * One counter, or one cap with nothing spent against it yet. `--json` prints these as they are:
@@ -49,7 +52,7 @@ export async function spendCommand(args: readonly string[], io: CliIo): Promise<
   });
   const selected = (['key', 'project', 'user'] as const)
     .map((kind) => ({ kind, id: nonEmpty(values[kind], `--${kind}`, command) }))
-    .filter((scope): scope is { kind: ScopeKind; id: string } => scope.id !== undefined);
+    .filter((scope): scope is CappedScope => scope.id !== undefined);
   if (selected.length > 1) throw new UsageError('give at most one of --key, --project and --user', command);
   const period = values.period;
   if (period !== undefined && !isPeriodKind(period)) throw new UsageError(`--period must be one of ${PERIOD_KINDS.join(', ')}`, command);
@@ -98,10 +101,11 @@ export async function spendCommand(args: readonly string[], io: CliIo): Promise<
 
 /**
  * The scopes to report and their counters. `--key` covers the key and the user and project whose
- * caps also apply to its requests; `--project`/`--user` that one scope; nothing, every scope with
- * a cap or any spend.
+ * caps also apply to its requests; `--project` the project and, per account, what its keys spent
+ * on the gateway's credentials (`managed`) and on the project's own (`byok`); `--user` that one
+ * scope; nothing, every scope with a cap or any spend.
  */
-async function gather(store: Store, selected: Scope | undefined): Promise<{ scopes: ScopeLimits[]; counters: SpendCounter[] }> {
+async function gather(store: Store, selected: CappedScope | undefined): Promise<{ scopes: ScopeLimits[]; counters: SpendCounter[] }> {
   if (selected === undefined) {
     const [projects, users, keys, counters] = await Promise.all([store.listProjects(), store.listUsers(), store.listKeys(), store.getSpend()]);
     const capped: ScopeLimits[] = [
@@ -127,10 +131,10 @@ async function gather(store: Store, selected: Scope | undefined): Promise<{ scop
       break;
     }
     case 'project': {
-      const project = await store.getProject(selected.id);
-      scopes = [{ scope: selected, limits: project?.limits }];
-      if (!project && (await store.getSpend(selected)).length === 0) throw new CliFailure(`no project named "${selected.id}" (see "tollgate projects list")`);
-      break;
+      const [project, own, billed] = await Promise.all([store.getProject(selected.id), store.getSpend(selected), accountSpend(store, selected.id)]);
+      if (!project && own.length === 0) throw new CliFailure(`no project named "${selected.id}" (see "tollgate projects list")`);
+      const accounts = sortScopes(uniqueScopes(billed.map((counter) => ({ scope: counter.scope, limits: undefined }))));
+      return { scopes: [{ scope: selected, limits: project?.limits }, ...accounts], counters: [...own, ...billed] };
     }
     case 'user': {
       const user = await store.getUser(selected.id);
@@ -141,6 +145,13 @@ async function gather(store: Store, selected: Scope | undefined): Promise<{ scop
   }
   const counters = (await Promise.all(scopes.map(({ scope }) => store.getSpend({ kind: scope.kind, id: scope.id })))).flat();
   return { scopes, counters };
+}
+
+/** A project's spend per account it was billed on, managed and its own. */
+async function accountSpend(store: Store, project: string): Promise<SpendCounter[]> {
+  const counters = (await Promise.all((['managed', 'byok'] as const).map((kind) => store.getSpend({ kind })))).flat();
+  // Ids are `<project>/<account>`; account names hold no "/", so the project is all before the last one.
+  return counters.filter((counter) => counter.scope.id.slice(0, counter.scope.id.lastIndexOf('/')) === project);
 }
 
 /** This day, week and month, and lifetime: every one with a cap or any spend. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ProviderSettings } from '../config/config';
 import { periodLabel, type PeriodKind } from '../store/periods';
 import { scopesOf, type Claim, type KeyRecord, type Limits, type LimitMode, type ProjectRecord, type Reservation, type Scope, type UserRecord } from '../store/port';
 
@@ -7,6 +8,8 @@ export interface Policy {
   readonly key: KeyRecord;
   readonly project: ProjectRecord | undefined;
   readonly user: UserRecord | undefined;
+  /** The project's own provider accounts (BYOK), which its keys use in place of the gateway's. */
+  readonly accounts?: readonly ProviderSettings[];
 }
 
 const LIMIT_PERIODS: readonly [keyof Limits, PeriodKind][] = [
@@ -21,7 +24,7 @@ const LIMIT_PERIODS: readonly [keyof Limits, PeriodKind][] = [
  * may be forwarded: a spend claim per capped scope × period (the estimate in strict mode; a bare
  * "still under the cap?" check in soft mode), plus the key's request-rate and concurrency claims.
  */
-export function planReservation(policy: Policy, estimateNanos: number, at: Date, ttlMs: number): Reservation {
+export function planReservation(policy: Policy, estimateNanos: number, at: Date, ttlMs: number, account: BilledAccount): Reservation {
   const mode: LimitMode = policy.project?.mode ?? 'strict';
   const claims: Claim[] = [];
   const spendClaims = (scope: Scope, limits: Limits | undefined): void => {
@@ -43,7 +46,20 @@ export function planReservation(policy: Policy, estimateNanos: number, at: Date,
   if (policy.user) spendClaims({ kind: 'user', id: policy.user.name }, policy.user.limits);
   if (policy.project) spendClaims({ kind: 'project', id: policy.project.name }, policy.project.limits);
   claims.push(...rateClaims(key, at));
-  return { id: randomUUID(), at, scopes: scopesOf(key), claims, estimateNanos, expiresAt: new Date(at.getTime() + ttlMs) };
+  const scopes = [...scopesOf(key), accountScope(key.project, account)];
+  return { id: randomUUID(), at, scopes, claims, estimateNanos, expiresAt: new Date(at.getTime() + ttlMs) };
+}
+
+/** The account an attempt goes to: whose credential its spend is billed on. */
+export type BilledAccount = Pick<ProviderSettings, 'name' | 'project'>;
+
+/**
+ * Whose credential paid, per project: `managed:<project>/<account>` for the gateway's own accounts,
+ * `byok:<project>/<account>` for the project's. Recorded only, never capped: the project's caps
+ * hold over both alike.
+ */
+export function accountScope(project: string, account: BilledAccount): Scope {
+  return { kind: account.project === undefined ? 'managed' : 'byok', id: `${project}/${account.name}` };
 }
 
 /**
