@@ -258,9 +258,13 @@ requests in flight, the cap, the share of it used ((settled + reserved) / cap) a
 resets. Periods with spend but no cap are shown too. With no scope option: every scope with a cap
 or any spend.
 
+Spend is also recorded by whose credential paid, per project and account, for billing back:
+"managed:<project>/<account>" (the gateway's own provider accounts) and "byok:<project>/<account>"
+(the project's own, see "tollgate providers"). These carry no caps; the project's caps cover both.
+
 Options:
   --key <id>       One key, with the user and project whose caps also apply to its requests
-  --project <p>    One project
+  --project <p>    One project, and its spend per account, managed and its own
   --user <u>       One user (their spend across all of their keys)
   --period <kind>  Only day, week, month or lifetime
   --history        Every period with spend, past ones too, newest first (caps on current ones)
