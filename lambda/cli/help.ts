@@ -258,9 +258,10 @@ requests in flight, the cap, the share of it used ((settled + reserved) / cap) a
 resets. Periods with spend but no cap are shown too. With no scope option: every scope with a cap
 or any spend.
 
-Spend is also recorded by whose credential paid, per project and account, for billing back:
-"managed:<project>/<account>" (the gateway's own provider accounts) and "byok:<project>/<account>"
-(the project's own, see "tollgate providers"). These carry no caps; the project's caps cover both.
+Spend on a project's own provider accounts (see "tollgate providers") is also recorded as
+"byok:<project>/<account>". Beside such a project, "managed:<project>" is its settled spend less
+that: what it spent on the gateway's own credentials, to bill back. Neither carries caps; the
+project's caps cover both.
 
 Options:
   --key <id>       One key, with the user and project whose caps also apply to its requests
@@ -312,7 +313,7 @@ Commands:
 A project's own account serves that project's keys only. For them it takes the place of the
 gateway's accounts of its kind on every route (so their traffic is never billed on the gateway's
 credential), and its name is a route of its own. Spend is recorded as usual against key, user and
-project caps, and also per account: "managed" (the gateway's credential) or "byok" (the project's);
+project caps, and also as "byok:<project>/<account>", so the managed share can be billed back;
 see "tollgate spend --project <p>".
 
 Every command accepts --json for machine-readable output.

@@ -46,7 +46,8 @@ export function planReservation(policy: Policy, estimateNanos: number, at: Date,
   if (policy.user) spendClaims({ kind: 'user', id: policy.user.name }, policy.user.limits);
   if (policy.project) spendClaims({ kind: 'project', id: policy.project.name }, policy.project.limits);
   claims.push(...rateClaims(key, at));
-  const scopes = [...scopesOf(key), accountScope(key.project, account)];
+  const own = account.project === undefined ? undefined : byokScope(key.project, account.name);
+  const scopes = own ? [...scopesOf(key), own] : scopesOf(key);
   return { id: randomUUID(), at, scopes, claims, estimateNanos, expiresAt: new Date(at.getTime() + ttlMs) };
 }
 
@@ -54,12 +55,12 @@ export function planReservation(policy: Policy, estimateNanos: number, at: Date,
 export type BilledAccount = Pick<ProviderSettings, 'name' | 'project'>;
 
 /**
- * Whose credential paid, per project: `managed:<project>/<account>` for the gateway's own accounts,
- * `byok:<project>/<account>` for the project's. Recorded only, never capped: the project's caps
- * hold over both alike.
+ * Spend on a project's own account (BYOK), recorded beside the capped scopes and never capped
+ * itself: the project's caps hold over it as over managed spend. Managed requests record nothing
+ * extra (their share is the project's total less this), so they cost no more writes than before.
  */
-export function accountScope(project: string, account: BilledAccount): Scope {
-  return { kind: account.project === undefined ? 'managed' : 'byok', id: `${project}/${account.name}` };
+export function byokScope(project: string, account: string): Scope {
+  return { kind: 'byok', id: `${project}/${account}` };
 }
 
 /**

@@ -71,10 +71,11 @@ export interface Store {
 }
 
 /**
- * `key`, `user` and `project` carry caps. `managed` and `byok` only record whose credential paid:
- * the gateway's own account, or the project's (id `<project>/<account>`), so an operator can bill back.
+ * `key`, `user` and `project` carry caps. `byok` (id `<project>/<account>`) only records what a
+ * project spent on its own provider account, so an operator can bill back the rest: a project's
+ * managed spend is its total less its `byok` scopes, settled in the same write.
  */
-export type ScopeKind = 'key' | 'user' | 'project' | 'managed' | 'byok';
+export type ScopeKind = 'key' | 'user' | 'project' | 'byok';
 
 export interface Scope {
   readonly kind: ScopeKind;

@@ -87,7 +87,7 @@ describe('the built CLI, as a child process', () => {
     // Read back by another process, after the server is gone: the settlement was committed, nothing is left held.
     const spend = JSON.parse(execFileSync(process.execPath, [BIN, 'spend', '--json'], { cwd: dir.path, env, encoding: 'utf8' })) as SpendRow[];
     const lifetime = spend.filter((row) => row.period === 'lifetime');
-    expect(lifetime.map((row) => row.scope.kind).sort()).toEqual(['key', 'managed', 'project']);
+    expect(lifetime.map((row) => row.scope.kind).sort()).toEqual(['key', 'project']);
     for (const row of lifetime) expect(row).toMatchObject({ requests: 1, reservedNanos: 0, nanos: expect.any(Number) });
     expect(lifetime[0]?.nanos).toBeGreaterThan(0);
   });

@@ -138,7 +138,8 @@ describe('a project’s own provider account on a deployed stack', () => {
 
     // AND the spend was recorded as the project's own, before the invocation returned
     expect((await store.getSpend({ kind: 'byok', id: 'acme/openai-acme' })).find((c) => c.period === 'lifetime')).toMatchObject({ requests: 1 });
-    expect((await store.getSpend({ kind: 'managed', id: 'beta/openai' })).find((c) => c.period === 'lifetime')).toMatchObject({ requests: 1 });
+    expect((await store.getSpend({ kind: 'project', id: 'beta' })).find((c) => c.period === 'lifetime')).toMatchObject({ requests: 1 });
+    expect((await store.getSpend({ kind: 'byok' })).map((c) => c.scope.id)).not.toContain('beta/openai');
   });
 
   it('deletes the secret with the account, and never shows the credential anywhere', async () => {

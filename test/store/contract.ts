@@ -320,18 +320,17 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect(await store.addProjectAccount(account())).toBe(true);
     });
 
-    it('records spend by whose credential paid, managed or the project’s own, beside the capped scopes', async () => {
+    it('records spend on a project’s own account beside the capped scopes', async () => {
       const scopes: Scope[] = [
         { kind: 'project', id: 'acme' },
         { kind: 'byok', id: 'acme/openai-acme' },
       ];
       await reserveAndSettle(store, { scopes }, 70);
-      await reserveAndSettle(store, { scopes: [{ kind: 'project', id: 'acme' }, { kind: 'managed', id: 'acme/openai' }] }, 30);
+      await reserveAndSettle(store, { scopes: [{ kind: 'project', id: 'acme' }] }, 30);
 
-      const lifetime = (kind: 'byok' | 'managed' | 'project') => store.getSpend({ kind }).then((counters) => counters.filter((c) => c.period === 'lifetime'));
+      const lifetime = (kind: 'byok' | 'project') => store.getSpend({ kind }).then((counters) => counters.filter((c) => c.period === 'lifetime'));
       expect(await lifetime('byok')).toEqual([{ scope: { kind: 'byok', id: 'acme/openai-acme' }, period: 'lifetime', nanos: 70, reservedNanos: 0, requests: 1 }]);
-      expect(await lifetime('managed')).toEqual([{ scope: { kind: 'managed', id: 'acme/openai' }, period: 'lifetime', nanos: 30, reservedNanos: 0, requests: 1 }]);
-      expect((await lifetime('project'))[0]).toMatchObject({ nanos: 100, requests: 2 });
+      expect(await lifetime('project')).toEqual([{ scope: { kind: 'project', id: 'acme' }, period: 'lifetime', nanos: 100, reservedNanos: 0, requests: 2 }]);
     });
   });
 }
