@@ -23,6 +23,7 @@ const LIMIT_PERIODS: readonly [keyof Limits, PeriodKind][] = [
  * Turns a request's policy and estimate into the claims the store must grant before the request
  * may be forwarded: a spend claim per capped scope × period (the estimate in strict mode; a bare
  * "still under the cap?" check in soft mode), plus the key's request-rate and concurrency claims.
+ * `account` is the one this attempt goes to: a project's own account adds its `byok` scope.
  */
 export function planReservation(policy: Policy, estimateNanos: number, at: Date, ttlMs: number, account: BilledAccount): Reservation {
   const mode: LimitMode = policy.project?.mode ?? 'strict';
