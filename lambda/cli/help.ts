@@ -16,6 +16,8 @@ Commands:
   keys disable|enable <id>
                          Stop a key for now, or let it work again
   keys revoke <id>       Revoke a key, for good
+  providers add|list|remove
+                         A project's own provider accounts (bring your own credential)
   spend                  Show spend against each cap, and when each resets
   prices refresh         Fetch the latest genai-prices data into the data directory
 
@@ -333,9 +335,14 @@ requests in flight, the cap, the share of it used ((settled + reserved) / cap) a
 resets. Periods with spend but no cap are shown too. With no scope option: every scope with a cap
 or any spend.
 
+Spend on a project's own provider accounts (see "tollgate providers") is also recorded as
+"byok:<project>/<account>". Beside such a project, "managed:<project>" is its settled spend less
+that: what it spent on the gateway's own credentials, to bill back. Neither carries caps; the
+project's caps cover both.
+
 Options:
   --key <id>       One key, with the user and project whose caps also apply to its requests
-  --project <p>    One project
+  --project <p>    One project, and its spend per account, managed and its own
   --user <u>       One user (their spend across all of their keys)
   --period <kind>  Only day, week, month or lifetime
   --history        Every period with spend, past ones too, newest first (caps on current ones)
@@ -369,4 +376,64 @@ export const PRICES_STATUS_HELP = `Usage: tollgate prices status [--json]
 
 Shows the stored price data: where it came from, when it was fetched and last confirmed, and
 how many providers and models it prices.
+`;
+
+export const PROVIDERS_HELP = `Usage: tollgate providers <command> [options]
+
+Commands:
+  add --project <p> --name <n> --kind <kind> [credential source] [--base-url <url>] [--options <json>]
+                        Give a project its own provider account (bring your own credential)
+  list [--project <p>]  List project accounts (never the credential: its last 4 characters at most)
+  remove <name> --project <p>
+                        Remove a project account; its keys use the gateway's own accounts again
+
+A project's own account serves that project's keys only. For them it takes the place of the
+gateway's accounts of its kind on every route (so their traffic is never billed on the gateway's
+credential), and its name is a route of its own. Spend is recorded as usual against key, user and
+project caps, and also as "byok:<project>/<account>", so the managed share can be billed back;
+see "tollgate spend --project <p>".
+
+Every command accepts --json for machine-readable output.
+Run "tollgate providers <command> --help" for details.
+`;
+
+export const PROVIDERS_ADD_HELP = `Usage: tollgate providers add --project <project> --name <name> --kind <kind>
+         [--credential-from-env <VAR> | --credential-file <path>] [--base-url <url>] [--options <json>] [--json]
+
+Adds a provider account of the project's own. Its credential is read from an environment
+variable, a file, or standard input (never from the command line, which other users can see),
+and is never printed back. Locally it is stored encrypted (AES-256-GCM) with the key in
+TOLLGATE_SECRET_KEY, or else the data directory's secret.key, created on first use (0600); the
+gateway must run with the same key. For a deployed stack (--stack) it goes to the stack's Secrets
+Manager prefix, encrypted with the stack's key. The project is created if it is new.
+
+Options:
+  --project <p>               The project whose keys the account serves (required)
+  --name <n>                  Account name, unique in the project and a route name for its keys:
+                              lower-case letters, digits and "-" (required)
+  --kind <kind>               openai, anthropic, groq, google-vertex or bedrock (required)
+  --credential-from-env <VAR> Read the credential from this environment variable
+  --credential-file <path>    Read it from this file ("-": standard input)
+  --base-url <url>            Where the account's requests go (default: the kind's own API)
+  --options <json>            The kind's options, as in the config file, e.g. for google-vertex
+                              '{"project": "acme-ai", "location": "europe-west4"}'
+  --json                      Print the account as "providers list --json" does
+
+Running gateways start using it within their record cache TTL (limits.keyCacheTtlMs, 5 s by default).
+
+Example:
+  OPENAI_KEY_ACME=sk-... tollgate providers add --project acme --name openai-acme --kind openai --credential-from-env OPENAI_KEY_ACME
+`;
+
+export const PROVIDERS_LIST_HELP = `Usage: tollgate providers list [--project <project>] [--json]
+
+Lists project provider accounts: project, name, kind, the credential's last 4 characters (none
+for one shorter than 12), where it is stored, and the base URL. The credential itself is never shown.
+`;
+
+export const PROVIDERS_REMOVE_HELP = `Usage: tollgate providers remove <name> --project <project> [--json]
+
+Removes a project's own provider account. Its keys go back to the gateway's own accounts of that
+kind within the running gateways' record cache TTL. With --stack, its secret is deleted from
+Secrets Manager at once (no recovery window). Spend already recorded against it is kept.
 `;

@@ -14,7 +14,9 @@ import * as z from './zod';
  */
 export type CredentialSource =
   | { readonly kind: 'env'; readonly name: string }
-  | { readonly kind: 'secret'; readonly secretId: string; readonly field?: string };
+  | { readonly kind: 'secret'; readonly secretId: string; readonly field?: string }
+  /** A project's own credential, sealed in the local store by `tollgate providers add` (never from a config file). */
+  | { readonly kind: 'sealed'; readonly sealed: string };
 
 /**
  * One provider account: a name the operator chose (or a kind's own name, for the account every
@@ -34,6 +36,8 @@ export interface ProviderSettings {
   readonly options: unknown;
   /** What to do when a request's cost cannot be calculated. */
   readonly unpriced: UnpricedPolicy;
+  /** Set on a project's own account (BYOK, added with `tollgate providers add`): it serves that project's keys only. */
+  readonly project?: string;
 }
 
 /**
@@ -285,7 +289,8 @@ function resolveAccounts(given: Readonly<Record<string, ProviderFileSettings>>, 
 
 export const ACCOUNT_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
-function accountSettings(name: string, kind: ProviderId, given: ProviderFileSettings, where: string): ProviderSettings {
+/** One account from its file settings: what a config file's `providers.<name>` resolves to (a project's own accounts are checked the same way). */
+export function accountSettings(name: string, kind: ProviderId, given: ProviderFileSettings, where: string): ProviderSettings {
   const adapter = PROVIDERS[kind];
   const formats = formatsOf(adapter);
   if (given.format !== undefined && !formats.includes(given.format as FormatId)) {

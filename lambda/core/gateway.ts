@@ -13,6 +13,7 @@ import type { Outbound, OutboundRequest } from '../providers/types';
 import type { Pricer } from '../pricing/pricer';
 import { FORMATS, pricingIdOf } from '../providers';
 import { meteredBody } from '../metering/metered-body';
+import { createProjectRouter, withProjectAccounts } from '../routing/project-accounts';
 import type { Reservation, Store } from '../store/port';
 import { GatewayError } from './errors';
 import { bytes, headerValue, type GatewayRequest, type GatewayResponse } from './http-types';
@@ -64,10 +65,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const logger = deps.logger ?? jsonLogger;
   const maxRequestBytes = deps.maxRequestBytes ?? 32 * 1024 * 1024;
   const limits = deps.config.limits;
-  const policies = deps.policies ?? cachedPolicies(deps.store, limits.keyCacheTtlMs);
+  const policies = deps.policies ?? cachedPolicies(deps.store, limits.keyCacheTtlMs, () => clock().getTime());
   const slots = new KeySlots(limits.maxConcurrentPerKey);
   const ttlMs = limits.reservationTtlSeconds * 1000;
   const router = createRouter(deps.config);
+  const routes = createProjectRouter(router, policies, clock);
 
   async function proxy(request: GatewayRequest, route: ParsedRoute): Promise<GatewayResponse> {
     const at = clock();
@@ -76,7 +78,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     checkRouteAccess(policy, route.route);
     const release = slots.acquire(policy.key.id);
     try {
-      return await proxyWithSlot(request, route, policy, at, secret, release);
+      return await proxyWithSlot(request, withProjectAccounts(route, policy), policy, at, secret, release);
     } catch (error) {
       release();
       throw error;
@@ -155,7 +157,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const replaced = outbound.body ?? prepared.rewritten;
     const body = replaced ? serialized(replaced) : raw;
 
-    const reservation = planReservation(policy, budget.estimateNanos ?? 0, at, ttlMs);
+    const reservation = planReservation(policy, budget.estimateNanos ?? 0, at, ttlMs, settings);
     await reserve(reservation, at);
 
     const context = {
@@ -254,7 +256,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           const policy = await authenticate(request.headers, policies, clock());
           return await listModels(deps.config, router, deps.credential, accessFilter(policy));
         }
-        route = router.parse(request.method, request.url);
+        route = await routes.parse(request.method, request.url, request.headers);
         if (!route) throw new GatewayError('not_found', `No such path. Gateway requests go to /proxy/<route>/<provider path>.`);
         return await proxy(request, route);
       } catch (error) {

@@ -31,7 +31,7 @@ const WRITE_ATTEMPTS = 3;
 const RATE_COUNTER_TTL_SECONDS = 180;
 
 // A Record rather than an array so adding a ScopeKind without listing it here fails to compile.
-const SCOPE_KINDS: Readonly<Record<ScopeKind, true>> = { key: true, user: true, project: true };
+const SCOPE_KINDS: Readonly<Record<ScopeKind, true>> = { key: true, user: true, project: true, byok: true };
 
 /** Some counters of a settlement did not move after retries; `failed` names them. */
 export class SpendWriteError extends Error {

@@ -10,7 +10,17 @@ import {
 import { parseAccess, serializeAccess } from './access-lists';
 import { compareText, conditionally, type Item, requiredString, scanAll } from './dynamodb-items';
 import { dynamoSpend } from './dynamodb-spend';
-import { type AccessLists, DuplicateKeyIdError, type KeyRecord, type Limits, type ProjectRecord, type RateLimits, type Store, type UserRecord } from './port';
+import {
+  type AccessLists,
+  DuplicateKeyIdError,
+  type KeyRecord,
+  type Limits,
+  type ProjectAccountRecord,
+  type ProjectRecord,
+  type RateLimits,
+  type Store,
+  type UserRecord,
+} from './port';
 
 export { SpendWriteError } from './dynamodb-spend';
 
@@ -31,6 +41,12 @@ export interface TollgateTableNames {
 const KEY_PREFIX = 'key#';
 const PROJECT_PREFIX = 'project#';
 const USER_PREFIX = 'user#';
+/**
+ * A project's own provider accounts share one item, an attribute each (`account:<name>`): a
+ * request's policy reads them all with one GetItem, and each is added or removed atomically.
+ */
+const ACCOUNTS_PREFIX = 'accounts#';
+const ACCOUNT_ATTRIBUTE = 'account:';
 
 /**
  * Creates the two tables (on-demand billing) and waits until they are ACTIVE. Tables that
@@ -215,6 +231,46 @@ export function openDynamoStore(options: DynamoStoreOptions): Store {
       });
     },
 
+    async addProjectAccount(account) {
+      return conditionally(() =>
+        client.send(
+          new UpdateItemCommand({
+            TableName: keysTable,
+            Key: { pk: { S: ACCOUNTS_PREFIX + account.project } },
+            UpdateExpression: 'SET #project = :project, #account = :account',
+            ConditionExpression: 'attribute_not_exists(#account)',
+            ExpressionAttributeNames: { '#project': 'project', '#account': ACCOUNT_ATTRIBUTE + account.name },
+            ExpressionAttributeValues: { ':project': { S: account.project }, ':account': { S: JSON.stringify(account) } },
+          }),
+        ),
+      );
+    },
+    async listProjectAccounts(project) {
+      const items = project === undefined ? await listByPrefix(ACCOUNTS_PREFIX) : [await getItem(ACCOUNTS_PREFIX + project)].filter((item) => item !== undefined);
+      return items
+        .flatMap(accountsOf)
+        .sort((a, b) => compareText(a.project, b.project) || compareText(a.name, b.name));
+    },
+    async removeProjectAccount(project, name) {
+      const attribute = ACCOUNT_ATTRIBUTE + name;
+      let removed: Item | undefined;
+      const done = await conditionally(async () => {
+        const result = await client.send(
+          new UpdateItemCommand({
+            TableName: keysTable,
+            Key: { pk: { S: ACCOUNTS_PREFIX + project } },
+            UpdateExpression: 'REMOVE #account',
+            ConditionExpression: 'attribute_exists(#account)',
+            ExpressionAttributeNames: { '#account': attribute },
+            ReturnValues: 'UPDATED_OLD',
+          }),
+        );
+        removed = result.Attributes;
+      });
+      const body = done ? removed?.[attribute]?.S : undefined;
+      return body === undefined ? undefined : (JSON.parse(body) as ProjectAccountRecord);
+    },
+
     ...dynamoSpend(client, options.spendTable),
 
     async close() {
@@ -267,6 +323,12 @@ function toProject(item: Item): ProjectRecord {
 function toUser(item: Item): UserRecord {
   const limits = optionalJson<Limits>(item, 'limits');
   return { name: requiredString(item, 'name'), createdAt: requiredString(item, 'createdAt'), ...(limits && { limits }) };
+}
+
+function accountsOf(item: Item): ProjectAccountRecord[] {
+  return Object.entries(item).flatMap(([attribute, value]) =>
+    attribute.startsWith(ACCOUNT_ATTRIBUTE) && value.S !== undefined ? [JSON.parse(value.S) as ProjectAccountRecord] : [],
+  );
 }
 
 function toKeyRecord(item: Item): KeyRecord {

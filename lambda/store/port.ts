@@ -54,13 +54,28 @@ export interface Store {
   /** Reservations whose holder never settled them, oldest first. */
   expiredReservations(now: Date, limit?: number): Promise<Reservation[]>;
 
+  /**
+   * Adds a project's own provider account (BYOK). False if the project already has an account of
+   * that name: the existing one is kept.
+   */
+  addProjectAccount(account: ProjectAccountRecord): Promise<boolean>;
+  /** One project's own accounts, or every project's; by project, then name. */
+  listProjectAccounts(project?: string): Promise<ProjectAccountRecord[]>;
+  /** The account removed, so whatever held its credential can be cleaned up; undefined if there was none. */
+  removeProjectAccount(project: string, name: string): Promise<ProjectAccountRecord | undefined>;
+
   /** Spend counters (day, week, month, lifetime) for one scope, every scope of a kind, or all. */
   getSpend(query?: SpendQuery): Promise<SpendCounter[]>;
 
   close(): Promise<void>;
 }
 
-export type ScopeKind = 'key' | 'user' | 'project';
+/**
+ * `key`, `user` and `project` carry caps. `byok` (id `<project>/<account>`) only records what a
+ * project spent on its own provider account, so an operator can bill back the rest: a project's
+ * managed spend is its total less its `byok` scopes, settled in the same write.
+ */
+export type ScopeKind = 'key' | 'user' | 'project' | 'byok';
 
 export interface Scope {
   readonly kind: ScopeKind;
@@ -138,6 +153,31 @@ export interface KeyRecord {
   /** Narrows the project's {@link ProjectRecord.access}. @default every route and model the project allows */
   readonly access?: AccessLists;
 }
+
+/**
+ * A provider account a project brings for itself (BYOK): it serves that project's keys only, in
+ * place of the gateway's own accounts of its kind. Its credential is never stored in clear.
+ */
+export interface ProjectAccountRecord {
+  readonly project: string;
+  /** Unique within the project; also a route name for the project's keys. */
+  readonly name: string;
+  /** A provider kind, as stored; checked against the kinds this gateway knows when it is used. */
+  readonly kind: string;
+  readonly baseUrl?: string;
+  /** The kind's options (JSON), validated by its adapter as a config file's would be. */
+  readonly options?: unknown;
+  readonly credential: StoredCredential;
+  /** The credential's last four characters, for listings; empty when it is too short to show any. */
+  readonly hint: string;
+  readonly createdAt: string;
+}
+
+/**
+ * Where a project account's credential is: sealed (AES-256-GCM) with the gateway's local secret
+ * key, or a Secrets Manager secret under the stack's prefix (on AWS).
+ */
+export type StoredCredential = { readonly kind: 'sealed'; readonly sealed: string } | { readonly kind: 'secret'; readonly secretId: string };
 
 /** `null` clears a field; an absent field is left as it is. */
 export type Patch<T> = { readonly [K in keyof T]?: T[K] | null };

@@ -32,6 +32,12 @@ CREATE TABLE IF NOT EXISTS keys (
   rate_limits TEXT,
   access TEXT
 );
+CREATE TABLE IF NOT EXISTS project_accounts (
+  project TEXT NOT NULL,
+  name TEXT NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (project, name)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS spend (
   scope_kind TEXT NOT NULL,
   scope_id TEXT NOT NULL,

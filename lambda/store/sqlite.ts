@@ -6,6 +6,7 @@ import {
   type KeyPatch,
   type KeyRecord,
   type Limits,
+  type ProjectAccountRecord,
   type ProjectRecord,
   type RateLimits,
   type ScopeKind,
@@ -129,6 +130,17 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   const selectKeys = db.prepare<{ project: string | null; user: string | null }, KeyRow>(
     'SELECT * FROM keys WHERE (@project IS NULL OR project = @project) AND (@user IS NULL OR user = @user) ORDER BY created_at, id',
   );
+  const insertAccount = db.prepare('INSERT OR IGNORE INTO project_accounts (project, name, body) VALUES (?, ?, ?)');
+  const selectAccounts = db.prepare<{ project: string | null }, { body: string }>(
+    'SELECT body FROM project_accounts WHERE (@project IS NULL OR project = @project) ORDER BY project, name',
+  );
+  const selectAccount = db.prepare<[string, string], { body: string }>('SELECT body FROM project_accounts WHERE project = ? AND name = ?');
+  const deleteAccount = db.prepare('DELETE FROM project_accounts WHERE project = ? AND name = ?');
+  const takeAccount = db.transaction((project: string, name: string): string | undefined => {
+    const row = selectAccount.get(project, name);
+    if (row) deleteAccount.run(project, name);
+    return row?.body;
+  });
   const revoke = db.prepare('UPDATE keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?');
   const selectSpend = db.prepare<{ kind: string | null; id: string | null }, CounterRow>(
     `SELECT * FROM spend WHERE (@kind IS NULL OR scope_kind = @kind) AND (@id IS NULL OR scope_id = @id)
@@ -214,6 +226,17 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       return write(() => update('keys', 'id', id, columns));
     },
 
+    async addProjectAccount(account) {
+      return write(() => insertAccount.run(account.project, account.name, JSON.stringify(account)).changes > 0);
+    },
+    async listProjectAccounts(project) {
+      return read(() => selectAccounts.all({ project: project ?? null })).map((row) => toAccount(row.body));
+    },
+    async removeProjectAccount(project, name) {
+      const body = write(() => takeAccount(project, name));
+      return body === undefined ? undefined : toAccount(body);
+    },
+
     // Spend: the writer checks each commit; this only fails fast once the loss is known here.
     async reserve(reservation) {
       assertNanos(reservation.estimateNanos);
@@ -294,6 +317,10 @@ function toKeyRecord(row: KeyRow): KeyRecord {
     ...(rateLimits && { rateLimits }),
     ...(access && { access }),
   };
+}
+
+function toAccount(body: string): ProjectAccountRecord {
+  return JSON.parse(body) as ProjectAccountRecord;
 }
 
 function toCounter(row: CounterRow): SpendCounter {

@@ -155,9 +155,9 @@ describe('the Lambda proxy handler, through a stand-in for the streaming runtime
     expect(recorder.calls.filter((call) => call.at > cold.returnedAt)).toEqual([]);
 
     // AND before its first byte, the cold start read the stored prices (init), the key with its
-    // project and user, and wrote the reservation
+    // project, user and the project's own provider accounts (those three at once), and wrote the reservation
     const coldTrips = callsBetween(loadedAt, response.firstByteAt!);
-    expect([...coldTrips].sort()).toEqual(['GetItem keys', 'GetItem keys', 'GetItem keys', 'GetItem prices', 'PutItem spend']);
+    expect([...coldTrips].sort()).toEqual(['GetItem keys', 'GetItem keys', 'GetItem keys', 'GetItem keys', 'GetItem prices', 'PutItem spend']);
 
     // WHEN a second request reaches the warm sandbox
     upstream.reset();

@@ -1,4 +1,4 @@
-import { DuplicateKeyIdError, type Claim, type KeyRecord, type Reservation, type Scope, type Store } from '../../lambda/store/port';
+import { DuplicateKeyIdError, type Claim, type KeyRecord, type ProjectAccountRecord, type Reservation, type Scope, type Store } from '../../lambda/store/port';
 
 let reservations = 0;
 
@@ -298,6 +298,70 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect((await store.getProject('acme'))?.access).toStrictEqual({ models: ['gpt-*'] });
       expect(await store.updateProject('nope', { access: null })).toBe(false);
       expect(await store.updateKey('nope', { access: { routes: ['openai'] } })).toBe(false);
+    });
+
+    const account = (over: Partial<ProjectAccountRecord> = {}): ProjectAccountRecord => ({
+      project: 'acme',
+      name: 'openai-acme',
+      kind: 'openai',
+      credential: { kind: 'sealed', sealed: 'v1:0a1b2c3d:aXY:Y2lwaGVy' },
+      hint: 'wxyz',
+      createdAt: '2026-11-27T10:00:00.000Z',
+      ...over,
+    });
+
+    it('keeps each project’s own provider accounts apart, by project then name', async () => {
+      // GIVEN accounts of two projects, one with options, a base URL and a Secrets Manager credential
+      const vertex = account({
+        name: 'vertex-acme',
+        kind: 'google-vertex',
+        baseUrl: 'https://europe-west4-aiplatform.googleapis.com',
+        options: { project: 'acme-ai', location: 'europe-west4' },
+        credential: { kind: 'secret', secretId: 'tollgate/Tollgate-eu-west-1/byok/acme/vertex-acme-1a2b3c4d' },
+      });
+      expect(await store.addProjectAccount(vertex)).toBe(true);
+      expect(await store.addProjectAccount(account())).toBe(true);
+      expect(await store.addProjectAccount(account({ project: 'beta', name: 'openai-acme' }))).toBe(true);
+
+      // THEN each project sees its own, and a listing of all is ordered by project, then name
+      expect(await store.listProjectAccounts('acme')).toStrictEqual([account(), vertex]);
+      expect(await store.listProjectAccounts('beta')).toStrictEqual([account({ project: 'beta', name: 'openai-acme' })]);
+      expect(await store.listProjectAccounts('nobody')).toEqual([]);
+      expect((await store.listProjectAccounts()).map((a) => `${a.project}/${a.name}`)).toEqual(['acme/openai-acme', 'acme/vertex-acme', 'beta/openai-acme']);
+    });
+
+    it('refuses a second account of the same name in a project, keeping the first', async () => {
+      expect(await store.addProjectAccount(account())).toBe(true);
+
+      expect(await store.addProjectAccount(account({ kind: 'groq', hint: 'abcd' }))).toBe(false);
+
+      expect(await store.listProjectAccounts('acme')).toStrictEqual([account()]);
+    });
+
+    it('removes an account and hands back its record, once', async () => {
+      await store.addProjectAccount(account());
+      await store.addProjectAccount(account({ name: 'groq-acme', kind: 'groq' }));
+
+      expect(await store.removeProjectAccount('acme', 'openai-acme')).toStrictEqual(account());
+      expect(await store.removeProjectAccount('acme', 'openai-acme')).toBeUndefined();
+      expect(await store.removeProjectAccount('nobody', 'openai-acme')).toBeUndefined();
+
+      expect((await store.listProjectAccounts('acme')).map((a) => a.name)).toEqual(['groq-acme']);
+      // Removed, it can be added again.
+      expect(await store.addProjectAccount(account())).toBe(true);
+    });
+
+    it('records spend on a project’s own account beside the capped scopes', async () => {
+      const scopes: Scope[] = [
+        { kind: 'project', id: 'acme' },
+        { kind: 'byok', id: 'acme/openai-acme' },
+      ];
+      await reserveAndSettle(store, { scopes }, 70);
+      await reserveAndSettle(store, { scopes: [{ kind: 'project', id: 'acme' }] }, 30);
+
+      const lifetime = (kind: 'byok' | 'project') => store.getSpend({ kind }).then((counters) => counters.filter((c) => c.period === 'lifetime'));
+      expect(await lifetime('byok')).toEqual([{ scope: { kind: 'byok', id: 'acme/openai-acme' }, period: 'lifetime', nanos: 70, reservedNanos: 0, requests: 1 }]);
+      expect(await lifetime('project')).toEqual([{ scope: { kind: 'project', id: 'acme' }, period: 'lifetime', nanos: 100, reservedNanos: 0, requests: 2 }]);
     });
   });
 }
