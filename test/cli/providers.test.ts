@@ -151,7 +151,7 @@ describe('tollgate providers', () => {
     [['--project', 'acme', '--name', 'OpenAI', '--kind', 'openai', '--credential-from-env', 'OWN_KEY'], 'an account name is lower-case letters, digits and "-"'],
     [['--project', 'acme', '--name', 'chat', '--kind', 'openai', '--credential-from-env', 'OWN_KEY'], '"chat" is a route every gateway already has'],
     [['--project', 'acme', '--name', 'models', '--kind', 'openai', '--credential-from-env', 'OWN_KEY'], '"models" is a route every gateway already has'],
-    [['--project', 'acme', '--name', 'x', '--kind', 'azure', '--credential-from-env', 'OWN_KEY'], '--kind must be one of openai, anthropic, groq, google-vertex, bedrock, not "azure"'],
+    [['--project', 'acme', '--name', 'x', '--kind', 'azure', '--credential-from-env', 'OWN_KEY'], '--kind must be one of openai, anthropic, groq, google-vertex, bedrock, google-gla, azure-openai, openai-compatible, not "azure"'],
     [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--credential-file', 'f'], 'give one of --credential-from-env and --credential-file'],
     [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--options', '{nope'], '--options must be a JSON object'],
     [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--base-url', 'ftp://x'], 'project "acme" provider account x.baseUrl: must be an http(s) URL without a query or fragment'],
