@@ -99,11 +99,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     const raw = request.method === 'GET' || request.method === 'HEAD' ? undefined : await readBody(request.body, maxRequestBytes, request.headers);
 
-    const forward = async (path: string, body: Buffer | undefined) => {
+    const forward = async (path: string, body: Buffer | undefined, query = route.query) => {
       const draft = draftUpstream({
         baseUrl: settings.baseUrl,
         path,
-        query: route.query,
+        query,
         method: request.method,
         incoming: request.headers,
         body,
@@ -117,11 +117,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const view = { providerPath: route.providerPath, query: route.query, body: raw && raw.byteLength > 0 && route.operation.kind === 'metered' ? parseJsonObject(raw) : {} };
     if (route.operation.kind === 'free') {
       const outbound = outboundFor(candidate, { ...view, method: request.method, operation: route.operation, model: '' });
-      return forwardFree(policy, at, () => forward(outbound.path, outbound.body ? serialized(outbound.body) : raw), release);
+      return forwardFree(policy, at, () => forward(outbound.path, outbound.body ? serialized(outbound.body) : raw, outbound.query), release);
     }
 
     const operation = route.operation.name;
-    const prepared = (binding.prepare ?? route.format.prepare)(operation, view);
+    const prepared = binding.prepare ? binding.prepare(operation, view, settings.options) : route.format.prepare(operation, view);
     const budget = budgetRequest({
       format: route.format,
       operation,
@@ -157,6 +157,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       route,
       account: settings,
       pricingId: binding.pricingId,
+      usageReading: binding.usageReading,
       operation,
       streams: route.operation.streams === true,
       requestModel: prepared.model,
@@ -173,13 +174,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
     };
     let upstream;
     try {
-      upstream = await forward(outbound.path, body);
+      upstream = await forward(outbound.path, body, outbound.query);
     } catch (error) {
       const reached = error instanceof UpstreamFailedError && error.reachedProvider;
       await recordUnanswered(context, error instanceof GatewayError ? error.status : 500, reached);
       throw error;
     }
-    return meterResponse(upstream, context);
+    const ok = upstream.status >= 200 && upstream.status < 300;
+    return meterResponse(ok && binding.reframe ? binding.reframe(upstream, deps.config.metering) : upstream, context);
   }
 
   /**

@@ -1,6 +1,8 @@
 import type * as z from '../config/zod';
 import type { Dispatcher } from 'undici';
-import type { FormatId, Operation, PreparedRequest, RequestView } from '../formats/types';
+import type { MeteringSettings } from '../config/config';
+import type { UpstreamResponse } from '../core/upstream';
+import type { FormatId, Operation, PreparedRequest, RequestView, WireFormat } from '../formats/types';
 
 export type ProviderId = 'openai' | 'anthropic' | 'groq' | 'google-vertex' | 'bedrock';
 
@@ -88,7 +90,12 @@ export interface Outbound {
   readonly path: string;
   /** A replacement body; undefined sends the request's own (possibly format-rewritten) body. */
   readonly body?: Record<string, unknown>;
+  /** A replacement query (`?…` or empty); undefined forwards the caller's. */
+  readonly query?: string;
 }
+
+/** How usage is read from a response: a wire format's readers, or a binding's own. */
+export type UsageReading = Pick<WireFormat, 'usageFromBody' | 'streamReader'>;
 
 /** What a binding sees of the request when it addresses one attempt. */
 export interface OutboundRequest extends RequestView {
@@ -109,8 +116,23 @@ export interface FormatBinding<Options = undefined> {
   readonly pricingId: string;
   /** @default the format's own allow-list */
   classify?(method: string, providerPath: string): Operation | undefined;
-  /** @default the format's `prepare` (the model from the body or the path the format defines) */
-  prepare?(operation: string, request: RequestView): PreparedRequest;
+  /**
+   * `model` is what the request is priced as under `pricingId` (a Bedrock id for a Claude name).
+   * @default the format's `prepare` (the model from the body or the path the format defines)
+   */
+  prepare?(operation: string, request: RequestView, options: Options): PreparedRequest;
   /** @default the kind's `upstreamPath`, body unchanged */
   outbound?(request: OutboundRequest, options: Options): Outbound;
+  /**
+   * Reshapes a successful (2xx) response before metering and the client see it: Bedrock's event
+   * stream becomes Anthropic's SSE. Must not throw, and holds no more than `limits` allow.
+   * @default the response as the upstream sent it
+   */
+  reframe?(response: UpstreamResponse, limits: MeteringSettings): UpstreamResponse;
+  /**
+   * Reads usage from responses served this way, when the format's own readers would misread it
+   * (another genai-prices extractor flavour, a reported model less exact than the one asked for).
+   * @default the format's `usageFromBody` and `streamReader`
+   */
+  readonly usageReading?: UsageReading;
 }
