@@ -164,6 +164,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       route,
       account: settings,
       pricingId,
+      usageReading: binding.usageReading,
       operation,
       streams: route.operation.streams === true,
       requestModel: prepared.model,
@@ -186,7 +187,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       await recordUnanswered(context, error instanceof GatewayError ? error.status : 500, reached);
       throw error;
     }
-    return meterResponse(upstream, context);
+    const ok = upstream.status >= 200 && upstream.status < 300;
+    return meterResponse(ok && binding.reframe ? binding.reframe(upstream, deps.config.metering) : upstream, context);
   }
 
   /**

@@ -8,6 +8,7 @@ import { createFramer, framingFor, type Framer, type Framing } from '../metering
 import { meteredBody, settledDocument, type BodyOutcome } from '../metering/metered-body';
 import { formatUsd } from '../pricing/money';
 import type { Pricer } from '../pricing/pricer';
+import type { UsageReading } from '../providers/types';
 import type { Reservation, Store } from '../store/port';
 import type { GatewayResponse } from './http-types';
 import type { LogFields, Logger } from './log';
@@ -20,6 +21,8 @@ export interface MeterContext {
   readonly account: ProviderSettings;
   /** The genai-prices provider its models are priced under, for the format it was served in. */
   readonly pricingId: string;
+  /** How usage is read from the response, when not by the route format's own readers. */
+  readonly usageReading?: UsageReading;
   readonly operation: string;
   /** The operation streams even when its content type does not say so. */
   readonly streams: boolean;
@@ -97,7 +100,7 @@ function passThrough(upstream: UpstreamResponse, observe: (chunk: Uint8Array) =>
 
 function meterStream(upstream: UpstreamResponse, framing: Framing, context: MeterContext): GatewayResponse {
   const { maxBufferedBytes, maxDecodedBytes } = context.metering;
-  const reader = context.route.format.streamReader(context.operation);
+  const reader = (context.usageReading ?? context.route.format).streamReader(context.operation);
   const parser = createFramer(framing, (message) => reader.onMessage(message), maxBufferedBytes);
   const sink = (chunk: Uint8Array): boolean => {
     parser.push(chunk);
@@ -166,7 +169,7 @@ async function meterDocument(upstream: UpstreamResponse, context: MeterContext):
   }
   let metered: Metered;
   try {
-    metered = context.route.format.usageFromBody(context.operation, decoded && parseJson(decoded), upstream.headers);
+    metered = (context.usageReading ?? context.route.format).usageFromBody(context.operation, decoded && parseJson(decoded), upstream.headers);
   } catch (error) {
     return unmetered(upstream, context, { reason: 'parser-error', error }, raw);
   }

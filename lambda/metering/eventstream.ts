@@ -55,6 +55,16 @@ export class EventStreamParser {
     return this.stopped;
   }
 
+  /** A message failed to decode (a bad length or checksum): nothing after it was parsed. */
+  get unreadable(): boolean {
+    return this.broken;
+  }
+
+  /** Part of a message has arrived and the rest has not: at the stream's end, it was cut inside a message. */
+  get midMessage(): boolean {
+    return this.held > 0;
+  }
+
   push(chunk: Uint8Array): void {
     if (this.broken || this.stopped) return;
     let bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);

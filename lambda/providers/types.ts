@@ -1,6 +1,8 @@
 import type * as z from '../config/zod';
 import type { Dispatcher } from 'undici';
-import type { Endpoints, FormatId, Operation, PreparedRequest, RequestView } from '../formats/types';
+import type { MeteringSettings } from '../config/config';
+import type { UpstreamResponse } from '../core/upstream';
+import type { Endpoints, FormatId, Operation, PreparedRequest, RequestView, WireFormat } from '../formats/types';
 
 /** Kinds whose API has one well-known host: the gateway has an account of each, named after it, with no configuration. */
 export type HostedProviderId = 'openai' | 'anthropic' | 'groq' | 'google-vertex' | 'bedrock' | 'google-gla';
@@ -116,6 +118,9 @@ export interface Outbound {
   readonly query?: string;
 }
 
+/** How usage is read from a response: a wire format's readers, or a binding's own. */
+export type UsageReading = Pick<WireFormat, 'usageFromBody' | 'streamReader'>;
+
 /** What a binding sees of the request when it addresses one attempt. */
 export interface OutboundRequest extends RequestView {
   readonly method: string;
@@ -140,7 +145,10 @@ export interface FormatBinding<Options = undefined> {
    * @default the kind's `checkQuery`
    */
   checkQuery?(query: string, providerPath: string): void;
-  /** @default the format's `prepare` (the model from the body or the path the format defines) */
+  /**
+   * `model` is what the request is priced as under `pricingId` (a Bedrock id for a Claude name).
+   * @default the format's `prepare` (the model from the body or the path the format defines)
+   */
   prepare?(operation: string, request: RequestView, options: Options): PreparedRequest;
   /** @default the kind's `upstreamPath`, body unchanged */
   outbound?(request: OutboundRequest, options: Options): Outbound;
@@ -148,4 +156,16 @@ export interface FormatBinding<Options = undefined> {
   readonly endpoints?: Endpoints;
   /** @default the kind's `authorize` */
   authorize?(request: UpstreamDraft, context: AuthContext<Options>): Record<string, string> | Promise<Record<string, string>>;
+  /**
+   * Reshapes a successful (2xx) response before metering and the client see it: Bedrock's event
+   * stream becomes Anthropic's SSE. Must not throw, and holds no more than `limits` allow.
+   * @default the response as the upstream sent it
+   */
+  reframe?(response: UpstreamResponse, limits: MeteringSettings): UpstreamResponse;
+  /**
+   * Reads usage from responses served this way, when the format's own readers would misread it
+   * (another genai-prices extractor flavour, a reported model less exact than the one asked for).
+   * @default the format's `usageFromBody` and `streamReader`
+   */
+  readonly usageReading?: UsageReading;
 }
