@@ -26,6 +26,7 @@ export const bedrockAnthropic: FormatBinding<ClaudeModelOptions> = {
   pricingId: 'aws',
 
   classify: (method, providerPath) => (method === 'POST' && providerPath === '/v1/messages' ? MESSAGES : undefined),
+  endpoints: { metered: ['POST /v1/messages'], free: [] },
 
   prepare(operation, request, options) {
     const { model } = anthropicFormat.prepare(operation, request);

@@ -55,6 +55,10 @@ const MESSAGES_QUERY: ReadonlySet<string> = new Set(['beta']);
 export const vertexAnthropic: FormatBinding<VertexOptions> = {
   format: 'anthropic',
   pricingId: 'google',
+  endpoints: {
+    metered: ['POST …/publishers/anthropic/models/{model}:rawPredict', 'POST …/publishers/anthropic/models/{model}:streamRawPredict', 'POST /v1/messages'],
+    free: ['POST …/publishers/anthropic/models/count-tokens:rawPredict', 'POST /v1/messages/count_tokens'],
+  },
 
   classify(method, providerPath) {
     if (method !== 'POST') return undefined;
