@@ -83,6 +83,14 @@ export interface UpstreamSettings {
   readonly connectionsPerOrigin: number;
 }
 
+/** How routing groups treat a failing member (see `lambda/routing`). */
+export interface RoutingSettings {
+  /** Consecutive failed attempts (no answer, 429, 5xx) that open an account's circuit. @default 5 */
+  readonly circuitBreakerFailures: number;
+  /** How long an open circuit keeps its account out of rotation before one trial request. @default 30 s */
+  readonly circuitBreakerCooldownMs: number;
+}
+
 /** Towards clients, on the local server. */
 export interface ServerSettings {
   /** The whole request body must arrive within this. @default 120 s */
@@ -115,6 +123,7 @@ export interface GatewayConfig {
   readonly limits: LimitSettings;
   readonly metering: MeteringSettings;
   readonly upstream: UpstreamSettings;
+  readonly routing: RoutingSettings;
   readonly server: ServerSettings;
 }
 
@@ -130,6 +139,8 @@ export const DEFAULT_UPSTREAM_SETTINGS: UpstreamSettings = {
   idleTimeoutMs: 300_000,
   connectionsPerOrigin: 512,
 };
+
+export const DEFAULT_ROUTING_SETTINGS: RoutingSettings = { circuitBreakerFailures: 5, circuitBreakerCooldownMs: 30_000 };
 
 export const DEFAULT_SERVER_SETTINGS: ServerSettings = {
   bodyTimeoutMs: 120_000,
@@ -198,6 +209,7 @@ const fileSchema = z.strictObject({
   upstream: z.optional(
     z.strictObject({ connectTimeoutMs: positiveInt(), firstByteTimeoutMs: positiveInt(), idleTimeoutMs: positiveInt(), connectionsPerOrigin: positiveInt() }),
   ),
+  routing: z.optional(z.strictObject({ circuitBreakerFailures: positiveInt(), circuitBreakerCooldownMs: positiveInt() })),
   server: z.optional(
     z.strictObject({
       bodyTimeoutMs: positiveInt(),
@@ -263,6 +275,7 @@ function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
     limits: { ...DEFAULT_LIMIT_SETTINGS, ...file.limits },
     metering: { ...DEFAULT_METERING_SETTINGS, ...file.metering },
     upstream: { ...DEFAULT_UPSTREAM_SETTINGS, ...file.upstream },
+    routing: { ...DEFAULT_ROUTING_SETTINGS, ...file.routing },
     server: { ...DEFAULT_SERVER_SETTINGS, ...file.server },
   };
 }

@@ -1,5 +1,5 @@
 import type { StreamMessage } from '../metering/framing';
-import { countField, endpointTable, FREE, isObject, parseJson, requireModel } from './shared';
+import { countField, endpointTable, FREE, isObject, parseJson, requireModel, withBodyModel } from './shared';
 import type { Metered, PreparedRequest, StreamUsageReader, UsageDocument, WireFormat } from './types';
 
 /**
@@ -44,11 +44,19 @@ export const anthropicFormat: WireFormat = {
 
   streamReader: () => messagesStreamReader(),
 
+  withModel: withBodyModel,
+
   renderError(error) {
     return {
       contentType: 'application/json',
       body: JSON.stringify({ type: 'error', error: { type: errorType(error.status), message: error.message } }),
     };
+  },
+
+  // What Anthropic itself sends when a stream fails after it began (an `overloaded_error`, say).
+  streamError(_operation, error, framing) {
+    if (framing !== 'sse') return undefined;
+    return { framing, event: 'error', data: JSON.stringify({ type: 'error', error: { type: errorType(error.status), message: error.message } }) };
   },
 };
 

@@ -1,5 +1,5 @@
 import type { StreamMessage } from '../metering/framing';
-import { countField, endpointTable, FREE, isObject, largestCount, parseJson, requireModel } from './shared';
+import { countField, endpointTable, FREE, isObject, largestCount, parseJson, requireModel, withBodyModel } from './shared';
 import type { Metered, PreparedRequest, StreamUsageReader, WireFormat } from './types';
 
 /**
@@ -64,11 +64,24 @@ export const openaiFormat: WireFormat = {
     return operation === 'responses' ? responsesStreamReader() : chatStreamReader();
   },
 
+  withModel: withBodyModel,
+
   renderError(error) {
     return {
       contentType: 'application/json',
       body: JSON.stringify({ error: { message: error.message, type: errorType(error.status), param: null, code: error.code } }),
     };
+  },
+
+  // The SDKs raise an APIError for any event whose data holds an `error` object. A Responses
+  // stream names its error events `error`, with the fields of `ResponseErrorEvent` beside it.
+  streamError(operation, error, framing) {
+    if (framing !== 'sse') return undefined;
+    const detail = { message: error.message, type: errorType(error.status), param: null, code: error.code };
+    if (operation === 'responses') {
+      return { framing, event: 'error', data: JSON.stringify({ type: 'error', code: error.code, message: error.message, param: null, error: detail }) };
+    }
+    return { framing, data: JSON.stringify({ error: detail }) };
   },
 };
 

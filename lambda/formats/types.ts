@@ -1,6 +1,6 @@
 import type { GatewayError } from '../core/errors';
 import type { OutgoingHeaders } from '../core/http-types';
-import type { StreamMessage } from '../metering/framing';
+import type { Framing, StreamMessage } from '../metering/framing';
 
 export type FormatId = 'openai' | 'anthropic' | 'groq' | 'gemini' | 'bedrock';
 
@@ -106,7 +106,24 @@ export interface WireFormat {
    */
   outputCapEnforced?(operation: string): boolean;
   streamReader(operation: string): StreamUsageReader;
+  /**
+   * The request asking for another model: `rewrite` gets the model as the caller named it, where
+   * this API carries it (the body's `model`; Vertex's and Bedrock's path), and says which to ask
+   * for. Returns `request` itself when the model stays the same. A routing group's member uses it
+   * to ask its account for its own name of a model.
+   *
+   * @example
+   * openaiFormat.withModel(view, (model) => (model === 'gpt-4o' ? 'gpt-4o-2024-08-06' : model)); // view.body.model replaced
+   */
+  withModel(request: RequestView, rewrite: (model: string) => string): RequestView;
   renderError(error: GatewayError): { readonly contentType: string; readonly body: string };
+  /**
+   * The message that tells a client, in this API's own stream shape, that its stream broke after
+   * it began (an SSE error event, a Gemini error element, a Bedrock exception frame): appended
+   * in place of a clean end, so the caller's SDK raises an error. Undefined where the API has no
+   * such message in this framing; the connection is then cut instead.
+   */
+  streamError(operation: string, error: GatewayError, framing: Framing): StreamMessage | undefined;
   /** Endpoints listed in the "unsupported endpoint" error, so the caller sees what does work. */
   readonly endpoints: Endpoints;
 }

@@ -49,7 +49,7 @@ export const bedrockAnthropic: FormatBinding<ClaudeModelOptions> = {
     headers['content-type'] = 'text/event-stream; charset=utf-8';
     delete headers['content-length'];
     delete headers['content-encoding'];
-    return { status: response.status, headers, body, bytes: () => collect(body, limits.maxBufferedBytes) };
+    return { status: response.status, headers, body, bytes: () => collect(body, limits.maxBufferedBytes), discard: response.discard };
   },
 
   usageReading: bedrockUsageReading(),

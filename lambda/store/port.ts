@@ -51,6 +51,12 @@ export interface Store {
    * scope × period of the reservation's time. Settling twice is a no-op: returns false.
    */
   settle(reservation: Reservation, actualNanos: number): Promise<boolean>;
+  /**
+   * Hands back what the reservation holds and records nothing against its scopes: for a request
+   * that went to another provider instead (a failover), whose spend and request count belong to
+   * the attempt that answered. Releasing or settling twice is a no-op: returns false.
+   */
+  release(reservation: Reservation): Promise<boolean>;
   /** Reservations whose holder never settled them, oldest first. */
   expiredReservations(now: Date, limit?: number): Promise<Reservation[]>;
 

@@ -252,6 +252,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       guard.checkSometimes();
       return (await writer.write({ kind: 'settle', id: reservation.id, actualNanos })) === SETTLED;
     },
+    async release(reservation) {
+      guard.checkSometimes();
+      return (await writer.write({ kind: 'release', id: reservation.id })) === SETTLED;
+    },
     async expiredReservations(now, limit = 100) {
       guard.checkSometimes();
       return (await writer.expired(now.toISOString(), limit)).map(parseReservation);

@@ -247,8 +247,8 @@ describe('the Lambda proxy handler, through a stand-in for the streaming runtime
   });
 
   it('cuts the response when the upstream breaks mid-stream, after recording what was spent', async () => {
-    // GIVEN an upstream that dies after two events
-    upstream.behaviour = { cutStreamAfterChunks: 2 };
+    // GIVEN an upstream that dies inside its third event, where no error event can follow
+    upstream.behaviour = { cutStreamAfterChunks: 2, cutMidEvent: true };
     const before = (await keyCounters())[0]!.requests;
 
     // WHEN

@@ -244,6 +244,30 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect((await store.getSpend()).map((c) => c.period).sort()).toEqual(['day:2026-11-27', 'lifetime', 'month:2026-11', 'week:2026-11-23']);
     });
 
+    it('releases a reservation without recording spend or a request: its claims are handed back, once', async () => {
+      // GIVEN a reservation holding a spend cap and an in-flight slot, on a scope with spend already settled
+      const key = { kind: 'key', id: 'k1' } as const;
+      const cap = capOn(key, 'month:2026-11', 1_000);
+      const inflight: Claim = { scope: key, period: 'inflight', unit: 'inflight', amount: 1, limit: 1, rule: 'within' };
+      await reserveAndSettle(store, { scopes: [key] }, 300);
+      const held = reservation({ scopes: [key], claims: [cap(700), inflight] });
+      expect(await store.reserve(held)).toEqual({ ok: true });
+      expect(await store.reserve(reservation({ scopes: [key], claims: [cap(1)] }))).toEqual({ ok: false, refused: cap(1) });
+
+      // WHEN it is released
+      expect(await store.release(held)).toBe(true);
+
+      // THEN the spend and request counts are as before it, nothing is held, and the claims are free again
+      const counters = await store.getSpend({ kind: 'key', id: 'k1' });
+      expect(counters).toHaveLength(4);
+      for (const counter of counters) expect(counter).toMatchObject({ nanos: 300, reservedNanos: 0, requests: 1 });
+      expect(await store.reserve(reservation({ scopes: [key], claims: [cap(700), inflight] }))).toEqual({ ok: true });
+      // AND it cannot be released or settled a second time
+      expect(await store.release(held)).toBe(false);
+      expect(await store.settle(held, 5)).toBe(false);
+      expect((await store.getSpend({ kind: 'key', id: 'k1' }))[0]).toMatchObject({ nanos: 300, requests: 1 });
+    });
+
     it('patches limits, modes and key states, and clears them with null', async () => {
       await store.createProject({ name: 'acme', createdAt: '2026-11-27T10:00:00.000Z' });
       await store.createUser({ name: 'ada', createdAt: '2026-11-27T10:00:00.000Z' });
