@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import { ConfigError, DEFAULT_UPSTREAM_SETTINGS, parseConfig } from '../lambda/config/config';
 import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV } from '../lambda/handlers/env';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
-import { isProviderId, PROVIDERS } from '../lambda/providers';
+import { HOSTED_PROVIDER_IDS, isProviderId, PROVIDERS } from '../lambda/providers';
 import { bundledFunctionDefaults, handlerEntry } from './lambda-defaults';
 
 /** A gateway config in the `tollgate.config.json` shape; validated at synth time. */
@@ -158,11 +158,13 @@ export function readGatewayConfigFile(path: string): GatewayConfigJson {
 
 /**
  * Every provider that authenticates with a credential (Bedrock uses the function's role) reads
- * it from the managed secret unless the config says otherwise.
+ * it from the managed secret unless the config says otherwise: each hosted kind's default
+ * account, and every account the config names. (An unhosted kind — Azure, a generic
+ * OpenAI-compatible server — has an account only where the config names one, with its host.)
  */
 export function withSecretCredentials(given: GatewayConfigJson, secretId: string): GatewayConfigJson {
   const providers: Record<string, unknown> = { ...asObject(given['providers'], 'providers') };
-  const names = new Set([...Object.keys(PROVIDERS), ...Object.keys(providers)]);
+  const names = new Set([...HOSTED_PROVIDER_IDS, ...Object.keys(providers)]);
   for (const name of names) {
     const settings = asObject(providers[name], `providers.${name}`);
     const kind = typeof settings['kind'] === 'string' ? settings['kind'] : name;

@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FormatId } from '../formats/types';
 import type { CustomPrice } from '../pricing/pricer';
-import { formatsOf, isProviderId, PROVIDER_IDS, PROVIDERS } from '../providers';
-import type { ProviderAdapter, ProviderId } from '../providers/types';
+import { formatsOf, HOSTED_PROVIDER_IDS, isProviderId, pricingIdOf, PROVIDER_IDS, PROVIDERS } from '../providers';
+import type { HostedProviderId, ProviderAdapter, ProviderId, UnhostedProviderId } from '../providers/types';
 import { resolveRouteGroups, routeGroupSchema, type RouteGroup } from './routing';
 import { resolveTracing, tracingSchema, type TracingSettings } from '../observability/otel/settings';
 import { ConfigError } from './config-error';
@@ -15,7 +15,9 @@ import * as z from './zod';
  */
 export type CredentialSource =
   | { readonly kind: 'env'; readonly name: string }
-  | { readonly kind: 'secret'; readonly secretId: string; readonly field?: string };
+  | { readonly kind: 'secret'; readonly secretId: string; readonly field?: string }
+  /** A project's own credential, sealed in the local store by `tollgate providers add` (never from a config file). */
+  | { readonly kind: 'sealed'; readonly sealed: string };
 
 /**
  * One provider account: a name the operator chose (or a kind's own name, for the account every
@@ -35,6 +37,8 @@ export interface ProviderSettings {
   readonly options: unknown;
   /** What to do when a request's cost cannot be calculated. */
   readonly unpriced: UnpricedPolicy;
+  /** Set on a project's own account (BYOK, added with `tollgate providers add`): it serves that project's keys only. */
+  readonly project?: string;
 }
 
 /**
@@ -80,6 +84,14 @@ export interface UpstreamSettings {
   readonly connectionsPerOrigin: number;
 }
 
+/** How routing groups treat a failing member (see `lambda/routing`). */
+export interface RoutingSettings {
+  /** Consecutive failed attempts (no answer, 429, 5xx) that open an account's circuit. @default 5 */
+  readonly circuitBreakerFailures: number;
+  /** How long an open circuit keeps its account out of rotation before one trial request. @default 30 s */
+  readonly circuitBreakerCooldownMs: number;
+}
+
 /** Towards clients, on the local server. */
 export interface ServerSettings {
   /** The whole request body must arrive within this. @default 120 s */
@@ -94,9 +106,16 @@ export interface ServerSettings {
   readonly writeStallTimeoutMs: number;
 }
 
+/**
+ * Each kind's default account, the one named after it: always there for a kind with a well-known
+ * host; for an unhosted kind (Azure OpenAI, a generic OpenAI-compatible server) only once the
+ * config names it, since no base URL could stand in for the operator's own.
+ */
+export type DefaultAccounts = Readonly<Record<HostedProviderId, ProviderSettings>> & Readonly<Partial<Record<UnhostedProviderId, ProviderSettings>>>;
+
 export interface GatewayConfig {
   /** Each kind's default account: the one named after the kind. */
-  readonly providers: Readonly<Record<ProviderId, ProviderSettings>>;
+  readonly providers: DefaultAccounts;
   /** Every account by name, the defaults included. */
   readonly accounts: ReadonlyMap<string, ProviderSettings>;
   /** Routing groups by route name. */
@@ -105,6 +124,7 @@ export interface GatewayConfig {
   readonly limits: LimitSettings;
   readonly metering: MeteringSettings;
   readonly upstream: UpstreamSettings;
+  readonly routing: RoutingSettings;
   readonly server: ServerSettings;
   /** OpenTelemetry export; absent when the config has no `tracing` section (the `OTEL_*` environment may still turn it on). */
   readonly tracing?: TracingSettings;
@@ -122,6 +142,8 @@ export const DEFAULT_UPSTREAM_SETTINGS: UpstreamSettings = {
   idleTimeoutMs: 300_000,
   connectionsPerOrigin: 512,
 };
+
+export const DEFAULT_ROUTING_SETTINGS: RoutingSettings = { circuitBreakerFailures: 5, circuitBreakerCooldownMs: 30_000 };
 
 export const DEFAULT_SERVER_SETTINGS: ServerSettings = {
   bodyTimeoutMs: 120_000,
@@ -190,6 +212,7 @@ const fileSchema = z.strictObject({
   upstream: z.optional(
     z.strictObject({ connectTimeoutMs: positiveInt(), firstByteTimeoutMs: positiveInt(), idleTimeoutMs: positiveInt(), connectionsPerOrigin: positiveInt() }),
   ),
+  routing: z.optional(z.strictObject({ circuitBreakerFailures: positiveInt(), circuitBreakerCooldownMs: positiveInt() })),
   server: z.optional(
     z.strictObject({
       bodyTimeoutMs: positiveInt(),
@@ -240,11 +263,13 @@ export function parseConfig(raw: unknown, source: string): GatewayConfig {
 
 function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
   const accounts = resolveAccounts(file.providers ?? {}, source);
-  const providers = Object.fromEntries(PROVIDER_IDS.map((kind) => [kind, defaultAccount(accounts, kind)])) as Record<ProviderId, ProviderSettings>;
+  // Every hosted kind's is there (resolveAccounts made it); an unhosted kind's only if configured.
+  const providers = Object.fromEntries(PROVIDER_IDS.flatMap((kind) => (accounts.has(kind) ? [[kind, accounts.get(kind)]] : []))) as DefaultAccounts;
   const prices = (file.prices ?? []).map(({ provider, model, ...prices }, index): CustomPrice => {
     const account = accounts.get(provider);
     if (!account) throw new ConfigError(`${source}: prices.${index}.provider: "${provider}" is neither a provider kind nor a configured account`);
-    return { pricingId: PROVIDERS[account.kind].pricingId, model, prices };
+    // Its kind's prices, or the account's own where it decides them.
+    return { pricingId: pricingIdOf(account), model, prices };
   });
   return {
     providers,
@@ -254,20 +279,16 @@ function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
     limits: { ...DEFAULT_LIMIT_SETTINGS, ...file.limits },
     metering: { ...DEFAULT_METERING_SETTINGS, ...file.metering },
     upstream: { ...DEFAULT_UPSTREAM_SETTINGS, ...file.upstream },
+    routing: { ...DEFAULT_ROUTING_SETTINGS, ...file.routing },
     server: { ...DEFAULT_SERVER_SETTINGS, ...file.server },
     ...(file.tracing && { tracing: resolveTracing(file.tracing) }),
   };
 }
 
-function defaultAccount(accounts: ReadonlyMap<string, ProviderSettings>, kind: ProviderId): ProviderSettings {
-  const account = accounts.get(kind);
-  if (!account) throw new Error(`no default account for provider kind ${kind}`);
-  return account;
-}
-
 /**
- * Every kind has an account named after it (configured or all defaults), so today's files and
- * the PAIG route names work unchanged; any other name is an account the operator added.
+ * Every kind with a well-known host has an account named after it (configured or all defaults),
+ * so today's files and the PAIG route names work unchanged; any other name is an account the
+ * operator added. An unhosted kind has accounts only where the config names them.
  */
 function resolveAccounts(given: Readonly<Record<string, ProviderFileSettings>>, source: string): Map<string, ProviderSettings> {
   const accounts = new Map<string, ProviderSettings>();
@@ -280,13 +301,14 @@ function resolveAccounts(given: Readonly<Record<string, ProviderFileSettings>>, 
     }
     accounts.set(name, accountSettings(name, kind, settings, where));
   }
-  for (const kind of PROVIDER_IDS) if (!accounts.has(kind)) accounts.set(kind, accountSettings(kind, kind, {}, `${source}: providers.${kind}`));
+  for (const kind of HOSTED_PROVIDER_IDS) if (!accounts.has(kind)) accounts.set(kind, accountSettings(kind, kind, {}, `${source}: providers.${kind}`));
   return accounts;
 }
 
 export const ACCOUNT_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
-function accountSettings(name: string, kind: ProviderId, given: ProviderFileSettings, where: string): ProviderSettings {
+/** One account from its file settings: what a config file's `providers.<name>` resolves to (a project's own accounts are checked the same way). */
+export function accountSettings(name: string, kind: ProviderId, given: ProviderFileSettings, where: string): ProviderSettings {
   const adapter = PROVIDERS[kind];
   const formats = formatsOf(adapter);
   if (given.format !== undefined && !formats.includes(given.format as FormatId)) {
@@ -299,11 +321,16 @@ function accountSettings(name: string, kind: ProviderId, given: ProviderFileSett
     throw new ConfigError(`${where}.credential: required for an account not named after its kind, e.g. {"env": "${name.toUpperCase().replaceAll('-', '_')}_API_KEY"}`);
   }
   const options = providerOptions(adapter, given.options, `${where}.options`);
+  const baseUrl = given.baseUrl ?? adapter.defaultBaseUrl?.(options) ?? adapter.defaults.baseUrl;
+  if (baseUrl === undefined) {
+    const example = adapter.defaults.baseUrlExample;
+    throw new ConfigError(`${where}.baseUrl: required for provider kind ${kind}, which has no default host${example ? `, e.g. "${example}"` : ''}`);
+  }
   return {
     name,
     kind,
     format: adapter.format,
-    baseUrl: new URL(given.baseUrl ?? adapter.defaultBaseUrl?.(options) ?? adapter.defaults.baseUrl),
+    baseUrl: new URL(baseUrl),
     credential: credentialSource(given.credential, defaultEnv),
     options,
     unpriced: unpricedPolicy(given.unpriced ?? (given.allowUnpriced ? 'allow' : 'reject'), given.unpricedBlockMinutes),

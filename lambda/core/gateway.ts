@@ -1,23 +1,28 @@
 import type { Dispatcher } from 'undici';
 import type { GatewayConfig, ProviderSettings } from '../config/config';
 import type { CredentialResolver } from '../config/credentials';
+import type { GroupMember } from '../config/routing';
 import { authenticate, authenticateKey, presentedKey } from '../keys/authenticate';
 import { cachedPolicies, type PolicySource } from '../keys/policy-cache';
+import { accessFilter, checkModelAccess, checkRouteAccess } from '../limits/access';
 import { budgetRequest } from '../limits/budget';
 import { KeySlots } from '../limits/key-slots';
 import { planRateClaims, planReservation, type Policy } from '../limits/plan';
 import { refusalError } from '../limits/refusal';
-import type { WireFormat } from '../formats/types';
+import type { RequestView, WireFormat } from '../formats/types';
 import type { Outbound, OutboundRequest } from '../providers/types';
 import type { Pricer } from '../pricing/pricer';
-import { NOOP_TRACER, type AttemptTrace, type RequestTrace, type Tracer } from '../observability/otel/tracer';
-import { FORMATS } from '../providers';
+import { NOOP_TRACER, type RequestTrace, type Tracer } from '../observability/otel/tracer';
+import { FORMATS, pricingIdOf } from '../providers';
 import { meteredBody } from '../metering/metered-body';
+import { createProjectRouter, withProjectAccounts } from '../routing/project-accounts';
+import { runAttempts, type AttemptSteps, type Planned, type Routing } from '../routing/attempts';
+import { CircuitBreaker } from '../routing/circuit-breaker';
 import type { Reservation, Store } from '../store/port';
 import { GatewayError } from './errors';
 import { bytes, headerValue, type GatewayRequest, type GatewayResponse } from './http-types';
 import { jsonLogger, type Logger } from './log';
-import { meterResponse, recordUnanswered, settleReservation } from './meter-response';
+import { meterResponse, recordUnanswered, settleReservation, type MeterContext } from './meter-response';
 import { listModels, MODELS_PATH } from './models-endpoint';
 import { parseJsonObject, readBody } from './read-body';
 import { createRouter, type Candidate, type ParsedRoute } from './route';
@@ -37,8 +42,31 @@ export interface GatewayDeps {
   readonly maxRequestBytes?: number;
   /** The environment the gateway runs with, for providers whose credential chain reads it (AWS). @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Draws the order of a routing group's members of equal priority; in [0, 1). @default Math.random */
+  readonly random?: () => number;
   /** OpenTelemetry spans per request and per upstream attempt. @default none recorded */
   readonly tracer?: Tracer;
+}
+
+/** One member, ready to be sent this request. */
+interface AttemptPlan extends Planned {
+  readonly credential: string | undefined;
+  /** The path on the account's base URL. */
+  readonly path: string;
+  /** A query replacing the caller's, when the binding must change it. */
+  readonly query: string | undefined;
+  /** The bytes to send: the caller's, or the body as the format or the member changed it. */
+  readonly body: Buffer | undefined;
+  /** The model this member is asked for; undefined for a free call. */
+  readonly model?: string;
+}
+
+/** A metered request's attempt: priced at its member's price, and reserved for. */
+interface MeteredPlan extends AttemptPlan {
+  /** The model priced, as this member is asked for it. */
+  readonly model: string;
+  readonly outputBound: number | undefined;
+  readonly reservation: Reservation;
 }
 
 export interface Gateway {
@@ -54,11 +82,12 @@ const ROUTE_BASE = /^\/proxy\/[^/?]+\/?(?:\?.*)?$/;
  * The runtime-neutral gateway. Per request:
  *
  * ```
- * route ─▶ key (cached) ─▶ body, model ─▶ price known? ─▶ estimate ─▶ reserve ──refused──▶ 402 / 429
- *                                                                       │
- *                                                            forward ◀──┘
- *                                                               │
- *                        meter the response as it passes ─▶ settle(actual) when the body ends
+ * route ─▶ key (cached) ─▶ body ─▶ each member in routing order (lambda/routing/attempts.ts):
+ *                                    model, price known? ─▶ estimate ─▶ reserve ──refused──▶ 402 / 429
+ *                                                                         │
+ *                    no answer, 429, 5xx: release, next member ◀── forward ◀──┘
+ *                                                                         │ answered
+ *                           meter the response as it passes ─▶ settle(actual) when the body ends
  * ```
  */
 export function createGateway(deps: GatewayDeps): Gateway {
@@ -66,20 +95,32 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const logger = deps.logger ?? jsonLogger;
   const maxRequestBytes = deps.maxRequestBytes ?? 32 * 1024 * 1024;
   const limits = deps.config.limits;
-  const policies = deps.policies ?? cachedPolicies(deps.store, limits.keyCacheTtlMs);
+  const policies = deps.policies ?? cachedPolicies(deps.store, limits.keyCacheTtlMs, () => clock().getTime());
   const slots = new KeySlots(limits.maxConcurrentPerKey);
   const ttlMs = limits.reservationTtlSeconds * 1000;
   const router = createRouter(deps.config);
   const tracer = deps.tracer ?? NOOP_TRACER;
+  const routes = createProjectRouter(router, policies, clock);
+  const routing: Routing = {
+    breaker: new CircuitBreaker({
+      failures: deps.config.routing.circuitBreakerFailures,
+      cooldownMs: deps.config.routing.circuitBreakerCooldownMs,
+      clock,
+      logger,
+    }),
+    random: deps.random ?? Math.random,
+    logger,
+  };
 
   async function proxy(request: GatewayRequest, route: ParsedRoute, trace: RequestTrace): Promise<GatewayResponse> {
     const at = clock();
     const secret = presentedKey(request.headers);
     const policy = await authenticateKey(secret, policies, at);
     trace.identified(policy.key);
+    checkRouteAccess(policy, route.route);
     const release = slots.acquire(policy.key.id);
     try {
-      return await proxyWithSlot(request, route, policy, at, secret, release, trace);
+      return await proxyWithSlot(request, withProjectAccounts(route, policy), policy, at, secret, release, trace);
     } catch (error) {
       release();
       throw error;
@@ -97,120 +138,168 @@ export function createGateway(deps: GatewayDeps): Gateway {
     release: () => void,
     trace: RequestTrace,
   ): Promise<GatewayResponse> {
-    const candidate = firstCandidate(route);
-    const { account: settings, adapter: provider, binding } = candidate;
-    const credential = await resolveCredential(settings);
-    if (credential === undefined && !provider.credentialOptional) {
-      throw new GatewayError('provider_not_configured', `Provider ${settings.name} has no credential configured on the gateway.`);
-    }
     const raw = request.method === 'GET' || request.method === 'HEAD' ? undefined : await readBody(request.body, maxRequestBytes, request.headers);
+    const view: RequestView = {
+      providerPath: route.providerPath,
+      query: route.query,
+      body: raw && raw.byteLength > 0 && route.operation.kind === 'metered' ? parseJsonObject(raw) : {},
+    };
 
-    const forward = async (path: string, body: Buffer | undefined, attempt: AttemptTrace) => {
+    const send = async (plan: AttemptPlan): Promise<UpstreamResponse> => {
+      const { account, adapter, binding } = plan.candidate;
+      const attempt = trace.attempt({ account: account.name, kind: account.kind, model: plan.model, origin: account.baseUrl.origin });
       const draft = draftUpstream({
-        baseUrl: settings.baseUrl,
-        path,
-        query: route.query,
+        baseUrl: account.baseUrl,
+        path: plan.path,
+        query: plan.query ?? route.query,
         method: request.method,
         incoming: request.headers,
-        body,
+        body: plan.body,
         secret,
-        drops: provider.dropsRequestHeader?.bind(provider),
+        drops: adapter.dropsRequestHeader?.bind(adapter),
         traceparent: attempt.traceparent,
       });
       try {
         // `env` undefined means process.env to the providers that read it: no spread needed to omit it.
-        const auth = await provider.authorize(draft, { credential, options: settings.options, dispatcher: deps.upstream, now: clock, env: deps.env });
+        const context = { credential: plan.credential, options: account.options, dispatcher: deps.upstream, now: clock, env: deps.env };
+        const auth = await (binding.authorize ? binding.authorize(draft, context) : adapter.authorize(draft, context));
         const upstream = await sendUpstream(deps.upstream, draft, auth);
         attempt.responded(upstream.status);
-        return servedBy(settings, upstream);
+        return servedBy(account, upstream);
       } catch (error) {
         attempt.failed(attemptFailure(error));
         throw error;
       }
     };
-    const startAttempt = (model: string | undefined) => trace.attempt({ account: settings.name, kind: settings.kind, model, origin: settings.baseUrl.origin });
-    const view = { providerPath: route.providerPath, query: route.query, body: raw && raw.byteLength > 0 && route.operation.kind === 'metered' ? parseJsonObject(raw) : {} };
+
     if (route.operation.kind === 'free') {
-      const outbound = outboundFor(candidate, { ...view, method: request.method, operation: route.operation, model: '' });
-      return forwardFree(policy, at, () => forward(outbound.path, outbound.body ? serialized(outbound.body) : raw, startAttempt(undefined)), release, trace);
+      const { operation } = route;
+      const plan = async (candidate: Candidate): Promise<AttemptPlan> => {
+        const credential = await credentialFor(candidate);
+        // A free call's body is forwarded as sent, unread, unless a member must rename its model.
+        const read = candidate.member.models.length > 0 && raw && raw.byteLength > 0 ? { ...view, body: parseJsonObject(raw) } : view;
+        const asked = withMemberModel(route.format, read, candidate.member);
+        const outbound = outboundFor(candidate, { ...asked, method: request.method, operation, model: '' });
+        const replaced = outbound.body ?? (asked.body === read.body ? undefined : asked.body);
+        return { candidate, credential, path: outbound.path, query: outbound.query, body: replaced ? serialized(replaced) : raw };
+      };
+      return forwardFree(route, policy, at, plan, send, release, trace);
     }
 
     const operation = route.operation.name;
-    const prepared = (binding.prepare ?? route.format.prepare)(operation, view);
-    trace.requested({ format: route.format.id, operation, model: prepared.model, body: view.body, raw });
-    const budget = budgetRequest({
-      format: route.format,
-      operation,
-      view,
-      pricer: deps.pricer,
-      pricingId: binding.pricingId,
-      model: prepared.model,
-      inputBytes: raw?.byteLength ?? 0,
-      defaultMaxOutputTokens: limits.defaultMaxOutputTokens,
-    });
-    if (budget.estimateNanos === undefined && settings.unpriced.kind === 'reject') {
-      throw new GatewayError(
-        'unpriced_model',
-        `Unable to calculate spend for model "${prepared.model}" on provider ${settings.name}: it has no known price. ` +
-          'Add a custom price for it in the gateway config, or set the provider\'s "unpriced" policy to "allow" or "block".',
-      );
+    const prepare = ({ binding, account }: Candidate, request: RequestView) =>
+      binding.prepare ? binding.prepare(operation, request, account.options) : route.format.prepare(operation, request);
+    // Once, on the model the caller named, whichever member then serves it under whatever name.
+    const first = route.candidates[0];
+    if (first) {
+      const asked = prepare(first, view);
+      checkModelAccess(policy, route.route, asked);
+      trace.requested({ format: route.format.id, operation, model: asked.model, body: view.body, raw });
     }
-    const outbound = outboundFor(candidate, {
-      ...view,
-      body: prepared.rewritten ?? view.body,
-      method: request.method,
-      operation: route.operation,
-      model: prepared.model,
-    });
-    // Serialised before anything is reserved: a body that cannot be forwarded is refused first.
-    const replaced = outbound.body ?? prepared.rewritten;
-    const body = replaced ? serialized(replaced) : raw;
-
-    const reservation = planReservation(policy, budget.estimateNanos ?? 0, at, ttlMs);
-    // Before reserving: a refused request's span shows the caps it was checked against too.
-    trace.reserved(reservation);
-    await reserve(reservation, at);
-
-    const context = {
+    const meterContext = (plan: MeteredPlan, attempts: number): MeterContext => ({
       route,
-      account: settings,
-      pricingId: binding.pricingId,
+      account: plan.candidate.account,
+      pricingId: pricingIdOf(plan.candidate.account, plan.candidate.binding),
+      usageReading: plan.candidate.binding.usageReading,
       operation,
-      streams: route.operation.streams === true,
-      requestModel: prepared.model,
-      outputBound: budget.outputBound,
+      streams: route.operation.kind === 'metered' && route.operation.streams === true,
+      requestModel: plan.model,
+      outputBound: plan.outputBound,
       policy,
-      reservation,
-      unpriced: settings.unpriced,
+      reservation: plan.reservation,
+      unpriced: plan.candidate.account.unpriced,
       store: deps.store,
       pricer: deps.pricer,
       logger,
       clock,
       metering: deps.config.metering,
       release,
+      attempts,
       trace,
-    };
-    let upstream;
-    try {
-      upstream = await forward(outbound.path, body, startAttempt(prepared.model));
-    } catch (error) {
-      const reached = error instanceof UpstreamFailedError && error.reachedProvider;
-      await recordUnanswered(context, error instanceof GatewayError ? error.status : 500, reached);
-      throw error;
-    }
-    const metered = await meterResponse(upstream, context);
-    const captured = trace.captureBody(metered.body, headerString(metered.headers['content-encoding']));
-    return captured === metered.body ? metered : { ...metered, body: captured };
+    });
+
+    const response = await runAttempts<MeteredPlan>(
+      route.route,
+      route.candidates,
+      {
+        async plan(candidate, attempt) {
+          const credential = await credentialFor(candidate);
+          const { account, binding } = candidate;
+          const asked = withMemberModel(route.format, view, candidate.member);
+          const prepared = prepare(candidate, asked);
+          const budget = budgetRequest({
+            format: route.format,
+            operation,
+            view: asked,
+            pricer: deps.pricer,
+            pricingId: pricingIdOf(account, binding),
+            model: prepared.model,
+            inputBytes: raw?.byteLength ?? 0,
+            defaultMaxOutputTokens: limits.defaultMaxOutputTokens,
+          });
+          if (budget.estimateNanos === undefined && account.unpriced.kind === 'reject') {
+            throw new GatewayError(
+              'unpriced_model',
+              `Unable to calculate spend for model "${prepared.model}" on provider ${account.name}: it has no known price. ` +
+                'Add a custom price for it in the gateway config, or set the provider\'s "unpriced" policy to "allow" or "block".',
+            );
+          }
+          const outbound = outboundFor(candidate, {
+            ...asked,
+            body: prepared.rewritten ?? asked.body,
+            method: request.method,
+            operation: route.operation,
+            model: prepared.model,
+          });
+          // Serialised before anything is reserved: a body that cannot be forwarded is refused first.
+          const replaced = outbound.body ?? prepared.rewritten ?? (asked.body === view.body ? undefined : asked.body);
+          const planned = planReservation(policy, budget.estimateNanos ?? 0, at, ttlMs, account);
+          return {
+            candidate,
+            credential,
+            path: outbound.path,
+            query: outbound.query,
+            body: replaced ? serialized(replaced) : raw,
+            model: prepared.model,
+            outputBound: budget.outputBound,
+            // The first attempt counted the request against the key's rate: a failover is not another request.
+            reservation: attempt === 1 ? planned : { ...planned, claims: planned.claims.filter((claim) => claim.unit !== 'requests') },
+          };
+        },
+        hold: (plan) => {
+          // Before reserving: a refused request's span shows the caps it was checked against too.
+          trace.reserved(plan.reservation);
+          return reserve(plan.reservation, at);
+        },
+        letGo: (plan) => handBack(plan.reservation, plan.candidate.account),
+        send,
+        respond(plan, upstream, attempts) {
+          const { reframe } = plan.candidate.binding;
+          const ok = upstream.status >= 200 && upstream.status < 300;
+          return meterResponse(ok && reframe ? reframe(upstream, deps.config.metering) : upstream, meterContext(plan, attempts));
+        },
+        async unanswered(plan, error, attempts) {
+          const reached = error instanceof UpstreamFailedError && error.reachedProvider;
+          await recordUnanswered(meterContext(plan, attempts), error instanceof GatewayError ? error.status : 500, reached);
+          throw error;
+        },
+      },
+      routing,
+    );
+    const body = trace.captureBody(response.body, headerString(response.headers['content-encoding']));
+    return body === response.body ? response : { ...response, body };
   }
 
   /**
    * Calls that run no model cost nothing, but they are requests: they take the key's rate-limit
-   * and concurrency claims like any other, held until the response ends.
+   * and concurrency claims like any other, once, held until the response ends, whichever member answers.
    */
   async function forwardFree(
+    route: ParsedRoute,
     policy: Policy,
     at: Date,
-    forward: () => Promise<UpstreamResponse>,
+    plan: (candidate: Candidate) => Promise<AttemptPlan>,
+    send: (plan: AttemptPlan) => Promise<UpstreamResponse>,
     release: () => void,
     trace: RequestTrace,
   ): Promise<GatewayResponse> {
@@ -220,22 +309,48 @@ export function createGateway(deps: GatewayDeps): Gateway {
       release();
       if (reservation) await settleReservation({ store: deps.store, reservation, logger }, 0, { outcome: 'free', key_id: policy.key.id }, 'free_request_settled');
     };
-    let upstream;
+    const steps: AttemptSteps<AttemptPlan> = {
+      plan,
+      hold: async () => {},
+      letGo: async () => {},
+      send,
+      respond: async (_plan, upstream) => ({
+        status: upstream.status,
+        headers: upstream.headers,
+        body: meteredBody(upstream.body, () => {}, async (outcome) => {
+          trace.end({ status: upstream.status, outcome: outcome.kind });
+          await done();
+        }),
+      }),
+      unanswered: async (_plan, error) => {
+        throw error;
+      },
+    };
     try {
-      upstream = await forward();
+      return await runAttempts(route.route, route.candidates, steps, routing);
     } catch (error) {
       await done();
       throw error;
     }
-    const status = upstream.status;
-    return {
-      status,
-      headers: upstream.headers,
-      body: meteredBody(upstream.body, () => {}, async (outcome) => {
-        trace.end({ status, outcome: outcome.kind });
-        await done();
-      }),
-    };
+  }
+
+  /** A failed attempt's reservation, handed back: the attempt that answers records the request. */
+  async function handBack(reservation: Reservation, account: ProviderSettings): Promise<void> {
+    try {
+      await deps.store.release(reservation);
+    } catch (error) {
+      // Left held, the reconciler settles it at its estimate once it expires: loud, so it can be refunded.
+      logger.error('reservation_release_failed', { provider: account.name, reservation: reservation.id, message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  /** The member's credential; an account without one (where its kind needs one) is passed by. */
+  async function credentialFor({ account, adapter }: Candidate): Promise<string | undefined> {
+    const credential = await resolveCredential(account);
+    if (credential === undefined && !adapter.credentialOptional) {
+      throw new GatewayError('provider_not_configured', `Provider ${account.name} has no credential configured on the gateway.`);
+    }
+    return credential;
   }
 
   /** Takes every claim or refuses; a reservation whose answer was lost is handed back. */
@@ -282,12 +397,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
           );
         }
         if (request.method === 'GET' && request.url.split('?')[0] === MODELS_PATH) {
-          trace.identified((await authenticate(request.headers, policies, clock())).key);
-          const listed = await listModels(deps.config, router, deps.credential);
+          const policy = await authenticate(request.headers, policies, clock());
+          trace.identified(policy.key);
+          const listed = await listModels(deps.config, router, deps.credential, accessFilter(policy));
           trace.end({ status: listed.status });
           return withTraceparent(listed, trace);
         }
-        route = router.parse(request.method, request.url);
+        route = await routes.parse(request.method, request.url, request.headers);
         if (!route) throw new GatewayError('not_found', `No such path. Gateway requests go to /proxy/<route>/<provider path>.`);
         trace.routed({ route: route.route, format: route.format.id, operation: route.operation.kind === 'metered' ? route.operation.name : undefined });
         return withTraceparent(await proxy(request, route, trace), trace);
@@ -300,10 +416,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
   };
 }
 
-function firstCandidate(route: ParsedRoute): Candidate {
-  const candidate = route.candidates[0];
-  if (!candidate) throw new GatewayError('unsupported_endpoint', `Route "${route.route}" has no provider for ${route.providerPath}.`);
-  return candidate;
+/** The request as `member` asks for it: its first model rewrite that matches the model renames it. */
+function withMemberModel(format: WireFormat, view: RequestView, member: GroupMember): RequestView {
+  if (member.models.length === 0) return view;
+  return format.withModel(view, (model) => {
+    const rewrite = member.models.find(({ match }) => match.test(model));
+    return rewrite ? model.replace(rewrite.match, rewrite.to) : model;
+  });
 }
 
 /** Where one attempt goes: the binding's own addressing, else the kind's path mapping with the body as it is. */

@@ -7,9 +7,12 @@ import type { RequestTrace } from '../observability/otel/tracer';
 import { contentCoding, createDecoder, type ContentCoding, type Decoder } from '../metering/decode';
 import { createFramer, framingFor, type Framer, type Framing, type StreamMessage } from '../metering/framing';
 import { meteredBody, settledDocument, type BodyOutcome } from '../metering/metered-body';
+import { messageAfter } from '../metering/stream-ending';
 import { formatUsd } from '../pricing/money';
 import type { Pricer } from '../pricing/pricer';
+import type { UsageReading } from '../providers/types';
 import type { Reservation, Store } from '../store/port';
+import { GatewayError } from './errors';
 import type { GatewayResponse } from './http-types';
 import type { LogFields, Logger } from './log';
 import type { ParsedRoute } from './route';
@@ -21,6 +24,8 @@ export interface MeterContext {
   readonly account: ProviderSettings;
   /** The genai-prices provider its models are priced under, for the format it was served in. */
   readonly pricingId: string;
+  /** How usage is read from the response, when not by the route format's own readers. */
+  readonly usageReading?: UsageReading;
   readonly operation: string;
   /** The operation streams even when its content type does not say so. */
   readonly streams: boolean;
@@ -38,6 +43,8 @@ export interface MeterContext {
   readonly release: () => void;
   /** What metering may buffer and inflate of this response before it gives up on it. */
   readonly metering: MeteringSettings;
+  /** Which attempt of the request this is, counting from 1: more than one means a routing group failed over. */
+  readonly attempts: number;
   /** The request's spans: told what the response says about itself, and its settlement. */
   readonly trace: RequestTrace;
 }
@@ -98,9 +105,15 @@ function passThrough(upstream: UpstreamResponse, observe: (chunk: Uint8Array) =>
   return { status: upstream.status, headers: upstream.headers, body: meteredBody(upstream.body, observe, onEnd) };
 }
 
+/**
+ * A stream the upstream breaks after it began ends, for the client, with its API's own error
+ * message (see `WireFormat.streamError`) where the bytes sent so far leave room for one; it is
+ * billed like any stream: the usage seen so far, else the reservation.
+ */
 function meterStream(upstream: UpstreamResponse, framing: Framing, context: MeterContext): GatewayResponse {
   const { maxBufferedBytes, maxDecodedBytes } = context.metering;
-  const reader = context.route.format.streamReader(context.operation);
+  const { format } = context.route;
+  const reader = (context.usageReading ?? format).streamReader(context.operation);
   // When tracing, a second reader takes the response's id and finish reasons from the same messages.
   const facts = context.trace.responseReader('stream');
   const onMessage = facts
@@ -114,13 +127,38 @@ function meterStream(upstream: UpstreamResponse, framing: Framing, context: Mete
     parser.push(chunk);
     return !parser.overflowed;
   };
-  const decoder = createDecoder(headerString(upstream.headers['content-encoding']), sink, maxDecodedBytes);
-  return passThrough(upstream, (chunk) => decoder.push(chunk), async (outcome) => {
+  const encoding = headerString(upstream.headers['content-encoding']);
+  const decoder = createDecoder(encoding, sink, maxDecodedBytes);
+  let last: Uint8Array | undefined;
+  const observe = (chunk: Uint8Array): void => {
+    last = chunk;
+    decoder.push(chunk);
+  };
+  const ending = (error: unknown): Uint8Array | undefined => {
+    // Compressed bytes cannot take a plain message after them: such a stream is cut, as before.
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return undefined;
+    try {
+      const message = format.streamError(context.operation, brokenStream(error), framing);
+      return message && messageAfter(message, parser, last);
+    } catch {
+      return undefined;
+    }
+  };
+  const onEnd = async (outcome: BodyOutcome): Promise<void> => {
     const reading = await readStream(decoder, parser, reader);
     if (reading.kind === 'gave-up') return gaveUp(context, upstream.status, reading, outcome.kind);
     if (reading.decodeFailed) context.logger.error('stream_decode_failed', { route: context.route.route });
     await settle(context, upstream.status, reading.metered, outcome);
-  });
+  };
+  return { status: upstream.status, headers: upstream.headers, body: meteredBody(upstream.body, observe, onEnd, ending) };
+}
+
+/** What the client is told when its stream broke: the provider went silent past the idle timeout, or broke off. */
+function brokenStream(error: unknown): GatewayError {
+  const silent = typeof error === 'object' && error !== null && 'code' in error && error.code === 'UND_ERR_BODY_TIMEOUT';
+  return silent
+    ? new GatewayError('upstream_timeout', 'The upstream provider went silent in the middle of the stream; the response is incomplete.')
+    : new GatewayError('upstream_unreachable', 'The upstream provider broke off the stream; the response is incomplete.');
 }
 
 /** The stream's usage once its last byte went by, or why metering gave up on it. Never throws. */
@@ -179,7 +217,7 @@ async function meterDocument(upstream: UpstreamResponse, context: MeterContext):
   try {
     const document = decoded && parseJson(decoded);
     context.trace.responseReader('document')?.document(document);
-    metered = context.route.format.usageFromBody(context.operation, document, upstream.headers);
+    metered = (context.usageReading ?? context.route.format).usageFromBody(context.operation, document, upstream.headers);
   } catch (error) {
     return unmetered(upstream, context, { reason: 'parser-error', error }, raw);
   }
@@ -288,6 +326,7 @@ async function record(context: MeterContext, status: number, charge: Charge, out
     priced: charge.basis === 'usage',
     basis: charge.basis,
     outcome,
+    attempts: context.attempts,
   };
   if (charge.reportedOutputTokens !== undefined) {
     fields['reported_output_tokens'] = charge.reportedOutputTokens;

@@ -1,6 +1,6 @@
 import type { GatewayConfig, ProviderSettings } from '../config/config';
 import type { GroupMember } from '../config/routing';
-import type { FormatId, Operation, WireFormat } from '../formats/types';
+import type { Endpoints, FormatId, Operation, WireFormat } from '../formats/types';
 import { bindingsOf, FORMATS, PROVIDERS } from '../providers';
 import type { FormatBinding, ProviderAdapter } from '../providers/types';
 import { GatewayError } from './errors';
@@ -97,6 +97,23 @@ export function createRouter(config: Pick<GatewayConfig, 'accounts' | 'routes'>)
     return operation && { candidates, operation };
   }
 
+  /** What the route forwards, for its 404: every way each member serves the route's formats. */
+  function endpointsOf(target: RouteTarget): Endpoints {
+    const metered = new Set<string>();
+    const free = new Set<string>();
+    for (const member of target.members) {
+      const account = config.accounts.get(member.account);
+      if (!account) continue;
+      for (const binding of bindingsOf(PROVIDERS[account.kind])) {
+        if (target.formats && !target.formats.includes(binding.format)) continue;
+        const endpoints = binding.endpoints ?? FORMATS[binding.format].endpoints;
+        for (const line of endpoints.metered) metered.add(line);
+        for (const line of endpoints.free) free.add(line);
+      }
+    }
+    return { metered: [...metered], free: [...free] };
+  }
+
   /** The format an error on this route speaks: the one that took the path, else the first member's. */
   function primaryFormat(target: RouteTarget): WireFormat {
     const first = target.members[0];
@@ -132,10 +149,12 @@ export function createRouter(config: Pick<GatewayConfig, 'accounts' | 'routes'>)
       }
       assertSafePath(providerPath);
       const offered = offers(target, method, providerPath);
-      if (!offered) throw unsupportedEndpoint(method, providerPath, route, primaryFormat(target));
-      const first = offered.candidates[0];
-      if (!first) throw unsupportedEndpoint(method, providerPath, route, primaryFormat(target));
-      for (const candidate of offered.candidates) candidate.adapter.checkQuery?.(query);
+      const first = offered?.candidates[0];
+      if (!offered || !first) throw unsupportedEndpoint(method, providerPath, route, endpointsOf(target));
+      for (const { binding, adapter } of offered.candidates) {
+        if (binding.checkQuery) binding.checkQuery(query, providerPath);
+        else adapter.checkQuery?.(query);
+      }
       return { route, format: FORMATS[first.binding.format], providerPath, query, operation: offered.operation, candidates: offered.candidates };
     },
   };
@@ -153,13 +172,16 @@ function buildTargets(config: Pick<GatewayConfig, 'accounts' | 'routes'>): Map<s
       aliases.set(alias, [...(aliases.get(alias) ?? []), adapter.id]);
     }
   }
-  for (const [alias, kinds] of aliases) targets.set(alias, { members: kinds.map(soleMember), formats: undefined });
+  // An alias reaches the kinds' default accounts that exist: an unhosted kind has one only once configured.
+  for (const [alias, kinds] of aliases) {
+    const present = kinds.filter((kind) => config.accounts.has(kind));
+    if (present.length > 0) targets.set(alias, { members: present.map(soleMember), formats: undefined });
+  }
   return targets;
 }
 
 /** The 404 for anything off a route's allow-list, naming what the route does forward. */
-function unsupportedEndpoint(method: string, providerPath: string, route: string, format: WireFormat): GatewayError {
-  const { metered, free } = format.endpoints;
+function unsupportedEndpoint(method: string, providerPath: string, route: string, { metered, free }: Endpoints): GatewayError {
   return new GatewayError(
     'unsupported_endpoint',
     `${method} ${providerPath} is not an endpoint tollgate forwards on route "${route}". ` +

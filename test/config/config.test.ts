@@ -53,7 +53,8 @@ describe('config', () => {
     [{ providers: { Bad_Name: { kind: 'openai', credential: { env: 'X' } } } }, 'providers.Bad_Name: an account name is lower-case'],
     [{ providers: { 'openai-eu': { kind: 'openai', credential: { env: 'X' }, format: 'gemini' } } }, 'providers.openai-eu.format: provider openai speaks "openai", not "gemini"'],
     [{ routes: { pool: { members: [{ provider: 'nope' }] } } }, 'routes.pool.members.0.provider: no account named "nope"'],
-    [{ routes: { pool: { members: [{ provider: 'openai' }, { provider: 'anthropic' }] } } }, 'routes.pool.members: the members share no API format'],
+    // Not OpenAI and Anthropic: Anthropic serves OpenAI's chat format too (at /v1/chat/completions).
+    [{ routes: { pool: { members: [{ provider: 'groq' }, { provider: 'anthropic' }] } } }, 'routes.pool.members: the members share no API format'],
     [{ routes: { pool: { members: [{ provider: 'openai' }, { provider: 'openai' }] } } }, 'routes.pool.members: "openai" is listed twice'],
     [{ routes: { pool: { members: [{ provider: 'openai', models: [{ match: '(', to: 'x' }] }] } } }, 'routes.pool.members.0.models.0.match: not a regular expression'],
     [{ routes: { pool: { members: [] } } }, 'routes.pool.members'],

@@ -22,6 +22,8 @@ export interface FakeBehaviour {
   gzip?: boolean;
   /** Destroy the socket after this many stream chunks. */
   cutStreamAfterChunks?: number;
+  /** With `cutStreamAfterChunks`: send the first half of the next event before the cut, so the stream breaks inside an event. */
+  cutMidEvent?: boolean;
   /** Replace the model named in the recording, as a fine-tune's response would name itself. */
   respondAsModel?: string;
   /** Hold every response until this settles, so a test can have many requests in flight at once. */
@@ -116,6 +118,7 @@ async function sendStream(res: ServerResponse, bytes: Buffer, gzip: boolean, beh
   const payload = gzip ? [gzipSync(bytes)] : events;
   for (const [index, chunk] of payload.entries()) {
     if (behaviour.cutStreamAfterChunks !== undefined && index >= behaviour.cutStreamAfterChunks) {
+      if (behaviour.cutMidEvent) await new Promise((resolve) => res.write(chunk.subarray(0, chunk.length >> 1), resolve));
       // Let what was written reach the gateway first, or the cut would land before the headers.
       await new Promise((resolve) => setTimeout(resolve, 50));
       res.socket?.destroy();
