@@ -16,7 +16,11 @@ export const GENAI_PROVIDER_NAMES = {
   anthropic: 'anthropic',
   groq: 'groq',
   'google-vertex': 'gcp.vertex_ai',
+  'google-gla': 'gcp.gemini',
   bedrock: 'aws.bedrock',
+  'azure-openai': 'azure.ai.openai',
+  // No convention names a self-hosted server that speaks OpenAI's API; the account name says which.
+  'openai-compatible': 'openai_compatible',
 } as const satisfies Record<ProviderId, string>;
 
 /** `gen_ai.operation.name` for each metered operation; an operation not listed is reported under its own name. */

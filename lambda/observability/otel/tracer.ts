@@ -234,6 +234,8 @@ class RecordedRequest implements RequestTrace {
   }
 
   attempt(target: AttemptTarget): AttemptTrace {
+    // A routing group moved on: the attempt before this one is over, whatever it answered.
+    this.attempts[this.attempts.length - 1]?.supersede();
     const attempt = new RecordedAttempt(this.traceId, this.spanId, this.traceState, this.attempts.length + 1, target, this.operation);
     this.attempts.push(attempt);
     return attempt;
@@ -367,6 +369,13 @@ class RecordedAttempt implements AttemptTrace {
 
   responded(status: number): void {
     this.status = status;
+  }
+
+  /** Another attempt follows this one: it failed over (a 429, a 5xx, or a status its member fails over on). */
+  supersede(): void {
+    if (this.endMs !== undefined) return;
+    this.endMs = nowMs();
+    this.failure = { code: this.status === undefined ? 'failed_over' : String(this.status) };
   }
 
   failed(failure: { readonly status?: number; readonly code: string; readonly reachedProvider?: boolean }): void {
