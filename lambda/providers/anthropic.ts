@@ -6,7 +6,12 @@ import type { ProviderAdapter } from './types';
  * `baseURL: <gateway>/proxy/anthropic/v1`. Only chat completions: the compatibility layer has no
  * Responses or Embeddings API, and `GET /v1/models` is the native API's (listed by it).
  */
-const OPENAI_COMPATIBLE = endpointTable([{ method: 'POST', path: '/v1/chat/completions', operation: { kind: 'metered', name: 'chat' } }]);
+const OPENAI_COMPATIBLE = endpointTable([
+  { method: 'POST', path: '/v1/chat/completions', operation: { kind: 'metered', name: 'chat' } },
+  // OpenAI's own spelling (its base URL ends in `/v1`): so an Anthropic account can stand beside
+  // an OpenAI one in a routing group, where the path is OpenAI's.
+  { method: 'POST', path: '/chat/completions', operation: { kind: 'metered', name: 'chat' } },
+]);
 
 /**
  * Anthropic's API. `anthropic-version` and `anthropic-beta` are the client's choice and pass
@@ -29,6 +34,7 @@ export const anthropic: ProviderAdapter = {
       pricingId: 'anthropic',
       classify: OPENAI_COMPATIBLE.classify,
       endpoints: OPENAI_COMPATIBLE.endpoints,
+      outbound: () => ({ path: '/v1/chat/completions' }),
       // As Anthropic's OpenAI SDK guide has it: the key as the OpenAI SDK sends one.
       authorize: (_request, { credential }) => ({ authorization: `Bearer ${credential ?? ''}` }),
     },

@@ -30,7 +30,8 @@ export const bedrockAnthropic: FormatBinding<ClaudeModelOptions> = {
 
   prepare(operation, request, options) {
     const { model } = anthropicFormat.prepare(operation, request);
-    return { model: pricingModel(bedrockModelId(model, options)) };
+    // Allow-lists judge the name the caller wrote, not the Bedrock id it is priced as.
+    return { model: pricingModel(bedrockModelId(model, options)), requestedModel: model };
   },
 
   outbound(request, options) {

@@ -71,7 +71,7 @@ const DEFAULT_REGION = 'us-east-1';
  * bedrockModelId('claude-sonnet-4-5', { region: 'eu-west-1' }); // 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0'
  */
 export function bedrockModelId(model: string, options: ClaudeModelOptions): string {
-  if (BEDROCK_ID.test(model)) return model;
+  if (BEDROCK_ID.test(model)) return safeId(model);
   const configured = options.models && Object.hasOwn(options.models, model) ? options.models[model] : undefined;
   if (configured !== undefined) return configured;
   const foundation = Object.hasOwn(CLAUDE_ON_BEDROCK, model) ? CLAUDE_ON_BEDROCK[model] : undefined;
@@ -84,6 +84,19 @@ export function bedrockModelId(model: string, options: ClaudeModelOptions): stri
   }
   const profile = options.inferenceProfile ?? defaultProfile(options.region ?? DEFAULT_REGION);
   return profile === 'none' ? foundation : `${profile}.${foundation}`;
+}
+
+/**
+ * A caller's id goes into the upstream path as one segment (`/` encoded), as a caller-written
+ * Bedrock path does: it is held to the same rule, no segment an upstream that decodes it could
+ * read as a dot segment or an empty one.
+ */
+function safeId(id: string): string {
+  const parts = id.split('/');
+  if (parts.some((part) => part === '' || part === '.' || part === '..') || /[\\%?#]/.test(id)) {
+    throw new GatewayError('invalid_request', 'The model id contains an empty or dot path segment, or a character a model id never has.');
+  }
+  return id;
 }
 
 /**

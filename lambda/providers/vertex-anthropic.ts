@@ -4,7 +4,8 @@ import { FREE } from '../formats/shared';
 import type { Operation, PreparedRequest } from '../formats/types';
 import { parseVertexPath, type VertexPath } from '../formats/vertex-path';
 import type { VertexOptions } from './google-vertex';
-import { checkGoogleQuery, checkQueryNames } from './google-query';
+import { checkGoogleQuery } from './google-query';
+import { queryAllowList } from './query-allow-list';
 import type { FormatBinding, Outbound, OutboundRequest } from './types';
 import { vertexUpstreamPath } from './vertex-project';
 
@@ -25,7 +26,7 @@ const METERED: Readonly<Record<string, Operation>> = {
 const MESSAGES_OPERATION: Operation = { kind: 'metered', name: 'messages' };
 
 /** Anthropic's SDK marks its beta resources with `?beta=true`; Vertex has no such parameter, and would refuse it. */
-const MESSAGES_QUERY: ReadonlySet<string> = new Set(['beta']);
+const checkMessagesQuery = queryAllowList(['beta'], 'Vertex for Claude');
 
 /**
  * Claude on Vertex AI: Anthropic's Messages API, served by the google-vertex kind in two spellings.
@@ -71,7 +72,7 @@ export const vertexAnthropic: FormatBinding<VertexOptions> = {
   },
 
   checkQuery(query, providerPath) {
-    if (isAnthropicPath(providerPath)) checkQueryNames(query, MESSAGES_QUERY, 'Vertex for Claude');
+    if (isAnthropicPath(providerPath)) checkMessagesQuery(query);
     else checkGoogleQuery(query);
   },
 

@@ -74,7 +74,7 @@ const MEMBER_ERRORS: ReadonlySet<string> = new Set(['provider_not_configured', '
 export async function runAttempts<Plan extends Planned>(route: string, candidates: readonly Candidate[], steps: AttemptSteps<Plan>, routing: Routing): Promise<GatewayResponse> {
   const { breaker, logger } = routing;
   const ordered = attemptOrder(candidates, routing.random);
-  const available = ordered.filter((candidate) => breaker.available(candidate.account.name));
+  const available = ordered.filter((candidate) => breaker.available(circuitOf(candidate)));
   // Every member open: a request still goes somewhere, in the usual order.
   const order = available.length > 0 ? available : ordered;
   let failure: Failure<Plan> | undefined;
@@ -102,18 +102,19 @@ export async function runAttempts<Plan extends Planned>(route: string, candidate
     attempts++;
     await steps.hold(plan);
     const account = candidate.account.name;
-    breaker.starting(account);
+    const circuit = circuitOf(candidate);
+    breaker.starting(circuit);
     let upstream: UpstreamResponse;
     try {
       upstream = await steps.send(plan);
     } catch (error) {
-      breaker.failed(account);
+      breaker.failed(circuit);
       logger.error('upstream_attempt_failed', { route, provider: account, attempt: attempts, error: error instanceof GatewayError ? error.code : 'internal_error' });
       failure = { kind: 'no-response', plan, error };
       continue;
     }
-    if (accountFailed(upstream.status)) breaker.failed(account);
-    else breaker.succeeded(account);
+    if (accountFailed(upstream.status)) breaker.failed(circuit);
+    else breaker.succeeded(circuit);
     if (!failsOver(upstream.status, candidate.member)) return steps.respond(plan, upstream, attempts);
     logger.error('upstream_attempt_failed', { route, provider: account, attempt: attempts, status: upstream.status });
     failure = { kind: 'response', plan, upstream };
@@ -134,4 +135,13 @@ export function failsOver(status: number, member: GroupMember): boolean {
  */
 function accountFailed(status: number): boolean {
   return status === 429 || status >= 500;
+}
+
+/**
+ * The circuit an attempt counts towards. A project's own account is named within its project only:
+ * one project's failing credential must not take another project's account, or the operator's
+ * account of the same name, out of rotation.
+ */
+function circuitOf({ account }: Candidate): string {
+  return account.project === undefined ? account.name : `${account.project}/${account.name}`;
 }

@@ -110,8 +110,16 @@ describe('Anthropic’s OpenAI-compatible endpoint through the gateway, with the
     expect(upstream.requests).toHaveLength(0);
   });
 
+  it('takes OpenAI’s own spelling too (a base URL without /v1, as in a group with an OpenAI account), sent on at Anthropic’s path', async () => {
+    const openaiSpelling = new OpenAI({ apiKey: key, baseURL: `${harness.gateway.url}/proxy/anthropic` });
+
+    const completion = await openaiSpelling.chat.completions.create({ model: MODEL, max_tokens: 256, messages: MESSAGES });
+
+    expect(completion.choices[0]?.message.content).toBeTruthy();
+    expectUpstreamSawBearerProviderKeyOnly();
+  });
+
   it.each([
-    ['OpenAI’s own path, without /v1', 'POST', '/proxy/anthropic/chat/completions'],
     ['the Responses API, which the compatibility layer does not have', 'POST', '/proxy/anthropic/v1/responses'],
     ['embeddings', 'POST', '/proxy/anthropic/v1/embeddings'],
   ])('refuses %s with a 404 naming the chat endpoint, and forwards nothing', async (_what, method, path) => {

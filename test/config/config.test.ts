@@ -14,6 +14,7 @@ describe('config', () => {
       expect(config.providers.openai.unpriced).toEqual({ kind: 'reject' });
       expect(config.limits).toEqual({ defaultMaxOutputTokens: 4096, reservationTtlSeconds: 1200, keyCacheTtlMs: 5000, maxConcurrentPerKey: 64 });
       expect(config.prices).toEqual([]);
+      expect(config.routing).toEqual({ circuitBreakerFailures: 5, circuitBreakerCooldownMs: 30_000 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -28,6 +29,7 @@ describe('config', () => {
         JSON.stringify({
           providers: { openai: { format: 'openai', baseUrl: 'http://10.0.0.5:8080/v1/', credential: { env: 'MY_KEY' }, allowUnpriced: true } },
           prices: [{ provider: 'openai', model: 'ft:x', input_mtok: 0.3, output_mtok: 1.2 }],
+          routing: { circuitBreakerCooldownMs: 5_000 },
         }),
       );
 
@@ -37,6 +39,7 @@ describe('config', () => {
       expect(config.providers.openai.credential).toEqual({ kind: 'env', name: 'MY_KEY' });
       expect(config.providers.openai.unpriced).toEqual({ kind: 'allow' });
       expect(config.prices).toEqual([{ pricingId: 'openai', model: 'ft:x', prices: { input_mtok: 0.3, output_mtok: 1.2 } }]);
+      expect(config.routing).toEqual({ circuitBreakerFailures: 5, circuitBreakerCooldownMs: 5_000 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -62,6 +65,8 @@ describe('config', () => {
     [{ providers: { openai: { baseURL: 'https://x' } } }, 'providers.openai.baseURL: unknown field'],
     [{ prices: [{ provider: 'openai', model: 'm', input_mtok: -1, output_mtok: 1 }] }, 'prices.0.input_mtok'],
     [{ prices: [{ provider: 'openai', model: 'm', input_mtok: 1 }] }, 'prices.0.output_mtok'],
+    [{ routing: { circuitBreakerFailures: 0 } }, 'routing.circuitBreakerFailures'],
+    [{ routing: { breakerFailures: 3 } }, 'routing.breakerFailures: unknown field'],
   ])('names the field at fault: %j', (raw, message) => {
     expect(() => parseConfig(raw, 'tollgate.config.json')).toThrow(ConfigError);
     expect(() => parseConfig(raw, 'tollgate.config.json')).toThrow(`tollgate.config.json: ${message}`);

@@ -118,6 +118,27 @@ describe.each(storesUnderTest())('failover spend on the $name store', (backend) 
     await settled(2);
   });
 
+  it('fails over a free call too, taking the key’s rate claim once', async () => {
+    // GIVEN one request a minute
+    await start();
+    await store.updateKey(keyId, { rateLimits: { requestsPerMinute: 1 } });
+    harness.upstream.behaviour.error = OVERLOADED;
+    const list = () => fetch(`${harness.gateway.url}/proxy/pool/models`, { headers: { authorization: `Bearer ${key}` } });
+
+    // WHEN the model list is asked for twice
+    const first = await list();
+    const listed = (await first.json()) as { data: { id: string }[] };
+    const second = await list();
+    await second.arrayBuffer();
+
+    // THEN the backup answered the first, and the second was over the rate
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-tollgate-provider')).toBe('openai-backup');
+    expect(listed.data.map((model) => model.id)).toEqual(['gpt-4o']);
+    expect(second.status).toBe(429);
+    expect(backup.requests).toHaveLength(1);
+  });
+
   it('re-plans the reservation at the next member’s price, and stops when a cap refuses it', async () => {
     // GIVEN a backup that asks its account for a dearer model, and a cap that fits the first member's estimate only
     await start({ models: [{ match: 'gpt-4o', to: 'gpt-4' }] });
