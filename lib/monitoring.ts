@@ -110,7 +110,7 @@ export class TollgateMonitoring extends Construct {
       });
 
     // Alarms
-    this.topic = new Topic(this, 'AlarmTopic', { displayName: `tollgate alarms (${Stack.of(this).stackName})` });
+    this.topic = new Topic(this, 'AlarmTopic', { displayName: `tollgate alarms (${Stack.of(this).stackName})`, enforceSSL: true });
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
     const notify = (alarm: Alarm) => {
       alarm.addAlarmAction(new SnsAction(this.topic));

@@ -8,8 +8,8 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ConfigError, DEFAULT_UPSTREAM_SETTINGS, parseConfig } from '../lambda/config/config';
-import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV } from '../lambda/handlers/env';
+import { ConfigError, parseConfig, type GatewayConfig } from '../lambda/config/config';
+import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV, SETTLE_MARGIN_MS } from '../lambda/handlers/env';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
 import { PROVIDERS } from '../lambda/providers';
 import { bundledFunctionDefaults, handlerEntry } from './lambda-defaults';
@@ -30,8 +30,8 @@ export const PROXY_TABLE_ACTIONS = {
   prices: ['dynamodb:GetItem'],
 } as const;
 
-/** On Bedrock the proxy may invoke models, and nothing else. */
-export const BEDROCK_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'] as const;
+/** On Bedrock the proxy may invoke models and count their tokens (the free `count-tokens` endpoint), and nothing else. */
+export const BEDROCK_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream', 'bedrock:CountTokens'] as const;
 
 /** Lambda's environment holds 4 KB in all; the config shares it with the other variables. */
 const MAX_CONFIG_JSON_BYTES = 3_000;
@@ -103,7 +103,7 @@ export class TollgateProxy extends Construct {
       withRegionalBedrock(withSecretCredentials(props.gatewayConfig ?? {}, props.providerSecret.secretArn), stack.region),
       timeout,
     );
-    validateGatewayConfig(this.gatewayConfig);
+    checkReservationTtl(validateGatewayConfig(this.gatewayConfig).limits.reservationTtlSeconds, timeout);
 
     const defaults = bundledFunctionDefaults(handlerEntry('proxy'));
     this.function = new NodejsFunction(this, 'Function', {
@@ -183,34 +183,57 @@ export function withRegionalBedrock(config: GatewayConfigJson, region: string): 
   return { ...config, providers: { ...providers, bedrock: { ...bedrock, options: { ...options, region } } } };
 }
 
-/** What the function keeps, after the longest wait for a provider, to answer and write the spend. */
-const SETTLE_MARGIN = Duration.seconds(30);
-
 /**
- * The wait for a provider's first byte must end before Lambda ends the invocation: past it the
- * gateway answers 504 and settles the request itself, where a function cut off by its timeout
- * settles nothing (the reconciler charges the estimate much later). A config that sets no wait
- * gets the default, shortened to fit; one that sets a wait too long for the function is refused.
+ * The waits for a provider — for its first byte, and between two pieces of its body — must end
+ * before Lambda ends the invocation: past one the gateway answers 504 (or cuts the stream) and
+ * settles the request itself, where a function cut off by its timeout settles nothing (the
+ * reconciler charges the estimate much later). A config that sets no wait gets the longest that
+ * fits — the function is billed for the wait either way, and undici's own 300 s would cut a long
+ * reasoning call the function could still have served; one that sets a wait too long for the
+ * function is refused. (Whatever is still running {@link SETTLE_MARGIN_MS} before the cut is
+ * stopped and settled by the handler's deadline.)
  */
 export function withUpstreamWaitWithin(config: GatewayConfigJson, timeout: Duration): GatewayConfigJson {
-  const fitsMs = timeout.toMilliseconds() - SETTLE_MARGIN.toMilliseconds();
+  const fitsMs = timeout.toMilliseconds() - SETTLE_MARGIN_MS;
   const upstream = config['upstream'] === undefined ? {} : asObject(config['upstream'], 'upstream');
-  const given = upstream['firstByteTimeoutMs'];
-  if (given !== undefined) {
-    if (typeof given === 'number' && given > fitsMs) {
+  const filled: Record<string, unknown> = { ...upstream };
+  for (const field of ['firstByteTimeoutMs', 'idleTimeoutMs'] as const) {
+    const given = upstream[field];
+    if (given === undefined) filled[field] = fitsMs;
+    else if (typeof given === 'number' && given > fitsMs) {
       throw new Error(
-        `TollgateProxy gatewayConfig: upstream.firstByteTimeoutMs (${given}) must leave the function ${SETTLE_MARGIN.toSeconds()} s of its ${timeout.toSeconds()} s timeout to answer and settle: at most ${fitsMs}`,
+        `TollgateProxy gatewayConfig: upstream.${field} (${given}) must leave the function ${SETTLE_MARGIN_MS / 1000} s of its ${timeout.toSeconds()} s timeout to answer and settle: ` +
+          `at most ${fitsMs}, or leave it out to get exactly that`,
       );
     }
-    return config;
   }
-  if (DEFAULT_UPSTREAM_SETTINGS.firstByteTimeoutMs <= fitsMs) return config;
-  return { ...config, upstream: { ...upstream, firstByteTimeoutMs: fitsMs } };
+  return { ...config, upstream: filled };
 }
 
-function validateGatewayConfig(config: GatewayConfigJson): void {
+/** Past the function's timeout by at least this, a reservation can only belong to an invocation that has ended. */
+const RESERVATION_TTL_MARGIN_SECONDS = 60;
+
+/**
+ * The reconciler settles every reservation older than `limits.reservationTtlSeconds` at its
+ * estimate. If that could happen while the request still runs, the request's own settlement
+ * finds its reservation gone and records nothing: it would be charged the estimate, not its
+ * cost. So the TTL must outlast the longest invocation.
+ */
+export function checkReservationTtl(reservationTtlSeconds: number, timeout: Duration): void {
+  const least = timeout.toSeconds() + RESERVATION_TTL_MARGIN_SECONDS;
+  if (reservationTtlSeconds < least) {
+    throw new Error(
+      `TollgateProxy gatewayConfig: limits.reservationTtlSeconds (${reservationTtlSeconds}) must exceed the proxy's ${timeout.toSeconds()} s timeout by ` +
+        `${RESERVATION_TTL_MARGIN_SECONDS} s, or the reconciler may settle a request at its estimate while it is still running: ` +
+        `set it to at least ${least}, or shorten the proxy's timeout`,
+    );
+  }
+}
+
+function validateGatewayConfig(config: GatewayConfigJson): GatewayConfig {
+  let parsed: GatewayConfig;
   try {
-    parseConfig(config, 'TollgateProxy gatewayConfig');
+    parsed = parseConfig(config, 'TollgateProxy gatewayConfig');
   } catch (error) {
     if (error instanceof ConfigError) throw new Error(`${error.message} (the same rules as tollgate.config.json; see the README's Configuration section)`);
     throw error;
@@ -223,6 +246,7 @@ function validateGatewayConfig(config: GatewayConfigJson): void {
         'move long custom price lists out of it, or trim unused provider settings',
     );
   }
+  return parsed;
 }
 
 function asObject(value: unknown, where: string): Record<string, unknown> {

@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AccountRootPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -9,6 +10,36 @@ import { TollgateMonitoring } from './monitoring';
 import { PriceRefresh } from './price-refresh';
 import { Reconciler } from './reconciler';
 import { TollgateProxy, type GatewayConfigJson } from './proxy';
+
+/**
+ * What the account may do to the secrets key outside Secrets Manager: administer it, never use it.
+ * No `kms:CreateGrant` (a grant could hand out Decrypt) and no Encrypt/Decrypt/GenerateDataKey.
+ * `kms:PutKeyPolicy` stays, so the key can never be locked out of its own account.
+ */
+export const KEY_ADMIN_ACTIONS = [
+  'kms:CancelKeyDeletion',
+  'kms:CreateAlias',
+  'kms:DeleteAlias',
+  'kms:DescribeKey',
+  'kms:DisableKey',
+  'kms:DisableKeyRotation',
+  'kms:EnableKey',
+  'kms:EnableKeyRotation',
+  'kms:GetKeyPolicy',
+  'kms:GetKeyRotationStatus',
+  'kms:ListAliases',
+  'kms:ListGrants',
+  'kms:ListKeyPolicies',
+  'kms:ListResourceTags',
+  'kms:PutKeyPolicy',
+  'kms:RevokeGrant',
+  'kms:RotateKeyOnDemand',
+  'kms:ScheduleKeyDeletion',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:UpdateAlias',
+  'kms:UpdateKeyDescription',
+] as const;
 
 /** Options for {@link TollgateStack}. */
 export interface TollgateStackProps extends StackProps {
@@ -88,11 +119,13 @@ export class TollgateStack extends Stack {
 
     // Names are generated (and published as outputs) so several stages can share one account and region.
     // On-demand billing because gateway traffic is bursty and idle stages should cost nothing.
-    // RETAIN (explicit, not just the default) because losing keys and spend history on a stack delete is unrecoverable.
+    // RETAIN (explicit, not just the default) because losing keys and spend history on a stack delete
+    // is unrecoverable; deletion protection because the same is true of a console click or a script.
     this.keysTable = new Table(this, 'KeysTable', {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification,
+      deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -102,6 +135,7 @@ export class TollgateStack extends Stack {
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification,
       timeToLiveAttribute: 'expiresAt',
+      deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -111,10 +145,15 @@ export class TollgateStack extends Stack {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    // A customer-managed key, so who may decrypt provider credentials is decided here, in IAM
-    // and the key policy, not by whoever may call Secrets Manager with the AWS-managed key.
+    // A customer-managed key whose policy replaces KMS's default (`kms:*` for the account): the
+    // account keeps administering it through IAM, but may use it only through Secrets Manager in
+    // this region (the statements the secret adds), so nobody decrypts a credential with the key
+    // directly, and a grant cannot hand that right to someone else (no kms:CreateGrant here).
     this.secretsKey = new Key(this, 'SecretsKey', {
       description: `tollgate ${this.stackName}: provider credentials`,
+      policy: new PolicyDocument({
+        statements: [new PolicyStatement({ sid: 'AdministerThroughIam', effect: Effect.ALLOW, principals: [new AccountRootPrincipal()], actions: [...KEY_ADMIN_ACTIONS], resources: ['*'] })],
+      }),
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),

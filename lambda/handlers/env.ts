@@ -25,6 +25,13 @@ export const DEFAULT_PRICES_RECHECK_MINUTES = 10;
 /** @default seconds a provider secret is cached by each proxy instance */
 export const DEFAULT_SECRETS_TTL_SECONDS = 300;
 
+/**
+ * What the proxy keeps of its timeout to end a request cleanly: answer or cut the client, and
+ * write the spend. The stack ends every upstream wait this long before the timeout, and the
+ * handler stops whatever is still running at that point.
+ */
+export const SETTLE_MARGIN_MS = 30_000;
+
 export function requiredEnv(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
   if (!value) throw new Error(`${name} is not set: the Lambda function's environment comes from the Tollgate stack; redeploy it`);

@@ -16,7 +16,8 @@ import { dynamoPriceStore } from '../prices/dynamodb-store';
 import { Pricer } from '../pricing/pricer';
 import { lambdaStreamingRuntime, serveFunctionUrl, type StreamingHandler } from '../server/lambda-stream';
 import { openDynamoStore } from '../store/dynamodb';
-import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV, numberEnv, requiredEnv } from './env';
+import { InvocationDeadline } from './deadline';
+import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV, numberEnv, requiredEnv, SETTLE_MARGIN_MS } from './env';
 
 /** What middy passes through its middlewares: the function URL event and the stream to answer on. */
 export interface ProxyInvocation {
@@ -29,6 +30,8 @@ export interface ProxyDeps {
   readonly gateway: Gateway;
   /** Undefined when no prices table is configured: genai-prices' bundled data is used. */
   readonly prices: PriceSync | undefined;
+  /** Stops the invocation's upstream calls in time to record their spend before Lambda's timeout. */
+  readonly deadline: InvocationDeadline;
 }
 
 /**
@@ -42,6 +45,7 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
   const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
   const secrets = tracer.captureAWSv3Client(new SecretsManagerClient({}));
   const logger = emfLogger({ namespace: env[LAMBDA_ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE });
+  const deadline = new InvocationDeadline(SETTLE_MARGIN_MS);
   const store = openDynamoStore({
     client: dynamodb,
     keysTable: requiredEnv(env, LAMBDA_ENV.keysTable),
@@ -59,7 +63,7 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
     config,
     store,
     pricer: new Pricer(config.prices),
-    upstream: createUpstreamAgent(config.upstream),
+    upstream: deadline.bind(createUpstreamAgent(config.upstream)),
     credential: secretsManagerCredentials({
       client: secrets,
       env,
@@ -67,36 +71,43 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
     }),
     logger,
   });
-  return { gateway, prices };
+  return { gateway, prices, deadline };
 }
 
 /**
  * The function URL handler. Per invocation:
  *
  * ```
- * (cold start: stored prices load) ─▶ serveFunctionUrl: request ─▶ stream the response ─▶ settle spend ─▶ end
+ * (first invocation: stored prices load) ─▶ serveFunctionUrl: request ─▶ stream the response ─▶ settle spend ─▶ end
  *                                                        ─▶ newer prices stored? (every N minutes, after the end)
+ *            timeout − 30 s, if still running: upstream stopped ─▶ settle spend ─▶ response cut
  * ```
  * Nothing is left running when it resolves: Lambda would freeze it mid-write.
  */
 export function createProxyHandler(env: NodeJS.ProcessEnv = process.env): StreamingHandler<LambdaFunctionURLEvent> {
   const runtime = lambdaStreamingRuntime();
   const tracer = new Tracer({ serviceName: 'tollgate' });
-  const { gateway, prices } = wireProxy(env, tracer);
-  // Loads while the runtime fetches the first event; never rejects (a failed load keeps the bundled data).
-  const pricesLoaded = prices?.load() ?? Promise.resolve();
+  const { gateway, prices, deadline } = wireProxy(env, tracer);
+  // Loaded by the first invocation, not during init: a traced AWS call outside an invocation has no
+  // trace to join, and X-Ray logs "Missing AWS Lambda trace data" with a stack trace whose
+  // source-mapped formatting cost the cold start ~200 ms. Started at init it would have overlapped
+  // only with the runtime's fetch of the first event, a millisecond. Never rejects (a failed load
+  // keeps the bundled data).
+  let pricesLoaded: Promise<void> | undefined;
 
   // middy's own timeout would abandon a stream mid-way and its spend with it; Lambda's timeout is the limit.
   const serve = middy<ProxyInvocation, void>({ timeoutEarlyInMillis: 0 })
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .handler(async ({ event, responseStream }: ProxyInvocation) => {
-      await pricesLoaded;
+      await (pricesLoaded ??= prices?.load() ?? Promise.resolve());
       await serveFunctionUrl(gateway, event, responseStream, runtime);
       // After the response ended, so the client never waits for it.
       await prices?.refreshIfDue();
     });
 
-  return runtime.streamifyResponse<LambdaFunctionURLEvent>((event, responseStream, context) => serve({ event, responseStream }, context));
+  return runtime.streamifyResponse<LambdaFunctionURLEvent>((event, responseStream, context) =>
+    deadline.during(context.getRemainingTimeInMillis(), () => serve({ event, responseStream }, context)),
+  );
 }
 
 function parseJson(text: string): unknown {

@@ -7,7 +7,7 @@ import { DEFAULT_METRICS_NAMESPACE, publishedMetrics } from '../../lambda/observ
 import { PRICE_REFRESH_TABLE_ACTIONS } from '../../lib/price-refresh';
 import { RECONCILER_TABLE_ACTIONS } from '../../lib/reconciler';
 import { BEDROCK_ACTIONS, PROXY_TABLE_ACTIONS } from '../../lib/proxy';
-import { TollgateStack, type TollgateStackProps } from '../../lib/tollgate-stack';
+import { KEY_ADMIN_ACTIONS, TollgateStack, type TollgateStackProps } from '../../lib/tollgate-stack';
 import { tempDir } from '../cli/run';
 
 /** Bundling is skipped here (measured: ~1 s per function per synth); test/infra/bundle.test.ts bundles for real. */
@@ -90,7 +90,7 @@ describe('TollgateStack: tables', () => {
     });
   });
 
-  test('keys and spend tables are on-demand, with point-in-time recovery and the default recovery window, and survive deletion', () => {
+  test('keys and spend tables are on-demand, with point-in-time recovery and the default recovery window, and survive deletion (stack or console)', () => {
     // GIVEN
     const { stack, template } = synth();
 
@@ -104,7 +104,7 @@ describe('TollgateStack: tables', () => {
       expect(table).toMatchObject({
         DeletionPolicy: 'Retain',
         UpdateReplacePolicy: 'Retain',
-        Properties: { BillingMode: 'PAY_PER_REQUEST', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } },
+        Properties: { BillingMode: 'PAY_PER_REQUEST', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true },
       });
       expect((table['Properties'] as Json)['ProvisionedThroughput']).toBeUndefined();
       expect(((table['Properties'] as Json)['PointInTimeRecoverySpecification'] as Json)['RecoveryPeriodInDays']).toBeUndefined();
@@ -199,6 +199,11 @@ describe('TollgateStack: the proxy function', () => {
     ['a stale-price age shorter than two refreshes', { maxPriceAge: Duration.hours(1) }, /maxPriceAge must be at least twice the price refresh interval/],
     ['a 0% error-rate alarm', { serverErrorRatePercent: 0 }, /serverErrorRatePercent must be above 0/],
     ['an alarm email without a domain', { alarmEmail: 'ops' }, /alarmEmail must be an email address/],
+    [
+      'a reservation TTL the reconciler could expire mid-request',
+      { gatewayConfig: { limits: { reservationTtlSeconds: 600 } } },
+      /limits\.reservationTtlSeconds \(600\) must exceed the proxy's 900 s timeout by 60 s.*set it to at least 960, or shorten the proxy's timeout/,
+    ],
   ])('rejects %s at synth time with a message that says how to fix it', (_case, props, message) => {
     expect(() => synth(props)).toThrow(message);
   });
@@ -244,7 +249,7 @@ describe('TollgateStack: least-privilege IAM', () => {
     const all = statements.flatMap(actions);
     expect(all.filter((action) => action.includes('*'))).toEqual([]);
     expect(all.filter((action) => /dynamodb:(Scan|DeleteTable|CreateTable|UpdateTable|BatchWriteItem)/.test(action))).toEqual([]);
-    expect(all.filter((action) => action.startsWith('bedrock:'))).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream']);
+    expect(all.filter((action) => action.startsWith('bedrock:'))).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream', 'bedrock:CountTokens']);
   });
 
   test('the price refresher may only read and write the prices table', () => {
@@ -301,6 +306,30 @@ describe('TollgateStack: secrets', () => {
       KmsKeyId: { 'Fn::GetAtt': [logicalId(stack, stack.secretsKey), 'Arn'] },
       SecretString: '{}',
     });
+  });
+});
+
+describe('TollgateStack: the secrets key', () => {
+  test('its policy lets the account administer the key through IAM but use it only through Secrets Manager in the stack\'s region', () => {
+    // GIVEN
+    const { stack, template } = synth();
+
+    // WHEN
+    const key = (template.toJSON().Resources as Record<string, Json>)[logicalId(stack, stack.secretsKey)]!;
+    const statements = ((key['Properties'] as Json)['KeyPolicy'] as { Statement: Statement[] }).Statement;
+
+    // THEN no statement grants kms:* (KMS's default policy), and only the administration statement is unconditional
+    const root = { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:root']] } };
+    expect(statements[0]).toEqual({ Sid: 'AdministerThroughIam', Effect: 'Allow', Principal: root, Action: [...KEY_ADMIN_ACTIONS], Resource: '*' });
+    const everyAction = statements.flatMap(actions);
+    expect(everyAction).not.toContain('kms:*');
+    for (const statement of statements.slice(1)) {
+      expect(statement).toMatchObject({ Effect: 'Allow', Principal: root, Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } } });
+    }
+    // AND use (decrypt, data keys, grants) appears only under that condition
+    const usable = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:CreateGrant', 'kms:ReEncrypt*'];
+    expect(actions(statements[0]!).filter((action) => usable.includes(action))).toEqual([]);
+    expect(statements.slice(1).flatMap(actions)).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey*']));
   });
 });
 
@@ -421,6 +450,21 @@ describe('TollgateStack: dashboard and alarms', () => {
       expect(properties['OKActions']).toEqual(properties['AlarmActions']);
     }
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  test('the alarm topic refuses publishing over plain HTTP', () => {
+    // GIVEN
+    const { stack, template } = synth();
+
+    // THEN
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: logicalId(stack, stack.monitoring.topic) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Principal: '*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
   });
 });
 
