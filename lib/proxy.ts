@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import { ConfigError, parseConfig, type GatewayConfig } from '../lambda/config/config';
 import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV, SETTLE_MARGIN_MS } from '../lambda/handlers/env';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
-import { PROVIDERS } from '../lambda/providers';
+import { HOSTED_PROVIDER_IDS, isProviderId, PROVIDERS } from '../lambda/providers';
 import { bundledFunctionDefaults, handlerEntry } from './lambda-defaults';
 
 /** A gateway config in the `tollgate.config.json` shape; validated at synth time. */
@@ -158,14 +158,20 @@ export function readGatewayConfigFile(path: string): GatewayConfigJson {
 
 /**
  * Every provider that authenticates with a credential (Bedrock uses the function's role) reads
- * it from the managed secret unless the config says otherwise.
+ * it from the managed secret unless the config says otherwise: each hosted kind's default
+ * account, and every account the config names. (An unhosted kind — Azure, a generic
+ * OpenAI-compatible server — has an account only where the config names one, with its host.)
  */
 export function withSecretCredentials(given: GatewayConfigJson, secretId: string): GatewayConfigJson {
   const providers: Record<string, unknown> = { ...asObject(given['providers'], 'providers') };
-  for (const [id, adapter] of Object.entries(PROVIDERS)) {
-    if (adapter.defaults.credentialEnv === undefined) continue;
-    const settings = asObject(providers[id], `providers.${id}`);
-    if (settings['credential'] === undefined) providers[id] = { ...settings, credential: { secret: secretId, field: id } };
+  const names = new Set([...HOSTED_PROVIDER_IDS, ...Object.keys(providers)]);
+  for (const name of names) {
+    const settings = asObject(providers[name], `providers.${name}`);
+    const kind = typeof settings['kind'] === 'string' ? settings['kind'] : name;
+    const adapter = isProviderId(kind) ? PROVIDERS[kind] : undefined;
+    // The field is the account's name: an added account (`openai-eu`) has its own credential.
+    if (adapter === undefined || adapter.credentialOptional === true) continue;
+    if (settings['credential'] === undefined) providers[name] = { ...settings, credential: { secret: secretId, field: name } };
   }
   return { ...given, providers };
 }

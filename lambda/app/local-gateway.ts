@@ -23,6 +23,8 @@ export interface LocalGatewayOptions {
   readonly host?: string;
   readonly logger?: Logger;
   readonly clock?: () => Date;
+  /** Draws routing groups' weighted order. @default Math.random */
+  readonly random?: () => number;
   /** How often reservations nobody settled are reconciled. @default 30 s */
   readonly reconcileIntervalMs?: number;
   /** On close, how long requests in flight may take to finish before they are cut. @default 10 s */
@@ -54,6 +56,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
     env,
     ...(options.logger && { logger: options.logger }),
     ...(options.clock && { clock: options.clock }),
+    ...(options.random && { random: options.random }),
   });
   const inFlight = new InFlight();
   const server = createNodeServer(gateway, inFlight, config.server);

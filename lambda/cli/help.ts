@@ -4,16 +4,20 @@ export const MAIN_HELP = `Usage: tollgate [command] [options]
 
 Commands:
   serve                  Run the gateway (the default)
-  projects create|list|set-limits
-                         Projects, their spend caps and strict or soft mode
+  projects create|list|show|set-limits|set-access
+                         Projects, their spend caps, strict or soft mode, and allowed routes and models
   users create|list|set-limits
                          Users, whose caps apply across all of their keys
   keys create            Issue a key for a project, with caps, rate limits, expiry (shown once)
-  keys list              List keys with their status and limits
+  keys list              List keys with their status, limits and allow-lists
+  keys show <id>         One key, with what it and its project allow
   keys set-limits <id>   Change a key's caps, rate limits or expiry
+  keys set-access <id>   Change the routes and models a key may use
   keys disable|enable <id>
                          Stop a key for now, or let it work again
   keys revoke <id>       Revoke a key, for good
+  providers add|list|remove
+                         A project's own provider accounts (bring your own credential)
   spend                  Show spend against each cap, and when each resets
   prices refresh         Fetch the latest genai-prices data into the data directory
 
@@ -47,15 +51,25 @@ Environment:
   OPENAI_API_KEY      The upstream credential (or whatever the config names)
 `;
 
+/** What `--routes` and `--models` take, the same for keys and projects. */
+const ACCESS_OPTION_LINES = `  --routes <list>    Route names (/proxy/<route>/...) it may use, comma-separated; "*" matches
+                     any run of characters, "?" any one (default: every route)
+  --models <list>    Models it may use, as the request names them, e.g. 'gpt-5*,claude-*'
+                     (default: every model); checked on metered calls, not on model listings
+                     or token counts`;
+
 export const KEYS_HELP = `Usage: tollgate keys <command> [options]
 
 Commands:
   create --project <p> [--user <u>] [--name <n>] [limits]
                         Issue a key; it is shown once, never again
   list [--project <p>] [--user <u>]
-                        List keys with status and limits (never the key itself)
+                        List keys with status, limits and allow-lists (never the key itself)
+  show <id>             One key, with the routes and models it and its project allow
   set-limits <id> [limits]
                         Change a key's caps, rate limits or expiry
+  set-access <id> [--routes <list>] [--models <list>]
+                        Change the routes and models a key may use
   disable <id>          Refuse the key's requests until it is enabled again
   enable <id>           Let a disabled (or blocked) key work again
   revoke <id>           Revoke a key, for good
@@ -66,11 +80,13 @@ Run "tollgate keys <command> --help" for details.
 
 export const KEYS_CREATE_HELP = `Usage: tollgate keys create --project <project> [--user <user>] [--name <name>]
          [--daily <USD>] [--weekly <USD>] [--monthly <USD>] [--lifetime <USD>]
-         [--rpm <n>] [--concurrent <n>] [--expires <when>] [--json]
+         [--rpm <n>] [--concurrent <n>] [--expires <when>]
+         [--routes <list>] [--models <list>] [--json]
 
 Issues a gateway key for a project (and user), creating them if new. The key is printed once, on
 stdout, and cannot be shown again: only its hash is stored. Its limits are part of the key from
-the start. The project's and user's own caps apply to the key's requests too.
+the start. The project's and user's own caps apply to the key's requests too, and so do the
+project's allowed routes and models: the key's own lists can only narrow them.
 
 Options:
   --project <p>      Project the key's spend counts against (required)
@@ -84,15 +100,18 @@ Options:
   --concurrent <n>   Requests in flight at once; a stream counts until it ends
   --expires <when>   A duration from now (90m, 12h, 30d, 2w), a date (2026-12-31: 00:00 UTC)
                      or a time with its zone (2026-12-31T18:00:00Z)
-  --json             Print {key, id, prefix, project, user, name, status, limits, ...}
+${ACCESS_OPTION_LINES}
+  --json             Print {key, id, prefix, project, user, name, status, limits, access, ...}
 
 Example:
   tollgate keys create --project acme --user ada --daily 5 --monthly 50 --rpm 60 --expires 30d
+  tollgate keys create --project acme --routes openai,anthropic --models 'gpt-5*,claude-*'
 `;
 
 export const KEYS_LIST_HELP = `Usage: tollgate keys list [--project <project>] [--user <user>] [--json]
 
-Lists keys with their id, visible prefix, project, user, name, creation time, status and limits.
+Lists keys with their id, visible prefix, project, user, name, creation time, status, limits and
+their own allowed routes and models (their project's apply too: see "tollgate keys show <id>").
 Status is what the gateway would do with the key now: active, disabled, revoked, expired, or
 blocked (after a request whose cost could not be calculated, where the provider's policy says so).
 Keys themselves are never stored, so they are never listed.
@@ -120,6 +139,35 @@ Example:
   tollgate keys set-limits 3f9a0c1d2e4b --monthly 100 --daily none --expires 2027-01-01
 `;
 
+export const KEYS_SHOW_HELP = `Usage: tollgate keys show <id> [--json]
+
+Shows one key: project, user, name, status, limits, and the routes and models it may use, beside
+its project's (a request must be allowed by both; "any" is no list). A whole key is accepted in
+place of its id.
+
+Options:
+  --json   Print the key's record as "keys list --json" does, plus "projectAccess" (its project's
+           lists; null for a list is every route or model)
+`;
+
+export const KEYS_SET_ACCESS_HELP = `Usage: tollgate keys set-access <id> [--routes <list> | --clear-routes]
+         [--models <list> | --clear-models] [--json]
+
+Changes the routes and models a key may use; a list left out stays as it is, and a list given
+replaces the old one. The key can use only what its project allows as well (see "projects
+set-access"). Running gateways apply the change within their record cache TTL
+(limits.keyCacheTtlMs, 5 s by default). A whole key is accepted in place of its id.
+
+Options:
+${ACCESS_OPTION_LINES}
+  --clear-routes     Remove the key's route list: every route its project allows
+  --clear-models     Remove the key's model list: every model its project allows
+  --json             Print the key's record (never the key or its hash)
+
+Example:
+  tollgate keys set-access 3f9a0c1d2e4b --models 'gpt-5*,claude-sonnet-*' --clear-routes
+`;
+
 export const KEYS_DISABLE_HELP = `Usage: tollgate keys disable <id> [--json]
 
 Disables a key: its requests are refused (403) until "tollgate keys enable <id>". Running gateways
@@ -144,9 +192,13 @@ Find ids with "tollgate keys list". A whole key is accepted in place of its id.
 export const PROJECTS_HELP = `Usage: tollgate projects <command> [options]
 
 Commands:
-  create <name> [caps] [--mode strict|soft]      Create a project with spend caps
-  list                                           List projects, their mode and caps
+  create <name> [caps] [--mode strict|soft] [--routes <list>] [--models <list>]
+                                                 Create a project with spend caps
+  list                                           List projects, their mode, caps and allow-lists
+  show <name>                                    One project's settings
   set-limits <name> [caps] [--mode strict|soft]  Change a project's caps or mode
+  set-access <name> [--routes <list>] [--models <list>]
+                                                 Change the routes and models its keys may use
 
 A project's caps hold across every key of the project. Its mode decides how all caps on its
 keys' requests (key, user and project) are enforced:
@@ -158,9 +210,10 @@ Run "tollgate projects <command> --help" for details.
 `;
 
 export const PROJECTS_CREATE_HELP = `Usage: tollgate projects create <name> [--daily <USD>] [--weekly <USD>] [--monthly <USD>]
-         [--lifetime <USD>] [--mode strict|soft] [--json]
+         [--lifetime <USD>] [--mode strict|soft] [--routes <list>] [--models <list>] [--json]
 
-Creates a project. An existing project is left alone (change it with "projects set-limits").
+Creates a project. An existing project is left alone (change it with "projects set-limits" or
+"projects set-access").
 ("keys create --project <name>" also creates a project on first use, with no caps.)
 
 Options:
@@ -169,15 +222,41 @@ Options:
   --monthly <USD>    Cap per UTC calendar month
   --lifetime <USD>   Cap over all time; it never resets
   --mode <m>         strict (the default) or soft; see "tollgate projects --help"
-  --json             Print {name, createdAt, mode, limits}
+${ACCESS_OPTION_LINES.replaceAll('it may', 'its keys may')}
+  --json             Print {name, createdAt, mode, limits, access}
 
 Example:
-  tollgate projects create acme --monthly 50 --daily 5
+  tollgate projects create acme --monthly 50 --daily 5 --routes openai,anthropic
 `;
 
 export const PROJECTS_LIST_HELP = `Usage: tollgate projects list [--json]
 
-Lists projects with their mode and caps (USD; "-" for none).
+Lists projects with their mode, caps (USD; "-" for none) and allowed routes and models ("-": any).
+`;
+
+export const PROJECTS_SHOW_HELP = `Usage: tollgate projects show <name> [--json]
+
+Shows one project: mode, caps, the routes and models its keys may use ("any" is no list), and how
+many keys it has.
+`;
+
+export const PROJECTS_SET_ACCESS_HELP = `Usage: tollgate projects set-access <name> [--routes <list> | --clear-routes]
+         [--models <list> | --clear-models] [--json]
+
+Changes the routes and models every key of the project may use; a list left out stays as it is,
+and a list given replaces the old one. A key's own lists (keys set-access) can narrow these, never
+widen them. Running gateways apply the change within their record cache TTL (limits.keyCacheTtlMs,
+5 s by default).
+
+Options:
+${ACCESS_OPTION_LINES.replaceAll('it may', 'its keys may')}
+  --clear-routes     Remove the route list: every route
+  --clear-models     Remove the model list: every model
+  --json             Print {name, createdAt, mode, limits, access}
+
+Example:
+  tollgate projects set-access acme --routes 'openai,anthropic,bedrock' --models 'gpt-5*,*claude-*'
+  tollgate projects set-access acme --clear-routes --clear-models
 `;
 
 export const PROJECTS_SET_LIMITS_HELP = `Usage: tollgate projects set-limits <name> [--daily <USD|none>] [--weekly <USD|none>]
@@ -256,9 +335,14 @@ requests in flight, the cap, the share of it used ((settled + reserved) / cap) a
 resets. Periods with spend but no cap are shown too. With no scope option: every scope with a cap
 or any spend.
 
+Spend on a project's own provider accounts (see "tollgate providers") is also recorded as
+"byok:<project>/<account>". Beside such a project, "managed:<project>" is its settled spend less
+that: what it spent on the gateway's own credentials, to bill back. Neither carries caps; the
+project's caps cover both.
+
 Options:
   --key <id>       One key, with the user and project whose caps also apply to its requests
-  --project <p>    One project
+  --project <p>    One project, and its spend per account, managed and its own
   --user <u>       One user (their spend across all of their keys)
   --period <kind>  Only day, week, month or lifetime
   --history        Every period with spend, past ones too, newest first (caps on current ones)
@@ -292,4 +376,64 @@ export const PRICES_STATUS_HELP = `Usage: tollgate prices status [--json]
 
 Shows the stored price data: where it came from, when it was fetched and last confirmed, and
 how many providers and models it prices.
+`;
+
+export const PROVIDERS_HELP = `Usage: tollgate providers <command> [options]
+
+Commands:
+  add --project <p> --name <n> --kind <kind> [credential source] [--base-url <url>] [--options <json>]
+                        Give a project its own provider account (bring your own credential)
+  list [--project <p>]  List project accounts (never the credential: its last 4 characters at most)
+  remove <name> --project <p>
+                        Remove a project account; its keys use the gateway's own accounts again
+
+A project's own account serves that project's keys only. For them it takes the place of the
+gateway's accounts of its kind on every route (so their traffic is never billed on the gateway's
+credential), and its name is a route of its own. Spend is recorded as usual against key, user and
+project caps, and also as "byok:<project>/<account>", so the managed share can be billed back;
+see "tollgate spend --project <p>".
+
+Every command accepts --json for machine-readable output.
+Run "tollgate providers <command> --help" for details.
+`;
+
+export const PROVIDERS_ADD_HELP = `Usage: tollgate providers add --project <project> --name <name> --kind <kind>
+         [--credential-from-env <VAR> | --credential-file <path>] [--base-url <url>] [--options <json>] [--json]
+
+Adds a provider account of the project's own. Its credential is read from an environment
+variable, a file, or standard input (never from the command line, which other users can see),
+and is never printed back. Locally it is stored encrypted (AES-256-GCM) with the key in
+TOLLGATE_SECRET_KEY, or else the data directory's secret.key, created on first use (0600); the
+gateway must run with the same key. For a deployed stack (--stack) it goes to the stack's Secrets
+Manager prefix, encrypted with the stack's key. The project is created if it is new.
+
+Options:
+  --project <p>               The project whose keys the account serves (required)
+  --name <n>                  Account name, unique in the project and a route name for its keys:
+                              lower-case letters, digits and "-" (required)
+  --kind <kind>               openai, anthropic, groq, google-vertex or bedrock (required)
+  --credential-from-env <VAR> Read the credential from this environment variable
+  --credential-file <path>    Read it from this file ("-": standard input)
+  --base-url <url>            Where the account's requests go (default: the kind's own API)
+  --options <json>            The kind's options, as in the config file, e.g. for google-vertex
+                              '{"project": "acme-ai", "location": "europe-west4"}'
+  --json                      Print the account as "providers list --json" does
+
+Running gateways start using it within their record cache TTL (limits.keyCacheTtlMs, 5 s by default).
+
+Example:
+  OPENAI_KEY_ACME=sk-... tollgate providers add --project acme --name openai-acme --kind openai --credential-from-env OPENAI_KEY_ACME
+`;
+
+export const PROVIDERS_LIST_HELP = `Usage: tollgate providers list [--project <project>] [--json]
+
+Lists project provider accounts: project, name, kind, the credential's last 4 characters (none
+for one shorter than 12), where it is stored, and the base URL. The credential itself is never shown.
+`;
+
+export const PROVIDERS_REMOVE_HELP = `Usage: tollgate providers remove <name> --project <project> [--json]
+
+Removes a project's own provider account. Its keys go back to the gateway's own accounts of that
+kind within the running gateways' record cache TTL. With --stack, its secret is deleted from
+Secrets Manager at once (no recovery window). Spend already recorded against it is kept.
 `;

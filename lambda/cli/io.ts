@@ -10,6 +10,8 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   readonly stdout: Writer;
   readonly stderr: Writer;
+  /** Where `providers add` reads a credential piped to it. @default none */
+  readonly stdin?: AsyncIterable<unknown> & { readonly isTTY?: boolean };
   /** Where `tollgate.config.json` is looked for. @default process.cwd() */
   readonly cwd?: string;
   /** `serve` stops when this aborts. Without it, on the first SIGINT or SIGTERM. */
@@ -23,7 +25,7 @@ export function now(io: CliIo): Date {
 }
 
 export function processIo(): CliIo {
-  return { env: process.env, stdout: process.stdout, stderr: process.stderr };
+  return { env: process.env, stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
 }
 
 /** Bad invocation: exit 2, as getopt-style tools do, so scripts can tell it from a failed action. */

@@ -1,6 +1,7 @@
 import { keyId } from '../keys/gateway-key';
 import { issueKey, type IssuedKey } from '../keys/issue-key';
-import type { KeyPatch, KeyRecord, Limits, RateLimits, Store } from '../store/port';
+import type { AccessLists, KeyPatch, KeyRecord, Limits, RateLimits, Store } from '../store/port';
+import { ACCESS_OPTIONS, accessView, applyAccess, CLEAR_ACCESS_OPTIONS, describeAccess, hasAccessChanges, listText, parseAccess, type AccessView } from './access';
 import { nonEmpty, parseCommandArgs, wantsHelp } from './args';
 import {
   KEYS_CREATE_HELP,
@@ -9,7 +10,9 @@ import {
   KEYS_HELP,
   KEYS_LIST_HELP,
   KEYS_REVOKE_HELP,
+  KEYS_SET_ACCESS_HELP,
   KEYS_SET_LIMITS_HELP,
+  KEYS_SHOW_HELP,
 } from './help';
 import { CliFailure, now, UsageError, withStore, type CliIo } from './io';
 import {
@@ -26,7 +29,7 @@ import {
   parseExpiry,
   type LimitsView,
 } from './limits';
-import { orDash, printJson, printTable, shortTime } from './output';
+import { orDash, printFields, printJson, printTable, shortTime } from './output';
 import { SETTINGS_DELAY } from './owners';
 import { describeStoreTarget } from './stack-target';
 
@@ -37,8 +40,12 @@ export async function keysCommand(args: readonly string[], io: CliIo): Promise<n
       return wantsHelp(rest) ? help(io, KEYS_CREATE_HELP) : createKey(rest, io);
     case 'list':
       return wantsHelp(rest) ? help(io, KEYS_LIST_HELP) : listKeys(rest, io);
+    case 'show':
+      return wantsHelp(rest) ? help(io, KEYS_SHOW_HELP) : showKey(rest, io);
     case 'set-limits':
       return wantsHelp(rest) ? help(io, KEYS_SET_LIMITS_HELP) : setKeyLimits(rest, io);
+    case 'set-access':
+      return wantsHelp(rest) ? help(io, KEYS_SET_ACCESS_HELP) : setKeyAccess(rest, io);
     case 'disable':
       return wantsHelp(rest) ? help(io, KEYS_DISABLE_HELP) : disableKey(rest, io);
     case 'enable':
@@ -50,7 +57,7 @@ export async function keysCommand(args: readonly string[], io: CliIo): Promise<n
     case '-h':
       return help(io, KEYS_HELP);
     case undefined:
-      throw new UsageError('missing keys command (create, list, set-limits, disable, enable or revoke)', 'keys');
+      throw new UsageError('missing keys command (create, list, show, set-limits, set-access, disable, enable or revoke)', 'keys');
     default:
       throw new UsageError(`unknown keys command "${sub}"`, 'keys');
   }
@@ -72,6 +79,7 @@ async function createKey(args: readonly string[], io: CliIo): Promise<number> {
     name: { type: 'string' },
     ...CAP_OPTIONS,
     ...KEY_LIMIT_OPTIONS,
+    ...ACCESS_OPTIONS,
   });
   const project = nonEmpty(values.project, '--project', command);
   if (project === undefined) throw new UsageError('--project is required', command);
@@ -84,8 +92,9 @@ async function createKey(args: readonly string[], io: CliIo): Promise<number> {
     concurrent: parseCount(values.concurrent, '--concurrent', command, false),
   });
   const expiresAt = parseExpiry(values.expires, at, command, false) ?? undefined;
+  const access = applyAccess(undefined, parseAccess(values, command));
 
-  const { key, record } = await withStore(io, (store) => issueLimitedKey(store, { project, user, name, limits, rateLimits, expiresAt }, at));
+  const { key, record } = await withStore(io, (store) => issueLimitedKey(store, { project, user, name, limits, rateLimits, expiresAt, access }, at));
   const view = keyView(record, at);
   if (values.json) {
     printJson(io.stdout, { key, ...view });
@@ -93,7 +102,7 @@ async function createKey(args: readonly string[], io: CliIo): Promise<number> {
   }
   // The key alone on stdout, so `KEY=$(tollgate keys create ...)` captures exactly the key.
   io.stdout.write(`${key}\n`);
-  const settings = describeKeyLimits(record);
+  const settings = describeKeySettings(record);
   io.stderr.write(
     `Created key ${record.id} for project ${record.project}${settings.length > 0 ? ` (${settings.join(', ')})` : ''}. ` +
       `Stored in ${describeStoreTarget(io.env)}. This is the only time it is shown: it cannot be shown again.\n`,
@@ -108,6 +117,7 @@ interface KeyRequest {
   readonly limits: Limits | null;
   readonly rateLimits: RateLimits | null;
   readonly expiresAt: string | undefined;
+  readonly access: AccessLists | null;
 }
 
 function issueLimitedKey(store: Store, request: KeyRequest, at: Date): Promise<IssuedKey> {
@@ -120,6 +130,7 @@ function issueLimitedKey(store: Store, request: KeyRequest, at: Date): Promise<I
       ...(request.limits && { limits: request.limits }),
       ...(request.rateLimits && { rateLimits: request.rateLimits }),
       ...(request.expiresAt !== undefined && { expiresAt: request.expiresAt }),
+      ...(request.access && { access: request.access }),
     },
     at,
   );
@@ -151,6 +162,8 @@ export interface KeyView {
   readonly blockedUntil: string | null;
   readonly limits: LimitsView;
   readonly rateLimits: { readonly requestsPerMinute: number | null; readonly concurrent: number | null };
+  /** The key's own lists; its project's apply too (`keys show`). */
+  readonly access: AccessView;
 }
 
 export function keyView(record: KeyRecord, at: Date): KeyView {
@@ -168,11 +181,17 @@ export function keyView(record: KeyRecord, at: Date): KeyView {
     blockedUntil: record.blockedUntil ?? null,
     limits: limitsView(record.limits),
     rateLimits: { requestsPerMinute: record.rateLimits?.requestsPerMinute ?? null, concurrent: record.rateLimits?.concurrent ?? null },
+    access: accessView(record.access),
   };
 }
 
 function describeKeyLimits(record: KeyRecord): string[] {
   return [...describeCaps(record.limits), ...describeRateLimits(record.rateLimits), ...describeExpiry(record.expiresAt)];
+}
+
+/** Everything a key is created with or set to, for the one-line confirmations. */
+function describeKeySettings(record: KeyRecord): string[] {
+  return [...describeKeyLimits(record), ...describeAccess(record.access)];
 }
 
 async function listKeys(args: readonly string[], io: CliIo): Promise<number> {
@@ -195,7 +214,17 @@ async function listKeys(args: readonly string[], io: CliIo): Promise<number> {
   }
   printTable(
     io.stdout,
-    [{ header: 'ID' }, { header: 'PREFIX' }, { header: 'PROJECT' }, { header: 'USER' }, { header: 'NAME' }, { header: 'CREATED' }, { header: 'STATUS' }, { header: 'LIMITS' }],
+    [
+      { header: 'ID' },
+      { header: 'PREFIX' },
+      { header: 'PROJECT' },
+      { header: 'USER' },
+      { header: 'NAME' },
+      { header: 'CREATED' },
+      { header: 'STATUS' },
+      { header: 'LIMITS' },
+      { header: 'ACCESS' },
+    ],
     records.map((record) => [
       record.id,
       `${record.prefix}…`,
@@ -205,8 +234,40 @@ async function listKeys(args: readonly string[], io: CliIo): Promise<number> {
       shortTime(record.createdAt),
       keyStatus(record, at),
       orDash(describeKeyLimits(record).join(', ')),
+      orDash(describeAccess(record.access).join('; ')),
     ]),
   );
+  return 0;
+}
+
+async function showKey(args: readonly string[], io: CliIo): Promise<number> {
+  const command = 'keys show';
+  const { values, positionals } = parseCommandArgs(command, args, {}, 1);
+  const id = keyIdArgument(positionals[0], command);
+  const { record, project } = await withStore(io, async (store) => {
+    const record = await existingKey(store, id);
+    return { record, project: await store.getProject(record.project) };
+  });
+  const at = now(io);
+  const view = keyView(record, at);
+  // A key's lists only narrow its project's: what it may use takes both, so both are shown.
+  const projectAccess = project ? accessView(project.access) : null;
+  if (values.json) {
+    printJson(io.stdout, { ...view, projectAccess });
+    return 0;
+  }
+  const limits = describeKeyLimits(record);
+  const within = (list: 'routes' | 'models') => `key: ${listText(record.access?.[list])}; project ${record.project}: ${listText(project?.access?.[list])}`;
+  printFields(io.stdout, `Key ${record.id} (${record.prefix}…)`, [
+    ['project', record.project],
+    ['user', orDash(record.user)],
+    ['name', orDash(record.name)],
+    ['created', shortTime(record.createdAt)],
+    ['status', view.status],
+    ['limits', limits.length > 0 ? limits.join(', ') : 'none'],
+    ['routes', within('routes')],
+    ['models', within('models')],
+  ]);
   return 0;
 }
 
@@ -243,6 +304,32 @@ async function setKeyLimits(args: readonly string[], io: CliIo): Promise<number>
   }
   const settings = describeKeyLimits(updated);
   io.stdout.write(`Key ${updated.id} (${updated.prefix}…, project ${updated.project}): ${settings.length > 0 ? settings.join(', ') : 'no limits'}. ${SETTINGS_DELAY}\n`);
+  return 0;
+}
+
+async function setKeyAccess(args: readonly string[], io: CliIo): Promise<number> {
+  const command = 'keys set-access';
+  const { values, positionals } = parseCommandArgs(command, args, { ...ACCESS_OPTIONS, ...CLEAR_ACCESS_OPTIONS }, 1);
+  const id = keyIdArgument(positionals[0], command);
+  const changes = parseAccess(values, command);
+  if (!hasAccessChanges(changes)) {
+    throw new UsageError('nothing to change: give --routes, --models, --clear-routes or --clear-models', command);
+  }
+  const at = now(io);
+  const updated = await withStore(io, async (store) => {
+    const record = await existingKey(store, id);
+    if (record.revokedAt !== undefined) throw new CliFailure(`key ${id} is revoked, for good; what it may use no longer matters`);
+    await store.updateKey(id, { access: applyAccess(record.access, changes) });
+    return existingKey(store, id);
+  });
+  if (values.json) {
+    printJson(io.stdout, keyView(updated, at));
+    return 0;
+  }
+  const lists = describeAccess(updated.access);
+  io.stdout.write(
+    `Key ${updated.id} (${updated.prefix}…, project ${updated.project}): ${lists.length > 0 ? lists.join('; ') : 'any route and model'}, within what project ${updated.project} allows. ${SETTINGS_DELAY}\n`,
+  );
   return 0;
 }
 

@@ -1,5 +1,5 @@
 import { wantsHelp } from './args';
-import { KEYS_HELP, MAIN_HELP, PRICES_HELP, PROJECTS_HELP, SERVE_HELP, SPEND_HELP, USERS_HELP } from './help';
+import { KEYS_HELP, MAIN_HELP, PRICES_HELP, PROJECTS_HELP, PROVIDERS_HELP, SERVE_HELP, SPEND_HELP, USERS_HELP } from './help';
 import { errorMessage, processIo, UsageError, type CliIo } from './io';
 import { applyStackTarget } from './stack-target';
 
@@ -8,6 +8,7 @@ const HELP: Readonly<Record<string, string>> = {
   projects: PROJECTS_HELP,
   users: USERS_HELP,
   keys: KEYS_HELP,
+  providers: PROVIDERS_HELP,
   spend: SPEND_HELP,
   prices: PRICES_HELP,
 };
@@ -46,6 +47,8 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
       const { keysCommand } = await import('./keys');
       return keysCommand(rest, io);
     }
+    case 'providers':
+      return (await import('./providers')).providersCommand(rest, io);
     case 'spend': {
       if (wantsHelp(rest)) return printHelp(io, SPEND_HELP);
       const { spendCommand } = await import('./spend');

@@ -34,3 +34,10 @@ export function shortTime(iso: string): string {
 export function orDash(value: string | undefined): string {
   return value === undefined || value === '' ? '-' : value;
 }
+
+/** A title, then one `name  value` line per field, the values aligned: what a `show` command prints. */
+export function printFields(out: Writer, title: string, fields: readonly (readonly [string, string])[]): void {
+  const width = Math.max(...fields.map(([name]) => name.length));
+  out.write(`${title}\n`);
+  for (const [name, value] of fields) out.write(`  ${name.padEnd(width)}  ${value}\n`);
+}

@@ -89,8 +89,8 @@ function parsePort(value: string, source: string, command?: string): number {
 
 /** One line, not one per provider: most teams enable a few providers and leave the rest unset. */
 function warnMissingCredentials(config: GatewayConfig, io: CliIo): void {
-  const envSources = Object.values(config.providers).flatMap((settings) =>
-    settings.credential?.kind === 'env' ? [{ id: settings.id, name: settings.credential.name }] : [],
+  const envSources = [...config.accounts.values()].flatMap((settings) =>
+    settings.credential?.kind === 'env' ? [{ id: settings.name, name: settings.credential.name }] : [],
   );
   const missing = envSources.filter(({ name }) => !io.env[name]);
   if (missing.length === 0) return;

@@ -7,14 +7,26 @@ import { CliFailure, now, UsageError, withStore, type CliIo } from './io';
 import { CAP_FIELDS } from './limits';
 import { printJson, printTable } from './output';
 
-const SCOPE_ORDER: readonly ScopeKind[] = ['project', 'user', 'key'];
+/** The scopes a report can be asked for: those that carry caps. */
+type CappedScope = Scope & { readonly kind: 'key' | 'project' | 'user' };
+
+/**
+ * A stored scope, or `managed:<project>`: a project's settled spend on the gateway's own
+ * credentials, its total less its `byok:<project>/<account>` scopes (both moved by the same writes).
+ */
+export interface ReportScope {
+  readonly kind: ScopeKind | 'managed';
+  readonly id: string;
+}
+
+type ReportCounter = Omit<SpendCounter, 'scope'> & { readonly scope: ReportScope };
 
 /**
  * One counter, or one cap with nothing spent against it yet. `--json` prints these as they are:
  * `nanos`/`usd` are settled spend, `reserved*` is held by requests in flight.
  */
 export interface SpendRow {
-  readonly scope: Scope;
+  readonly scope: ReportScope;
   /** `day:2026-11-27`, `week:2026-11-23` (its Monday), `month:2026-11` or `lifetime`. */
   readonly period: string;
   readonly kind: PeriodKind;
@@ -34,7 +46,7 @@ export interface SpendRow {
 
 /** The scopes a report covers, each with its caps. */
 interface ScopeLimits {
-  readonly scope: Scope;
+  readonly scope: ReportScope;
   readonly limits: Limits | undefined;
 }
 
@@ -49,14 +61,14 @@ export async function spendCommand(args: readonly string[], io: CliIo): Promise<
   });
   const selected = (['key', 'project', 'user'] as const)
     .map((kind) => ({ kind, id: nonEmpty(values[kind], `--${kind}`, command) }))
-    .filter((scope): scope is { kind: ScopeKind; id: string } => scope.id !== undefined);
+    .filter((scope): scope is CappedScope => scope.id !== undefined);
   if (selected.length > 1) throw new UsageError('give at most one of --key, --project and --user', command);
   const period = values.period;
   if (period !== undefined && !isPeriodKind(period)) throw new UsageError(`--period must be one of ${PERIOD_KINDS.join(', ')}`, command);
   const kinds = period === undefined ? PERIOD_KINDS : [period];
 
   const at = now(io);
-  const { scopes, counters } = await withStore(io, (store) => gather(store, selected[0]));
+  const { scopes, counters } = withManagedShares(await withStore(io, (store) => gather(store, selected[0])));
   const rows = scopes.flatMap((entry) => {
     const own = counters.filter((counter) => sameScope(counter.scope, entry.scope));
     return values.history ? historyRows(entry, own, kinds, at) : currentRows(entry, own, kinds, at);
@@ -98,10 +110,11 @@ export async function spendCommand(args: readonly string[], io: CliIo): Promise<
 
 /**
  * The scopes to report and their counters. `--key` covers the key and the user and project whose
- * caps also apply to its requests; `--project`/`--user` that one scope; nothing, every scope with
- * a cap or any spend.
+ * caps also apply to its requests; `--project` the project and, per account, what its keys spent
+ * on the gateway's credentials (`managed`) and on the project's own (`byok`); `--user` that one
+ * scope; nothing, every scope with a cap or any spend.
  */
-async function gather(store: Store, selected: Scope | undefined): Promise<{ scopes: ScopeLimits[]; counters: SpendCounter[] }> {
+async function gather(store: Store, selected: CappedScope | undefined): Promise<{ scopes: ScopeLimits[]; counters: ReportCounter[] }> {
   if (selected === undefined) {
     const [projects, users, keys, counters] = await Promise.all([store.listProjects(), store.listUsers(), store.listKeys(), store.getSpend()]);
     const capped: ScopeLimits[] = [
@@ -110,10 +123,10 @@ async function gather(store: Store, selected: Scope | undefined): Promise<{ scop
       ...keys.map((record) => ({ scope: { kind: 'key' as const, id: record.id }, limits: record.limits })),
     ].filter((entry) => entry.limits !== undefined);
     const spent = counters.map((counter) => ({ scope: counter.scope, limits: undefined }));
-    return { scopes: sortScopes(uniqueScopes([...capped, ...spent])), counters };
+    return { scopes: uniqueScopes([...capped, ...spent]), counters };
   }
 
-  let scopes: ScopeLimits[];
+  let scopes: { readonly scope: Scope; readonly limits: Limits | undefined }[];
   switch (selected.kind) {
     case 'key': {
       const key = await store.getKey(selected.id);
@@ -127,10 +140,11 @@ async function gather(store: Store, selected: Scope | undefined): Promise<{ scop
       break;
     }
     case 'project': {
-      const project = await store.getProject(selected.id);
-      scopes = [{ scope: selected, limits: project?.limits }];
-      if (!project && (await store.getSpend(selected)).length === 0) throw new CliFailure(`no project named "${selected.id}" (see "tollgate projects list")`);
-      break;
+      const [project, own, byok] = await Promise.all([store.getProject(selected.id), store.getSpend(selected), store.getSpend({ kind: 'byok' })]);
+      if (!project && own.length === 0) throw new CliFailure(`no project named "${selected.id}" (see "tollgate projects list")`);
+      const billed = byok.filter((counter) => projectOf(counter.scope) === selected.id);
+      const accounts = uniqueScopes(billed.map((counter) => ({ scope: counter.scope, limits: undefined })));
+      return { scopes: [{ scope: selected, limits: project?.limits }, ...accounts], counters: [...own, ...billed] };
     }
     case 'user': {
       const user = await store.getUser(selected.id);
@@ -143,8 +157,38 @@ async function gather(store: Store, selected: Scope | undefined): Promise<{ scop
   return { scopes, counters };
 }
 
+/**
+ * Adds `managed:<project>` beside every project the report shows with spend on its own accounts:
+ * per period, the project's settled spend and requests less those of its `byok` scopes. Only
+ * settled spend: what requests in flight hold is not known per account until they settle.
+ */
+function withManagedShares(report: { scopes: ScopeLimits[]; counters: ReportCounter[] }): { scopes: ScopeLimits[]; counters: ReportCounter[] } {
+  const { scopes, counters } = report;
+  const byok = counters.filter((counter) => counter.scope.kind === 'byok');
+  const projects = new Set(byok.map((counter) => projectOf(counter.scope)));
+  const managed: ReportCounter[] = counters
+    .filter((counter) => counter.scope.kind === 'project' && projects.has(counter.scope.id))
+    .map((total) => {
+      const own = byok.filter((counter) => counter.period === total.period && projectOf(counter.scope) === total.scope.id);
+      return {
+        scope: { kind: 'managed', id: total.scope.id },
+        period: total.period,
+        nanos: total.nanos - own.reduce((sum, counter) => sum + counter.nanos, 0),
+        reservedNanos: 0,
+        requests: total.requests - own.reduce((sum, counter) => sum + counter.requests, 0),
+      };
+    });
+  const shares = uniqueScopes(managed.map((counter) => ({ scope: counter.scope, limits: undefined })));
+  return { scopes: sortScopes([...scopes, ...shares]), counters: [...counters, ...managed] };
+}
+
+/** The project a project-level scope belongs to. `byok` ids are `<project>/<account>`, and account names hold no "/". */
+function projectOf(scope: ReportScope): string {
+  return scope.kind === 'byok' ? scope.id.slice(0, scope.id.lastIndexOf('/')) : scope.id;
+}
+
 /** This day, week and month, and lifetime: every one with a cap or any spend. */
-function currentRows(entry: ScopeLimits, counters: readonly SpendCounter[], kinds: readonly PeriodKind[], at: Date): SpendRow[] {
+function currentRows(entry: ScopeLimits, counters: readonly ReportCounter[], kinds: readonly PeriodKind[], at: Date): SpendRow[] {
   return kinds.flatMap((kind) => {
     const label = periodLabel(kind, at);
     const counter = counters.find((candidate) => candidate.period === label);
@@ -155,7 +199,7 @@ function currentRows(entry: ScopeLimits, counters: readonly SpendCounter[], kind
 }
 
 /** Every counter, newest period first; caps only on the periods they apply to now. */
-function historyRows(entry: ScopeLimits, counters: readonly SpendCounter[], kinds: readonly PeriodKind[], at: Date): SpendRow[] {
+function historyRows(entry: ScopeLimits, counters: readonly ReportCounter[], kinds: readonly PeriodKind[], at: Date): SpendRow[] {
   return kinds.flatMap((kind) => {
     const current = periodLabel(kind, at);
     return counters
@@ -169,7 +213,7 @@ function historyRows(entry: ScopeLimits, counters: readonly SpendCounter[], kind
   });
 }
 
-function row(scope: Scope, period: string, kind: PeriodKind, counter: SpendCounter | undefined, cap: number | undefined, reset: Date | undefined): SpendRow {
+function row(scope: ReportScope, period: string, kind: PeriodKind, counter: ReportCounter | undefined, cap: number | undefined, reset: Date | undefined): SpendRow {
   const nanos = counter?.nanos ?? 0;
   const reservedNanos = counter?.reservedNanos ?? 0;
   return {
@@ -206,16 +250,36 @@ function uniqueScopes(entries: readonly ScopeLimits[]): ScopeLimits[] {
   return [...seen.values()];
 }
 
-/** Project, user, then key — broadest first — and by id within each. */
+/**
+ * Projects, each followed by its managed share and its own accounts; then users, then keys —
+ * broadest first — and by id within each.
+ */
 function sortScopes(entries: readonly ScopeLimits[]): ScopeLimits[] {
-  return [...entries].sort((a, b) => SCOPE_ORDER.indexOf(a.scope.kind) - SCOPE_ORDER.indexOf(b.scope.kind) || compareText(a.scope.id, b.scope.id));
+  const rank = (scope: ReportScope): readonly [number, string, number, string] => {
+    switch (scope.kind) {
+      case 'project':
+        return [0, scope.id, 0, ''];
+      case 'managed':
+        return [0, scope.id, 1, ''];
+      case 'byok':
+        return [0, projectOf(scope), 2, scope.id];
+      case 'user':
+        return [1, '', 0, scope.id];
+      case 'key':
+        return [2, '', 0, scope.id];
+    }
+  };
+  return [...entries].sort((a, b) => {
+    const [x, y] = [rank(a.scope), rank(b.scope)];
+    return x[0] - y[0] || compareText(x[1], y[1]) || x[2] - y[2] || compareText(x[3], y[3]);
+  });
 }
 
-function scopeKey(scope: Scope): string {
+function scopeKey(scope: ReportScope): string {
   return `${scope.kind}\u0000${scope.id}`;
 }
 
-function sameScope(a: Scope, b: Scope): boolean {
+function sameScope(a: ReportScope, b: ReportScope): boolean {
   return a.kind === b.kind && a.id === b.id;
 }
 

@@ -18,7 +18,7 @@ type Target = Partial<Record<(typeof OPTIONS)[keyof typeof OPTIONS], string>>;
  * tollgate --stack Tollgate-eu-west-1 --region eu-west-1 --keys-table <name> --spend-table <name> keys create --project acme
  * ```
  * They become the store settings the commands already read (`TOLLGATE_STORE=dynamodb`,
- * `TOLLGATE_KEYS_TABLE`, …); the rest of the command line is left as it was. With `--stack` and
+ * `TOLLGATE_KEYS_TABLE`, …, and `TOLLGATE_STACK`); the rest of the command line is left as it was. With `--stack` and
  * no table names, they are read from the stack's outputs (`KeysTableName`, `SpendTableName`).
  */
 export async function applyStackTarget(argv: readonly string[], io: CliIo): Promise<{ argv: readonly string[]; io: CliIo }> {
@@ -39,6 +39,8 @@ export async function applyStackTarget(argv: readonly string[], io: CliIo): Prom
   // A deployed stack is never behind a local engine's endpoint.
   delete env['TOLLGATE_DYNAMODB_ENDPOINT'];
   if (target.region) env['AWS_REGION'] = target.region;
+  // `providers add` puts a project's credential in the stack's Secrets Manager prefix, named after it.
+  if (target.stack) env['TOLLGATE_STACK'] = target.stack;
   if (target.keysTable) env['TOLLGATE_KEYS_TABLE'] = target.keysTable;
   if (target.spendTable) env['TOLLGATE_SPEND_TABLE'] = target.spendTable;
   if (!env['TOLLGATE_KEYS_TABLE'] || !env['TOLLGATE_SPEND_TABLE']) {
@@ -68,7 +70,7 @@ function regionInStackName(stack: string): string | undefined {
 }
 
 /** DescribeStacks with the caller's own credentials; loaded only when a stack is named. */
-async function stackOutputs(stack: string, env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
+export async function stackOutputs(stack: string, env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
   const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
   const region = env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'];
   const endpoint = env['AWS_ENDPOINT_URL_CLOUDFORMATION'];

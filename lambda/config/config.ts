@@ -2,8 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FormatId } from '../formats/types';
 import type { CustomPrice } from '../pricing/pricer';
-import { PROVIDER_IDS, PROVIDERS } from '../providers';
-import type { ProviderAdapter, ProviderId } from '../providers/types';
+import { formatsOf, HOSTED_PROVIDER_IDS, isProviderId, pricingIdOf, PROVIDER_IDS, PROVIDERS } from '../providers';
+import type { HostedProviderId, ProviderAdapter, ProviderId, UnhostedProviderId } from '../providers/types';
+import { resolveRouteGroups, routeGroupSchema, type RouteGroup } from './routing';
+import { ConfigError } from './config-error';
 import * as z from './zod';
 
 /**
@@ -12,10 +14,19 @@ import * as z from './zod';
  */
 export type CredentialSource =
   | { readonly kind: 'env'; readonly name: string }
-  | { readonly kind: 'secret'; readonly secretId: string; readonly field?: string };
+  | { readonly kind: 'secret'; readonly secretId: string; readonly field?: string }
+  /** A project's own credential, sealed in the local store by `tollgate providers add` (never from a config file). */
+  | { readonly kind: 'sealed'; readonly sealed: string };
 
+/**
+ * One provider account: a name the operator chose (or a kind's own name, for the account every
+ * kind has by default), the kind of provider it is, and where and as whom it calls.
+ */
 export interface ProviderSettings {
-  readonly id: ProviderId;
+  /** The account's name: a route name of its own, and what logs, spend rows and `x-tollgate-provider` report. */
+  readonly name: string;
+  readonly kind: ProviderId;
+  /** The kind's primary wire format. */
   readonly format: FormatId;
   /** Only this decides the upstream host: nothing in a request can change it. */
   readonly baseUrl: URL;
@@ -25,6 +36,8 @@ export interface ProviderSettings {
   readonly options: unknown;
   /** What to do when a request's cost cannot be calculated. */
   readonly unpriced: UnpricedPolicy;
+  /** Set on a project's own account (BYOK, added with `tollgate providers add`): it serves that project's keys only. */
+  readonly project?: string;
 }
 
 /**
@@ -70,6 +83,14 @@ export interface UpstreamSettings {
   readonly connectionsPerOrigin: number;
 }
 
+/** How routing groups treat a failing member (see `lambda/routing`). */
+export interface RoutingSettings {
+  /** Consecutive failed attempts (no answer, 429, 5xx) that open an account's circuit. @default 5 */
+  readonly circuitBreakerFailures: number;
+  /** How long an open circuit keeps its account out of rotation before one trial request. @default 30 s */
+  readonly circuitBreakerCooldownMs: number;
+}
+
 /** Towards clients, on the local server. */
 export interface ServerSettings {
   /** The whole request body must arrive within this. @default 120 s */
@@ -84,12 +105,25 @@ export interface ServerSettings {
   readonly writeStallTimeoutMs: number;
 }
 
+/**
+ * Each kind's default account, the one named after it: always there for a kind with a well-known
+ * host; for an unhosted kind (Azure OpenAI, a generic OpenAI-compatible server) only once the
+ * config names it, since no base URL could stand in for the operator's own.
+ */
+export type DefaultAccounts = Readonly<Record<HostedProviderId, ProviderSettings>> & Readonly<Partial<Record<UnhostedProviderId, ProviderSettings>>>;
+
 export interface GatewayConfig {
-  readonly providers: Readonly<Record<ProviderId, ProviderSettings>>;
+  /** Each kind's default account: the one named after the kind. */
+  readonly providers: DefaultAccounts;
+  /** Every account by name, the defaults included. */
+  readonly accounts: ReadonlyMap<string, ProviderSettings>;
+  /** Routing groups by route name. */
+  readonly routes: ReadonlyMap<string, RouteGroup>;
   readonly prices: readonly CustomPrice[];
   readonly limits: LimitSettings;
   readonly metering: MeteringSettings;
   readonly upstream: UpstreamSettings;
+  readonly routing: RoutingSettings;
   readonly server: ServerSettings;
 }
 
@@ -106,6 +140,8 @@ export const DEFAULT_UPSTREAM_SETTINGS: UpstreamSettings = {
   connectionsPerOrigin: 512,
 };
 
+export const DEFAULT_ROUTING_SETTINGS: RoutingSettings = { circuitBreakerFailures: 5, circuitBreakerCooldownMs: 30_000 };
+
 export const DEFAULT_SERVER_SETTINGS: ServerSettings = {
   bodyTimeoutMs: 120_000,
   bodyIdleTimeoutMs: 30_000,
@@ -116,12 +152,7 @@ export const DEFAULT_SERVER_SETTINGS: ServerSettings = {
 
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from './config-error';
 
 const httpUrl = z.string().check(
   z.refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http(s) URL'),
@@ -133,6 +164,8 @@ const nonEmpty = () => z.string().check(z.minLength(1));
 const credentialSchema = z.union([z.strictObject({ env: nonEmpty() }), z.strictObject({ secret: nonEmpty(), field: z.optional(nonEmpty()) })]);
 
 const providerSchema = z.strictObject({
+  /** The provider kind; may be left out when the account is named after its kind (`"openai": {…}`). */
+  kind: z.optional(z.enum(PROVIDER_IDS as [ProviderId, ...ProviderId[]])),
   format: z.optional(z.string()),
   baseUrl: z.optional(httpUrl),
   credential: z.optional(credentialSchema),
@@ -143,11 +176,14 @@ const providerSchema = z.strictObject({
   options: z.optional(z.unknown()),
 });
 
+export type ProviderFileSettings = z.infer<typeof providerSchema>;
+
 // zod's numbers are finite already: Infinity and NaN fail as not a number.
 const usdPerMillion = z.number().check(z.nonnegative());
 
 const priceSchema = z.strictObject({
-  provider: z.enum(PROVIDER_IDS as [ProviderId, ...ProviderId[]]),
+  /** A provider kind, or the name of a configured account (its prices are its kind's). */
+  provider: nonEmpty(),
   model: nonEmpty(),
   input_mtok: usdPerMillion,
   output_mtok: usdPerMillion,
@@ -158,7 +194,8 @@ const priceSchema = z.strictObject({
 const positiveInt = () => z.optional(z.number().check(z.int(), z.positive()));
 
 const fileSchema = z.strictObject({
-  providers: z.optional(z.partialRecord(z.enum(PROVIDER_IDS as [ProviderId, ...ProviderId[]]), providerSchema)),
+  providers: z.optional(z.record(z.string(), providerSchema)),
+  routes: z.optional(z.record(z.string(), routeGroupSchema)),
   prices: z.optional(z.array(priceSchema)),
   limits: z.optional(
     z.strictObject({
@@ -172,6 +209,7 @@ const fileSchema = z.strictObject({
   upstream: z.optional(
     z.strictObject({ connectTimeoutMs: positiveInt(), firstByteTimeoutMs: positiveInt(), idleTimeoutMs: positiveInt(), connectionsPerOrigin: positiveInt() }),
   ),
+  routing: z.optional(z.strictObject({ circuitBreakerFailures: positiveInt(), circuitBreakerCooldownMs: positiveInt() })),
   server: z.optional(
     z.strictObject({
       bodyTimeoutMs: positiveInt(),
@@ -220,38 +258,77 @@ export function parseConfig(raw: unknown, source: string): GatewayConfig {
 }
 
 function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
-  const providers = Object.fromEntries(
-    PROVIDER_IDS.map((id) => {
-      const adapter = PROVIDERS[id];
-      const given = file.providers?.[id] ?? {};
-      if (given.format !== undefined && given.format !== adapter.format) {
-        throw new ConfigError(`${source}: providers.${id}.format: provider ${id} speaks "${adapter.format}", not "${given.format}"`);
-      }
-      const options = providerOptions(adapter, given.options, `${source}: providers.${id}.options`);
-      const settings: ProviderSettings = {
-        id,
-        format: adapter.format,
-        baseUrl: new URL(given.baseUrl ?? adapter.defaultBaseUrl?.(options) ?? adapter.defaults.baseUrl),
-        credential: credentialSource(given.credential, adapter.defaults.credentialEnv),
-        options,
-        unpriced: unpricedPolicy(given.unpriced ?? (given.allowUnpriced ? 'allow' : 'reject'), given.unpricedBlockMinutes),
-      };
-      return [id, settings];
-    }),
-  ) as Record<ProviderId, ProviderSettings>;
-
-  const prices = (file.prices ?? []).map(({ provider, model, ...prices }): CustomPrice => ({
-    pricingId: PROVIDERS[provider].pricingId,
-    model,
-    prices,
-  }));
+  const accounts = resolveAccounts(file.providers ?? {}, source);
+  // Every hosted kind's is there (resolveAccounts made it); an unhosted kind's only if configured.
+  const providers = Object.fromEntries(PROVIDER_IDS.flatMap((kind) => (accounts.has(kind) ? [[kind, accounts.get(kind)]] : []))) as DefaultAccounts;
+  const prices = (file.prices ?? []).map(({ provider, model, ...prices }, index): CustomPrice => {
+    const account = accounts.get(provider);
+    if (!account) throw new ConfigError(`${source}: prices.${index}.provider: "${provider}" is neither a provider kind nor a configured account`);
+    // Its kind's prices, or the account's own where it decides them.
+    return { pricingId: pricingIdOf(account), model, prices };
+  });
   return {
     providers,
+    accounts,
+    routes: resolveRouteGroups(file.routes ?? {}, accounts, source),
     prices,
     limits: { ...DEFAULT_LIMIT_SETTINGS, ...file.limits },
     metering: { ...DEFAULT_METERING_SETTINGS, ...file.metering },
     upstream: { ...DEFAULT_UPSTREAM_SETTINGS, ...file.upstream },
+    routing: { ...DEFAULT_ROUTING_SETTINGS, ...file.routing },
     server: { ...DEFAULT_SERVER_SETTINGS, ...file.server },
+  };
+}
+
+/**
+ * Every kind with a well-known host has an account named after it (configured or all defaults),
+ * so today's files and the PAIG route names work unchanged; any other name is an account the
+ * operator added. An unhosted kind has accounts only where the config names them.
+ */
+function resolveAccounts(given: Readonly<Record<string, ProviderFileSettings>>, source: string): Map<string, ProviderSettings> {
+  const accounts = new Map<string, ProviderSettings>();
+  for (const [name, settings] of Object.entries(given)) {
+    const where = `${source}: providers.${name}`;
+    if (!ACCOUNT_NAME.test(name)) throw new ConfigError(`${where}: an account name is lower-case letters, digits and "-", starting with a letter or digit (it is a route name)`);
+    const kind = settings.kind ?? (isProviderId(name) ? name : undefined);
+    if (kind === undefined) {
+      throw new ConfigError(`${where}.kind: required for an account not named after its provider kind (one of ${PROVIDER_IDS.join(', ')})`);
+    }
+    accounts.set(name, accountSettings(name, kind, settings, where));
+  }
+  for (const kind of HOSTED_PROVIDER_IDS) if (!accounts.has(kind)) accounts.set(kind, accountSettings(kind, kind, {}, `${source}: providers.${kind}`));
+  return accounts;
+}
+
+export const ACCOUNT_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** One account from its file settings: what a config file's `providers.<name>` resolves to (a project's own accounts are checked the same way). */
+export function accountSettings(name: string, kind: ProviderId, given: ProviderFileSettings, where: string): ProviderSettings {
+  const adapter = PROVIDERS[kind];
+  const formats = formatsOf(adapter);
+  if (given.format !== undefined && !formats.includes(given.format as FormatId)) {
+    throw new ConfigError(`${where}.format: provider ${kind} speaks ${formats.map((format) => `"${format}"`).join(', ')}, not "${given.format}"`);
+  }
+  // An added account of a kind must say whose credential it uses: falling back to the kind's
+  // usual variable would quietly bill the default account.
+  const defaultEnv = name === kind ? adapter.defaults.credentialEnv : undefined;
+  if (given.credential === undefined && defaultEnv === undefined && name !== kind && !adapter.credentialOptional) {
+    throw new ConfigError(`${where}.credential: required for an account not named after its kind, e.g. {"env": "${name.toUpperCase().replaceAll('-', '_')}_API_KEY"}`);
+  }
+  const options = providerOptions(adapter, given.options, `${where}.options`);
+  const baseUrl = given.baseUrl ?? adapter.defaultBaseUrl?.(options) ?? adapter.defaults.baseUrl;
+  if (baseUrl === undefined) {
+    const example = adapter.defaults.baseUrlExample;
+    throw new ConfigError(`${where}.baseUrl: required for provider kind ${kind}, which has no default host${example ? `, e.g. "${example}"` : ''}`);
+  }
+  return {
+    name,
+    kind,
+    format: adapter.format,
+    baseUrl: new URL(baseUrl),
+    credential: credentialSource(given.credential, defaultEnv),
+    options,
+    unpriced: unpricedPolicy(given.unpriced ?? (given.allowUnpriced ? 'allow' : 'reject'), given.unpricedBlockMinutes),
   };
 }
 
@@ -267,7 +344,7 @@ function credentialSource(given: z.infer<typeof credentialSchema> | undefined, d
 
 function providerOptions(adapter: ProviderAdapter<unknown>, raw: unknown, where: string): unknown {
   if (!adapter.options) {
-    if (raw !== undefined) throw new ConfigError(`${where}: provider ${adapter.id} takes no options`);
+    if (raw !== undefined) throw new ConfigError(`${where}: provider kind ${adapter.id} takes no options`);
     return undefined;
   }
   const parsed = adapter.options.safeParse(raw ?? {});

@@ -113,6 +113,11 @@ export function secretsManagerCredentials(options: SecretsCredentialsOptions): C
     const source: CredentialSource | undefined = provider.credential;
     if (source === undefined) return undefined;
     if (source.kind === 'env') return env[source.name] || undefined;
+    if (source.kind === 'sealed') {
+      throw new SecretCredentialError(
+        `provider ${provider.name} has a credential sealed with a local secret key, which this deployment does not hold: add it again with "tollgate --stack <name> providers add …", which puts it in Secrets Manager`,
+      );
+    }
     const text = await read(source.secretId);
     return source.field === undefined ? nonEmpty(text, `secret ${source.secretId}`) : jsonField(text, source.secretId, source.field);
   };

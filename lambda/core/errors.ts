@@ -11,6 +11,8 @@ export type GatewayErrorCode =
   | 'disabled_api_key'
   | 'expired_api_key'
   | 'key_blocked'
+  | 'route_not_allowed'
+  | 'model_not_allowed'
   | 'spend_limit_reached'
   | 'rate_limited'
   | 'invalid_json'
@@ -33,6 +35,9 @@ const STATUS: Record<GatewayErrorCode, number> = {
   disabled_api_key: 403,
   expired_api_key: 401,
   key_blocked: 403,
+  // 403: the key is fine, this use of it is not; every SDK shows it as a permission error and none retries it.
+  route_not_allowed: 403,
+  model_not_allowed: 403,
   // 402: the SDKs retry 408, 409, 429 and 5xx, and a spent budget does not come back in seconds.
   spend_limit_reached: 402,
   // 429 with Retry-After: here a retry is exactly right, and the SDKs honour the header.

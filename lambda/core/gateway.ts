@@ -1,24 +1,30 @@
 import type { Dispatcher } from 'undici';
 import type { GatewayConfig, ProviderSettings } from '../config/config';
 import type { CredentialResolver } from '../config/credentials';
+import type { GroupMember } from '../config/routing';
 import { authenticate, authenticateKey, presentedKey } from '../keys/authenticate';
 import { cachedPolicies, type PolicySource } from '../keys/policy-cache';
+import { accessFilter, checkModelAccess, checkRouteAccess } from '../limits/access';
 import { budgetRequest } from '../limits/budget';
 import { KeySlots } from '../limits/key-slots';
 import { planRateClaims, planReservation, type Policy } from '../limits/plan';
 import { refusalError } from '../limits/refusal';
-import type { WireFormat } from '../formats/types';
+import type { RequestView, WireFormat } from '../formats/types';
+import type { Outbound, OutboundRequest } from '../providers/types';
 import type { Pricer } from '../pricing/pricer';
-import { FORMATS } from '../providers';
+import { FORMATS, pricingIdOf } from '../providers';
 import { meteredBody } from '../metering/metered-body';
+import { createProjectRouter, withProjectAccounts } from '../routing/project-accounts';
+import { runAttempts, type AttemptSteps, type Planned, type Routing } from '../routing/attempts';
+import { CircuitBreaker } from '../routing/circuit-breaker';
 import type { Reservation, Store } from '../store/port';
 import { GatewayError } from './errors';
 import { bytes, headerValue, type GatewayRequest, type GatewayResponse } from './http-types';
 import { jsonLogger, type Logger } from './log';
-import { meterResponse, recordUnanswered, settleReservation } from './meter-response';
+import { meterResponse, recordUnanswered, settleReservation, type MeterContext } from './meter-response';
 import { listModels, MODELS_PATH } from './models-endpoint';
 import { parseJsonObject, readBody } from './read-body';
-import { formatOfUrl, parseRoute, type ParsedRoute } from './route';
+import { createRouter, type Candidate, type ParsedRoute } from './route';
 import { draftUpstream, sendUpstream, UpstreamFailedError, type UpstreamResponse } from './upstream';
 
 export interface GatewayDeps {
@@ -35,6 +41,27 @@ export interface GatewayDeps {
   readonly maxRequestBytes?: number;
   /** The environment the gateway runs with, for providers whose credential chain reads it (AWS). @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Draws the order of a routing group's members of equal priority; in [0, 1). @default Math.random */
+  readonly random?: () => number;
+}
+
+/** One member, ready to be sent this request. */
+interface AttemptPlan extends Planned {
+  readonly credential: string | undefined;
+  /** The path on the account's base URL. */
+  readonly path: string;
+  /** A query replacing the caller's, when the binding must change it. */
+  readonly query: string | undefined;
+  /** The bytes to send: the caller's, or the body as the format or the member changed it. */
+  readonly body: Buffer | undefined;
+}
+
+/** A metered request's attempt: priced at its member's price, and reserved for. */
+interface MeteredPlan extends AttemptPlan {
+  /** The model priced, as this member is asked for it. */
+  readonly model: string;
+  readonly outputBound: number | undefined;
+  readonly reservation: Reservation;
 }
 
 export interface Gateway {
@@ -50,11 +77,12 @@ const ROUTE_BASE = /^\/proxy\/[^/?]+\/?(?:\?.*)?$/;
  * The runtime-neutral gateway. Per request:
  *
  * ```
- * route ─▶ key (cached) ─▶ body, model ─▶ price known? ─▶ estimate ─▶ reserve ──refused──▶ 402 / 429
- *                                                                       │
- *                                                            forward ◀──┘
- *                                                               │
- *                        meter the response as it passes ─▶ settle(actual) when the body ends
+ * route ─▶ key (cached) ─▶ body ─▶ each member in routing order (lambda/routing/attempts.ts):
+ *                                    model, price known? ─▶ estimate ─▶ reserve ──refused──▶ 402 / 429
+ *                                                                         │
+ *                    no answer, 429, 5xx: release, next member ◀── forward ◀──┘
+ *                                                                         │ answered
+ *                           meter the response as it passes ─▶ settle(actual) when the body ends
  * ```
  */
 export function createGateway(deps: GatewayDeps): Gateway {
@@ -62,17 +90,30 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const logger = deps.logger ?? jsonLogger;
   const maxRequestBytes = deps.maxRequestBytes ?? 32 * 1024 * 1024;
   const limits = deps.config.limits;
-  const policies = deps.policies ?? cachedPolicies(deps.store, limits.keyCacheTtlMs);
+  const policies = deps.policies ?? cachedPolicies(deps.store, limits.keyCacheTtlMs, () => clock().getTime());
   const slots = new KeySlots(limits.maxConcurrentPerKey);
   const ttlMs = limits.reservationTtlSeconds * 1000;
+  const router = createRouter(deps.config);
+  const routes = createProjectRouter(router, policies, clock);
+  const routing: Routing = {
+    breaker: new CircuitBreaker({
+      failures: deps.config.routing.circuitBreakerFailures,
+      cooldownMs: deps.config.routing.circuitBreakerCooldownMs,
+      clock,
+      logger,
+    }),
+    random: deps.random ?? Math.random,
+    logger,
+  };
 
   async function proxy(request: GatewayRequest, route: ParsedRoute): Promise<GatewayResponse> {
     const at = clock();
     const secret = presentedKey(request.headers);
     const policy = await authenticateKey(secret, policies, at);
+    checkRouteAccess(policy, route.route);
     const release = slots.acquire(policy.key.id);
     try {
-      return await proxyWithSlot(request, route, policy, at, secret, release);
+      return await proxyWithSlot(request, withProjectAccounts(route, policy), policy, at, secret, release);
     } catch (error) {
       release();
       throw error;
@@ -89,104 +130,191 @@ export function createGateway(deps: GatewayDeps): Gateway {
     secret: string | undefined,
     release: () => void,
   ): Promise<GatewayResponse> {
-    const settings = deps.config.providers[route.provider.id];
-    const provider = route.provider;
-    const credential = await resolveCredential(settings);
-    if (credential === undefined && !provider.credentialOptional) {
-      throw new GatewayError('provider_not_configured', `Provider ${provider.id} has no credential configured on the gateway.`);
-    }
     const raw = request.method === 'GET' || request.method === 'HEAD' ? undefined : await readBody(request.body, maxRequestBytes, request.headers);
-    const path = provider.upstreamPath?.(route.providerPath, settings.options) ?? route.providerPath;
+    const view: RequestView = {
+      providerPath: route.providerPath,
+      query: route.query,
+      body: raw && raw.byteLength > 0 && route.operation.kind === 'metered' ? parseJsonObject(raw) : {},
+    };
 
-    const forward = async (body: Buffer | undefined) => {
+    const send = async (plan: AttemptPlan): Promise<UpstreamResponse> => {
+      const { account, adapter, binding } = plan.candidate;
       const draft = draftUpstream({
-        baseUrl: settings.baseUrl,
-        path,
-        query: route.query,
+        baseUrl: account.baseUrl,
+        path: plan.path,
+        query: plan.query ?? route.query,
         method: request.method,
         incoming: request.headers,
-        body,
+        body: plan.body,
         secret,
-        drops: provider.dropsRequestHeader?.bind(provider),
+        drops: adapter.dropsRequestHeader?.bind(adapter),
       });
       // `env` undefined means process.env to the providers that read it: no spread needed to omit it.
-      const auth = await provider.authorize(draft, { credential, options: settings.options, dispatcher: deps.upstream, now: clock, env: deps.env });
-      return sendUpstream(deps.upstream, draft, auth);
+      const context = { credential: plan.credential, options: account.options, dispatcher: deps.upstream, now: clock, env: deps.env };
+      const auth = await (binding.authorize ? binding.authorize(draft, context) : adapter.authorize(draft, context));
+      return servedBy(account, await sendUpstream(deps.upstream, draft, auth));
     };
-    if (route.operation.kind === 'free') return forwardFree(policy, at, () => forward(raw), release);
 
-    const view = { providerPath: route.providerPath, query: route.query, body: raw && raw.byteLength > 0 ? parseJsonObject(raw) : {} };
-    const operation = route.operation.name;
-    const prepared = route.format.prepare(operation, view);
-    const budget = budgetRequest({
-      format: route.format,
-      operation,
-      view,
-      pricer: deps.pricer,
-      pricingId: provider.pricingId,
-      model: prepared.model,
-      inputBytes: raw?.byteLength ?? 0,
-      defaultMaxOutputTokens: limits.defaultMaxOutputTokens,
-    });
-    if (budget.estimateNanos === undefined && settings.unpriced.kind === 'reject') {
-      throw new GatewayError(
-        'unpriced_model',
-        `Unable to calculate spend for model "${prepared.model}" on provider ${provider.id}: it has no known price. ` +
-          'Add a custom price for it in the gateway config, or set the provider\'s "unpriced" policy to "allow" or "block".',
-      );
+    if (route.operation.kind === 'free') {
+      const { operation } = route;
+      const plan = async (candidate: Candidate): Promise<AttemptPlan> => {
+        const credential = await credentialFor(candidate);
+        // A free call's body is forwarded as sent, unread, unless a member must rename its model.
+        const read = candidate.member.models.length > 0 && raw && raw.byteLength > 0 ? { ...view, body: parseJsonObject(raw) } : view;
+        const asked = withMemberModel(route.format, read, candidate.member);
+        const outbound = outboundFor(candidate, { ...asked, method: request.method, operation, model: '' });
+        const replaced = outbound.body ?? (asked.body === read.body ? undefined : asked.body);
+        return { candidate, credential, path: outbound.path, query: outbound.query, body: replaced ? serialized(replaced) : raw };
+      };
+      return forwardFree(route, policy, at, plan, send, release);
     }
-    // Serialised before anything is reserved: a body that cannot be forwarded is refused first.
-    const body = prepared.rewritten ? serialized(prepared.rewritten) : raw;
 
-    const reservation = planReservation(policy, budget.estimateNanos ?? 0, at, ttlMs);
-    await reserve(reservation, at);
-
-    const context = {
+    const operation = route.operation.name;
+    const prepare = ({ binding, account }: Candidate, request: RequestView) =>
+      binding.prepare ? binding.prepare(operation, request, account.options) : route.format.prepare(operation, request);
+    // Once, on the model the caller named, whichever member then serves it under whatever name.
+    const first = route.candidates[0];
+    if (first) checkModelAccess(policy, route.route, prepare(first, view));
+    const meterContext = (plan: MeteredPlan, attempts: number): MeterContext => ({
       route,
+      account: plan.candidate.account,
+      pricingId: pricingIdOf(plan.candidate.account, plan.candidate.binding),
+      usageReading: plan.candidate.binding.usageReading,
       operation,
-      streams: route.operation.streams === true,
-      requestModel: prepared.model,
-      outputBound: budget.outputBound,
+      streams: route.operation.kind === 'metered' && route.operation.streams === true,
+      requestModel: plan.model,
+      outputBound: plan.outputBound,
       policy,
-      reservation,
-      unpriced: settings.unpriced,
+      reservation: plan.reservation,
+      unpriced: plan.candidate.account.unpriced,
       store: deps.store,
       pricer: deps.pricer,
       logger,
       clock,
       metering: deps.config.metering,
       release,
-    };
-    let upstream;
-    try {
-      upstream = await forward(body);
-    } catch (error) {
-      const reached = error instanceof UpstreamFailedError && error.reachedProvider;
-      await recordUnanswered(context, error instanceof GatewayError ? error.status : 500, reached);
-      throw error;
-    }
-    return meterResponse(upstream, context);
+      attempts,
+    });
+
+    return runAttempts<MeteredPlan>(
+      route.route,
+      route.candidates,
+      {
+        async plan(candidate, attempt) {
+          const credential = await credentialFor(candidate);
+          const { account, binding } = candidate;
+          const asked = withMemberModel(route.format, view, candidate.member);
+          const prepared = prepare(candidate, asked);
+          const budget = budgetRequest({
+            format: route.format,
+            operation,
+            view: asked,
+            pricer: deps.pricer,
+            pricingId: pricingIdOf(account, binding),
+            model: prepared.model,
+            inputBytes: raw?.byteLength ?? 0,
+            defaultMaxOutputTokens: limits.defaultMaxOutputTokens,
+          });
+          if (budget.estimateNanos === undefined && account.unpriced.kind === 'reject') {
+            throw new GatewayError(
+              'unpriced_model',
+              `Unable to calculate spend for model "${prepared.model}" on provider ${account.name}: it has no known price. ` +
+                'Add a custom price for it in the gateway config, or set the provider\'s "unpriced" policy to "allow" or "block".',
+            );
+          }
+          const outbound = outboundFor(candidate, {
+            ...asked,
+            body: prepared.rewritten ?? asked.body,
+            method: request.method,
+            operation: route.operation,
+            model: prepared.model,
+          });
+          // Serialised before anything is reserved: a body that cannot be forwarded is refused first.
+          const replaced = outbound.body ?? prepared.rewritten ?? (asked.body === view.body ? undefined : asked.body);
+          const planned = planReservation(policy, budget.estimateNanos ?? 0, at, ttlMs, account);
+          return {
+            candidate,
+            credential,
+            path: outbound.path,
+            query: outbound.query,
+            body: replaced ? serialized(replaced) : raw,
+            model: prepared.model,
+            outputBound: budget.outputBound,
+            // The first attempt counted the request against the key's rate: a failover is not another request.
+            reservation: attempt === 1 ? planned : { ...planned, claims: planned.claims.filter((claim) => claim.unit !== 'requests') },
+          };
+        },
+        hold: (plan) => reserve(plan.reservation, at),
+        letGo: (plan) => handBack(plan.reservation, plan.candidate.account),
+        send,
+        respond(plan, upstream, attempts) {
+          const { reframe } = plan.candidate.binding;
+          const ok = upstream.status >= 200 && upstream.status < 300;
+          return meterResponse(ok && reframe ? reframe(upstream, deps.config.metering) : upstream, meterContext(plan, attempts));
+        },
+        async unanswered(plan, error, attempts) {
+          const reached = error instanceof UpstreamFailedError && error.reachedProvider;
+          await recordUnanswered(meterContext(plan, attempts), error instanceof GatewayError ? error.status : 500, reached);
+          throw error;
+        },
+      },
+      routing,
+    );
   }
 
   /**
    * Calls that run no model cost nothing, but they are requests: they take the key's rate-limit
-   * and concurrency claims like any other, held until the response ends.
+   * and concurrency claims like any other, once, held until the response ends, whichever member answers.
    */
-  async function forwardFree(policy: Policy, at: Date, forward: () => Promise<UpstreamResponse>, release: () => void): Promise<GatewayResponse> {
+  async function forwardFree(
+    route: ParsedRoute,
+    policy: Policy,
+    at: Date,
+    plan: (candidate: Candidate) => Promise<AttemptPlan>,
+    send: (plan: AttemptPlan) => Promise<UpstreamResponse>,
+    release: () => void,
+  ): Promise<GatewayResponse> {
     const reservation = planRateClaims(policy, at, ttlMs);
     if (reservation) await reserve(reservation, at);
     const done = async (): Promise<void> => {
       release();
       if (reservation) await settleReservation({ store: deps.store, reservation, logger }, 0, { outcome: 'free', key_id: policy.key.id }, 'free_request_settled');
     };
-    let upstream;
+    const steps: AttemptSteps<AttemptPlan> = {
+      plan,
+      hold: async () => {},
+      letGo: async () => {},
+      send,
+      respond: async (_plan, upstream) => ({ status: upstream.status, headers: upstream.headers, body: meteredBody(upstream.body, () => {}, done) }),
+      unanswered: async (_plan, error) => {
+        throw error;
+      },
+    };
     try {
-      upstream = await forward();
+      return await runAttempts(route.route, route.candidates, steps, routing);
     } catch (error) {
       await done();
       throw error;
     }
-    return { status: upstream.status, headers: upstream.headers, body: meteredBody(upstream.body, () => {}, done) };
+  }
+
+  /** A failed attempt's reservation, handed back: the attempt that answers records the request. */
+  async function handBack(reservation: Reservation, account: ProviderSettings): Promise<void> {
+    try {
+      await deps.store.release(reservation);
+    } catch (error) {
+      // Left held, the reconciler settles it at its estimate once it expires: loud, so it can be refunded.
+      logger.error('reservation_release_failed', { provider: account.name, reservation: reservation.id, message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  /** The member's credential; an account without one (where its kind needs one) is passed by. */
+  async function credentialFor({ account, adapter }: Candidate): Promise<string | undefined> {
+    const credential = await resolveCredential(account);
+    if (credential === undefined && !adapter.credentialOptional) {
+      throw new GatewayError('provider_not_configured', `Provider ${account.name} has no credential configured on the gateway.`);
+    }
+    return credential;
   }
 
   /** Takes every claim or refuses; a reservation whose answer was lost is handed back. */
@@ -208,8 +336,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     try {
       return await deps.credential(settings);
     } catch (error) {
-      logger.error('credential_unavailable', { provider: settings.id, message: error instanceof Error ? error.message : String(error) });
-      throw new GatewayError('provider_not_configured', `The gateway could not read the credential for provider ${settings.id}.`, { cause: error });
+      logger.error('credential_unavailable', { provider: settings.name, message: error instanceof Error ? error.message : String(error) });
+      throw new GatewayError('provider_not_configured', `The gateway could not read the credential for provider ${settings.name}.`, { cause: error });
     }
   }
 
@@ -220,7 +348,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         return { status: 200, headers: { 'content-type': 'application/json' }, body: request.method === 'HEAD' ? bytes() : bytes(HEALTH_BODY) };
       }
       // Clients probe their base URL before the first call, without credentials (Claude Code HEADs ANTHROPIC_BASE_URL).
-      if (request.method === 'HEAD' && ROUTE_BASE.test(request.url) && formatOfUrl(request.url)) {
+      if (request.method === 'HEAD' && ROUTE_BASE.test(request.url) && router.formatOf(request.method, request.url)) {
         return { status: 200, headers: { 'content-type': 'application/json' }, body: bytes() };
       }
       let route: ParsedRoute | undefined;
@@ -232,17 +360,39 @@ export function createGateway(deps: GatewayDeps): Gateway {
           );
         }
         if (request.method === 'GET' && request.url.split('?')[0] === MODELS_PATH) {
-          await authenticate(request.headers, policies, clock());
-          return await listModels(deps.config, deps.credential);
+          const policy = await authenticate(request.headers, policies, clock());
+          return await listModels(deps.config, router, deps.credential, accessFilter(policy));
         }
-        route = parseRoute(request.method, request.url);
+        route = await routes.parse(request.method, request.url, request.headers);
         if (!route) throw new GatewayError('not_found', `No such path. Gateway requests go to /proxy/<route>/<provider path>.`);
         return await proxy(request, route);
       } catch (error) {
-        return errorResponse(error, route, logger, formatOfUrl(request.url));
+        return errorResponse(error, route, logger, router.formatOf(request.method, request.url));
       }
     },
   };
+}
+
+/** The request as `member` asks for it: its first model rewrite that matches the model renames it. */
+function withMemberModel(format: WireFormat, view: RequestView, member: GroupMember): RequestView {
+  if (member.models.length === 0) return view;
+  return format.withModel(view, (model) => {
+    const rewrite = member.models.find(({ match }) => match.test(model));
+    return rewrite ? model.replace(rewrite.match, rewrite.to) : model;
+  });
+}
+
+/** Where one attempt goes: the binding's own addressing, else the kind's path mapping with the body as it is. */
+function outboundFor(candidate: Candidate, request: OutboundRequest): Outbound {
+  const { binding, adapter, account } = candidate;
+  if (binding.outbound) return binding.outbound(request, account.options);
+  return { path: adapter.upstreamPath?.(request.providerPath, account.options) ?? request.providerPath };
+}
+
+/** Says which account answered: the client can tell a failover from the first choice. */
+function servedBy(account: ProviderSettings, upstream: UpstreamResponse): UpstreamResponse {
+  upstream.headers['x-tollgate-provider'] = account.name;
+  return upstream;
 }
 
 function isWebSocketUpgrade(headers: GatewayRequest['headers']): boolean {
@@ -262,7 +412,7 @@ function serialized(body: Record<string, unknown>): Buffer {
 function errorResponse(error: unknown, route: ParsedRoute | undefined, logger: Logger, named: WireFormat | undefined): GatewayResponse {
   const gatewayError = error instanceof GatewayError ? error : new GatewayError('internal_error', 'Internal gateway error.');
   if (!(error instanceof GatewayError)) logger.error('unexpected_error', { message: error instanceof Error ? error.message : String(error) });
-  const fields = { route: route?.route, provider: route?.provider.id, status: gatewayError.status, code: gatewayError.code };
+  const fields = { route: route?.route, provider: route?.candidates[0]?.account.name, status: gatewayError.status, code: gatewayError.code };
   if (gatewayError.status >= 500) logger.error('request_rejected', fields);
   else logger.info('request_rejected', fields);
   // A path refused before its route was parsed still speaks the API its route name chose; with

@@ -1,14 +1,17 @@
 import type { Usage } from '@pydantic/genai-prices';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
-import type { MeteringSettings, UnpricedPolicy } from '../config/config';
+import type { MeteringSettings, ProviderSettings, UnpricedPolicy } from '../config/config';
 import type { Metered, StreamUsageReader } from '../formats/types';
 import type { Policy } from '../limits/plan';
 import { contentCoding, createDecoder, type ContentCoding, type Decoder } from '../metering/decode';
 import { createFramer, framingFor, type Framer, type Framing } from '../metering/framing';
 import { meteredBody, settledDocument, type BodyOutcome } from '../metering/metered-body';
+import { messageAfter } from '../metering/stream-ending';
 import { formatUsd } from '../pricing/money';
 import type { Pricer } from '../pricing/pricer';
+import type { UsageReading } from '../providers/types';
 import type { Reservation, Store } from '../store/port';
+import { GatewayError } from './errors';
 import type { GatewayResponse } from './http-types';
 import type { LogFields, Logger } from './log';
 import type { ParsedRoute } from './route';
@@ -16,6 +19,12 @@ import { UpstreamFailedError, type UpstreamResponse } from './upstream';
 
 export interface MeterContext {
   readonly route: ParsedRoute;
+  /** The account this attempt went to: what the request is billed and reported under. */
+  readonly account: ProviderSettings;
+  /** The genai-prices provider its models are priced under, for the format it was served in. */
+  readonly pricingId: string;
+  /** How usage is read from the response, when not by the route format's own readers. */
+  readonly usageReading?: UsageReading;
   readonly operation: string;
   /** The operation streams even when its content type does not say so. */
   readonly streams: boolean;
@@ -33,6 +42,8 @@ export interface MeterContext {
   readonly release: () => void;
   /** What metering may buffer and inflate of this response before it gives up on it. */
   readonly metering: MeteringSettings;
+  /** Which attempt of the request this is, counting from 1: more than one means a routing group failed over. */
+  readonly attempts: number;
 }
 
 interface Charge {
@@ -91,21 +102,52 @@ function passThrough(upstream: UpstreamResponse, observe: (chunk: Uint8Array) =>
   return { status: upstream.status, headers: upstream.headers, body: meteredBody(upstream.body, observe, onEnd) };
 }
 
+/**
+ * A stream the upstream breaks after it began ends, for the client, with its API's own error
+ * message (see `WireFormat.streamError`) where the bytes sent so far leave room for one; it is
+ * billed like any stream: the usage seen so far, else the reservation.
+ */
 function meterStream(upstream: UpstreamResponse, framing: Framing, context: MeterContext): GatewayResponse {
   const { maxBufferedBytes, maxDecodedBytes } = context.metering;
-  const reader = context.route.format.streamReader(context.operation);
+  const { format } = context.route;
+  const reader = (context.usageReading ?? format).streamReader(context.operation);
   const parser = createFramer(framing, (message) => reader.onMessage(message), maxBufferedBytes);
   const sink = (chunk: Uint8Array): boolean => {
     parser.push(chunk);
     return !parser.overflowed;
   };
-  const decoder = createDecoder(headerString(upstream.headers['content-encoding']), sink, maxDecodedBytes);
-  return passThrough(upstream, (chunk) => decoder.push(chunk), async (outcome) => {
+  const encoding = headerString(upstream.headers['content-encoding']);
+  const decoder = createDecoder(encoding, sink, maxDecodedBytes);
+  let last: Uint8Array | undefined;
+  const observe = (chunk: Uint8Array): void => {
+    last = chunk;
+    decoder.push(chunk);
+  };
+  const ending = (error: unknown): Uint8Array | undefined => {
+    // Compressed bytes cannot take a plain message after them: such a stream is cut, as before.
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return undefined;
+    try {
+      const message = format.streamError(context.operation, brokenStream(error), framing);
+      return message && messageAfter(message, parser, last);
+    } catch {
+      return undefined;
+    }
+  };
+  const onEnd = async (outcome: BodyOutcome): Promise<void> => {
     const reading = await readStream(decoder, parser, reader);
     if (reading.kind === 'gave-up') return gaveUp(context, upstream.status, reading, outcome.kind);
     if (reading.decodeFailed) context.logger.error('stream_decode_failed', { route: context.route.route });
     await settle(context, upstream.status, reading.metered, outcome);
-  });
+  };
+  return { status: upstream.status, headers: upstream.headers, body: meteredBody(upstream.body, observe, onEnd, ending) };
+}
+
+/** What the client is told when its stream broke: the provider went silent past the idle timeout, or broke off. */
+function brokenStream(error: unknown): GatewayError {
+  const silent = typeof error === 'object' && error !== null && 'code' in error && error.code === 'UND_ERR_BODY_TIMEOUT';
+  return silent
+    ? new GatewayError('upstream_timeout', 'The upstream provider went silent in the middle of the stream; the response is incomplete.')
+    : new GatewayError('upstream_unreachable', 'The upstream provider broke off the stream; the response is incomplete.');
 }
 
 /** The stream's usage once its last byte went by, or why metering gave up on it. Never throws. */
@@ -162,7 +204,7 @@ async function meterDocument(upstream: UpstreamResponse, context: MeterContext):
   }
   let metered: Metered;
   try {
-    metered = context.route.format.usageFromBody(context.operation, decoded && parseJson(decoded), upstream.headers);
+    metered = (context.usageReading ?? context.route.format).usageFromBody(context.operation, decoded && parseJson(decoded), upstream.headers);
   } catch (error) {
     return unmetered(upstream, context, { reason: 'parser-error', error }, raw);
   }
@@ -195,7 +237,7 @@ function unmetered(upstream: UpstreamResponse, context: MeterContext, why: GiveU
 async function gaveUp(context: MeterContext, status: number, why: GiveUp, outcome: Outcome): Promise<void> {
   context.logger.error('metering_gave_up', {
     route: context.route.route,
-    provider: context.route.provider.id,
+    provider: context.account.name,
     status,
     reason: why.reason,
     // Only the error's class: a parser's message can quote the body it choked on.
@@ -222,9 +264,9 @@ function chargeFor(context: MeterContext, status: number, metered: Metered, mete
   const model = modelToPrice(context, metered.model);
   if (status < 200 || status >= 300) return { nanos: 0, model, basis: 'upstream-error' };
   if (meteringGaveUp) return { nanos: context.reservation.estimateNanos, model, basis: 'metering-gave-up' };
-  const priced = metered.usage && context.pricer.price(context.route.provider.pricingId, model, metered.usage, context.outputBound);
+  const priced = metered.usage && context.pricer.price(context.pricingId, model, metered.usage, context.outputBound);
   if (priced) return { nanos: priced.nanos, model, basis: 'usage', usage: priced.usage, reportedOutputTokens: priced.reportedOutputTokens };
-  if (!context.pricer.knows(context.route.provider.pricingId, model)) return { nanos: 0, model, basis: 'unpriced-model' };
+  if (!context.pricer.knows(context.pricingId, model)) return { nanos: 0, model, basis: 'unpriced-model' };
   return { nanos: context.reservation.estimateNanos, model, basis: 'usage-missing' };
 }
 
@@ -235,7 +277,7 @@ function chargeFor(context: MeterContext, status: number, metered: Metered, mete
  */
 function modelToPrice(context: MeterContext, reported: string | undefined): string {
   if (reported === undefined || reported === context.requestModel) return context.requestModel;
-  return context.pricer.knows(context.route.provider.pricingId, reported) ? reported : context.requestModel;
+  return context.pricer.knows(context.pricingId, reported) ? reported : context.requestModel;
 }
 
 /**
@@ -257,7 +299,7 @@ async function record(context: MeterContext, status: number, charge: Charge, out
   // The one event every settled request emits: dashboards and metrics are built from it.
   const fields: LogFields & { outcome: Outcome } = {
     route: context.route.route,
-    provider: context.route.provider.id,
+    provider: context.account.name,
     status,
     duration_ms: context.clock().getTime() - context.reservation.at.getTime(),
     input_tokens: charge.usage?.['input_tokens'],
@@ -271,6 +313,7 @@ async function record(context: MeterContext, status: number, charge: Charge, out
     priced: charge.basis === 'usage',
     basis: charge.basis,
     outcome,
+    attempts: context.attempts,
   };
   if (charge.reportedOutputTokens !== undefined) {
     fields['reported_output_tokens'] = charge.reportedOutputTokens;

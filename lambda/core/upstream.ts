@@ -46,7 +46,15 @@ export interface UpstreamResponse {
   readonly body: AsyncIterable<Uint8Array>;
   /** The whole body in one piece, instead of iterating `body` (cheaper for a document read whole anyway). */
   readonly bytes: () => Promise<Uint8Array>;
+  /**
+   * Throws the body away unread (a failed attempt's, when another member answers instead): a
+   * short one is read to its end so its connection goes back to the pool, a longer one cut. Never rejects.
+   */
+  readonly discard: () => Promise<void>;
 }
+
+/** What a discarded body may be read to keep its connection: an error document is far smaller. */
+const DISCARD_LIMIT_BYTES = 64 * 1024;
 
 /**
  * Pooled keep-alive connections per upstream origin (a new TLS handshake per call would dominate
@@ -181,7 +189,13 @@ export async function sendUpstream(dispatcher: Dispatcher, draft: UpstreamDraft,
       body: draft.body,
     });
     const body = response.body;
-    return { status: response.statusCode, headers: clientHeaders(response.headers), body, bytes: () => body.bytes() };
+    return {
+      status: response.statusCode,
+      headers: clientHeaders(response.headers),
+      body,
+      bytes: () => body.bytes(),
+      discard: () => body.dump({ limit: DISCARD_LIMIT_BYTES }).catch(() => {}),
+    };
   } catch (error) {
     throw upstreamFailure(error, new URL(draft.origin).host);
   }

@@ -1,5 +1,5 @@
 import type { StreamMessage } from '../metering/framing';
-import { countField, endpointTable, FREE, isObject, parseJson, requireModel } from './shared';
+import { countField, endpointTable, FREE, isObject, parseJson, requireModel, withBodyModel } from './shared';
 import type { Metered, PreparedRequest, StreamUsageReader, UsageDocument, WireFormat } from './types';
 
 /**
@@ -19,6 +19,8 @@ const ENDPOINTS = endpointTable([
 ]);
 
 const USAGE_FLAVOR = 'default';
+/** Read with Anthropic's extractor wherever Claude is served: another provider's (Google's) drops the 1-hour cache-write split. */
+const USAGE_EXTRACTOR = 'anthropic';
 
 export const anthropicFormat: WireFormat = {
   id: 'anthropic',
@@ -37,16 +39,24 @@ export const anthropicFormat: WireFormat = {
   usageFromBody(_operation, body): Metered {
     if (!isObject(body)) return {};
     const model = typeof body['model'] === 'string' ? body['model'] : undefined;
-    return { model, usage: { flavor: USAGE_FLAVOR, doc: body } };
+    return { model, usage: { flavor: USAGE_FLAVOR, extractorProvider: USAGE_EXTRACTOR, doc: body } };
   },
 
   streamReader: () => messagesStreamReader(),
+
+  withModel: withBodyModel,
 
   renderError(error) {
     return {
       contentType: 'application/json',
       body: JSON.stringify({ type: 'error', error: { type: errorType(error.status), message: error.message } }),
     };
+  },
+
+  // What Anthropic itself sends when a stream fails after it began (an `overloaded_error`, say).
+  streamError(_operation, error, framing) {
+    if (framing !== 'sse') return undefined;
+    return { framing, event: 'error', data: JSON.stringify({ type: 'error', error: { type: errorType(error.status), message: error.message } }) };
   },
 };
 
@@ -82,7 +92,7 @@ function messagesStreamReader(): StreamUsageReader {
       }
     },
     result(): Metered {
-      const document: UsageDocument | undefined = usage && { flavor: USAGE_FLAVOR, doc: { model, usage } };
+      const document: UsageDocument | undefined = usage && { flavor: USAGE_FLAVOR, extractorProvider: USAGE_EXTRACTOR, doc: { model, usage } };
       return { model, usage: document, failure };
     },
   };

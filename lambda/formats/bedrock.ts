@@ -1,5 +1,5 @@
 import type { GatewayError } from '../core/errors';
-import { decodeModelId, parseModelPath, pricingModel } from './bedrock-model';
+import { decodeModelId, encodeModelId, parseModelPath, pricingModel } from './bedrock-model';
 import { converseStreamReader, invokeStreamReader } from './bedrock-stream';
 import { countsDocument, countsFromHeaders, documentFromBody } from './bedrock-usage';
 import { countField, FREE, isObject, largestCount, listEndpoints } from './shared';
@@ -38,7 +38,9 @@ export const bedrockFormat: WireFormat = {
     const path = parseModelPath(providerPath);
     // classify() let only model paths through.
     if (!path) throw new Error(`not a Bedrock model path: ${providerPath}`);
-    return { model: pricingModel(decodeModelId(path.segment)) };
+    const requested = decodeModelId(path.segment);
+    const model = pricingModel(requested);
+    return { model, ...(model !== requested && { requestedModel: requested }) };
   },
 
   maxOutputTokens(operation, { body }) {
@@ -85,9 +87,29 @@ export const bedrockFormat: WireFormat = {
     return operation === 'converse-stream' ? converseStreamReader() : invokeStreamReader();
   },
 
+  withModel(request, rewrite) {
+    const path = parseModelPath(request.providerPath);
+    if (!path) return request;
+    const model = decodeModelId(path.segment);
+    const wanted = rewrite(model);
+    return wanted === model ? request : { ...request, providerPath: `/model/${encodeModelId(wanted)}/${path.operation}` };
+  },
+
   renderError(error) {
     // The AWS SDKs read the exception name from `__type` when no `x-amzn-errortype` header is present.
     return { contentType: 'application/json', body: JSON.stringify({ message: error.message, __type: exceptionName(error) }) };
+  },
+
+  // An exception frame, as Bedrock sends when a model fails mid-stream: the AWS SDKs raise it as
+  // the modelled exception it names (both stream unions have these two).
+  streamError(_operation, error, framing) {
+    if (framing !== 'aws-eventstream') return undefined;
+    const exception = error.status === 502 || error.status === 503 ? 'serviceUnavailableException' : 'internalServerException';
+    return {
+      framing,
+      headers: { ':message-type': 'exception', ':exception-type': exception, ':content-type': 'application/json' },
+      data: JSON.stringify({ message: error.message }),
+    };
   },
 };
 

@@ -80,13 +80,32 @@ export const geminiFormat: WireFormat = {
     };
   },
 
+  withModel(request, rewrite) {
+    const path = parseVertexPath(request.providerPath);
+    if (path?.kind !== 'action') return request;
+    const wanted = rewrite(path.model);
+    if (wanted === path.model) return request;
+    // Only the last segment, `{model}:{action}`, changes; the path is parsed again (and so checked) wherever it is read.
+    const parent = request.providerPath.slice(0, request.providerPath.lastIndexOf('/'));
+    return { ...request, providerPath: `${parent}/${wanted}:${path.action}` };
+  },
+
   renderError(error) {
-    return {
-      contentType: 'application/json',
-      body: JSON.stringify({ error: { code: error.status, message: error.message, status: googleStatus(error.status) } }),
-    };
+    return { contentType: 'application/json', body: googleError(error) };
+  },
+
+  // Google's streams end in an error element of the same shape as an error response: the Gen AI
+  // SDK raises an ApiError for it, in an SSE stream or a streamed array alike.
+  streamError(_operation, error, framing) {
+    if (framing === 'sse') return { framing, data: googleError(error) };
+    if (framing === 'json-array') return { framing, data: googleError(error) };
+    return undefined;
   },
 };
+
+function googleError(error: GatewayError): string {
+  return JSON.stringify({ error: { code: error.status, message: error.message, status: googleStatus(error.status) } });
+}
 
 /**
  * Vertex parses request bodies as protobuf JSON, which accepts a field under its lowerCamelCase
@@ -158,3 +177,5 @@ function googleStatus(status: number): string {
   }
 }
 
+/** The metered actions, for other ways of serving this format (the Gemini Developer API's paths). */
+export { METERED as GEMINI_METERED_ACTIONS };

@@ -1,6 +1,6 @@
 import type { StreamMessage } from '../metering/framing';
 import { openaiFormat } from './openai';
-import { endpointTable, FREE, isObject, parseJson, requireModel } from './shared';
+import { endpointTable, FREE, isObject, parseJson, requireModel, withBodyModel } from './shared';
 import type { Metered, PreparedRequest, StreamUsageReader, WireFormat } from './types';
 
 // Files and batches are stores shared by every gateway key (and batches would run unmetered): refused.
@@ -44,7 +44,12 @@ export const groqFormat: WireFormat = {
 
   streamReader: () => chatStreamReader(),
 
+  withModel: withBodyModel,
+
   renderError: (error) => openaiFormat.renderError(error),
+
+  // groq-sdk, like OpenAI's, raises an error for a chunk holding an `error` object.
+  streamError: (_operation, error, framing) => openaiFormat.streamError('chat', error, framing),
 };
 
 function chatStreamReader(): StreamUsageReader {

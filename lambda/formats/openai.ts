@@ -1,5 +1,5 @@
 import type { StreamMessage } from '../metering/framing';
-import { countField, endpointTable, FREE, isObject, largestCount, parseJson, requireModel } from './shared';
+import { countField, endpointTable, FREE, isObject, largestCount, parseJson, requireModel, withBodyModel } from './shared';
 import type { Metered, PreparedRequest, StreamUsageReader, WireFormat } from './types';
 
 /**
@@ -21,6 +21,12 @@ const ENDPOINTS = endpointTable([
   { method: 'POST', path: '/responses/input_tokens', operation: FREE },
 ]);
 
+/**
+ * OpenAI's usage shapes, under OpenAI's extractors (`chat`, `responses`, `embeddings`): how a
+ * server that speaks them is read when its pricing provider has no extractor of its own.
+ */
+const SHAPE = 'openai';
+
 export const openaiFormat: WireFormat = {
   id: 'openai',
   endpoints: ENDPOINTS.endpoints,
@@ -28,8 +34,7 @@ export const openaiFormat: WireFormat = {
 
   prepare(operation, { body }): PreparedRequest {
     const model = requireModel(body);
-    if (operation === 'chat' && body['stream'] === true) return { model, ...askForStreamUsage(body) };
-    return { model };
+    return { model, ...streamUsageFor(operation, body) };
   },
 
   // Only the fields the operation honours: a cap read from a field the server ignores would let
@@ -52,12 +57,14 @@ export const openaiFormat: WireFormat = {
 
   usageFromBody(operation, body): Metered {
     if (!isObject(body)) return {};
-    return withModel(body, { flavor: operation, doc: body });
+    return withModel(body, { flavor: operation, doc: body, shapeOf: SHAPE });
   },
 
   streamReader(operation): StreamUsageReader {
     return operation === 'responses' ? responsesStreamReader() : chatStreamReader();
   },
+
+  withModel: withBodyModel,
 
   renderError(error) {
     return {
@@ -65,7 +72,23 @@ export const openaiFormat: WireFormat = {
       body: JSON.stringify({ error: { message: error.message, type: errorType(error.status), param: null, code: error.code } }),
     };
   },
+
+  // The SDKs raise an APIError for any event whose data holds an `error` object. A Responses
+  // stream names its error events `error`, with the fields of `ResponseErrorEvent` beside it.
+  streamError(operation, error, framing) {
+    if (framing !== 'sse') return undefined;
+    const detail = { message: error.message, type: errorType(error.status), param: null, code: error.code };
+    if (operation === 'responses') {
+      return { framing, event: 'error', data: JSON.stringify({ type: 'error', code: error.code, message: error.message, param: null, error: detail }) };
+    }
+    return { framing, data: JSON.stringify({ error: detail }) };
+  },
 };
+
+/** The rewrite that asks a streamed chat completion for its usage, if this request needs it. */
+export function streamUsageFor(operation: string, body: Record<string, unknown>): Pick<PreparedRequest, 'rewritten'> {
+  return operation === 'chat' && body['stream'] === true ? askForStreamUsage(body) : {};
+}
 
 /**
  * Without `include_usage` a chat stream carries no usage at all. We add it and pass the extra
@@ -88,7 +111,7 @@ function chatStreamReader(): StreamUsageReader {
         return;
       }
       const chunk = parseJson(event.data);
-      if (isObject(chunk) && isObject(chunk['usage'])) result = withModel(chunk, { flavor: 'chat', doc: chunk });
+      if (isObject(chunk) && isObject(chunk['usage'])) result = withModel(chunk, { flavor: 'chat', doc: chunk, shapeOf: SHAPE });
     },
     result: () => result,
   };
@@ -102,7 +125,7 @@ function responsesStreamReader(): StreamUsageReader {
       if (!event.data.includes('"usage"')) return;
       const payload = parseJson(event.data);
       const response = isObject(payload) ? payload['response'] : undefined;
-      if (isObject(response) && isObject(response['usage'])) result = withModel(response, { flavor: 'responses', doc: response });
+      if (isObject(response) && isObject(response['usage'])) result = withModel(response, { flavor: 'responses', doc: response, shapeOf: SHAPE });
     },
     result: () => result,
   };

@@ -1,5 +1,5 @@
 import { GatewayError } from '../core/errors';
-import type { Endpoints, Operation } from './types';
+import type { Endpoints, Operation, RequestView } from './types';
 
 /** Calls on a route's allow-list that run no model and touch nothing shared: listing models, counting tokens. */
 export const FREE: Operation = { kind: 'free' };
@@ -96,6 +96,14 @@ export function requireModel(body: Record<string, unknown>): string {
     throw new GatewayError('invalid_request', 'The request body must name a model in its "model" field.');
   }
   return model;
+}
+
+/** `withModel` for the APIs that name the model in the body's `model` field (OpenAI, Anthropic, Groq). */
+export function withBodyModel(request: RequestView, rewrite: (model: string) => string): RequestView {
+  const model = request.body['model'];
+  if (typeof model !== 'string') return request;
+  const wanted = rewrite(model);
+  return wanted === model ? request : { ...request, body: { ...request.body, model: wanted } };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { GatewayError } from '../core/errors';
 import type { OutgoingHeaders } from '../core/http-types';
-import type { StreamMessage } from '../metering/framing';
+import type { Framing, StreamMessage } from '../metering/framing';
 
 export type FormatId = 'openai' | 'anthropic' | 'groq' | 'gemini' | 'bedrock';
 
@@ -33,6 +33,19 @@ export interface Endpoints {
 export interface UsageDocument {
   readonly flavor: string;
   readonly doc: unknown;
+  /**
+   * The genai-prices provider whose `flavor` extractor reads `doc`: the shape is the format's own,
+   * whoever's rates price it (Claude's usage on Vertex, priced with Google's rates, is still
+   * Anthropic's usage block, 5-minute and 1-hour cache writes apart).
+   * @default the provider the request is priced under
+   */
+  readonly extractorProvider?: string;
+  /**
+   * The genai-prices provider whose API shape the document has, whose `flavor` extractor reads it
+   * when the pricing provider has none of that flavour (an OpenAI-compatible server priced as
+   * Together, whose data has no extractors, or priced from custom prices alone).
+   */
+  readonly shapeOf?: string;
 }
 
 export interface Metered {
@@ -53,6 +66,11 @@ export interface RequestView {
 export interface PreparedRequest {
   /** The model to price, from the body or (Bedrock, Gemini) the path. */
   readonly model: string;
+  /**
+   * The model as the request spells it, where that differs from `model` (Bedrock prices an ARN or
+   * an unpriced inference profile as the model it names). Model allow-lists accept either.
+   */
+  readonly requestedModel?: string;
   /** A replacement body, only when the format must change it (to ask for streamed usage). */
   readonly rewritten?: Record<string, unknown>;
 }
@@ -88,7 +106,24 @@ export interface WireFormat {
    */
   outputCapEnforced?(operation: string): boolean;
   streamReader(operation: string): StreamUsageReader;
+  /**
+   * The request asking for another model: `rewrite` gets the model as the caller named it, where
+   * this API carries it (the body's `model`; Vertex's and Bedrock's path), and says which to ask
+   * for. Returns `request` itself when the model stays the same. A routing group's member uses it
+   * to ask its account for its own name of a model.
+   *
+   * @example
+   * openaiFormat.withModel(view, (model) => (model === 'gpt-4o' ? 'gpt-4o-2024-08-06' : model)); // view.body.model replaced
+   */
+  withModel(request: RequestView, rewrite: (model: string) => string): RequestView;
   renderError(error: GatewayError): { readonly contentType: string; readonly body: string };
+  /**
+   * The message that tells a client, in this API's own stream shape, that its stream broke after
+   * it began (an SSE error event, a Gemini error element, a Bedrock exception frame): appended
+   * in place of a clean end, so the caller's SDK raises an error. Undefined where the API has no
+   * such message in this framing; the connection is then cut instead.
+   */
+  streamError(operation: string, error: GatewayError, framing: Framing): StreamMessage | undefined;
   /** Endpoints listed in the "unsupported endpoint" error, so the caller sees what does work. */
   readonly endpoints: Endpoints;
 }

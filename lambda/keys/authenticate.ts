@@ -4,14 +4,14 @@ import type { Policy } from '../limits/plan';
 import { hashMatches, KEY_PREFIX, keyId } from './gateway-key';
 import type { PolicySource } from './policy-cache';
 
-/** The three places SDKs put an API key: OpenAI's, Anthropic's and Google's. */
+/** The places SDKs put an API key: OpenAI's, Anthropic's, Google's and Azure OpenAI's (`api-key`). */
 export function presentedKey(headers: IncomingHeaders): string | undefined {
   const authorization = headerValue(headers, 'authorization');
   if (authorization) {
     const match = /^bearer\s+(.+)$/i.exec(authorization.trim());
     if (match?.[1]) return match[1].trim();
   }
-  return headerValue(headers, 'x-api-key')?.trim() || headerValue(headers, 'x-goog-api-key')?.trim() || undefined;
+  return headerValue(headers, 'x-api-key')?.trim() || headerValue(headers, 'x-goog-api-key')?.trim() || headerValue(headers, 'api-key')?.trim() || undefined;
 }
 
 /** Messages never echo the presented key, not even a part of it. */
@@ -22,7 +22,7 @@ export async function authenticate(headers: IncomingHeaders, policies: PolicySou
 /** {@link authenticate}, for a caller that already holds the key it was presented (to keep it from going upstream). */
 export async function authenticateKey(key: string | undefined, policies: PolicySource, now: Date): Promise<Policy> {
   if (!key) {
-    throw new GatewayError('missing_api_key', 'No gateway key: send it as "Authorization: Bearer <key>", "x-api-key" or "x-goog-api-key".');
+    throw new GatewayError('missing_api_key', 'No gateway key: send it as "Authorization: Bearer <key>", "x-api-key", "x-goog-api-key" or "api-key".');
   }
   const id = keyId(key);
   if (!id) throw new GatewayError('invalid_api_key', `The API key is not a tollgate gateway key (those start with "${KEY_PREFIX}").`);

@@ -1,4 +1,4 @@
-import type { KeyRecord, Limits, RateLimits, Store } from '../store/port';
+import type { AccessLists, KeyRecord, Limits, RateLimits, Store } from '../store/port';
 import { generateKey } from './gateway-key';
 
 export interface IssueKeyRequest {
@@ -9,6 +9,8 @@ export interface IssueKeyRequest {
   readonly limits?: Limits;
   readonly rateLimits?: RateLimits;
   readonly expiresAt?: string;
+  /** The routes and models the key may use, within what its project allows. */
+  readonly access?: AccessLists;
 }
 
 export interface IssuedKey {
@@ -34,6 +36,7 @@ export async function issueKey(store: Store, request: IssueKeyRequest, now: Date
     ...(request.limits !== undefined && { limits: request.limits }),
     ...(request.rateLimits !== undefined && { rateLimits: request.rateLimits }),
     ...(request.expiresAt !== undefined && { expiresAt: request.expiresAt }),
+    ...(request.access !== undefined && { access: request.access }),
   };
   await store.createKey(record);
   return { key, record };

@@ -1,4 +1,5 @@
 import type { Policy } from '../limits/plan';
+import { projectAccountSettings } from '../routing/project-accounts';
 import type { Store } from '../store/port';
 
 export interface PolicySource {
@@ -7,16 +8,21 @@ export interface PolicySource {
 }
 
 /**
- * Key, project and user records, cached for `ttlMs` so that a warm request reaches the store
- * only to reserve. The TTL is also the longest a revoked or disabled key, or a changed limit,
- * can go unnoticed by a running gateway. Bounded: the oldest entries go first.
+ * Key, project and user records, and the project's own provider accounts, cached for `ttlMs` so
+ * that a warm request reaches the store only to reserve. The TTL is also the longest a revoked or
+ * disabled key, a changed limit, or an added or removed project account can go unnoticed by a
+ * running gateway. Bounded: the oldest entries go first.
  */
 export function cachedPolicies(store: Store, ttlMs: number, now: () => number = Date.now, maxEntries = 10_000): PolicySource {
   const fresh = async (keyId: string): Promise<Policy | undefined> => {
     const key = await store.getKey(keyId);
     if (!key) return undefined;
-    const [project, user] = await Promise.all([store.getProject(key.project), key.user === undefined ? undefined : store.getUser(key.user)]);
-    return { key, project, user };
+    const [project, user, accounts] = await Promise.all([
+      store.getProject(key.project),
+      key.user === undefined ? undefined : store.getUser(key.user),
+      store.listProjectAccounts(key.project),
+    ]);
+    return { key, project, user, accounts: accounts.map(projectAccountSettings) };
   };
   if (ttlMs <= 0) return { load: fresh };
 

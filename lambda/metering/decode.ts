@@ -106,7 +106,8 @@ export function contentCoding(header: string | undefined): ContentCoding | undef
 
 const DECOMPRESSORS: Readonly<Record<ContentCoding, () => Transform>> = { gzip: createGunzip, deflate: createInflate, br: createBrotliDecompress };
 
-function decompressor(header: string | undefined): Transform | undefined {
+/** A streaming decompressor for the coding a `Content-Encoding` header names; undefined if none, or one that cannot be undone. */
+export function decompressor(header: string | undefined): Transform | undefined {
   const coding = contentCoding(header);
   return coding && DECOMPRESSORS[coding]();
 }

@@ -18,6 +18,13 @@ const codec = new EventStreamCodec(
   (text) => Buffer.from(text, 'utf8'),
 );
 
+/** One event-stream message with string headers, framed (lengths and both CRCs) as the AWS SDKs decode it. */
+export function encodeEventStreamMessage(headers: Readonly<Record<string, string>>, payload: Uint8Array): Uint8Array {
+  const typed: Record<string, { type: 'string'; value: string }> = {};
+  for (const [name, value] of Object.entries(headers)) typed[name] = { type: 'string', value };
+  return codec.encode({ headers: typed, body: payload });
+}
+
 /**
  * Incremental AWS event-stream parser: feed it chunks split anywhere (inside the prelude, a header
  * or a payload) and it emits each message once all its bytes have arrived. Decoding, including
@@ -53,6 +60,21 @@ export class EventStreamParser {
   /** A message was longer than `maxBufferedBytes`: nothing after it was parsed. */
   get overflowed(): boolean {
     return this.stopped;
+  }
+
+  /** A message failed to decode (a bad length or checksum): nothing after it was parsed. */
+  get unreadable(): boolean {
+    return this.broken;
+  }
+
+  /** Part of a message has arrived and the rest has not: at the stream's end, it was cut inside a message. */
+  get midMessage(): boolean {
+    return this.held > 0;
+  }
+
+  /** No message is partly received, and the framing still holds. */
+  get between(): boolean {
+    return !this.stopped && !this.broken && this.held === 0;
   }
 
   push(chunk: Uint8Array): void {

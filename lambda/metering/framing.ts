@@ -21,6 +21,11 @@ export interface Framer {
   end(): void;
   /** A message (or a line of one) outgrew the framer's limit: it stopped there, and what it emitted is not the whole story. */
   readonly overflowed: boolean;
+  /**
+   * Every message seen so far is whole and none is begun: a message written now would be read on
+   * its own, not glued to a half-sent one. (For a streamed array: between two elements, inside it.)
+   */
+  readonly between: boolean;
 }
 
 const BY_CONTENT_TYPE: Readonly<Record<string, Framing>> = {

@@ -32,6 +32,11 @@ export class JsonArraySplitter {
     return this.stopped;
   }
 
+  /** Inside the array (or before it opened), between two elements. */
+  get between(): boolean {
+    return !this.stopped && this.depth <= 1 && !this.inString;
+  }
+
   push(chunk: Uint8Array): void {
     if (!this.stopped) this.consume(this.decoder.decode(chunk, { stream: true }));
   }

@@ -18,11 +18,16 @@ export type BodyOutcome =
  * ```
  * Settling inside `finally` means whoever awaits the iteration — the Lambda adapter above all,
  * where stray promises die with the invocation — has waited for the spend write too.
+ *
+ * When the upstream fails, `ending` may give the bytes that tell the client so in its API's own
+ * stream shape: they are sent in place of the error, and the body ends there. Without them the
+ * error is thrown on, and the adapter cuts the connection: either way, never a clean end.
  */
 export async function* meteredBody(
   upstream: AsyncIterable<Uint8Array>,
   observe: (chunk: Uint8Array) => void,
   settle: (outcome: BodyOutcome) => Promise<void>,
+  ending?: (error: unknown) => Uint8Array | undefined,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const iterator = upstream[Symbol.asyncIterator]();
   let outcome: BodyOutcome | undefined;
@@ -33,7 +38,10 @@ export async function* meteredBody(
         next = await iterator.next();
       } catch (error) {
         outcome = { kind: 'upstream-failed', error };
-        throw error;
+        const last = ending?.(error);
+        if (last === undefined) throw error;
+        yield last;
+        return;
       }
       if (next.done) {
         outcome = { kind: 'complete' };

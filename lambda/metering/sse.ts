@@ -47,6 +47,11 @@ export class SseParser {
     return this.stopped;
   }
 
+  /** No line, field or event is partly read: the stream stands after a blank line (or a comment). */
+  get between(): boolean {
+    return !this.stopped && this.buffer.length === 0 && !this.hasData && this.eventName === undefined;
+  }
+
   push(chunk: Uint8Array): void {
     if (!this.stopped) this.consume(this.decoder.decode(chunk, { stream: true }));
   }

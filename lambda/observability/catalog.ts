@@ -60,6 +60,10 @@ export const METRICS = {
   priceRefreshFailures: { name: 'PriceRefreshFailures', unit: 'Count' },
   /** Hours since the stored price data was last confirmed against the source. */
   priceDataAge: { name: 'PriceDataAgeHours', unit: 'None' },
+  /** Attempts at a provider account that failed (no answer, 429, 5xx, a member's failover status): each sent the request to the next member, or was the last. */
+  failedAttempts: { name: 'FailedAttempts', unit: 'Count' },
+  /** Times a provider account's circuit opened, taking it out of its routing groups for a cool-down. */
+  circuitsOpened: { name: 'CircuitsOpened', unit: 'Count' },
 } as const satisfies Record<string, MetricDefinition>;
 
 export type MetricKey = keyof typeof METRICS;
@@ -92,6 +96,8 @@ export const METRIC_SETS = {
   byModel: { dimensions: ['provider', 'model'], metrics: ['requests', 'costUsd', 'inputTokens', 'outputTokens'] },
   /** Published by the price-refresh function, not the proxy. */
   prices: { dimensions: [], metrics: ['priceRefreshFailures', 'priceDataAge'] },
+  /** Routing groups' failovers and circuit breakers, by the provider account concerned. */
+  routing: { dimensions: ['provider'], metrics: ['failedAttempts', 'circuitsOpened'] },
 } as const satisfies Record<string, MetricSet>;
 
 export type MetricSetName = keyof typeof METRIC_SETS;

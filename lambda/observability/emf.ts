@@ -38,6 +38,8 @@ const NANOS_PER_USD = 1_000_000_000;
 
 /** The sets the proxy's request events feed; `prices` belongs to the refresher. */
 const REQUEST_SETS: readonly MetricSetName[] = ['total', 'byProvider', 'byProject', 'byModel'];
+/** The set routing's events feed. */
+const ROUTING_SETS: readonly MetricSetName[] = ['routing'];
 
 /**
  * The core's {@link Logger} for Lambda: every event stays one structured JSON line, and the three
@@ -48,6 +50,8 @@ const REQUEST_SETS: readonly MetricSetName[] = ['total', 'byProvider', 'byProjec
  *   SpendOverReservation, UsageClamped
  * - `spend_write_failed`: the same (the request was still served) plus SpendWriteFailures
  * - `request_rejected`: Requests and errors, by provider when the route named one
+ * - `upstream_attempt_failed`: FailedAttempts, by provider (the account that failed)
+ * - `circuit_opened`: CircuitsOpened, by provider
  *
  * @example
  * const gateway = createGateway({ ...deps, logger: emfLogger({ namespace: 'Tollgate' }) });
@@ -57,8 +61,8 @@ export function emfLogger(options: EmfLoggerOptions = {}): Logger {
   const write = options.write ?? ((line: string) => process.stdout.write(line));
   const clock = options.clock ?? Date.now;
   const emit = (level: 'info' | 'error', event: string, fields: LogFields = {}) => {
-    const metrics = requestMetrics(event, fields);
-    const line = metrics ? { level, event, ...fields, ...emfFields(namespace, clock(), REQUEST_SETS, metrics.values, metrics.dimensions) } : { level, event, ...fields };
+    const metrics = requestMetrics(event, fields) ?? routingMetrics(event, fields);
+    const line = metrics ? { level, event, ...fields, ...emfFields(namespace, clock(), metrics.sets, metrics.values, metrics.dimensions) } : { level, event, ...fields };
     write(`${JSON.stringify(line)}\n`);
   };
   return { info: (event, fields) => emit('info', event, fields), error: (event, fields) => emit('error', event, fields) };
@@ -99,7 +103,25 @@ export function emfFields(
   return { _aws: metadata, ...members };
 }
 
-function requestMetrics(event: string, fields: LogFields): { values: MetricValues; dimensions: DimensionValues } | undefined {
+interface EventMetrics {
+  readonly sets: readonly MetricSetName[];
+  readonly values: MetricValues;
+  readonly dimensions: DimensionValues;
+}
+
+function routingMetrics(event: string, fields: LogFields): EventMetrics | undefined {
+  const dimensions = { ...optional('provider', stringField(fields, 'provider')) };
+  switch (event) {
+    case 'upstream_attempt_failed':
+      return { sets: ROUTING_SETS, values: { failedAttempts: 1 }, dimensions };
+    case 'circuit_opened':
+      return { sets: ROUTING_SETS, values: { circuitsOpened: 1 }, dimensions };
+    default:
+      return undefined;
+  }
+}
+
+function requestMetrics(event: string, fields: LogFields): EventMetrics | undefined {
   const status = numberField(fields, 'status');
   const errors = {
     serverErrors: status !== undefined && status >= 500 ? 1 : 0,
@@ -111,6 +133,7 @@ function requestMetrics(event: string, fields: LogFields): { values: MetricValue
       const nanos = numberField(fields, 'nanos');
       const brokenStream = fields['outcome'] === 'upstream-failed';
       return {
+        sets: REQUEST_SETS,
         values: {
           requests: 1,
           ...errors,
@@ -132,7 +155,7 @@ function requestMetrics(event: string, fields: LogFields): { values: MetricValue
       };
     }
     case 'request_rejected':
-      return { values: { requests: 1, ...errors }, dimensions: { ...optional('provider', stringField(fields, 'provider')) } };
+      return { sets: REQUEST_SETS, values: { requests: 1, ...errors }, dimensions: { ...optional('provider', stringField(fields, 'provider')) } };
     default:
       return undefined;
   }

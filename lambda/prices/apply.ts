@@ -4,9 +4,13 @@ import { PROVIDERS } from '../providers';
 import { parsePriceData } from './validate';
 import type { PriceStore } from './store';
 
-/** genai-prices provider ids of every provider tollgate routes to: refreshed data must price them all. */
+/**
+ * genai-prices provider ids of every provider tollgate routes to: refreshed data must price them
+ * all. A kind whose accounts each choose their pricing (a generic OpenAI-compatible server) has
+ * none of its own to require.
+ */
 export function requiredPricingIds(): string[] {
-  return [...new Set(Object.values(PROVIDERS).map((provider) => provider.pricingId))].sort();
+  return [...new Set(Object.values(PROVIDERS).flatMap((provider) => (provider.pricingIdFor ? [] : [provider.pricingId])))].sort();
 }
 
 /**

@@ -2,6 +2,7 @@ import { calcPrice, findProvider, type ModelInfo, type ModelPrice, type PriceCal
 import type { UsageDocument } from '../formats/types';
 import { usdToNanos } from './money';
 import { plainPriceTotal } from './plain-price';
+import { genaiPricesProvider, usesGenaiPrices } from './pricing-id';
 import { readUsage as readProviderUsage } from './usage-reader';
 
 /** A price the operator adds for a model the price data lacks (a fine-tune, a new release). */
@@ -99,7 +100,9 @@ export class Pricer {
 
   private calc(usage: Usage, pricingId: string, model: string): Priced | undefined {
     const custom = this.custom.get(pricingId);
-    return (custom && this.calcWith(custom, usage, model)) ?? this.calcWith(undefined, usage, model, pricingId);
+    const own = custom && this.calcWith(custom, usage, model);
+    if (own || !usesGenaiPrices(pricingId)) return own;
+    return this.calcWith(undefined, usage, model, pricingId);
   }
 
   /** `calcPrice` against `custom`, or else the provider `pricingId` names in genai-prices' data. */
@@ -184,7 +187,18 @@ function clampOutput(usage: Usage, bound: number): Usage {
   return clamped;
 }
 
+/**
+ * With the pricing provider's own extractor for the document's flavour; where it has none (an
+ * OpenAI-compatible server priced as Together, whose data has no extractors, or an account priced
+ * from the config alone), with the extractor of the provider whose shape the document has.
+ */
 function readUsage(pricingId: string, document: UsageDocument): Usage | undefined {
-  const provider = findProvider({ providerId: pricingId });
+  if (document.extractorProvider !== undefined) {
+    const named = findProvider({ providerId: document.extractorProvider });
+    return named && readProviderUsage(named, document.doc, document.flavor);
+  }
+  const own = genaiPricesProvider(pricingId);
+  const reads = own?.extractors?.some((extractor) => extractor.api_flavor === document.flavor) === true;
+  const provider = reads || document.shapeOf === undefined ? own : findProvider({ providerId: document.shapeOf });
   return provider && readProviderUsage(provider, document.doc, document.flavor);
 }

@@ -2,6 +2,9 @@ import * as z from '../config/zod';
 import { GatewayError } from '../core/errors';
 import { parseVertexPath } from '../formats/vertex-path';
 import { AccessTokenCache } from './google-oauth';
+import { checkGoogleQuery } from './google-query';
+import { vertexUpstreamPath } from './vertex-project';
+import { vertexAnthropic } from './vertex-anthropic';
 import type { ProviderAdapter } from './types';
 
 const httpUrl = z.pipe(
@@ -49,16 +52,10 @@ export const googleVertex: ProviderAdapter<VertexOptions> = {
     return `https://${location}-aiplatform.googleapis.com`;
   },
 
-  upstreamPath(providerPath, { project, location }) {
-    // Rebuilt from the parsed parts, never patched in place: whatever project, location or
-    // spelling the caller sent, Vertex sees one canonical path in the gateway's own project.
+  upstreamPath(providerPath, options) {
     const path = parseVertexPath(providerPath);
     if (path === undefined) throw new GatewayError('unsupported_endpoint', `${providerPath} is not a Vertex path tollgate forwards.`);
-    // Every part was checked to need no percent-encoding, so none is added here.
-    const { version } = path;
-    if (path.kind === 'action') return `/${version}/projects/${requireProject(project)}/locations/${location}/${path.resource}/${path.model}:${path.action}`;
-    // Base-model listing and lookup stay unprefixed: Vertex refuses a project there.
-    return `/${version}/publishers/${path.publisher}/models${path.model === undefined ? '' : `/${path.model}`}`;
+    return vertexUpstreamPath(path, options);
   },
 
   // `x-goog-user-project` names the project billed for quota: a caller must not charge another
@@ -69,46 +66,11 @@ export const googleVertex: ProviderAdapter<VertexOptions> = {
 
   checkQuery: checkGoogleQuery,
 
+  // Claude's Messages API, natively (`…/publishers/anthropic/models/{m}:rawPredict`) and as `/v1/messages`.
+  alsoServes: [vertexAnthropic],
+
   async authorize(_request, { credential, options, dispatcher, now }) {
     if (credential === undefined) throw new GatewayError('provider_not_configured', 'Provider google-vertex has no service-account credential configured.');
     return { authorization: `Bearer ${await tokens.token(credential, options.tokenUrl, dispatcher, now)}` };
   },
 };
-
-/**
- * Query parameters a caller may send to Vertex. Google reads system parameters from the query as
- * well as from headers: `$userProject` would bill another project, `$ct` override the content
- * type, `fields` ask for a partial response without the usage counts metering prices. Names are
- * compared decoded (`%24userProject` is `$userProject` to Google), and anything not listed is
- * refused rather than forwarded. `key` is the API-key parameter some clients send the gateway key
- * in; it is the gateway's to strip, not a reason to refuse the call.
- */
-const QUERY_PARAMETERS: ReadonlySet<string> = new Set([
-  'alt', '$alt', 'prettyPrint', '$prettyPrint', '$.xgafv', 'key', '$key',
-  // publishers.models.list and .get
-  'pageSize', 'pageToken', 'filter', 'orderBy', 'view', 'listAllVersions', 'languageCode',
-]);
-
-function checkGoogleQuery(query: string): void {
-  if (query === '' || query === '?') return;
-  for (const pair of query.slice(1).split('&')) {
-    if (pair === '') continue;
-    const raw = pair.split('=', 1)[0] ?? '';
-    let name: string;
-    try {
-      name = decodeURIComponent(raw.replaceAll('+', ' '));
-    } catch {
-      throw new GatewayError('invalid_request', `The query parameter "${raw}" is not valid percent-encoding.`);
-    }
-    if (!QUERY_PARAMETERS.has(name)) {
-      throw new GatewayError('invalid_request', `The query parameter "${name}" is not one tollgate forwards to Vertex. Allowed: ${[...QUERY_PARAMETERS].join(', ')}.`);
-    }
-  }
-}
-
-function requireProject(project: string | undefined): string {
-  if (project === undefined) {
-    throw new GatewayError('provider_not_configured', 'Provider google-vertex needs "options.project" in the gateway config to forward project-scoped requests.');
-  }
-  return project;
-}

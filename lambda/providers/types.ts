@@ -1,8 +1,19 @@
 import type * as z from '../config/zod';
 import type { Dispatcher } from 'undici';
-import type { FormatId } from '../formats/types';
+import type { MeteringSettings } from '../config/config';
+import type { UpstreamResponse } from '../core/upstream';
+import type { Endpoints, FormatId, Operation, PreparedRequest, RequestView, WireFormat } from '../formats/types';
 
-export type ProviderId = 'openai' | 'anthropic' | 'groq' | 'google-vertex' | 'bedrock';
+/** Kinds whose API has one well-known host: the gateway has an account of each, named after it, with no configuration. */
+export type HostedProviderId = 'openai' | 'anthropic' | 'groq' | 'google-vertex' | 'bedrock' | 'google-gla';
+
+/**
+ * Kinds whose host only the operator knows (an Azure resource, a self-hosted server): an account
+ * of one exists only once the config names it, with its `baseUrl`.
+ */
+export type UnhostedProviderId = 'azure-openai' | 'openai-compatible';
+
+export type ProviderId = HostedProviderId | UnhostedProviderId;
 
 /**
  * A request as it will leave the gateway: final URL, headers already stripped of the caller's
@@ -53,7 +64,10 @@ export interface ProviderAdapter<Options = undefined> {
   /** The provider id in `@pydantic/genai-prices`. */
   readonly pricingId: string;
   readonly defaults: {
-    readonly baseUrl: string;
+    /** Absent for an unhosted kind, whose accounts must each give one. */
+    readonly baseUrl?: string;
+    /** An unhosted kind's base URL as the config error shows it, e.g. `https://<resource>.openai.azure.com`. */
+    readonly baseUrlExample?: string;
     /** Where the credential is read from when the config names none. */
     readonly credentialEnv?: string;
   };
@@ -74,4 +88,84 @@ export interface ProviderAdapter<Options = undefined> {
   dropsRequestHeader?(name: string): boolean;
   /** Headers that authenticate the request upstream. Runs last, over the final bytes. */
   authorize(request: UpstreamDraft, context: AuthContext<Options>): Record<string, string> | Promise<Record<string, string>>;
+  /**
+   * How this kind serves its primary `format` where that is not the format's own way: paths of
+   * its own (the Gemini Developer API's, Azure's deployments), the model read from them.
+   * @default the format's allow-list and `prepare`, `upstreamPath` for the path
+   */
+  readonly serves?: Omit<FormatBinding<Options>, 'format' | 'pricingId'>;
+  /**
+   * The pricing id of an account of this kind, when the account rather than the kind decides it
+   * (a generic OpenAI-compatible server is priced as the genai-prices provider its options name,
+   * or from the config's prices for that account alone). Overrides every binding's `pricingId`.
+   */
+  pricingIdFor?(account: string, options: Options): string;
+  /**
+   * Wire formats this kind serves besides `format` (Claude's Messages API on Vertex or Bedrock),
+   * each with how a request in it is addressed upstream. Tried in order after `format`: the first
+   * whose `classify` accepts a path serves it.
+   */
+  readonly alsoServes?: readonly FormatBinding<Options>[];
+}
+
+/** One upstream request of an attempt: where it goes and, when it must change, its body. */
+export interface Outbound {
+  /** The path on the account's base URL. */
+  readonly path: string;
+  /** A replacement body; undefined sends the request's own (possibly format-rewritten) body. */
+  readonly body?: Record<string, unknown>;
+  /** A replacement query (`?` included, or empty for none); undefined sends the caller's. */
+  readonly query?: string;
+}
+
+/** How usage is read from a response: a wire format's readers, or a binding's own. */
+export type UsageReading = Pick<WireFormat, 'usageFromBody' | 'streamReader'>;
+
+/** What a binding sees of the request when it addresses one attempt. */
+export interface OutboundRequest extends RequestView {
+  readonly method: string;
+  readonly operation: Operation;
+  /** The model this attempt asks for: the request's, or a member's rewrite of it. */
+  readonly model: string;
+}
+
+/**
+ * How one provider kind serves one wire format: which of the caller's paths it takes, where the
+ * model is read from, where each attempt goes. The format still owns bodies, usage and errors.
+ * Every hook defaults to the format's own behaviour on the kind's primary `format`.
+ */
+export interface FormatBinding<Options = undefined> {
+  readonly format: FormatId;
+  /** The provider id in `@pydantic/genai-prices` for models served this way. */
+  readonly pricingId: string;
+  /** @default the format's own allow-list */
+  classify?(method: string, providerPath: string): Operation | undefined;
+  /**
+   * Throws GatewayError for a query this binding must not forward with this path.
+   * @default the kind's `checkQuery`
+   */
+  checkQuery?(query: string, providerPath: string): void;
+  /**
+   * `model` is what the request is priced as under `pricingId` (a Bedrock id for a Claude name).
+   * @default the format's `prepare` (the model from the body or the path the format defines)
+   */
+  prepare?(operation: string, request: RequestView, options: Options): PreparedRequest;
+  /** @default the kind's `upstreamPath`, body unchanged */
+  outbound?(request: OutboundRequest, options: Options): Outbound;
+  /** What the route's 404 lists for this binding. @default the format's own endpoints */
+  readonly endpoints?: Endpoints;
+  /** @default the kind's `authorize` */
+  authorize?(request: UpstreamDraft, context: AuthContext<Options>): Record<string, string> | Promise<Record<string, string>>;
+  /**
+   * Reshapes a successful (2xx) response before metering and the client see it: Bedrock's event
+   * stream becomes Anthropic's SSE. Must not throw, and holds no more than `limits` allow.
+   * @default the response as the upstream sent it
+   */
+  reframe?(response: UpstreamResponse, limits: MeteringSettings): UpstreamResponse;
+  /**
+   * Reads usage from responses served this way, when the format's own readers would misread it
+   * (another genai-prices extractor flavour, a reported model less exact than the one asked for).
+   * @default the format's `usageFromBody` and `streamReader`
+   */
+  readonly usageReading?: UsageReading;
 }

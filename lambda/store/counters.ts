@@ -18,15 +18,18 @@ export interface CounterDelta extends CounterKey {
  * What settling a reservation does, one counter change at a time: every spend period of every
  * scope gains the actual cost and a request, and each claim hands back what it held (a
  * request-rate claim keeps its count: the request did happen). A counter may be named twice.
+ * `actualNanos` null is a release (see `Store.release`): the claims are handed back, nothing is recorded.
  */
 export function forEachSettlementChange(
   reservation: Reservation,
-  actualNanos: number,
+  actualNanos: number | null,
   change: (kind: string, id: string, period: string, nanos: number, committed: number, requests: number) => void,
 ): void {
-  const periods = periodLabels(reservation.at);
-  for (const scope of reservation.scopes) {
-    for (const period of periods) change(scope.kind, scope.id, period, actualNanos, actualNanos, 1);
+  if (actualNanos !== null) {
+    const periods = periodLabels(reservation.at);
+    for (const scope of reservation.scopes) {
+      for (const period of periods) change(scope.kind, scope.id, period, actualNanos, actualNanos, 1);
+    }
   }
   for (const claim of reservation.claims) {
     if (claim.unit !== 'requests') change(claim.scope.kind, claim.scope.id, claim.period, 0, -claim.amount, 0);
@@ -34,7 +37,7 @@ export function forEachSettlementChange(
 }
 
 /** {@link forEachSettlementChange}, merged so each counter is written once. */
-export function settlementDeltas(reservation: Reservation, actualNanos: number): CounterDelta[] {
+export function settlementDeltas(reservation: Reservation, actualNanos: number | null): CounterDelta[] {
   const deltas = new Map<string, CounterDelta>();
   forEachSettlementChange(reservation, actualNanos, (kind, id, period, nanos, committed, requests) => {
     const mapKey = `${kind}\u0000${id}\u0000${period}`;

@@ -12,10 +12,10 @@ const GROUP_OR_OTHER = 0o077;
 
 /**
  * What tollgate keeps in a data directory: the store with SQLite's companions (write-ahead log,
- * shared memory, a rollback journal left from before WAL mode), the price copy, its metadata and
- * their temporaries (`<name>.<pid>.tmp`).
+ * shared memory, a rollback journal left from before WAL mode), the price copy, its metadata, the
+ * secret key that seals project credentials, and their temporaries (`<name>.<pid>.tmp`).
  */
-const OWN_ENTRY = /^(?:tollgate\.db(?:-wal|-shm|-journal)?|genai-prices(?:\.meta)?\.json(?:\.\d+\.tmp)?)$/;
+const OWN_ENTRY = /^(?:tollgate\.db(?:-wal|-shm|-journal)?|(?:genai-prices(?:\.meta)?\.json|secret\.key)(?:\.\d+\.tmp)?)$/;
 
 /** A data directory tollgate will not use as it is; the message says what to do instead. */
 export class DataDirError extends Error {

@@ -20,6 +20,7 @@ import { assertNanos, type Claim, type Reservation, type ReserveOutcome, type Sc
 export interface DynamoSpend {
   reserve(reservation: Reservation): Promise<ReserveOutcome>;
   settle(reservation: Reservation, actualNanos: number): Promise<boolean>;
+  release(reservation: Reservation): Promise<boolean>;
   expiredReservations(now: Date, limit?: number): Promise<Reservation[]>;
   getSpend(query?: SpendQuery): Promise<SpendCounter[]>;
 }
@@ -31,7 +32,7 @@ const WRITE_ATTEMPTS = 3;
 const RATE_COUNTER_TTL_SECONDS = 180;
 
 // A Record rather than an array so adding a ScopeKind without listing it here fails to compile.
-const SCOPE_KINDS: Readonly<Record<ScopeKind, true>> = { key: true, user: true, project: true };
+const SCOPE_KINDS: Readonly<Record<ScopeKind, true>> = { key: true, user: true, project: true, byok: true };
 
 /** Some counters of a settlement did not move after retries; `failed` names them. */
 export class SpendWriteError extends Error {
@@ -110,6 +111,16 @@ export function dynamoSpend(client: DynamoDBClient, table: string): DynamoSpend 
     sk: { S: `${r.expiresAt.toISOString()}#${r.id}` },
   });
 
+  /** Settles (or, with null, releases) a reservation. Whoever deletes the record settles it: the request, or the reconciler once it expired. */
+  const finish = async (reservation: Reservation, actualNanos: number | null): Promise<boolean> => {
+    const mine = await conditionally(() =>
+      client.send(new DeleteItemCommand({ TableName: table, Key: reservationKey(reservation), ConditionExpression: 'attribute_exists(pk)' })),
+    );
+    if (!mine) return false;
+    await addAll(settlementDeltas(reservation, actualNanos));
+    return true;
+  };
+
   return {
     async reserve(reservation) {
       assertNanos(reservation.estimateNanos);
@@ -139,14 +150,10 @@ export function dynamoSpend(client: DynamoDBClient, table: string): DynamoSpend 
 
     async settle(reservation, actualNanos) {
       assertNanos(actualNanos);
-      // Whoever deletes the record settles: the request, or the reconciler once it expired.
-      const mine = await conditionally(() =>
-        client.send(new DeleteItemCommand({ TableName: table, Key: reservationKey(reservation), ConditionExpression: 'attribute_exists(pk)' })),
-      );
-      if (!mine) return false;
-      await addAll(settlementDeltas(reservation, actualNanos));
-      return true;
+      return finish(reservation, actualNanos);
     },
+
+    release: (reservation) => finish(reservation, null),
 
     async expiredReservations(now, limit = 100) {
       const shards = await Promise.all(

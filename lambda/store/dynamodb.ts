@@ -7,9 +7,20 @@ import {
   UpdateItemCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import { parseAccess, serializeAccess } from './access-lists';
 import { compareText, conditionally, type Item, requiredString, scanAll } from './dynamodb-items';
 import { dynamoSpend } from './dynamodb-spend';
-import { DuplicateKeyIdError, type KeyRecord, type Limits, type ProjectRecord, type RateLimits, type Store, type UserRecord } from './port';
+import {
+  type AccessLists,
+  DuplicateKeyIdError,
+  type KeyRecord,
+  type Limits,
+  type ProjectAccountRecord,
+  type ProjectRecord,
+  type RateLimits,
+  type Store,
+  type UserRecord,
+} from './port';
 
 export { SpendWriteError } from './dynamodb-spend';
 
@@ -30,6 +41,12 @@ export interface TollgateTableNames {
 const KEY_PREFIX = 'key#';
 const PROJECT_PREFIX = 'project#';
 const USER_PREFIX = 'user#';
+/**
+ * A project's own provider accounts share one item, an attribute each (`account:<name>`): a
+ * request's policy reads them all with one GetItem, and each is added or removed atomically.
+ */
+const ACCOUNTS_PREFIX = 'accounts#';
+const ACCOUNT_ATTRIBUTE = 'account:';
 
 /**
  * Creates the two tables (on-demand billing) and waits until they are ACTIVE. Tables that
@@ -127,6 +144,7 @@ export function openDynamoStore(options: DynamoStoreOptions): Store {
         createdAt: { S: project.createdAt },
         ...stringAttr('limits', json(project.limits)),
         ...stringAttr('mode', project.mode),
+        ...stringAttr('access', serializeAccess(project.access)),
       });
     },
     async getProject(name) {
@@ -137,7 +155,7 @@ export function openDynamoStore(options: DynamoStoreOptions): Store {
       return (await listByPrefix(PROJECT_PREFIX)).map(toProject).sort((a, b) => compareText(a.name, b.name));
     },
     async updateProject(name, patch) {
-      return patchItem(PROJECT_PREFIX + name, { limits: jsonPatch(patch.limits), mode: patch.mode });
+      return patchItem(PROJECT_PREFIX + name, { limits: jsonPatch(patch.limits), mode: patch.mode, access: accessPatch(patch.access) });
     },
 
     async createUser(user) {
@@ -175,6 +193,7 @@ export function openDynamoStore(options: DynamoStoreOptions): Store {
         ...stringAttr('blockedUntil', key.blockedUntil),
         ...stringAttr('limits', json(key.limits)),
         ...stringAttr('rateLimits', json(key.rateLimits)),
+        ...stringAttr('access', serializeAccess(key.access)),
       });
       if (!created) throw new DuplicateKeyIdError(key.id);
     },
@@ -208,7 +227,48 @@ export function openDynamoStore(options: DynamoStoreOptions): Store {
         blockedUntil: patch.blockedUntil,
         limits: jsonPatch(patch.limits),
         rateLimits: jsonPatch(patch.rateLimits),
+        access: accessPatch(patch.access),
       });
+    },
+
+    async addProjectAccount(account) {
+      return conditionally(() =>
+        client.send(
+          new UpdateItemCommand({
+            TableName: keysTable,
+            Key: { pk: { S: ACCOUNTS_PREFIX + account.project } },
+            UpdateExpression: 'SET #project = :project, #account = :account',
+            ConditionExpression: 'attribute_not_exists(#account)',
+            ExpressionAttributeNames: { '#project': 'project', '#account': ACCOUNT_ATTRIBUTE + account.name },
+            ExpressionAttributeValues: { ':project': { S: account.project }, ':account': { S: JSON.stringify(account) } },
+          }),
+        ),
+      );
+    },
+    async listProjectAccounts(project) {
+      const items = project === undefined ? await listByPrefix(ACCOUNTS_PREFIX) : [await getItem(ACCOUNTS_PREFIX + project)].filter((item) => item !== undefined);
+      return items
+        .flatMap(accountsOf)
+        .sort((a, b) => compareText(a.project, b.project) || compareText(a.name, b.name));
+    },
+    async removeProjectAccount(project, name) {
+      const attribute = ACCOUNT_ATTRIBUTE + name;
+      let removed: Item | undefined;
+      const done = await conditionally(async () => {
+        const result = await client.send(
+          new UpdateItemCommand({
+            TableName: keysTable,
+            Key: { pk: { S: ACCOUNTS_PREFIX + project } },
+            UpdateExpression: 'REMOVE #account',
+            ConditionExpression: 'attribute_exists(#account)',
+            ExpressionAttributeNames: { '#account': attribute },
+            ReturnValues: 'UPDATED_OLD',
+          }),
+        );
+        removed = result.Attributes;
+      });
+      const body = done ? removed?.[attribute]?.S : undefined;
+      return body === undefined ? undefined : (JSON.parse(body) as ProjectAccountRecord);
     },
 
     ...dynamoSpend(client, options.spendTable),
@@ -231,6 +291,16 @@ function jsonPatch(value: Limits | RateLimits | null | undefined): string | null
   return value === null ? null : json(value);
 }
 
+/** Lists that allow everything are removed, as {@link serializeAccess} never stores them. */
+function accessPatch(value: AccessLists | null | undefined): string | null | undefined {
+  return value === undefined ? undefined : (serializeAccess(value) ?? null);
+}
+
+function optionalAccess(item: Item, owner: string): AccessLists | undefined {
+  const text = item['access']?.S;
+  return text === undefined ? undefined : parseAccess(text, owner);
+}
+
 function optionalJson<T>(item: Item, attribute: string): T | undefined {
   const text = item[attribute]?.S;
   return text === undefined ? undefined : (JSON.parse(text) as T);
@@ -239,11 +309,14 @@ function optionalJson<T>(item: Item, attribute: string): T | undefined {
 function toProject(item: Item): ProjectRecord {
   const limits = optionalJson<Limits>(item, 'limits');
   const mode = item['mode']?.S;
+  const name = requiredString(item, 'name');
+  const access = optionalAccess(item, `project ${name}`);
   return {
-    name: requiredString(item, 'name'),
+    name,
     createdAt: requiredString(item, 'createdAt'),
     ...(limits && { limits }),
     ...(mode !== undefined && { mode: mode === 'soft' ? 'soft' : 'strict' }),
+    ...(access && { access }),
   };
 }
 
@@ -252,13 +325,21 @@ function toUser(item: Item): UserRecord {
   return { name: requiredString(item, 'name'), createdAt: requiredString(item, 'createdAt'), ...(limits && { limits }) };
 }
 
+function accountsOf(item: Item): ProjectAccountRecord[] {
+  return Object.entries(item).flatMap(([attribute, value]) =>
+    attribute.startsWith(ACCOUNT_ATTRIBUTE) && value.S !== undefined ? [JSON.parse(value.S) as ProjectAccountRecord] : [],
+  );
+}
+
 function toKeyRecord(item: Item): KeyRecord {
   const optional = (attribute: string) => item[attribute]?.S;
   const limits = optionalJson<Limits>(item, 'limits');
   const rateLimits = optionalJson<RateLimits>(item, 'rateLimits');
   const fields = { user: optional('user'), name: optional('name'), revokedAt: optional('revokedAt'), disabledAt: optional('disabledAt'), expiresAt: optional('expiresAt'), blockedUntil: optional('blockedUntil') };
+  const id = requiredString(item, 'id');
+  const access = optionalAccess(item, `key ${id}`);
   return {
-    id: requiredString(item, 'id'),
+    id,
     hash: requiredString(item, 'hash'),
     prefix: requiredString(item, 'prefix'),
     project: requiredString(item, 'project'),
@@ -266,5 +347,6 @@ function toKeyRecord(item: Item): KeyRecord {
     ...(Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<typeof fields>),
     ...(limits && { limits }),
     ...(rateLimits && { rateLimits }),
+    ...(access && { access }),
   };
 }

@@ -51,8 +51,24 @@ export interface Store {
    * scope × period of the reservation's time. Settling twice is a no-op: returns false.
    */
   settle(reservation: Reservation, actualNanos: number): Promise<boolean>;
+  /**
+   * Hands back what the reservation holds and records nothing against its scopes: for a request
+   * that went to another provider instead (a failover), whose spend and request count belong to
+   * the attempt that answered. Releasing or settling twice is a no-op: returns false.
+   */
+  release(reservation: Reservation): Promise<boolean>;
   /** Reservations whose holder never settled them, oldest first. */
   expiredReservations(now: Date, limit?: number): Promise<Reservation[]>;
+
+  /**
+   * Adds a project's own provider account (BYOK). False if the project already has an account of
+   * that name: the existing one is kept.
+   */
+  addProjectAccount(account: ProjectAccountRecord): Promise<boolean>;
+  /** One project's own accounts, or every project's; by project, then name. */
+  listProjectAccounts(project?: string): Promise<ProjectAccountRecord[]>;
+  /** The account removed, so whatever held its credential can be cleaned up; undefined if there was none. */
+  removeProjectAccount(project: string, name: string): Promise<ProjectAccountRecord | undefined>;
 
   /** Spend counters (day, week, month, lifetime) for one scope, every scope of a kind, or all. */
   getSpend(query?: SpendQuery): Promise<SpendCounter[]>;
@@ -60,7 +76,12 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type ScopeKind = 'key' | 'user' | 'project';
+/**
+ * `key`, `user` and `project` carry caps. `byok` (id `<project>/<account>`) only records what a
+ * project spent on its own provider account, so an operator can bill back the rest: a project's
+ * managed spend is its total less its `byok` scopes, settled in the same write.
+ */
+export type ScopeKind = 'key' | 'user' | 'project' | 'byok';
 
 export interface Scope {
   readonly kind: ScopeKind;
@@ -87,12 +108,27 @@ export interface RateLimits {
   readonly concurrent?: number;
 }
 
+/**
+ * Which routes and models may be used, as glob patterns: `*` any run of characters, `?` any one,
+ * everything else itself, case included. An absent or empty list allows every route (or model).
+ * A key's lists narrow its project's: a request must pass both (see `limits/access.ts`).
+ *
+ * @example
+ * const access: AccessLists = { routes: ['openai', 'anthropic'], models: ['gpt-5*', 'claude-*'] };
+ */
+export interface AccessLists {
+  readonly routes?: readonly string[];
+  readonly models?: readonly string[];
+}
+
 export interface ProjectRecord {
   readonly name: string;
   readonly createdAt: string;
   readonly limits?: Limits;
   /** @default 'strict' */
   readonly mode?: LimitMode;
+  /** @default every route and model */
+  readonly access?: AccessLists;
 }
 
 export interface UserRecord {
@@ -120,13 +156,40 @@ export interface KeyRecord {
   readonly blockedUntil?: string;
   readonly limits?: Limits;
   readonly rateLimits?: RateLimits;
+  /** Narrows the project's {@link ProjectRecord.access}. @default every route and model the project allows */
+  readonly access?: AccessLists;
 }
+
+/**
+ * A provider account a project brings for itself (BYOK): it serves that project's keys only, in
+ * place of the gateway's own accounts of its kind. Its credential is never stored in clear.
+ */
+export interface ProjectAccountRecord {
+  readonly project: string;
+  /** Unique within the project; also a route name for the project's keys. */
+  readonly name: string;
+  /** A provider kind, as stored; checked against the kinds this gateway knows when it is used. */
+  readonly kind: string;
+  readonly baseUrl?: string;
+  /** The kind's options (JSON), validated by its adapter as a config file's would be. */
+  readonly options?: unknown;
+  readonly credential: StoredCredential;
+  /** The credential's last four characters, for listings; empty when it is too short to show any. */
+  readonly hint: string;
+  readonly createdAt: string;
+}
+
+/**
+ * Where a project account's credential is: sealed (AES-256-GCM) with the gateway's local secret
+ * key, or a Secrets Manager secret under the stack's prefix (on AWS).
+ */
+export type StoredCredential = { readonly kind: 'sealed'; readonly sealed: string } | { readonly kind: 'secret'; readonly secretId: string };
 
 /** `null` clears a field; an absent field is left as it is. */
 export type Patch<T> = { readonly [K in keyof T]?: T[K] | null };
-export type ProjectPatch = Patch<Pick<ProjectRecord, 'limits' | 'mode'>>;
+export type ProjectPatch = Patch<Pick<ProjectRecord, 'limits' | 'mode' | 'access'>>;
 export type UserPatch = Patch<Pick<UserRecord, 'limits'>>;
-export type KeyPatch = Patch<Pick<KeyRecord, 'disabledAt' | 'expiresAt' | 'blockedUntil' | 'limits' | 'rateLimits'>>;
+export type KeyPatch = Patch<Pick<KeyRecord, 'disabledAt' | 'expiresAt' | 'blockedUntil' | 'limits' | 'rateLimits' | 'access'>>;
 
 /**
  * What a claim counts: nano-dollars of spend, requests in a minute, or requests in flight.

@@ -8,7 +8,8 @@ CREATE TABLE IF NOT EXISTS projects (
   name TEXT PRIMARY KEY,
   created_at TEXT NOT NULL,
   limits TEXT,
-  mode TEXT
+  mode TEXT,
+  access TEXT
 );
 CREATE TABLE IF NOT EXISTS users (
   name TEXT PRIMARY KEY,
@@ -28,8 +29,15 @@ CREATE TABLE IF NOT EXISTS keys (
   expires_at TEXT,
   blocked_until TEXT,
   limits TEXT,
-  rate_limits TEXT
+  rate_limits TEXT,
+  access TEXT
 );
+CREATE TABLE IF NOT EXISTS project_accounts (
+  project TEXT NOT NULL,
+  name TEXT NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (project, name)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS spend (
   scope_kind TEXT NOT NULL,
   scope_id TEXT NOT NULL,
@@ -81,7 +89,27 @@ export function openDatabase(file: string, guard?: FileGuard): Database.Database
   // for milliseconds (its fsyncs); a timer does it once a second instead (see the spend ledger).
   db.pragma('wal_autocheckpoint = 0');
   db.exec(SCHEMA);
+  addColumns(db);
   return db;
+}
+
+/**
+ * Columns added after a table was first created, which `CREATE TABLE IF NOT EXISTS` leaves out of
+ * a file made by an older tollgate. Checked and added in one write transaction: the spend writer's
+ * connection opens the same file at the same moment.
+ */
+const ADDED_COLUMNS: readonly (readonly [table: string, column: string, type: string])[] = [
+  ['projects', 'access', 'TEXT'],
+  ['keys', 'access', 'TEXT'],
+];
+
+function addColumns(db: Database.Database): void {
+  const missing = () =>
+    ADDED_COLUMNS.filter(([table, column]) => !db.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all().some((info) => info.name === column));
+  if (missing().length === 0) return;
+  db.transaction(() => {
+    for (const [table, column, type] of missing()) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }).immediate();
 }
 
 /**

@@ -6,10 +6,13 @@ import type { FileGuard } from './sqlite-file-guard';
 
 /**
  * A write to the spend ledger. A reservation travels as its persisted record (the only form a
- * writer thread needs: it is parsed there); a settlement by id, its record read back as it is
- * deleted, so both stores settle exactly what was reserved.
+ * writer thread needs: it is parsed there); a settlement or a release by id, its record read back
+ * as it is deleted, so both stores settle exactly what was reserved.
  */
-export type LedgerWrite = { readonly kind: 'reserve'; readonly record: string } | { readonly kind: 'settle'; readonly id: string; readonly actualNanos: number };
+export type LedgerWrite =
+  | { readonly kind: 'reserve'; readonly record: string }
+  | { readonly kind: 'settle'; readonly id: string; readonly actualNanos: number }
+  | { readonly kind: 'release'; readonly id: string };
 
 /** Reserve: {@link RESERVED}, or the index of the claim that refused. Settle: {@link SETTLED} or {@link NOT_HELD}. */
 export type LedgerOutcome = number;
@@ -88,7 +91,8 @@ export function createLedger(db: Database.Database, guard?: FileGuard): Ledger {
     return RESERVED;
   };
 
-  const settleOne = (counters: CounterChanges, id: string, actualNanos: number): LedgerOutcome => {
+  /** `actualNanos` null releases: the claims are handed back and nothing is recorded. */
+  const settleOne = (counters: CounterChanges, id: string, actualNanos: number | null): LedgerOutcome => {
     let reservation = held.get(id) ?? group.added.find((added) => added.id === id);
     if (reservation) {
       if (dropReservation.run(id).changes === 0) reservation = undefined;
@@ -106,7 +110,9 @@ export function createLedger(db: Database.Database, guard?: FileGuard): Ledger {
 
   const applyGroup = db.transaction((writes: readonly LedgerWrite[]): LedgerOutcome[] => {
     const counters = new CounterChanges(selectCounter, addToCounter);
-    const outcomes = writes.map((write) => (write.kind === 'reserve' ? reserveOne(counters, write.record) : settleOne(counters, write.id, write.actualNanos)));
+    const outcomes = writes.map((write) =>
+      write.kind === 'reserve' ? reserveOne(counters, write.record) : settleOne(counters, write.id, write.kind === 'settle' ? write.actualNanos : null),
+    );
     counters.write();
     return outcomes;
   });

@@ -8,7 +8,8 @@ export interface WriterData {
 
 /**
  * Messages between the gateway and its spend writer thread. Writes travel flat: `0, record` for a
- * reservation, `1, id, actualNanos` for a settlement. The thread answers every request, in order.
+ * reservation, `1, id, actualNanos` for a settlement, `2, id` for a release. The thread answers
+ * every request, in order.
  */
 export type WriterRequest =
   | { readonly type: 'write'; readonly seq: number; readonly ops: readonly (string | number)[] }

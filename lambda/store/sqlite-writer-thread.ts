@@ -28,6 +28,9 @@ function commitWrites(requests: readonly Extract<WriterRequest, { type: 'write' 
       if (ops[i] === 0) {
         writes.push({ kind: 'reserve', record: ops[i + 1] as string });
         i += 2;
+      } else if (ops[i] === 2) {
+        writes.push({ kind: 'release', id: ops[i + 1] as string });
+        i += 2;
       } else {
         writes.push({ kind: 'settle', id: ops[i + 1] as string, actualNanos: ops[i + 2] as number });
         i += 3;
@@ -51,7 +54,7 @@ function commitWrites(requests: readonly Extract<WriterRequest, { type: 'write' 
 
 function countWrites(ops: readonly (string | number)[]): number {
   let count = 0;
-  for (let i = 0; i < ops.length; i += ops[i] === 0 ? 2 : 3) count++;
+  for (let i = 0; i < ops.length; i += ops[i] === 1 ? 3 : 2) count++;
   return count;
 }
 

@@ -173,7 +173,8 @@ export function threadWriter(file: string, files: readonly FileIdentity[] = []):
     const ops: (string | number)[] = [];
     for (const write of writes) {
       if (write.kind === 'reserve') ops.push(0, write.record);
-      else ops.push(1, write.id, write.actualNanos);
+      else if (write.kind === 'settle') ops.push(1, write.id, write.actualNanos);
+      else ops.push(2, write.id);
     }
     send({ type: 'write', seq: ++seq, ops }).then(
       (reply) => {

@@ -1,9 +1,12 @@
+import { parseAccess, serializeAccess } from './access-lists';
 import { isSpendPeriod, parseReservation, serializeReservation } from './counters';
 import {
   assertNanos,
   DuplicateKeyIdError,
+  type KeyPatch,
   type KeyRecord,
   type Limits,
+  type ProjectAccountRecord,
   type ProjectRecord,
   type RateLimits,
   type ScopeKind,
@@ -44,6 +47,7 @@ interface KeyRow {
   blocked_until: string | null;
   limits: string | null;
   rate_limits: string | null;
+  access: string | null;
 }
 
 interface ProjectRow {
@@ -51,6 +55,7 @@ interface ProjectRow {
   created_at: string;
   limits: string | null;
   mode: string | null;
+  access: string | null;
 }
 
 interface UserRow {
@@ -69,13 +74,14 @@ interface CounterRow {
 }
 
 
-const KEY_COLUMNS: Readonly<Record<string, keyof KeyRow>> = {
+/** Key fields a patch sets as they are (strings) or as JSON; `access` has a serialiser of its own. */
+const KEY_COLUMNS = {
   disabledAt: 'disabled_at',
   expiresAt: 'expires_at',
   blockedUntil: 'blocked_until',
   limits: 'limits',
   rateLimits: 'rate_limits',
-};
+} as const satisfies Partial<Record<keyof KeyPatch, keyof KeyRow>>;
 
 /**
  * The embedded store: one durable file, WAL mode. Keys, projects and users are read and written
@@ -110,20 +116,31 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     return result;
   };
 
-  const insertProject = db.prepare('INSERT OR IGNORE INTO projects (name, created_at, limits, mode) VALUES (?, ?, ?, ?)');
+  const insertProject = db.prepare('INSERT OR IGNORE INTO projects (name, created_at, limits, mode, access) VALUES (?, ?, ?, ?, ?)');
   const selectProject = db.prepare<[string], ProjectRow>('SELECT * FROM projects WHERE name = ?');
   const selectProjects = db.prepare<[], ProjectRow>('SELECT * FROM projects ORDER BY name');
   const insertUser = db.prepare('INSERT OR IGNORE INTO users (name, created_at, limits) VALUES (?, ?, ?)');
   const selectUser = db.prepare<[string], UserRow>('SELECT * FROM users WHERE name = ?');
   const selectUsers = db.prepare<[], UserRow>('SELECT * FROM users ORDER BY name');
   const insertKey = db.prepare(
-    `INSERT INTO keys (id, hash, prefix, project, user, name, created_at, disabled_at, expires_at, blocked_until, limits, rate_limits)
-     VALUES (@id, @hash, @prefix, @project, @user, @name, @createdAt, @disabledAt, @expiresAt, @blockedUntil, @limits, @rateLimits)`,
+    `INSERT INTO keys (id, hash, prefix, project, user, name, created_at, disabled_at, expires_at, blocked_until, limits, rate_limits, access)
+     VALUES (@id, @hash, @prefix, @project, @user, @name, @createdAt, @disabledAt, @expiresAt, @blockedUntil, @limits, @rateLimits, @access)`,
   );
   const selectKey = db.prepare<[string], KeyRow>('SELECT * FROM keys WHERE id = ?');
   const selectKeys = db.prepare<{ project: string | null; user: string | null }, KeyRow>(
     'SELECT * FROM keys WHERE (@project IS NULL OR project = @project) AND (@user IS NULL OR user = @user) ORDER BY created_at, id',
   );
+  const insertAccount = db.prepare('INSERT OR IGNORE INTO project_accounts (project, name, body) VALUES (?, ?, ?)');
+  const selectAccounts = db.prepare<{ project: string | null }, { body: string }>(
+    'SELECT body FROM project_accounts WHERE (@project IS NULL OR project = @project) ORDER BY project, name',
+  );
+  const selectAccount = db.prepare<[string, string], { body: string }>('SELECT body FROM project_accounts WHERE project = ? AND name = ?');
+  const deleteAccount = db.prepare('DELETE FROM project_accounts WHERE project = ? AND name = ?');
+  const takeAccount = db.transaction((project: string, name: string): string | undefined => {
+    const row = selectAccount.get(project, name);
+    if (row) deleteAccount.run(project, name);
+    return row?.body;
+  });
   const revoke = db.prepare('UPDATE keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?');
   const selectSpend = db.prepare<{ kind: string | null; id: string | null }, CounterRow>(
     `SELECT * FROM spend WHERE (@kind IS NULL OR scope_kind = @kind) AND (@id IS NULL OR scope_id = @id)
@@ -139,7 +156,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 
   return {
     async createProject(project) {
-      write(() => insertProject.run(project.name, project.createdAt, json(project.limits), project.mode ?? null));
+      write(() => insertProject.run(project.name, project.createdAt, json(project.limits), project.mode ?? null, serializeAccess(project.access) ?? null));
     },
     async getProject(name) {
       const row = read(() => selectProject.get(name));
@@ -152,6 +169,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       const columns: Record<string, string | null> = {};
       if (patch.limits !== undefined) columns['limits'] = json(patch.limits);
       if (patch.mode !== undefined) columns['mode'] = patch.mode;
+      if (patch.access !== undefined) columns['access'] = serializeAccess(patch.access) ?? null;
       return write(() => update('projects', 'name', name, columns));
     },
 
@@ -180,6 +198,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           blockedUntil: key.blockedUntil ?? null,
           limits: json(key.limits),
           rateLimits: json(key.rateLimits),
+          access: serializeAccess(key.access) ?? null,
         }));
       } catch (error) {
         if (isConstraintError(error)) throw new DuplicateKeyIdError(key.id);
@@ -199,11 +218,23 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     async updateKey(id, patch) {
       const columns: Record<string, string | null> = {};
       for (const [field, column] of Object.entries(KEY_COLUMNS)) {
-        const value = patch[field as keyof typeof patch];
+        const value = patch[field as keyof typeof KEY_COLUMNS & keyof typeof patch];
         if (value === undefined) continue;
         columns[column] = value === null || typeof value === 'string' ? value : json(value);
       }
+      if (patch.access !== undefined) columns['access'] = serializeAccess(patch.access) ?? null;
       return write(() => update('keys', 'id', id, columns));
+    },
+
+    async addProjectAccount(account) {
+      return write(() => insertAccount.run(account.project, account.name, JSON.stringify(account)).changes > 0);
+    },
+    async listProjectAccounts(project) {
+      return read(() => selectAccounts.all({ project: project ?? null })).map((row) => toAccount(row.body));
+    },
+    async removeProjectAccount(project, name) {
+      const body = write(() => takeAccount(project, name));
+      return body === undefined ? undefined : toAccount(body);
     },
 
     // Spend: the writer checks each commit; this only fails fast once the loss is known here.
@@ -220,6 +251,10 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       assertNanos(actualNanos);
       guard.checkSometimes();
       return (await writer.write({ kind: 'settle', id: reservation.id, actualNanos })) === SETTLED;
+    },
+    async release(reservation) {
+      guard.checkSometimes();
+      return (await writer.write({ kind: 'release', id: reservation.id })) === SETTLED;
     },
     async expiredReservations(now, limit = 100) {
       guard.checkSometimes();
@@ -251,11 +286,13 @@ function parsed<T>(text: string | null): T | undefined {
 
 function toProject(row: ProjectRow): ProjectRecord {
   const limits = parsed<Limits>(row.limits);
+  const access = row.access === null ? undefined : parseAccess(row.access, `project ${row.name}`);
   return {
     name: row.name,
     createdAt: row.created_at,
     ...(limits && { limits }),
     ...(row.mode !== null && { mode: row.mode === 'soft' ? 'soft' : 'strict' }),
+    ...(access && { access }),
   };
 }
 
@@ -267,6 +304,7 @@ function toUser(row: UserRow): UserRecord {
 function toKeyRecord(row: KeyRow): KeyRecord {
   const limits = parsed<Limits>(row.limits);
   const rateLimits = parsed<RateLimits>(row.rate_limits);
+  const access = row.access === null ? undefined : parseAccess(row.access, `key ${row.id}`);
   return {
     id: row.id,
     hash: row.hash,
@@ -281,7 +319,12 @@ function toKeyRecord(row: KeyRow): KeyRecord {
     ...(row.blocked_until !== null && { blockedUntil: row.blocked_until }),
     ...(limits && { limits }),
     ...(rateLimits && { rateLimits }),
+    ...(access && { access }),
   };
+}
+
+function toAccount(body: string): ProjectAccountRecord {
+  return JSON.parse(body) as ProjectAccountRecord;
 }
 
 function toCounter(row: CounterRow): SpendCounter {

@@ -8,7 +8,7 @@ import { startLocalGateway, type RunningGateway } from '../../lambda/app/local-g
 import { parseConfig } from '../../lambda/config/config';
 import { batchingLogger } from '../../lambda/core/log';
 import { issueKey } from '../../lambda/keys/issue-key';
-import { PROVIDER_IDS, PROVIDERS } from '../../lambda/providers';
+import { HOSTED_PROVIDER_IDS, PROVIDERS } from '../../lambda/providers';
 import type { KeyRecord, Store } from '../../lambda/store/port';
 import { openSqliteStore } from '../../lambda/store/sqlite';
 
@@ -98,11 +98,12 @@ export async function startGatewayRole(options: GatewayRoleOptions) {
     throw new Error('this gateway has no spend limits');
   }
 
-  const providers = PROVIDER_IDS as readonly string[];
+  // Kinds with no host of their own (Azure, generic OpenAI-compatible) have no account to bench unconfigured.
+  const providers = HOSTED_PROVIDER_IDS as readonly string[];
   const config = parseConfig(
     {
       providers: Object.fromEntries(
-        PROVIDER_IDS.map((id) => [id, { baseUrl: `${options.upstreamOrigin}${new URL(PROVIDERS[id].defaults.baseUrl).pathname.replace(/\/+$/, '')}` }]),
+        HOSTED_PROVIDER_IDS.map((id) => [id, { baseUrl: `${options.upstreamOrigin}${new URL(PROVIDERS[id].defaults.baseUrl ?? '/', options.upstreamOrigin).pathname.replace(/\/+$/, '')}` }]),
       ),
       // One key carries every connection of the run (up to c=200): the per-key in-flight ceiling
       // (64 by default) would answer the rest 429 at once, which is policy, not the cost measured here.
@@ -111,7 +112,7 @@ export async function startGatewayRole(options: GatewayRoleOptions) {
     'bench',
   );
   const env: NodeJS.ProcessEnv = {
-    ...Object.fromEntries(PROVIDER_IDS.flatMap((id) => PROVIDERS[id].defaults.credentialEnv ?? []).map((name) => [name, 'sk-bench-upstream-credential'])),
+    ...Object.fromEntries(HOSTED_PROVIDER_IDS.flatMap((id) => PROVIDERS[id].defaults.credentialEnv ?? []).map((name) => [name, 'sk-bench-upstream-credential'])),
     // Bedrock has no key of its own: the gateway signs each request (SigV4) with these, as it would with a role's.
     AWS_ACCESS_KEY_ID: 'AKIDBENCHEXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'bench-secret-access-key',

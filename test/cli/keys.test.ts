@@ -22,6 +22,7 @@ interface ListedKey {
   blockedUntil: string | null;
   limits: { daily: Cap | null; weekly: Cap | null; monthly: Cap | null; lifetime: Cap | null };
   rateLimits: { requestsPerMinute: number | null; concurrent: number | null };
+  access: { routes: string[] | null; models: string[] | null };
 }
 
 interface CreatedKey extends ListedKey {
@@ -111,6 +112,7 @@ describe('tollgate keys', () => {
         blockedUntil: null,
         limits: NO_CAPS,
         rateLimits: { requestsPerMinute: null, concurrent: null },
+        access: { routes: null, models: null },
       });
       expect(Object.keys(created)).not.toContain('hash');
     });
@@ -205,7 +207,7 @@ describe('tollgate keys', () => {
       const human = await tg('keys', 'list');
       expect(human.code).toBe(0);
       const [header, ...rows] = human.stdout.trimEnd().split('\n');
-      expect(header?.split(/\s+/)).toEqual(['ID', 'PREFIX', 'PROJECT', 'USER', 'NAME', 'CREATED', 'STATUS', 'LIMITS']);
+      expect(header?.split(/\s+/)).toEqual(['ID', 'PREFIX', 'PROJECT', 'USER', 'NAME', 'CREATED', 'STATUS', 'LIMITS', 'ACCESS']);
       expect(rows).toHaveLength(2);
       expect(rows.find((row) => row.startsWith(first.id))?.split(/\s{2,}/)).toEqual([
         first.id,
@@ -216,8 +218,9 @@ describe('tollgate keys', () => {
         '2026-11-27 10:00Z',
         'active',
         'daily $5.00, 60 rpm, expires 2026-12-31 00:00Z',
+        '-',
       ]);
-      expect(rows.find((row) => row.startsWith(second.id))?.split(/\s{2,}/)).toEqual([second.id, `${second.prefix}…`, 'zeta', '-', '-', '2026-11-27 10:00Z', 'active', '-']);
+      expect(rows.find((row) => row.startsWith(second.id))?.split(/\s{2,}/)).toEqual([second.id, `${second.prefix}…`, 'zeta', '-', '-', '2026-11-27 10:00Z', 'active', '-', '-']);
 
       const { key: _key, ...secondView } = second;
       expect(await listed(second.id)).toEqual(secondView);
@@ -333,7 +336,7 @@ describe('tollgate keys', () => {
       clock = new Date('2026-11-27T12:00:00Z');
       const again = json<ListedKey>(await tg('keys', 'disable', created.id, '--json'));
       expect(again).toMatchObject({ status: 'disabled', disabledAt: '2026-11-27T10:00:00.000Z' });
-      expect((await tg('keys', 'list')).stdout).toMatch(/\bdisabled\s+-\n$/);
+      expect((await tg('keys', 'list')).stdout).toMatch(/\bdisabled\s+-\s+-\n$/);
 
       const enabled = await tg('keys', 'enable', created.id);
       expect(enabled).toEqual({ code: 0, stderr: '', stdout: `Key ${created.id} (${created.prefix}…, project acme) is active.\n` });
@@ -376,7 +379,7 @@ describe('tollgate keys', () => {
       const again = json<ListedKey>(await tg('keys', 'revoke', created.id, '--json'));
       expect(again).toMatchObject({ id: created.id, status: 'revoked', revokedAt: '2026-11-27T10:00:00.000Z' });
       expect(await listed(created.id)).toMatchObject({ status: 'revoked', revokedAt: again.revokedAt });
-      expect((await tg('keys', 'list')).stdout).toMatch(/\brevoked\s+-\n$/);
+      expect((await tg('keys', 'list')).stdout).toMatch(/\brevoked\s+-\s+-\n$/);
     });
 
     test('every key command accepts the whole key, and never echoes it', async () => {

@@ -11,6 +11,7 @@ interface ProjectJson {
   createdAt: string;
   mode: 'strict' | 'soft';
   limits: { daily: Cap | null; weekly: Cap | null; monthly: Cap | null; lifetime: Cap | null };
+  access: { routes: string[] | null; models: string[] | null };
 }
 
 const NOW = new Date('2026-11-27T10:00:00Z');
@@ -49,6 +50,7 @@ describe('tollgate projects', () => {
       createdAt: NOW.toISOString(),
       mode: 'soft',
       limits: { daily: { nanos: 1, usd: '0.000000001' }, weekly: null, monthly: { nanos: 50_000_000_000, usd: '50.00' }, lifetime: null },
+      access: { routes: null, models: null },
     });
     expect(await stored('acme')).toEqual({ name: 'acme', createdAt: NOW.toISOString(), mode: 'soft', limits: { daily: 1, monthly: 50_000_000_000 } });
   });
@@ -73,9 +75,9 @@ describe('tollgate projects', () => {
     const human = await tg('projects', 'list');
     expect(human.code).toBe(0);
     expect(human.stdout.trimEnd().split('\n').map((line) => line.split(/\s{2,}/).map((cell) => cell.trim()))).toEqual([
-      ['NAME', 'MODE', 'DAILY', 'WEEKLY', 'MONTHLY', 'LIFETIME', 'CREATED'],
-      ['acme', 'strict', '$5.00', '-', '$50.00', '-', '2026-11-27 10:00Z'],
-      ['zeta', 'soft', '-', '-', '-', '$1000.50', '2026-11-27 10:00Z'],
+      ['NAME', 'MODE', 'DAILY', 'WEEKLY', 'MONTHLY', 'LIFETIME', 'CREATED', 'ACCESS'],
+      ['acme', 'strict', '$5.00', '-', '$50.00', '-', '2026-11-27 10:00Z', '-'],
+      ['zeta', 'soft', '-', '-', '-', '$1000.50', '2026-11-27 10:00Z', '-'],
     ]);
 
     const listed = json<ProjectJson[]>(await tg('projects', 'list', '--json'));

@@ -1,11 +1,16 @@
 import fc from 'fast-check';
 import { GatewayError } from '../../lambda/core/errors';
-import { parseRoute, ROUTE_NAMES, type ParsedRoute } from '../../lambda/core/route';
+import { parseConfig } from '../../lambda/config/config';
+import { createRouter, type ParsedRoute } from '../../lambda/core/route';
 import { googleVertex, type VertexOptions } from '../../lambda/providers/google-vertex';
 
 const RUNS = 3_000;
 const OPTIONS: VertexOptions = { project: 'tollgate-prod', location: 'europe-west4' };
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'get', 'Post'];
+
+const router = createRouter(parseConfig({}, 'test'));
+const ROUTE_NAMES = router.names;
+const parseRoute = (method: string, url: string): ParsedRoute | undefined => router.parse(method, url);
 
 /** Runs parseRoute, failing the property on anything but a route, undefined, or a 400/404 GatewayError. */
 function parse(method: string, url: string): ParsedRoute | undefined {
@@ -59,7 +64,7 @@ const vertexPath: fc.Arbitrary<string> = fc.oneof(
       fc.option(fc.tuple(nameSegment, nameSegment), { nil: undefined }),
       nameSegment,
       nameSegment,
-      fc.constantFrom('generateContent', 'streamGenerateContent', 'countTokens', 'computeTokens', 'predict'),
+      fc.constantFrom('generateContent', 'streamGenerateContent', 'countTokens', 'computeTokens', 'predict', 'rawPredict', 'streamRawPredict'),
     )
     .map(([version, scope, publisher, model, action]) =>
       `/${version}/${scope ? `projects/${scope[0]}/locations/${scope[1]}/` : ''}publishers/${publisher}/models/${model}:${action}`,
@@ -67,6 +72,10 @@ const vertexPath: fc.Arbitrary<string> = fc.oneof(
   fc
     .tuple(fc.constantFrom('v1', 'v1beta1'), nameSegment, nameSegment, nameSegment)
     .map(([version, project, location, endpoint]) => `/${version}/projects/${project}/locations/${location}/endpoints/${endpoint}:generateContent`),
+  // Claude's own shapes, which the Claude binding addresses.
+  fc
+    .tuple(fc.constantFrom('v1', 'v1beta1'), fc.option(fc.tuple(nameSegment, nameSegment), { nil: undefined }), nameSegment, fc.constantFrom('rawPredict', 'streamRawPredict'))
+    .map(([version, scope, model, action]) => `/${version}/${scope ? `projects/${scope[0]}/locations/${scope[1]}/` : ''}publishers/anthropic/models/${model}:${action}`),
   fc
     .tuple(fc.constantFrom('v1', 'v1beta1'), nameSegment, fc.option(nameSegment))
     .map(([version, publisher, model]) => `/${version}/publishers/${publisher}/models${model === null ? '' : `/${model}`}`),
@@ -99,11 +108,16 @@ describe('parseRoute, fuzzed', () => {
   it('forwards Vertex paths only in the configured project and location, with no encoded slash and no dot segment', () => {
     let forwarded = 0;
     let actions = 0;
+    let claude = 0;
     fc.assert(
       fc.property(fc.constantFrom('GET', 'HEAD', 'POST', 'POST', 'DELETE'), vertexPath, fc.constantFrom('google-vertex', 'gemini', 'google'), (method, path, name) => {
         const parsed = parse(method, `/proxy/${name}${path}`);
         if (!parsed) return;
-        const upstream = googleVertex.upstreamPath?.(parsed.providerPath, OPTIONS) ?? '';
+        // Claude's paths are addressed by their own binding; Gemini's by the kind's path mapping.
+        const binding = parsed.candidates[0]?.binding;
+        if (binding?.format === 'anthropic') claude++;
+        const request = { ...parsed, body: {}, method, model: 'claude-sonnet-4-5@20250929' };
+        const upstream = binding?.outbound?.(request, OPTIONS).path ?? googleVertex.upstreamPath?.(parsed.providerPath, OPTIONS) ?? '';
         forwarded++;
 
         const segments = upstream.split('/').slice(1);
@@ -131,5 +145,6 @@ describe('parseRoute, fuzzed', () => {
     // A property that forwarded nothing would prove nothing.
     expect(forwarded).toBeGreaterThan(RUNS / 20);
     expect(actions).toBeGreaterThan(RUNS / 40);
+    expect(claude).toBeGreaterThan(RUNS / 100);
   });
 });

@@ -143,7 +143,8 @@ describe('Google Vertex through the gateway, raw HTTP', () => {
   it('refuses endpoints it cannot meter, in Google’s error shape', async () => {
     const v = await start();
 
-    const response = await post(v, '/v1/publishers/anthropic/models/claude-sonnet-4:rawPredict');
+    // Claude's rawPredict is served (test/google-vertex/claude.test.ts); Gemini's would be unmetered.
+    const response = await post(v, '/v1/publishers/google/models/gemini-2.5-flash:rawPredict');
 
     expect(response.status).toBe(404);
     const body = (await response.json()) as { error: { status: string; message: string } };

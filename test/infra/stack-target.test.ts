@@ -15,7 +15,7 @@ describe('tollgate --stack/--region/--keys-table/--spend-table', () => {
 
     // THEN
     expect(target.argv).toEqual(['keys', 'create', '--project', 'acme']);
-    expect(target.io.env).toEqual({ TOLLGATE_STORE: 'dynamodb', AWS_REGION: 'eu-west-1', TOLLGATE_KEYS_TABLE: 'K', TOLLGATE_SPEND_TABLE: 'S', AWS_PROFILE: 'ops' });
+    expect(target.io.env).toEqual({ TOLLGATE_STORE: 'dynamodb', AWS_REGION: 'eu-west-1', TOLLGATE_KEYS_TABLE: 'K', TOLLGATE_SPEND_TABLE: 'S', TOLLGATE_STACK: 'Tollgate-eu-west-1', AWS_PROFILE: 'ops' });
   });
 
   it('takes table names from the environment when the flags are absent', async () => {

@@ -104,6 +104,24 @@ describe('emfLogger', () => {
     expect(lines[1]).not.toHaveProperty('Provider');
   });
 
+  it('counts failed attempts and opened circuits by the provider account, and not as requests', () => {
+    // GIVEN
+    const { lines, logger } = capture();
+
+    // WHEN
+    logger.error('upstream_attempt_failed', { route: 'pool', provider: 'openai-eu', attempt: 1, status: 503 });
+    logger.error('circuit_opened', { provider: 'openai-eu', failures: 5, cooldown_ms: 30_000 });
+    logger.info('circuit_closed', { provider: 'openai-eu' });
+
+    // THEN
+    expect(lines[0]).toMatchObject({ event: 'upstream_attempt_failed', Provider: 'openai-eu', FailedAttempts: 1, status: 503 });
+    expect(published(lines[0]!)).toEqual(['FailedAttempts|Provider']);
+    expect(lines[1]).toMatchObject({ Provider: 'openai-eu', CircuitsOpened: 1 });
+    expect(published(lines[1]!)).toEqual(['CircuitsOpened|Provider']);
+    for (const line of lines.slice(0, 2)) for (const metric of published(line)) expect(publishedMetrics()).toContain(metric);
+    expect(lines[2]).toEqual({ level: 'info', event: 'circuit_closed', provider: 'openai-eu' });
+  });
+
   it('leaves every other event a plain structured line', () => {
     // GIVEN
     const { lines, logger } = capture();

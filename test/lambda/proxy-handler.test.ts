@@ -156,9 +156,9 @@ describe('the Lambda proxy handler, through a stand-in for the streaming runtime
     expect(recorder.calls.filter((call) => call.at > cold.returnedAt)).toEqual([]);
 
     // AND before its first byte, the cold start read the stored prices (init), the key with its
-    // project and user, and wrote the reservation
+    // project, user and the project's own provider accounts (those three at once), and wrote the reservation
     const coldTrips = callsBetween(loadedAt, response.firstByteAt!);
-    expect([...coldTrips].sort()).toEqual(['GetItem keys', 'GetItem keys', 'GetItem keys', 'GetItem prices', 'PutItem spend']);
+    expect([...coldTrips].sort()).toEqual(['GetItem keys', 'GetItem keys', 'GetItem keys', 'GetItem keys', 'GetItem prices', 'PutItem spend']);
 
     // WHEN a second request reaches the warm sandbox
     upstream.reset();
@@ -248,8 +248,8 @@ describe('the Lambda proxy handler, through a stand-in for the streaming runtime
   });
 
   it('cuts the response when the upstream breaks mid-stream, after recording what was spent', async () => {
-    // GIVEN an upstream that dies after two events
-    upstream.behaviour = { cutStreamAfterChunks: 2 };
+    // GIVEN an upstream that dies inside its third event, where no error event can follow
+    upstream.behaviour = { cutStreamAfterChunks: 2, cutMidEvent: true };
     const before = (await keyCounters())[0]!.requests;
 
     // WHEN

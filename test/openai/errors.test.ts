@@ -118,7 +118,8 @@ describe('errors on the OpenAI route', () => {
     const response = await raw(harness.gateway.url, '/proxy/nope/chat/completions', { headers: { authorization: `Bearer ${key}` } });
 
     expect(response.status).toBe(404);
-    expect(openaiError(response.body).message).toContain('openai, chat, openai-chat, responses, openai-responses');
+    const message = openaiError(response.body).message;
+    for (const route of ['openai', 'chat', 'openai-chat', 'responses', 'openai-responses', 'anthropic', 'gemini', 'converse']) expect(message).toMatch(new RegExp(` ${route}[,( ]`));
   });
 
   it('refuses endpoints it cannot meter instead of forwarding them unmetered', async () => {

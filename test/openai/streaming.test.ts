@@ -64,7 +64,7 @@ describe('streams through the gateway', () => {
     expect(counters.every((c) => c.nanos === FULL_STREAM_NANOS && c.requests === 1)).toBe(true);
   });
 
-  it('cuts the client’s stream when the upstream breaks, and still records the request', async () => {
+  it('ends the client’s stream with an error event when the upstream breaks, and still records the request', async () => {
     // GIVEN an upstream that dies after two events
     harness.upstream.behaviour.cutStreamAfterChunks = 2;
     const client = new OpenAI({ apiKey: key, baseURL: `${harness.gateway.url}/proxy/openai`, maxRetries: 0 });
@@ -76,12 +76,12 @@ describe('streams through the gateway', () => {
       for await (const chunk of stream) chunks.push(chunk);
     })().catch((e: unknown) => e);
 
-    // THEN the SDK sees a failure, not a normal end, and, its usage never having come, the request
-    // is charged its reservation: the upper bound for its body and the default output cap
+    // THEN the SDK raises the gateway's error event, not a normal end, and, its usage never having
+    // come, the request is charged its reservation: the upper bound for its body and the default output cap
     const bodyBytes = Buffer.byteLength(JSON.stringify(STREAM_REQUEST));
     const estimate = Math.ceil((calcPrice({ input_tokens: bodyBytes, output_tokens: 4096 }, 'gpt-4o', { providerId: 'openai' })?.total_price ?? NaN) * 1e9);
-    // fetch reports a cut body as "TypeError: terminated" (from undici's realm, so no instanceof).
-    expect(String(failure)).toMatch(/terminated/);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect((failure as InstanceType<typeof OpenAI.APIError>).message).toMatch(/broke off the stream/);
     expect(chunks).toHaveLength(2);
     const counters = await harness.waitForSpend((c) => c.length === 12);
     expect(counters.every((c) => c.requests === 1 && c.nanos === estimate && c.reservedNanos === 0)).toBe(true);

@@ -61,7 +61,9 @@ describe('the local server speaks HTTP/2 cleartext (prior knowledge) beside HTTP
   });
 
   it('resets the stream, rather than ending it cleanly, when the upstream breaks mid-body', async () => {
+    // Inside an event, where no error event can follow: the body itself fails.
     harness.upstream.behaviour.cutStreamAfterChunks = 2;
+    harness.upstream.behaviour.cutMidEvent = true;
 
     const result = await request(
       session,

@@ -1,4 +1,4 @@
-import { DuplicateKeyIdError, type Claim, type KeyRecord, type Reservation, type Scope, type Store } from '../../lambda/store/port';
+import { DuplicateKeyIdError, type Claim, type KeyRecord, type ProjectAccountRecord, type Reservation, type Scope, type Store } from '../../lambda/store/port';
 
 let reservations = 0;
 
@@ -244,6 +244,30 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect((await store.getSpend()).map((c) => c.period).sort()).toEqual(['day:2026-11-27', 'lifetime', 'month:2026-11', 'week:2026-11-23']);
     });
 
+    it('releases a reservation without recording spend or a request: its claims are handed back, once', async () => {
+      // GIVEN a reservation holding a spend cap and an in-flight slot, on a scope with spend already settled
+      const key = { kind: 'key', id: 'k1' } as const;
+      const cap = capOn(key, 'month:2026-11', 1_000);
+      const inflight: Claim = { scope: key, period: 'inflight', unit: 'inflight', amount: 1, limit: 1, rule: 'within' };
+      await reserveAndSettle(store, { scopes: [key] }, 300);
+      const held = reservation({ scopes: [key], claims: [cap(700), inflight] });
+      expect(await store.reserve(held)).toEqual({ ok: true });
+      expect(await store.reserve(reservation({ scopes: [key], claims: [cap(1)] }))).toEqual({ ok: false, refused: cap(1) });
+
+      // WHEN it is released
+      expect(await store.release(held)).toBe(true);
+
+      // THEN the spend and request counts are as before it, nothing is held, and the claims are free again
+      const counters = await store.getSpend({ kind: 'key', id: 'k1' });
+      expect(counters).toHaveLength(4);
+      for (const counter of counters) expect(counter).toMatchObject({ nanos: 300, reservedNanos: 0, requests: 1 });
+      expect(await store.reserve(reservation({ scopes: [key], claims: [cap(700), inflight] }))).toEqual({ ok: true });
+      // AND it cannot be released or settled a second time
+      expect(await store.release(held)).toBe(false);
+      expect(await store.settle(held, 5)).toBe(false);
+      expect((await store.getSpend({ kind: 'key', id: 'k1' }))[0]).toMatchObject({ nanos: 300, requests: 1 });
+    });
+
     it('patches limits, modes and key states, and clears them with null', async () => {
       await store.createProject({ name: 'acme', createdAt: '2026-11-27T10:00:00.000Z' });
       await store.createUser({ name: 'ada', createdAt: '2026-11-27T10:00:00.000Z' });
@@ -267,6 +291,101 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect(await store.getProject('acme')).toEqual({ name: 'acme', createdAt: '2026-11-27T10:00:00.000Z', mode: 'soft' });
       expect(await store.getUser('ada')).toEqual({ name: 'ada', createdAt: '2026-11-27T10:00:00.000Z', limits: { daily: 1_000 } });
       expect(await store.getUser('bob')).toBeUndefined();
+    });
+
+    it('keeps access lists on keys and projects, replaces them whole, and clears them', async () => {
+      // GIVEN a project and a key created with lists
+      const projectLists = { routes: ['openai', 'anthropic'], models: ['gpt-5*', 'claude-?-*'] };
+      await store.createProject({ name: 'acme', createdAt: '2026-11-27T10:00:00.000Z', access: projectLists });
+      await store.createKey(key({ access: { models: ['gpt-5-mini'] } }));
+
+      // THEN they read back as given, in order, on get and list alike
+      expect(await store.getProject('acme')).toEqual({ name: 'acme', createdAt: '2026-11-27T10:00:00.000Z', access: projectLists });
+      expect((await store.listProjects())[0]?.access).toEqual(projectLists);
+      expect((await store.getKey('k1'))?.access).toStrictEqual({ models: ['gpt-5-mini'] });
+      expect((await store.listKeys())[0]?.access).toStrictEqual({ models: ['gpt-5-mini'] });
+
+      // WHEN patched: a patch replaces the lists whole, and leaves the other fields alone
+      expect(await store.updateKey('k1', { access: { routes: ['openai'] }, limits: { daily: 5 } })).toBe(true);
+      expect(await store.updateProject('acme', { mode: 'soft' })).toBe(true);
+      expect(await store.getKey('k1')).toStrictEqual(key({ access: { routes: ['openai'] }, limits: { daily: 5 } }));
+      expect((await store.getProject('acme'))?.access).toEqual(projectLists);
+
+      // WHEN cleared, by null or by lists that are all empty: nothing is stored, so nothing is restricted
+      expect(await store.updateKey('k1', { access: null })).toBe(true);
+      expect(await store.updateProject('acme', { access: { routes: [], models: [] } })).toBe(true);
+      expect(await store.getKey('k1')).toStrictEqual(key({ limits: { daily: 5 } }));
+      expect(await store.getProject('acme')).toStrictEqual({ name: 'acme', createdAt: '2026-11-27T10:00:00.000Z', mode: 'soft' });
+
+      // An empty list is never stored beside a non-empty one: it would read as "allow nothing" to a careless reader.
+      await store.updateProject('acme', { access: { routes: [], models: ['gpt-*'] } });
+      expect((await store.getProject('acme'))?.access).toStrictEqual({ models: ['gpt-*'] });
+      expect(await store.updateProject('nope', { access: null })).toBe(false);
+      expect(await store.updateKey('nope', { access: { routes: ['openai'] } })).toBe(false);
+    });
+
+    const account = (over: Partial<ProjectAccountRecord> = {}): ProjectAccountRecord => ({
+      project: 'acme',
+      name: 'openai-acme',
+      kind: 'openai',
+      credential: { kind: 'sealed', sealed: 'v1:0a1b2c3d:aXY:Y2lwaGVy' },
+      hint: 'wxyz',
+      createdAt: '2026-11-27T10:00:00.000Z',
+      ...over,
+    });
+
+    it('keeps each project’s own provider accounts apart, by project then name', async () => {
+      // GIVEN accounts of two projects, one with options, a base URL and a Secrets Manager credential
+      const vertex = account({
+        name: 'vertex-acme',
+        kind: 'google-vertex',
+        baseUrl: 'https://europe-west4-aiplatform.googleapis.com',
+        options: { project: 'acme-ai', location: 'europe-west4' },
+        credential: { kind: 'secret', secretId: 'tollgate/Tollgate-eu-west-1/byok/acme/vertex-acme-1a2b3c4d' },
+      });
+      expect(await store.addProjectAccount(vertex)).toBe(true);
+      expect(await store.addProjectAccount(account())).toBe(true);
+      expect(await store.addProjectAccount(account({ project: 'beta', name: 'openai-acme' }))).toBe(true);
+
+      // THEN each project sees its own, and a listing of all is ordered by project, then name
+      expect(await store.listProjectAccounts('acme')).toStrictEqual([account(), vertex]);
+      expect(await store.listProjectAccounts('beta')).toStrictEqual([account({ project: 'beta', name: 'openai-acme' })]);
+      expect(await store.listProjectAccounts('nobody')).toEqual([]);
+      expect((await store.listProjectAccounts()).map((a) => `${a.project}/${a.name}`)).toEqual(['acme/openai-acme', 'acme/vertex-acme', 'beta/openai-acme']);
+    });
+
+    it('refuses a second account of the same name in a project, keeping the first', async () => {
+      expect(await store.addProjectAccount(account())).toBe(true);
+
+      expect(await store.addProjectAccount(account({ kind: 'groq', hint: 'abcd' }))).toBe(false);
+
+      expect(await store.listProjectAccounts('acme')).toStrictEqual([account()]);
+    });
+
+    it('removes an account and hands back its record, once', async () => {
+      await store.addProjectAccount(account());
+      await store.addProjectAccount(account({ name: 'groq-acme', kind: 'groq' }));
+
+      expect(await store.removeProjectAccount('acme', 'openai-acme')).toStrictEqual(account());
+      expect(await store.removeProjectAccount('acme', 'openai-acme')).toBeUndefined();
+      expect(await store.removeProjectAccount('nobody', 'openai-acme')).toBeUndefined();
+
+      expect((await store.listProjectAccounts('acme')).map((a) => a.name)).toEqual(['groq-acme']);
+      // Removed, it can be added again.
+      expect(await store.addProjectAccount(account())).toBe(true);
+    });
+
+    it('records spend on a project’s own account beside the capped scopes', async () => {
+      const scopes: Scope[] = [
+        { kind: 'project', id: 'acme' },
+        { kind: 'byok', id: 'acme/openai-acme' },
+      ];
+      await reserveAndSettle(store, { scopes }, 70);
+      await reserveAndSettle(store, { scopes: [{ kind: 'project', id: 'acme' }] }, 30);
+
+      const lifetime = (kind: 'byok' | 'project') => store.getSpend({ kind }).then((counters) => counters.filter((c) => c.period === 'lifetime'));
+      expect(await lifetime('byok')).toEqual([{ scope: { kind: 'byok', id: 'acme/openai-acme' }, period: 'lifetime', nanos: 70, reservedNanos: 0, requests: 1 }]);
+      expect(await lifetime('project')).toEqual([{ scope: { kind: 'project', id: 'acme' }, period: 'lifetime', nanos: 100, reservedNanos: 0, requests: 2 }]);
     });
   });
 }

@@ -42,6 +42,8 @@ export interface BedrockHarnessOptions {
   readonly provider?: (baseUrl: string) => Record<string, unknown>;
   /** The gateway's whole environment. @default the AWS credentials above, and no instance metadata */
   readonly env?: Readonly<Record<string, string>>;
+  /** The rest of the gateway config (`metering`, `routes`, other accounts…). */
+  readonly config?: Readonly<Record<string, unknown>>;
 }
 
 /** A gateway on loopback, on an in-memory SQLite store, pointed at a fake Bedrock, with its log captured. */
@@ -49,7 +51,7 @@ export async function startBedrockHarness(options: BedrockHarnessOptions = {}): 
   const upstream = await startFakeBedrock(options.expect ?? { kind: 'sigv4', credentials: GATEWAY_AWS_CREDENTIALS, region: REGION });
   const store = openSqliteStore({ dataDir: ':memory:' });
   const provider = options.provider?.(upstream.baseUrl) ?? { baseUrl: upstream.baseUrl, options: { region: REGION } };
-  const config = parseConfig({ providers: { bedrock: provider } }, 'test');
+  const config = parseConfig({ ...options.config, providers: { bedrock: provider } }, 'test');
   const env = options.env ?? {
     AWS_ACCESS_KEY_ID: GATEWAY_AWS_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: GATEWAY_AWS_CREDENTIALS.secretAccessKey,

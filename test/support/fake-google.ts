@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { anthropicFixture } from './fake-anthropic';
 
 export const PROJECT = 'tollgate-test';
 export const LOCATION = 'europe-west4';
@@ -73,6 +74,8 @@ export interface FakeGoogle {
   holdAfterFirstChunk: Promise<void> | undefined;
   /** The chunks of a streamed JSON array (no `alt=sse`) to send instead of the recording. */
   arrayStreamChunks: Buffer[] | undefined;
+  /** The model Claude's recorded answers report instead of the recording's own. */
+  claudeModel: string | undefined;
   /** The instant the token endpoint checks `iat` against. */
   now: () => Date;
   close(): Promise<void>;
@@ -81,7 +84,8 @@ export interface FakeGoogle {
 /**
  * Google on loopback: an OAuth token endpoint that verifies each JWT's RS256 signature with the
  * service account's public key and its claims, and a Vertex API that accepts only a token it
- * minted and only paths in the configured project and location. Replays recorded bodies.
+ * minted and only paths in the configured project and location. Replays recorded bodies: Gemini's,
+ * and Anthropic's for Claude's `rawPredict` and `streamRawPredict`.
  */
 export async function startFakeGoogle(account: Pick<ServiceAccountPair, 'publicKeyPem'>): Promise<FakeGoogle> {
   const issued = new Map<string, number>();
@@ -96,6 +100,7 @@ export async function startFakeGoogle(account: Pick<ServiceAccountPair, 'publicK
     pauseAfterFirstChunkMs: 0,
     holdAfterFirstChunk: undefined,
     arrayStreamChunks: undefined,
+    claudeModel: undefined,
     now: () => new Date(),
     close: async () => {
       await Promise.all([stop(tokenServer), stop(vertexServer)]);
@@ -182,6 +187,8 @@ async function respondVertex(req: SeenRequest, res: ServerResponse, issued: Read
   if (req.method === 'GET' && baseModel !== undefined) {
     return json(res, 200, { name: `publishers/google/models/${baseModel}`, versionId: '001', launchStage: 'GA' });
   }
+  const claude = CLAUDE_PATH.exec(path);
+  if (req.method === 'POST' && claude) return respondClaude(req, res, claude, fake);
   const match = MODEL_PATH.exec(path);
   if (req.method !== 'POST' || !match) return json(res, 404, { error: { code: 404, message: `Not found: ${path}`, status: 'NOT_FOUND' } });
   const [, , project, location, , action] = match;
@@ -205,6 +212,52 @@ async function respondVertex(req: SeenRequest, res: ServerResponse, issued: Read
     default:
       return json(res, 404, { error: { code: 404, message: `Unknown action ${action}`, status: 'NOT_FOUND' } });
   }
+}
+
+const CLAUDE_PATH = /^\/(v1|v1beta1)\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/anthropic\/models\/([^/:]+):([A-Za-z]+)$/;
+
+/**
+ * Claude on Vertex, replaying recorded Anthropic bodies. Like Vertex it wants the model in the
+ * path only, `anthropic_version` in the body, and the model in the body for `count-tokens`; its
+ * refusals are Anthropic-shaped, as Vertex's Claude errors are.
+ */
+async function respondClaude(req: SeenRequest, res: ServerResponse, match: RegExpExecArray, fake: FakeGoogle): Promise<void> {
+  const [, , project, location, model, action] = match;
+  if (project !== PROJECT || location !== LOCATION) {
+    return json(res, 403, {
+      error: { code: 403, message: `Permission denied on resource project ${project} (location ${location}).`, status: 'PERMISSION_DENIED' },
+    });
+  }
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(req.body.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return claudeError(res, 'The request body is not valid JSON.');
+  }
+  if (model === 'count-tokens') {
+    if (action !== 'rawPredict') return claudeError(res, `count-tokens serves rawPredict, not ${action}.`, 404);
+    if (typeof body['model'] !== 'string') return claudeError(res, 'model: Field required');
+    return send(res, 200, 'application/json', anthropicFixture('count-tokens.json'));
+  }
+  if ('model' in body) return claudeError(res, 'model: Extra inputs are not permitted');
+  if (typeof body['anthropic_version'] !== 'string') return claudeError(res, 'anthropic_version: Field required');
+  switch (action) {
+    case 'rawPredict':
+      return send(res, 200, 'application/json', claudeRecording('message.json', fake.claudeModel));
+    case 'streamRawPredict':
+      return stream(res, 'text/event-stream; charset=utf-8', splitAfter(claudeRecording('message-stream.sse', fake.claudeModel), '\n\n'), fake.pauseAfterFirstChunkMs, fake.holdAfterFirstChunk);
+    default:
+      return json(res, 404, { error: { code: 404, message: `Unknown action ${action}`, status: 'NOT_FOUND' } });
+  }
+}
+
+function claudeRecording(name: string, model: string | undefined): Buffer {
+  const recorded = anthropicFixture(name);
+  return model === undefined ? recorded : Buffer.from(recorded.toString('utf8').replaceAll('"model":"claude-sonnet-4-20250514"', `"model":"${model}"`));
+}
+
+function claudeError(res: ServerResponse, message: string, status = 400): void {
+  json(res, status, { type: 'error', error: { type: status === 404 ? 'not_found_error' : 'invalid_request_error', message } });
 }
 
 /** One write per element or event, as Vertex flushes them, so the gateway sees many chunks. */

@@ -22,6 +22,8 @@ export interface FakeBehaviour {
   gzip?: boolean;
   /** Destroy the socket after this many stream chunks. */
   cutStreamAfterChunks?: number;
+  /** With `cutStreamAfterChunks`: send the first half of the next event before the cut, so the stream breaks inside an event. */
+  cutMidEvent?: boolean;
   /** Replace the model named in the recording, as a fine-tune's response would name itself. */
   respondAsModel?: string;
   /** Hold every response until this settles, so a test can have many requests in flight at once. */
@@ -47,8 +49,9 @@ export interface FakeOpenAI {
  * OpenAI on loopback, replaying recorded bodies. It refuses any credential but the provider key,
  * as the real API would, so a test that forwards the wrong one fails.
  */
-export async function startFakeOpenAI(): Promise<FakeOpenAI> {
-  const server = await startRecordingServer((seen, res) => respond(seen, res, fake.behaviour));
+export async function startFakeOpenAI(options: { readonly key?: string } = {}): Promise<FakeOpenAI> {
+  const key = options.key ?? UPSTREAM_KEY;
+  const server = await startRecordingServer((seen, res) => respond(seen, res, fake.behaviour, key));
   const fake: FakeOpenAI = {
     baseUrl: `${server.origin}/v1`,
     requests: server.requests,
@@ -62,9 +65,9 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
   return fake;
 }
 
-async function respond(req: SeenRequest, res: ServerResponse, behaviour: FakeBehaviour): Promise<void> {
+async function respond(req: SeenRequest, res: ServerResponse, behaviour: FakeBehaviour, key: string): Promise<void> {
   if (behaviour.hold) await behaviour.hold;
-  if (req.headers.authorization !== `Bearer ${UPSTREAM_KEY}`) {
+  if (req.headers.authorization !== `Bearer ${key}`) {
     return send(res, 401, 'application/json', Buffer.from('{"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}'));
   }
   if (behaviour.error) return send(res, behaviour.error.status, 'application/json', Buffer.from(behaviour.error.body));
@@ -115,6 +118,7 @@ async function sendStream(res: ServerResponse, bytes: Buffer, gzip: boolean, beh
   const payload = gzip ? [gzipSync(bytes)] : events;
   for (const [index, chunk] of payload.entries()) {
     if (behaviour.cutStreamAfterChunks !== undefined && index >= behaviour.cutStreamAfterChunks) {
+      if (behaviour.cutMidEvent) await new Promise((resolve) => res.write(chunk.subarray(0, chunk.length >> 1), resolve));
       // Let what was written reach the gateway first, or the cut would land before the headers.
       await new Promise((resolve) => setTimeout(resolve, 50));
       res.socket?.destroy();

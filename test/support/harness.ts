@@ -27,6 +27,8 @@ export interface HarnessOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly clock?: () => Date;
   readonly logger?: Logger;
+  /** Draws routing groups' weighted order. */
+  readonly random?: () => number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -36,7 +38,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   // A data directory that never exists: a price copy someone refreshed into the repo's own
   // .tollgate/ must not change what the tests price with.
   const env = { OPENAI_API_KEY: UPSTREAM_KEY, TOLLGATE_DATA_DIR: join(tmpdir(), 'tollgate-harness-no-data'), ...options.env };
-  const gateway = await startLocalGateway({ store, config, env, port: 0, logger: options.logger ?? silentLogger, ...(options.clock && { clock: options.clock }) });
+  const gateway = await startLocalGateway({
+    store,
+    config,
+    env,
+    port: 0,
+    logger: options.logger ?? silentLogger,
+    ...(options.clock && { clock: options.clock }),
+    ...(options.random && { random: options.random }),
+  });
   return {
     gateway,
     upstream,

@@ -70,8 +70,9 @@ export interface FakeSecretsManager extends Listening {
 }
 
 /**
- * Secrets Manager's GetSecretValue over its real wire protocol (AWS JSON 1.1), on loopback, so the
- * resolver runs through the actual SDK client: signing, endpoint, error parsing and all.
+ * Secrets Manager's GetSecretValue (and CreateSecret, DeleteSecret) over its real wire protocol
+ * (AWS JSON 1.1), on loopback, so the resolver runs through the actual SDK client: signing,
+ * endpoint, error parsing and all.
  */
 export async function startFakeSecretsManager(secrets: Record<string, FakeSecret> = {}): Promise<FakeSecretsManager> {
   const calls: SeenCall[] = [];
@@ -83,6 +84,18 @@ export async function startFakeSecretsManager(secrets: Record<string, FakeSecret
       const target = String(req.headers['x-amz-target'] ?? '');
       calls.push({ at: performance.now(), target, body });
       if (fake.failWith !== undefined) return reply(res, fake.failWith, { __type: 'InternalServiceError', message: 'the service is unavailable' });
+      // What `tollgate providers add|remove --stack` does to the stack's secrets.
+      if (target === 'secretsmanager.CreateSecret') {
+        const { Name, SecretString } = JSON.parse(body) as { Name: string; SecretString: string };
+        if (store.has(Name)) return reply(res, 400, { __type: 'ResourceExistsException', message: `The operation failed because the secret ${Name} already exists.` });
+        store.set(Name, { SecretString });
+        return reply(res, 200, { ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${Name}-AbCdEf`, Name, VersionId: 'v1' });
+      }
+      if (target === 'secretsmanager.DeleteSecret') {
+        const { SecretId } = JSON.parse(body) as { SecretId: string };
+        if (!store.delete(SecretId)) return reply(res, 400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
+        return reply(res, 200, { ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${SecretId}-AbCdEf`, Name: SecretId, DeletionDate: 1_700_000_000 });
+      }
       if (target !== 'secretsmanager.GetSecretValue') return reply(res, 400, { __type: 'InvalidRequestException', message: `unsupported ${target}` });
       const { SecretId } = JSON.parse(body) as { SecretId: string };
       const secret = store.get(SecretId);

@@ -1,0 +1,128 @@
+import { anthropicFormat } from '../formats/anthropic';
+import { encodeModelId, pricingModel } from '../formats/bedrock-model';
+import type { Metered, Operation, StreamUsageReader } from '../formats/types';
+import { isObject, parseJson } from '../formats/shared';
+import { anthropicSseFromEventStream, GAVE_UP_FIELD } from './bedrock-anthropic-stream';
+import { bedrockModelId, type ClaudeModelOptions } from './bedrock-claude-models';
+import type { FormatBinding, OutboundRequest, UsageReading } from './types';
+
+const MESSAGES: Operation = { kind: 'metered', name: 'messages' };
+
+/** What Bedrock's InvokeModel takes in place of Anthropic's `anthropic-version` header. */
+export const BEDROCK_ANTHROPIC_VERSION = 'bedrock-2023-05-31';
+
+const EVENT_STREAM = 'application/vnd.amazon.eventstream';
+
+/**
+ * Claude on Bedrock through Anthropic's Messages API: `POST /v1/messages` on a Bedrock route is
+ * sent to `/model/<Bedrock id>/invoke`, or `/invoke-with-response-stream` for `"stream": true`,
+ * with the body Bedrock takes (no `model`, no `stream`, `anthropic_version` defaulted). The model
+ * name becomes a Bedrock id through {@link bedrockModelId}. Bedrock's answer is Anthropic's JSON
+ * unchanged; its event stream is unwrapped into Anthropic's SSE, the one case where the gateway
+ * changes a response's bytes. Priced with genai-prices' `aws` prices for the Bedrock id.
+ */
+export const bedrockAnthropic: FormatBinding<ClaudeModelOptions> = {
+  format: 'anthropic',
+  pricingId: 'aws',
+
+  classify: (method, providerPath) => (method === 'POST' && providerPath === '/v1/messages' ? MESSAGES : undefined),
+  endpoints: { metered: ['POST /v1/messages'], free: [] },
+
+  prepare(operation, request, options) {
+    const { model } = anthropicFormat.prepare(operation, request);
+    return { model: pricingModel(bedrockModelId(model, options)) };
+  },
+
+  outbound(request, options) {
+    const { model: _model, stream, ...body } = request.body;
+    const id = bedrockModelId(modelAskedFor(request, options), options);
+    const operation = stream === true ? 'invoke-with-response-stream' : 'invoke';
+    // Bedrock's invoke takes no query: the SDK's `?beta=true` has no meaning there.
+    return { path: `/model/${encodeModelId(id)}/${operation}`, body: { anthropic_version: BEDROCK_ANTHROPIC_VERSION, ...body }, query: '' };
+  },
+
+  reframe(response, limits) {
+    if (headerString(response.headers['content-type'])?.split(';')[0]?.trim().toLowerCase() !== EVENT_STREAM) return response;
+    const { headers } = response;
+    const body = anthropicSseFromEventStream(response.body, headerString(headers['content-encoding']), limits.maxBufferedBytes);
+    // The response's own header object, made for it alone (as metering treats it too).
+    headers['content-type'] = 'text/event-stream; charset=utf-8';
+    delete headers['content-length'];
+    delete headers['content-encoding'];
+    return { status: response.status, headers, body, bytes: () => collect(body, limits.maxBufferedBytes), discard: response.discard };
+  },
+
+  usageReading: bedrockUsageReading(),
+};
+
+/**
+ * The model to address. `request.model` is what the request is priced as, which for a profile
+ * genai-prices does not list is the bare model it routes to: unless a route member rewrote the
+ * model, the id is mapped again from the name in the body, so the profile is never lost.
+ */
+function modelAskedFor(request: OutboundRequest, options: ClaudeModelOptions): string {
+  const named = request.body['model'];
+  return typeof named === 'string' && pricingModel(bedrockModelId(named, options)) === request.model ? named : request.model;
+}
+
+/**
+ * Anthropic's usage, read with genai-prices' `aws` extractor for Anthropic bodies. The model the
+ * response names (`claude-sonnet-4-5-20250929`) is dropped: the Bedrock id asked for is the
+ * exact price (a `global.` profile costs less than the regional one that name matches).
+ */
+function bedrockUsageReading(): UsageReading {
+  return {
+    usageFromBody: (operation, body, headers) => onBedrock(anthropicFormat.usageFromBody(operation, body, headers)),
+    streamReader(operation): StreamUsageReader {
+      const reader = anthropicFormat.streamReader(operation);
+      let unreadable: string | undefined;
+      return {
+        onMessage(message) {
+          if (message.framing === 'sse' && message.event === 'error') unreadable ??= gaveUpReason(message.data);
+          reader.onMessage(message);
+        },
+        result() {
+          // Thrown, so that metering gives up as it would on a stream it could not parse: the
+          // model's usage is unknown, and the request is charged its reservation.
+          if (unreadable !== undefined) throw new BedrockStreamUnreadableError(unreadable);
+          return onBedrock(reader.result());
+        },
+      };
+    },
+  };
+}
+
+/** The gateway stopped unwrapping a Bedrock stream before its end; only the reason is kept. */
+export class BedrockStreamUnreadableError extends Error {
+  constructor(readonly reason: string) {
+    super(`Bedrock's stream could not be read to its end (${reason}).`);
+    this.name = 'BedrockStreamUnreadableError';
+  }
+}
+
+function gaveUpReason(data: string): string | undefined {
+  const event = parseJson(data);
+  const reason = isObject(event) ? event[GAVE_UP_FIELD] : undefined;
+  return typeof reason === 'string' ? reason : undefined;
+}
+
+function onBedrock(metered: Metered): Metered {
+  const { usage, failure } = metered;
+  return { ...(usage && { usage: { flavor: 'anthropic', doc: usage.doc } }), ...(failure !== undefined && { failure }) };
+}
+
+/** The stream whole, for a reader that asks for it so (metering reads streams as they pass): at most `limit` bytes. */
+async function collect(body: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > limit) throw new RangeError(`the stream is longer than ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function headerString(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,137 @@
+import type { GroupMember } from '../config/routing';
+import { GatewayError } from '../core/errors';
+import type { GatewayResponse } from '../core/http-types';
+import type { Logger } from '../core/log';
+import type { Candidate } from '../core/route';
+import type { UpstreamResponse } from '../core/upstream';
+import { attemptOrder } from './attempt-order';
+import type { CircuitBreaker } from './circuit-breaker';
+
+/** What an attempt needs of its plan: the member it goes to. */
+export interface Planned {
+  readonly candidate: Candidate;
+}
+
+/**
+ * How one request makes its attempts; the loop decides which member goes next and when to stop.
+ * A metered request reserves per attempt; a free one holds its rate claims once, outside.
+ */
+export interface AttemptSteps<Plan extends Planned> {
+  /**
+   * Readies a member to be attempt number `attempt` (from 1): its credential, its model, its
+   * price, its upstream path. A GatewayError that only this member has (no credential, no price
+   * for the model where the account refuses unpriced models) passes it by; any other is the
+   * request's own, and ends it.
+   */
+  plan(candidate: Candidate, attempt: number): Promise<Plan>;
+  /** Takes what the attempt holds (its reservation); a refusal thrown here (a spend cap) ends the request. */
+  hold(plan: Plan): Promise<void>;
+  /** Hands back what a failed attempt held, now that another attempt follows it. Never throws. */
+  letGo(plan: Plan): Promise<void>;
+  send(plan: Plan): Promise<UpstreamResponse>;
+  /** The client's response: the answer, or the last member's failure as it came. */
+  respond(plan: Plan, upstream: UpstreamResponse, attempts: number): Promise<GatewayResponse>;
+  /** The last attempt got no response: settles it and throws `error`. */
+  unanswered(plan: Plan, error: unknown, attempts: number): Promise<never>;
+}
+
+/** What routing keeps across requests. */
+export interface Routing {
+  readonly breaker: CircuitBreaker;
+  /** In [0, 1), as `Math.random`. */
+  readonly random: () => number;
+  readonly logger: Logger;
+}
+
+type Failure<Plan> =
+  | { readonly kind: 'response'; readonly plan: Plan; readonly upstream: UpstreamResponse }
+  | { readonly kind: 'no-response'; readonly plan: Plan; readonly error: unknown };
+
+/** Errors that are one member's, not the request's: the next member may still serve it. */
+const MEMBER_ERRORS: ReadonlySet<string> = new Set(['provider_not_configured', 'unpriced_model']);
+
+/**
+ * Tries a route's members in {@link attemptOrder}, passing by those whose circuit is open (unless
+ * all are), until one answers. An attempt fails over, before anything reaches the client, when
+ * its member cannot be reached or does not answer within the first-byte timeout, or answers 429,
+ * a 5xx, or a status the member lists in `failoverOn`. The failed attempt's body is discarded and
+ * what it held handed back; the request is settled by the attempt that answered. The last
+ * member's failure goes to the client as it came (a response in the provider's own shape, or the
+ * gateway's 502/504).
+ *
+ * ```
+ * plan(member) ──other member's error──▶ next member
+ *     │
+ *     ├─ letGo(previous failure), discard its body
+ *     ▼
+ * hold (reserve) ──refused──▶ 402 / 429, the loop ends
+ *     │
+ * send ──answer──▶ respond(answer)
+ *     │
+ *     └─ no answer, 429, 5xx, failoverOn ──▶ upstream_attempt_failed, next member
+ * ```
+ */
+export async function runAttempts<Plan extends Planned>(route: string, candidates: readonly Candidate[], steps: AttemptSteps<Plan>, routing: Routing): Promise<GatewayResponse> {
+  const { breaker, logger } = routing;
+  const ordered = attemptOrder(candidates, routing.random);
+  const available = ordered.filter((candidate) => breaker.available(candidate.account.name));
+  // Every member open: a request still goes somewhere, in the usual order.
+  const order = available.length > 0 ? available : ordered;
+  let failure: Failure<Plan> | undefined;
+  let passedBy: GatewayError | undefined;
+  let attempts = 0;
+  for (const candidate of order) {
+    let plan: Plan;
+    try {
+      plan = await steps.plan(candidate, attempts + 1);
+    } catch (error) {
+      if (!(error instanceof GatewayError) || !MEMBER_ERRORS.has(error.code)) {
+        // The request's own error, found only now: the failure before it stays the answer.
+        if (failure) break;
+        throw error;
+      }
+      logger.info('upstream_attempt_skipped', { route, provider: candidate.account.name, reason: error.code });
+      passedBy ??= error;
+      continue;
+    }
+    if (failure) {
+      await steps.letGo(failure.plan);
+      if (failure.kind === 'response') void failure.upstream.discard();
+      failure = undefined;
+    }
+    attempts++;
+    await steps.hold(plan);
+    const account = candidate.account.name;
+    breaker.starting(account);
+    let upstream: UpstreamResponse;
+    try {
+      upstream = await steps.send(plan);
+    } catch (error) {
+      breaker.failed(account);
+      logger.error('upstream_attempt_failed', { route, provider: account, attempt: attempts, error: error instanceof GatewayError ? error.code : 'internal_error' });
+      failure = { kind: 'no-response', plan, error };
+      continue;
+    }
+    if (accountFailed(upstream.status)) breaker.failed(account);
+    else breaker.succeeded(account);
+    if (!failsOver(upstream.status, candidate.member)) return steps.respond(plan, upstream, attempts);
+    logger.error('upstream_attempt_failed', { route, provider: account, attempt: attempts, status: upstream.status });
+    failure = { kind: 'response', plan, upstream };
+  }
+  if (failure?.kind === 'response') return steps.respond(failure.plan, failure.upstream, attempts);
+  if (failure) return steps.unanswered(failure.plan, failure.error, attempts);
+  throw passedBy ?? new GatewayError('unsupported_endpoint', `Route "${route}" has no provider for this request.`);
+}
+
+/** Statuses that send a request on to the next member: 429, any 5xx, and those the member adds. */
+export function failsOver(status: number, member: GroupMember): boolean {
+  return accountFailed(status) || member.failoverOn.has(status);
+}
+
+/**
+ * Statuses that count against an account's circuit. A member's own `failoverOn` statuses (a 404
+ * for a model one account lacks) say nothing about the account's health, so they do not.
+ */
+function accountFailed(status: number): boolean {
+  return status === 429 || status >= 500;
+}
