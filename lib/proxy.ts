@@ -33,6 +33,9 @@ export const PROXY_TABLE_ACTIONS = {
 /** On Bedrock the proxy may invoke models and count their tokens (the free `count-tokens` endpoint), and nothing else. */
 export const BEDROCK_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream', 'bedrock:CountTokens'] as const;
 
+/** A team's gateway: 100 streams at once, out of the 1,000 a region's account has by default. */
+export const DEFAULT_RESERVED_CONCURRENCY = 100;
+
 /** Lambda's environment holds 4 KB in all; the config shares it with the other variables. */
 const MAX_CONFIG_JSON_BYTES = 3_000;
 
@@ -61,6 +64,17 @@ export interface TollgateProxyProps {
   readonly memorySize?: number;
   /** @default Duration.minutes(15) - the most a function URL allows, so long generations are not cut off */
   readonly timeout?: Duration;
+  /**
+   * Concurrent executions reserved for the proxy — both a guarantee and a ceiling. Every stream
+   * holds one execution environment for its whole length, on the account's regional quota that
+   * every function shares: without a ceiling, a flood or a burst of long generations throttles the
+   * other functions of the account; without a guarantee, they can starve the gateway. Requests
+   * past it get a 429 from the function URL. `'unreserved'` shares the account's pool (an account
+   * whose quota is too small to reserve from: Lambda keeps 100 unreserved).
+   *
+   * @default 100
+   */
+  readonly reservedConcurrency?: number | 'unreserved';
   /** How often a running instance looks for refreshed prices. @default 10 */
   readonly pricesRecheckMinutes?: number;
   /** @default 'Tollgate' */
@@ -83,6 +97,9 @@ export class TollgateProxy extends Construct {
   readonly url: FunctionUrl;
   /** The config the function runs with, defaults filled in. */
   readonly gatewayConfig: GatewayConfigJson;
+  readonly timeout: Duration;
+  /** Undefined when the proxy shares the account's unreserved pool. */
+  readonly reservedConcurrency: number | undefined;
 
   constructor(scope: Construct, id: string, props: TollgateProxyProps) {
     super(scope, id);
@@ -92,9 +109,17 @@ export class TollgateProxy extends Construct {
       throw new Error(`TollgateProxy memorySize must be a whole number of MB from 256 to 10240, got ${memorySize}`);
     }
     const timeout = props.timeout ?? Duration.minutes(15);
-    if (timeout.toSeconds() < 30 || timeout.toSeconds() > 900) {
-      throw new Error(`TollgateProxy timeout must be from 30 seconds to 15 minutes (a function URL's limit), got ${timeout.toHumanString()}`);
+    if (timeout.toSeconds() < 60 || timeout.toSeconds() > 900) {
+      throw new Error(`TollgateProxy timeout must be from 1 to 15 minutes (a function URL's limit; the last 30 s are kept to settle), got ${timeout.toHumanString()}`);
     }
+    this.timeout = timeout;
+    const reserved = props.reservedConcurrency ?? DEFAULT_RESERVED_CONCURRENCY;
+    if (reserved !== 'unreserved' && !(Number.isInteger(reserved) && reserved >= 1)) {
+      throw new Error(
+        `TollgateProxy reservedConcurrency must be a whole number of concurrent executions (at least 1), or 'unreserved' to share the account's pool; got ${reserved}`,
+      );
+    }
+    this.reservedConcurrency = reserved === 'unreserved' ? undefined : reserved;
     const recheck = props.pricesRecheckMinutes ?? DEFAULT_PRICES_RECHECK_MINUTES;
     if (!(recheck >= 1 && recheck <= 1440)) throw new Error(`TollgateProxy pricesRecheckMinutes must be from 1 to 1440, got ${recheck}`);
     const prefix = props.secretNamePrefix ?? `tollgate/${stack.stackName}/`;
@@ -111,6 +136,7 @@ export class TollgateProxy extends Construct {
       description: 'tollgate gateway: proxies provider APIs, meters and records spend',
       memorySize,
       timeout,
+      ...(this.reservedConcurrency !== undefined && { reservedConcurrentExecutions: this.reservedConcurrency }),
       logGroup: new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
       environment: {
         ...defaults.environment,

@@ -9,7 +9,7 @@ import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
 import { TollgateMonitoring } from './monitoring';
 import { PriceRefresh } from './price-refresh';
 import { Reconciler } from './reconciler';
-import { TollgateProxy, type GatewayConfigJson } from './proxy';
+import { TollgateProxy, type GatewayConfigJson, type TollgateProxyProps } from './proxy';
 
 /**
  * What the account may do to the secrets key outside Secrets Manager: administer it, never use it.
@@ -58,6 +58,13 @@ export interface TollgateStackProps extends StackProps {
   readonly gatewayConfig?: GatewayConfigJson;
   /** @default 1024 */
   readonly proxyMemorySize?: number;
+  /**
+   * Concurrent executions reserved for the proxy: a guarantee and a ceiling (see
+   * {@link TollgateProxyProps.reservedConcurrency}). `'unreserved'` shares the account's pool.
+   *
+   * @default 100
+   */
+  readonly proxyReservedConcurrency?: number | 'unreserved';
   /** @default Duration.hours(1) */
   readonly priceRefreshInterval?: Duration;
   /** @default genai-prices' data.json on GitHub */
@@ -183,6 +190,7 @@ export class TollgateStack extends Stack {
       metricsNamespace,
       ...(props.gatewayConfig && { gatewayConfig: props.gatewayConfig }),
       ...(props.proxyMemorySize && { memorySize: props.proxyMemorySize }),
+      ...(props.proxyReservedConcurrency !== undefined && { reservedConcurrency: props.proxyReservedConcurrency }),
       ...(props.logRetention && { logRetention: props.logRetention }),
     });
 
@@ -195,6 +203,14 @@ export class TollgateStack extends Stack {
 
     this.monitoring = new TollgateMonitoring(this, 'Monitoring', {
       metricsNamespace,
+      proxyFunction: this.proxy.function,
+      proxyTimeout: this.proxy.timeout,
+      ...(this.proxy.reservedConcurrency !== undefined && { proxyReservedConcurrency: this.proxy.reservedConcurrency }),
+      keysTable: this.keysTable,
+      spendTable: this.spendTable,
+      reconcilerFunction: this.reconciler.function,
+      reconcilerInterval: this.reconciler.interval,
+      priceRefreshFunction: this.priceRefresh.function,
       priceRefreshInterval: this.priceRefresh.interval,
       ...(props.maxPriceAge && { maxPriceAge: props.maxPriceAge }),
       ...(props.serverErrorRatePercent !== undefined && { serverErrorRatePercent: props.serverErrorRatePercent }),
