@@ -75,6 +75,20 @@ export interface TollgateProxyProps {
    * @default 100
    */
   readonly reservedConcurrency?: number | 'unreserved';
+  /**
+   * With a CloudFront front: the secret CloudFront sends in the `x-tollgate-origin` header. The
+   * proxy then serves only requests that carry it.
+   *
+   * @default - no front: every request to the function URL is served
+   */
+  readonly originSecret?: ISecret;
+  /**
+   * With a front: how long it waits for a response to start, and between two pieces of it. The
+   * upstream waits default to 5 s less, so the gateway answers and settles before the front gives up.
+   *
+   * @default - no front
+   */
+  readonly frontReadTimeout?: Duration;
   /** How often a running instance looks for refreshed prices. @default 10 */
   readonly pricesRecheckMinutes?: number;
   /** @default 'Tollgate' */
@@ -127,6 +141,7 @@ export class TollgateProxy extends Construct {
     this.gatewayConfig = withUpstreamWaitWithin(
       withRegionalBedrock(withSecretCredentials(props.gatewayConfig ?? {}, props.providerSecret.secretArn), stack.region),
       timeout,
+      props.frontReadTimeout,
     );
     checkReservationTtl(validateGatewayConfig(this.gatewayConfig).limits.reservationTtlSeconds, timeout);
 
@@ -147,6 +162,7 @@ export class TollgateProxy extends Construct {
         [LAMBDA_ENV.pricesRecheckMinutes]: String(recheck),
         [LAMBDA_ENV.secretsTtlSeconds]: String(DEFAULT_SECRETS_TTL_SECONDS),
         [LAMBDA_ENV.metricsNamespace]: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
+        ...(props.originSecret && { [LAMBDA_ENV.originSecret]: props.originSecret.secretArn }),
       },
     });
     this.url = this.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE, invokeMode: InvokeMode.RESPONSE_STREAM });
@@ -160,6 +176,7 @@ export class TollgateProxy extends Construct {
       props.providerSecret.secretArn,
       stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${prefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
     ]);
+    if (props.originSecret) allow(['secretsmanager:GetSecretValue'], [props.originSecret.secretArn]);
     allow(['kms:Decrypt'], [props.secretsKey.keyArn], { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } });
     allow(BEDROCK_ACTIONS, [
       // Cross-region inference profiles route to foundation models in other regions.
@@ -225,22 +242,28 @@ export function withRegionalBedrock(config: GatewayConfigJson, region: string): 
  * function is refused. (Whatever is still running {@link SETTLE_MARGIN_MS} before the cut is
  * stopped and settled by the handler's deadline.)
  */
-export function withUpstreamWaitWithin(config: GatewayConfigJson, timeout: Duration): GatewayConfigJson {
-  const fitsMs = timeout.toMilliseconds() - SETTLE_MARGIN_MS;
+export function withUpstreamWaitWithin(config: GatewayConfigJson, timeout: Duration, frontReadTimeout?: Duration): GatewayConfigJson {
+  const functionFitsMs = timeout.toMilliseconds() - SETTLE_MARGIN_MS;
+  const frontFitsMs = frontReadTimeout === undefined ? Infinity : frontReadTimeout.toMilliseconds() - FRONT_MARGIN_MS;
+  const fitsMs = Math.min(functionFitsMs, frontFitsMs);
+  const why =
+    frontFitsMs < functionFitsMs
+      ? `must end ${FRONT_MARGIN_MS / 1000} s before the CloudFront front gives up (its origin read timeout is ${frontReadTimeout!.toSeconds()} s), so the gateway answers and settles first`
+      : `must leave the function ${SETTLE_MARGIN_MS / 1000} s of its ${timeout.toSeconds()} s timeout to answer and settle`;
   const upstream = config['upstream'] === undefined ? {} : asObject(config['upstream'], 'upstream');
   const filled: Record<string, unknown> = { ...upstream };
   for (const field of ['firstByteTimeoutMs', 'idleTimeoutMs'] as const) {
     const given = upstream[field];
     if (given === undefined) filled[field] = fitsMs;
     else if (typeof given === 'number' && given > fitsMs) {
-      throw new Error(
-        `TollgateProxy gatewayConfig: upstream.${field} (${given}) must leave the function ${SETTLE_MARGIN_MS / 1000} s of its ${timeout.toSeconds()} s timeout to answer and settle: ` +
-          `at most ${fitsMs}, or leave it out to get exactly that`,
-      );
+      throw new Error(`TollgateProxy gatewayConfig: upstream.${field} (${given}) ${why}: at most ${fitsMs}, or leave it out to get exactly that`);
     }
   }
   return { ...config, upstream: filled };
 }
+
+/** What the gateway keeps of a front's read timeout to send its own 504, or cut a stream, first. */
+const FRONT_MARGIN_MS = 5_000;
 
 /** Past the function's timeout by at least this, a reservation can only belong to an invocation that has ended. */
 const RESERVATION_TTL_MARGIN_SECONDS = 60;

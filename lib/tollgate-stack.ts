@@ -6,6 +6,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
+import { DEFAULT_FRONT_READ_TIMEOUT, TollgateFront } from './front';
 import { TollgateMonitoring } from './monitoring';
 import { PriceRefresh } from './price-refresh';
 import { Reconciler } from './reconciler';
@@ -83,6 +84,14 @@ export interface TollgateStackProps extends StackProps {
   readonly metricsNamespace?: string;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * A CloudFront distribution with a WAF web ACL in front of the function URL (see
+   * {@link TollgateFront}); the web ACL comes from a `TollgateEdgeStack` in us-east-1. The proxy
+   * then refuses requests that did not come through it.
+   *
+   * @default - no front: clients call the function URL
+   */
+  readonly front?: { readonly webAclArn: string; readonly originReadTimeout?: Duration };
 }
 
 /**
@@ -114,6 +123,8 @@ export class TollgateStack extends Stack {
   readonly priceRefresh: PriceRefresh;
   readonly reconciler: Reconciler;
   readonly monitoring: TollgateMonitoring;
+  /** Present with {@link TollgateStackProps.front}. */
+  readonly front: TollgateFront | undefined;
 
   constructor(scope: Construct, id: string, props: TollgateStackProps = {}) {
     super(scope, id, props);
@@ -181,6 +192,17 @@ export class TollgateStack extends Stack {
       ...(props.logRetention && { logRetention: props.logRetention }),
     });
 
+    // Generated at deploy time, never in a template: CloudFront and the proxy each read it by ARN.
+    // Letters and digits only, so it is a valid header value as it is.
+    const originSecret = props.front
+      ? new Secret(this, 'OriginSecret', {
+          description: `tollgate ${this.stackName}: the header value CloudFront sends, so the proxy can refuse requests that bypass it`,
+          encryptionKey: this.secretsKey,
+          generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+          removalPolicy: RemovalPolicy.DESTROY,
+        })
+      : undefined;
+
     this.proxy = new TollgateProxy(this, 'Proxy', {
       keysTable: this.keysTable,
       spendTable: this.spendTable,
@@ -191,8 +213,19 @@ export class TollgateStack extends Stack {
       ...(props.gatewayConfig && { gatewayConfig: props.gatewayConfig }),
       ...(props.proxyMemorySize && { memorySize: props.proxyMemorySize }),
       ...(props.proxyReservedConcurrency !== undefined && { reservedConcurrency: props.proxyReservedConcurrency }),
+      ...(originSecret && { originSecret, frontReadTimeout: props.front?.originReadTimeout ?? DEFAULT_FRONT_READ_TIMEOUT }),
       ...(props.logRetention && { logRetention: props.logRetention }),
     });
+
+    this.front =
+      props.front && originSecret
+        ? new TollgateFront(this, 'Front', {
+            functionUrl: this.proxy.url,
+            originSecret,
+            webAclArn: props.front.webAclArn,
+            ...(props.front.originReadTimeout && { originReadTimeout: props.front.originReadTimeout }),
+          })
+        : undefined;
 
     this.reconciler = new Reconciler(this, 'Reconciler', {
       keysTable: this.keysTable,
@@ -217,7 +250,12 @@ export class TollgateStack extends Stack {
       ...(props.alarmEmail && { alarmEmail: props.alarmEmail }),
     });
 
-    new CfnOutput(this, 'FunctionUrl', { value: this.proxy.url.url, description: 'Gateway base URL: point SDKs at <this>proxy/<route>' });
+    if (this.front) {
+      new CfnOutput(this, 'FrontUrl', { value: `https://${this.front.distribution.distributionDomainName}/`, description: 'Gateway base URL: point SDKs at <this>proxy/<route>' });
+      new CfnOutput(this, 'FunctionUrl', { value: this.proxy.url.url, description: 'The function URL behind the front: it refuses requests that bypass CloudFront' });
+    } else {
+      new CfnOutput(this, 'FunctionUrl', { value: this.proxy.url.url, description: 'Gateway base URL: point SDKs at <this>proxy/<route>' });
+    }
     new CfnOutput(this, 'KeysTableName', { value: this.keysTable.tableName });
     new CfnOutput(this, 'SpendTableName', { value: this.spendTable.tableName });
     new CfnOutput(this, 'PricesTableName', { value: this.pricesTable.tableName });

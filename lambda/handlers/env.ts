@@ -18,7 +18,16 @@ export const LAMBDA_ENV = {
   /** How long a Secrets Manager value is cached. */
   secretsTtlSeconds: 'TOLLGATE_SECRETS_TTL_SECONDS',
   metricsNamespace: METRICS_NAMESPACE_ENV,
+  /** With a CloudFront front: the secret whose value CloudFront sends in {@link ORIGIN_HEADER}. */
+  originSecret: 'TOLLGATE_ORIGIN_SECRET_ARN',
 } as const;
+
+/**
+ * The header CloudFront adds to every request it forwards (with a CloudFront front): the proxy
+ * serves only requests that carry the origin secret in it, and removes it before anything else
+ * sees the request.
+ */
+export const ORIGIN_HEADER = 'x-tollgate-origin';
 
 /** @default minutes between a proxy's checks for a newer stored price copy */
 export const DEFAULT_PRICES_RECHECK_MINUTES = 10;

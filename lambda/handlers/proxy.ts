@@ -8,6 +8,7 @@ import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { ConfigError, parseConfig } from '../config/config';
 import { secretsManagerCredentials } from '../config/secrets';
 import { createGateway, type Gateway } from '../core/gateway';
+import { createRouter } from '../core/route';
 import { createUpstreamAgent } from '../core/upstream';
 import { DEFAULT_METRICS_NAMESPACE } from '../observability/catalog';
 import { emfLogger } from '../observability/emf';
@@ -17,6 +18,7 @@ import { Pricer } from '../pricing/pricer';
 import { lambdaStreamingRuntime, serveFunctionUrl, type StreamingHandler } from '../server/lambda-stream';
 import { openDynamoStore } from '../store/dynamodb';
 import { InvocationDeadline } from './deadline';
+import { originCheck, type OriginVerdict } from './origin-check';
 import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV, numberEnv, requiredEnv, SETTLE_MARGIN_MS } from './env';
 
 /** What middy passes through its middlewares: the function URL event and the stream to answer on. */
@@ -32,6 +34,8 @@ export interface ProxyDeps {
   readonly prices: PriceSync | undefined;
   /** Stops the invocation's upstream calls in time to record their spend before Lambda's timeout. */
   readonly deadline: InvocationDeadline;
+  /** With a CloudFront front: refuses requests that did not come through it. */
+  readonly origin: ((event: LambdaFunctionURLEvent) => Promise<OriginVerdict>) | undefined;
 }
 
 /**
@@ -71,7 +75,10 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
     }),
     logger,
   });
-  return { gateway, prices, deadline };
+  const originSecret = env[LAMBDA_ENV.originSecret];
+  const router = originSecret ? createRouter(config) : undefined;
+  const origin = originSecret && router ? originCheck({ client: secrets, secretId: originSecret, logger, formatOf: (method, url) => router.formatOf(method, url) }) : undefined;
+  return { gateway, prices, deadline, origin };
 }
 
 /**
@@ -87,7 +94,7 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
 export function createProxyHandler(env: NodeJS.ProcessEnv = process.env): StreamingHandler<LambdaFunctionURLEvent> {
   const runtime = lambdaStreamingRuntime();
   const tracer = new Tracer({ serviceName: 'tollgate' });
-  const { gateway, prices, deadline } = wireProxy(env, tracer);
+  const { gateway, prices, deadline, origin } = wireProxy(env, tracer);
   // Loaded by the first invocation, not during init: a traced AWS call outside an invocation has no
   // trace to join, and X-Ray logs "Missing AWS Lambda trace data" with a stack trace whose
   // source-mapped formatting cost the cold start ~200 ms. Started at init it would have overlapped
@@ -100,7 +107,9 @@ export function createProxyHandler(env: NodeJS.ProcessEnv = process.env): Stream
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .handler(async ({ event, responseStream }: ProxyInvocation) => {
       await (pricesLoaded ??= prices?.load() ?? Promise.resolve());
-      await serveFunctionUrl(gateway, event, responseStream, runtime);
+      const verdict = origin ? await origin(event) : { admitted: event };
+      if ('refused' in verdict) await serveFunctionUrl({ handle: async () => verdict.refused }, event, responseStream, runtime);
+      else await serveFunctionUrl(gateway, verdict.admitted, responseStream, runtime);
       // After the response ended, so the client never waits for it.
       await prices?.refreshIfDue();
     });
