@@ -1,4 +1,4 @@
-import { App } from 'aws-cdk-lib';
+import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { TollgateEdgeStack } from '../lib/edge';
 import { readGatewayConfigFile } from '../lib/proxy';
 import { TollgateStack } from '../lib/tollgate-stack';
@@ -23,11 +23,24 @@ for (const region of regions) {
           ...(rateLimit !== undefined && { rateLimitPer5Minutes: Number(rateLimit) }),
         })
       : undefined;
-  new TollgateStack(app, `Tollgate-${region}`, {
+  const stack = new TollgateStack(app, `Tollgate-${region}`, {
     env: { account, region },
     ...(edge && { front: { webAclArn: edge.webAcl.attrArn }, crossRegionReferences: region !== 'us-east-1' }),
     ...(config && { gatewayConfig: readGatewayConfigFile(config) }),
     ...(alarmEmail && { alarmEmail }),
     ...(concurrency !== undefined && { proxyReservedConcurrency: concurrency === 'unreserved' ? concurrency : Number(concurrency) }),
   });
+  if (edge) {
+    Annotations.of(stack).acknowledgeWarning(
+      '@aws-cdk/core:crossStackReferencesDefaultStrong',
+      'Strong is wanted: CloudFormation then refuses to delete or replace the web ACL while the distribution uses it.',
+    );
+  }
+}
+
+// -c nag=true: cdk-nag's AwsSolutions pack (a dev dependency, so loaded only when asked for, as CI does).
+// Every finding left is acknowledged on its construct, with the reason, in lib/.
+if (context('nag') !== undefined) {
+  const { AwsSolutionsChecks } = require('cdk-nag') as typeof import('cdk-nag');
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 }

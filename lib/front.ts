@@ -5,6 +5,7 @@ import type { IFunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ORIGIN_HEADER } from '../lambda/handlers/env';
+import { acknowledge } from './nag';
 
 /** CloudFront's own default, and the most it allows without a quota increase. */
 export const DEFAULT_FRONT_READ_TIMEOUT = Duration.seconds(60);
@@ -68,6 +69,11 @@ export class TollgateFront extends Construct {
         originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
         compress: false,
       },
+    });
+    acknowledge(this.distribution, {
+      CFR1: "A gateway for the operator's own clients, wherever they are; a geographic restriction belongs in the web ACL if one is wanted.",
+      CFR3: 'The proxy logs every request it serves or refuses (request_settled, request_rejected) with key, project and status, and WAF keeps sampled requests and metrics; CloudFront access logs would be a third copy of client addresses.',
+      CFR4: "The distribution uses CloudFront's default *.cloudfront.net certificate, whose viewer TLS policy CloudFront fixes; a TLSv1.2_2021 minimum needs a custom domain and certificate, which tollgate does not own. The SDKs negotiate TLS 1.2 or later.",
     });
   }
 }

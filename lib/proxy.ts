@@ -13,6 +13,7 @@ import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
 import { HOSTED_PROVIDER_IDS, isProviderId, PROVIDERS } from '../lambda/providers';
 import { bundledFunctionDefaults, handlerEntry } from './lambda-defaults';
+import { acknowledge, FUNCTION_ROLE_FINDINGS, wildcardResource } from './nag';
 
 /** A gateway config in the `tollgate.config.json` shape; validated at synth time. */
 export type GatewayConfigJson = { readonly [field: string]: unknown };
@@ -178,6 +179,17 @@ export class TollgateProxy extends Construct {
     ]);
     if (props.originSecret) allow(['secretsmanager:GetSecretValue'], [props.originSecret.secretArn]);
     allow(['kms:Decrypt'], [props.secretsKey.keyArn], { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } });
+    acknowledge(this.function, {
+      ...FUNCTION_ROLE_FINDINGS,
+      [wildcardResource(this, ({ partition }) => `arn:${partition}:bedrock:*::foundation-model/*`)]:
+        'Which models a key may use is the gateway\'s decision (its allow-lists), and cross-region inference profiles run foundation models in any region of their geography: the role cannot list them.',
+      [wildcardResource(this, ({ partition, region, account }) => `arn:${partition}:bedrock:${region}:${account}:inference-profile/*`)]:
+        'Inference profiles are named by the model a request asks for; the gateway\'s allow-lists decide which are used.',
+      [wildcardResource(this, ({ partition, region, account }) => `arn:${partition}:bedrock:${region}:${account}:application-inference-profile/*`)]:
+        'Application inference profiles are the operator\'s own, created after deploying; the gateway\'s allow-lists decide which are used.',
+      [wildcardResource(this, ({ partition, region, account }) => `arn:${partition}:secretsmanager:${region}:${account}:secret:${prefix}*`)]:
+        'Bring-your-own provider secrets and projects\' own (BYOK) credentials: named by the operator and the CLI under this prefix after deploying.',
+    });
     allow(BEDROCK_ACTIONS, [
       // Cross-region inference profiles route to foundation models in other regions.
       `arn:${stack.partition}:bedrock:*::foundation-model/*`,

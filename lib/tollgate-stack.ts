@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
 import { DEFAULT_FRONT_READ_TIMEOUT, TollgateFront } from './front';
 import { TollgateMonitoring } from './monitoring';
+import { acknowledge } from './nag';
 import { PriceRefresh } from './price-refresh';
 import { Reconciler } from './reconciler';
 import { TollgateProxy, type GatewayConfigJson, type TollgateProxyProps } from './proxy';
@@ -183,6 +184,10 @@ export class TollgateStack extends Stack {
       secretStringValue: SecretValue.unsafePlainText('{}'),
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    acknowledge(this.providerSecret, {
+      SMG4: 'Provider API keys are issued by the providers, which Secrets Manager cannot rotate; a new value put here is in use within 5 minutes (docs/deploy.md, step 4).',
+    });
+    acknowledge(this.pricesTable, { DDB3: 'One item the refresher fetches again every hour: point-in-time recovery would back up refetchable data.' });
 
     this.priceRefresh = new PriceRefresh(this, 'PriceRefresh', {
       pricesTable: this.pricesTable,
@@ -202,6 +207,11 @@ export class TollgateStack extends Stack {
           removalPolicy: RemovalPolicy.DESTROY,
         })
       : undefined;
+    if (originSecret) {
+      acknowledge(originSecret, {
+        SMG4: 'A value CloudFront and the proxy share: CloudFront takes a new one only on a deploy, so a rotation in between would refuse every request. Replace it with a redeploy (docs/deploy.md, The front door).',
+      });
+    }
 
     this.proxy = new TollgateProxy(this, 'Proxy', {
       keysTable: this.keysTable,

@@ -3,29 +3,13 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { LAMBDA_ENV, ORIGIN_HEADER } from '../../lambda/handlers/env';
 import { TollgateEdgeStack } from '../../lib/edge';
 import { TollgateStack, type TollgateStackProps } from '../../lib/tollgate-stack';
+import { appFromEntryPoint, SKIP_BUNDLING } from './support/entry-point';
 
-const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] as string[] };
 const WEB_ACL = 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/tollgate/0f1e2d3c';
 
 function synth(props: TollgateStackProps = { front: { webAclArn: WEB_ACL } }) {
   const stack = new TollgateStack(new App({ context: SKIP_BUNDLING }), 'Test', { env: { account: '123456789012', region: 'us-east-1' }, ...props });
   return { stack, template: Template.fromStack(stack) };
-}
-
-/** Loads bin/cdk-app.ts with the given context, as `cdk synth -c …` would. */
-function appFromEntryPoint(context: Record<string, unknown>): App {
-  const saved = process.env.CDK_CONTEXT_JSON;
-  process.env.CDK_CONTEXT_JSON = JSON.stringify({ ...SKIP_BUNDLING, ...context });
-  try {
-    let app: App | undefined;
-    jest.isolateModules(() => {
-      app = (require('../../bin/cdk-app') as { app: App }).app;
-    });
-    return app!;
-  } finally {
-    if (saved === undefined) delete process.env.CDK_CONTEXT_JSON;
-    else process.env.CDK_CONTEXT_JSON = saved;
-  }
 }
 
 describe('the CloudFront + WAF front (-c front=cloudfront)', () => {
