@@ -9,6 +9,7 @@ const regions = String(context('regions') ?? 'us-east-1').split(',').map((r) => 
 const config = context('config'); // -c config=tollgate.aws.json
 const alarmEmail = context('alarmEmail');
 const concurrency = context('proxyConcurrency'); // -c proxyConcurrency=200, or =unreserved
+const spendShards = context('spendShards'); // -c spendShards=4
 const front = context('front'); // -c front=cloudfront
 const rateLimit = context('frontRateLimit'); // requests per IP per 5 minutes
 if (front !== undefined && front !== 'cloudfront' && front !== 'none') throw new Error(`-c front must be "cloudfront" or "none", got "${front}"`);
@@ -29,6 +30,7 @@ for (const region of regions) {
     ...(config && { gatewayConfig: readGatewayConfigFile(config) }),
     ...(alarmEmail && { alarmEmail }),
     ...(concurrency !== undefined && { proxyReservedConcurrency: concurrency === 'unreserved' ? concurrency : Number(concurrency) }),
+    ...(spendShards !== undefined && { spendShards: Number(spendShards) }),
   });
   if (edge) {
     Annotations.of(stack).acknowledgeWarning(

@@ -12,6 +12,7 @@ import { ConfigError, parseConfig, type GatewayConfig } from '../lambda/config/c
 import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV, SETTLE_MARGIN_MS } from '../lambda/handlers/env';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
 import { HOSTED_PROVIDER_IDS, isProviderId, PROVIDERS } from '../lambda/providers';
+import { DAY_SHARDS } from '../lambda/store/dynamodb-day-counters';
 import { bundledFunctionDefaults, handlerEntry } from './lambda-defaults';
 import { acknowledge, FUNCTION_ROLE_FINDINGS, wildcardResource } from './nag';
 
@@ -90,6 +91,14 @@ export interface TollgateProxyProps {
    * @default - no front
    */
   readonly frontReadTimeout?: Duration;
+  /**
+   * Partition keys the spend counters of a scope without a cap are spread over (1 to 4), for a
+   * project, user or key busier than one DynamoDB partition's 1,000 writes a second; see
+   * docs/limits.md, *Counter layout*.
+   *
+   * @default 1
+   */
+  readonly spendShards?: number;
   /** How often a running instance looks for refreshed prices. @default 10 */
   readonly pricesRecheckMinutes?: number;
   /** @default 'Tollgate' */
@@ -138,6 +147,10 @@ export class TollgateProxy extends Construct {
     const recheck = props.pricesRecheckMinutes ?? DEFAULT_PRICES_RECHECK_MINUTES;
     if (!(recheck >= 1 && recheck <= 1440)) throw new Error(`TollgateProxy pricesRecheckMinutes must be from 1 to 1440, got ${recheck}`);
     const prefix = props.secretNamePrefix ?? `tollgate/${stack.stackName}/`;
+    const spendShards = props.spendShards ?? 1;
+    if (!Number.isInteger(spendShards) || spendShards < 1 || spendShards > DAY_SHARDS) {
+      throw new Error(`TollgateProxy spendShards must be a whole number from 1 to ${DAY_SHARDS}, got ${spendShards}`);
+    }
 
     this.gatewayConfig = withUpstreamWaitWithin(
       withRegionalBedrock(withSecretCredentials(props.gatewayConfig ?? {}, props.providerSecret.secretArn), stack.region),
@@ -163,6 +176,7 @@ export class TollgateProxy extends Construct {
         [LAMBDA_ENV.pricesRecheckMinutes]: String(recheck),
         [LAMBDA_ENV.secretsTtlSeconds]: String(DEFAULT_SECRETS_TTL_SECONDS),
         [LAMBDA_ENV.metricsNamespace]: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
+        ...(spendShards > 1 && { [LAMBDA_ENV.spendShards]: String(spendShards) }),
         ...(props.originSecret && { [LAMBDA_ENV.originSecret]: props.originSecret.secretArn }),
       },
     });

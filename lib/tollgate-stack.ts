@@ -67,6 +67,8 @@ export interface TollgateStackProps extends StackProps {
    * @default 100
    */
   readonly proxyReservedConcurrency?: number | 'unreserved';
+  /** See {@link TollgateProxyProps.spendShards}. @default 1 */
+  readonly spendShards?: number;
   /** @default Duration.hours(1) */
   readonly priceRefreshInterval?: Duration;
   /** @default genai-prices' data.json on GitHub */
@@ -223,6 +225,7 @@ export class TollgateStack extends Stack {
       ...(props.gatewayConfig && { gatewayConfig: props.gatewayConfig }),
       ...(props.proxyMemorySize && { memorySize: props.proxyMemorySize }),
       ...(props.proxyReservedConcurrency !== undefined && { reservedConcurrency: props.proxyReservedConcurrency }),
+      ...(props.spendShards !== undefined && { spendShards: props.spendShards }),
       ...(originSecret && { originSecret, frontReadTimeout: props.front?.originReadTimeout ?? DEFAULT_FRONT_READ_TIMEOUT }),
       ...(props.logRetention && { logRetention: props.logRetention }),
     });

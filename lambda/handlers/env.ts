@@ -18,6 +18,8 @@ export const LAMBDA_ENV = {
   /** How long a Secrets Manager value is cached. */
   secretsTtlSeconds: 'TOLLGATE_SECRETS_TTL_SECONDS',
   metricsNamespace: METRICS_NAMESPACE_ENV,
+  /** Partition keys the settlements of uncapped scopes are spread over (1 to 4; see `store/dynamodb-day-counters.ts`). */
+  spendShards: 'TOLLGATE_SPEND_SHARDS',
   /** With a CloudFront front: the secret whose value CloudFront sends in {@link ORIGIN_HEADER}. */
   originSecret: 'TOLLGATE_ORIGIN_SECRET_ARN',
 } as const;

@@ -54,6 +54,7 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
     client: dynamodb,
     keysTable: requiredEnv(env, LAMBDA_ENV.keysTable),
     spendTable: requiredEnv(env, LAMBDA_ENV.spendTable),
+    uncappedShards: numberEnv(env, LAMBDA_ENV.spendShards, 1),
   });
   const pricesTable = env[LAMBDA_ENV.pricesTable];
   const prices = pricesTable

@@ -172,6 +172,18 @@ describe('TollgateStack: the proxy function', () => {
     ]);
   });
 
+  test('spreads uncapped spend counters over shards only when told to', () => {
+    // WHEN
+    const plain = synth().template;
+    const sharded = synth({ spendShards: 4 }).template;
+
+    // THEN
+    const withShards = (template: Template) =>
+      Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ [LAMBDA_ENV.spendShards]: '4' }) } } }));
+    expect(withShards(plain)).toEqual([]);
+    expect(withShards(sharded)).toEqual([expect.stringMatching(/^ProxyFunction/)]);
+  });
+
   test('its config reads every provider credential from the stack\'s secret, a field per provider', () => {
     // GIVEN
     const { stack } = synth();
@@ -212,6 +224,7 @@ describe('TollgateStack: the proxy function', () => {
     ['a 128 MB proxy', { proxyMemorySize: 128 }, /memorySize must be a whole number of MB from 256 to 10240, got 128/],
     ['a reserved concurrency of 0 (which would refuse every request)', { proxyReservedConcurrency: 0 }, /reservedConcurrency must be a whole number of concurrent executions \(at least 1\), or 'unreserved'/],
     ['a fractional reserved concurrency', { proxyReservedConcurrency: 2.5 }, /reservedConcurrency must be a whole number/],
+    ['eight spend shards', { spendShards: 8 }, /spendShards must be a whole number from 1 to 4, got 8/],
     ['a 1-minute price refresh', { priceRefreshInterval: Duration.minutes(1) }, /interval must be a whole number of minutes from 5 minutes to 8 hours/],
     ['an ftp price URL', { pricesUrl: 'ftp://example.com/data.json' }, /url must be an http\(s\) URL/],
     ['a stale-price age shorter than two refreshes', { maxPriceAge: Duration.hours(1) }, /maxPriceAge must be at least twice the price refresh interval/],
