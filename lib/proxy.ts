@@ -35,6 +35,9 @@ export const PROXY_TABLE_ACTIONS = {
 /** On Bedrock the proxy may invoke models and count their tokens (the free `count-tokens` endpoint), and nothing else. */
 export const BEDROCK_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream', 'bedrock:CountTokens'] as const;
 
+/** Measured and chosen in docs/benchmarks.md (*Lambda: cold start, CPU and memory*). */
+export const DEFAULT_PROXY_MEMORY_MB = 512;
+
 /** A team's gateway: 100 streams at once, out of the 1,000 a region's account has by default. */
 export const DEFAULT_RESERVED_CONCURRENCY = 100;
 
@@ -62,7 +65,14 @@ export interface TollgateProxyProps {
    * @default every provider at its real API, credentials from the managed secret
    */
   readonly gatewayConfig?: GatewayConfigJson;
-  /** @default 1024 - more memory is more CPU, which shortens cold starts; the wait on the provider is billed either way */
+  /**
+   * Memory, and with it CPU (Lambda gives one vCPU per 1,769 MB). A request's time is almost all
+   * waiting on the provider, billed per MB-second, so memory is mostly cost: 512 MB is half of
+   * 1,024's, for ~25 ms more CPU time per request and ~0.6 s more per cold start, with the peak
+   * RSS measured (~160 MiB with a 5 MiB prompt) at a third of it. See docs/benchmarks.md, *Lambda*.
+   *
+   * @default 512
+   */
   readonly memorySize?: number;
   /** @default Duration.minutes(15) - the most a function URL allows, so long generations are not cut off */
   readonly timeout?: Duration;
@@ -128,7 +138,7 @@ export class TollgateProxy extends Construct {
   constructor(scope: Construct, id: string, props: TollgateProxyProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const memorySize = props.memorySize ?? 1024;
+    const memorySize = props.memorySize ?? DEFAULT_PROXY_MEMORY_MB;
     if (!Number.isInteger(memorySize) || memorySize < 256 || memorySize > 10_240) {
       throw new Error(`TollgateProxy memorySize must be a whole number of MB from 256 to 10240, got ${memorySize}`);
     }

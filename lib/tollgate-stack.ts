@@ -58,7 +58,7 @@ export interface TollgateStackProps extends StackProps {
    * @default every provider at its real API, credentials from the provider secret
    */
   readonly gatewayConfig?: GatewayConfigJson;
-  /** @default 1024 */
+  /** See {@link TollgateProxyProps.memorySize}. @default 512 */
   readonly proxyMemorySize?: number;
   /**
    * Concurrent executions reserved for the proxy: a guarantee and a ceiling (see

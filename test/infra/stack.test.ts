@@ -146,7 +146,7 @@ describe('TollgateStack: the proxy function', () => {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
-      MemorySize: 1024,
+      MemorySize: 512,
       Timeout: 900,
       Handler: 'index.handler',
       Environment: { Variables: Match.objectLike({ [LAMBDA_ENV.keysTable]: Match.anyValue(), [LAMBDA_ENV.spendTable]: Match.anyValue(), [LAMBDA_ENV.pricesTable]: Match.anyValue(), [LAMBDA_ENV.metricsNamespace]: 'Tollgate' }) },
