@@ -4,6 +4,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { acknowledge, FUNCTION_ROLE_FINDINGS } from './nag';
 
 /** The repository root: where package-lock.json pins what the bundles contain. */
 export const PROJECT_ROOT = join(__dirname, '..');
@@ -56,7 +57,7 @@ export function scheduledFunction(
   props: { entry: 'price-refresh' | 'reconcile'; description: string; environment: Record<string, string>; logRetention: RetentionDays | undefined },
 ): NodejsFunction {
   const defaults = bundledFunctionDefaults(handlerEntry(props.entry));
-  return new NodejsFunction(scope, 'Function', {
+  const fn = new NodejsFunction(scope, 'Function', {
     ...defaults,
     description: props.description,
     memorySize: 512,
@@ -65,4 +66,6 @@ export function scheduledFunction(
     logGroup: new LogGroup(scope, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
     environment: { ...defaults.environment, ...props.environment },
   });
+  acknowledge(fn, FUNCTION_ROLE_FINDINGS);
+  return fn;
 }

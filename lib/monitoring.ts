@@ -1,10 +1,13 @@
 import { Duration, Stack } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import {
   Alarm,
   AlarmStatusWidget,
   ComparisonOperator,
   Dashboard,
   GraphWidget,
+  HorizontalAnnotation,
   MathExpression,
   Metric,
   SingleValueWidget,
@@ -15,9 +18,24 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { SETTLE_MARGIN_MS } from '../lambda/handlers/env';
 import { DEFAULT_METRICS_NAMESPACE, metricRef, type MetricOf } from '../lambda/observability/catalog';
 
 export interface TollgateMonitoringProps {
+  /** The gateway function: its native Lambda and function URL metrics are watched too. */
+  readonly proxyFunction: IFunction;
+  /** The proxy's timeout: an invocation that runs into it is alarmed on. */
+  readonly proxyTimeout: Duration;
+  /** @default - none reserved: no concurrency alarm */
+  readonly proxyReservedConcurrency?: number;
+  /** Tables whose throttled reads and writes are alarmed on: a throttled claim is a 5xx, a throttled settlement under-counts spend. */
+  readonly keysTable: ITable;
+  readonly spendTable: ITable;
+  /** The reservation reconciler and how often it runs: failed runs, and no runs at all, are alarmed on. */
+  readonly reconcilerFunction: IFunction;
+  readonly reconcilerInterval: Duration;
+  /** The price refresher: repeated failed runs are alarmed on (long before prices go stale). */
+  readonly priceRefreshFunction: IFunction;
   /** @default 'Tollgate' - must match the functions' namespace */
   readonly metricsNamespace?: string;
   /** How often prices are refreshed: the stale-prices alarm looks at windows three times as long. */
@@ -49,9 +67,12 @@ type TotalMetric = MetricOf<'total'>;
 
 /**
  * One dashboard per region — cost by project and by model, request rate, error rate, p50/p99
- * latency, tokens, price freshness — and three alarms on an SNS topic: 5xx rate, spend-write
- * failures, stale prices. Every metric is named through `lambda/observability/catalog.ts`, the
- * module the EMF logger emits from.
+ * latency, tokens, price freshness, and the platform beneath them — and alarms on an SNS topic.
+ * Two kinds of alarm: on what the gateway itself reports (5xx rate, spend-write failures,
+ * impossible usage, stale prices; named through `lambda/observability/catalog.ts`, the module the
+ * EMF logger emits from), and on what AWS reports about it, which sees the failures the gateway
+ * cannot log — a crashed or throttled invocation, a function URL 5xx, a throttled table, a
+ * scheduled function that failed or never ran.
  *
  * @example
  * new TollgateMonitoring(this, 'Monitoring', { priceRefreshInterval: Duration.hours(1), alarmEmail: 'ops@example.com' });
@@ -63,6 +84,19 @@ export class TollgateMonitoring extends Construct {
   readonly spendWriteAlarm: Alarm;
   readonly usageClampedAlarm: Alarm;
   readonly stalePricesAlarm: Alarm;
+  readonly proxyErrorAlarm: Alarm;
+  readonly proxyThrottleAlarm: Alarm;
+  readonly proxyTimeoutAlarm: Alarm;
+  /** Only with reserved concurrency: the gateway nearing the ceiling it was given. */
+  readonly proxyConcurrencyAlarm: Alarm | undefined;
+  readonly functionUrlErrorAlarm: Alarm;
+  readonly keysTableThrottleAlarm: Alarm;
+  readonly spendTableThrottleAlarm: Alarm;
+  readonly reconcilerFailureAlarm: Alarm;
+  readonly reconcilerStoppedAlarm: Alarm;
+  readonly priceRefreshFailureAlarm: Alarm;
+  /** Every alarm above, for the dashboard's status widget. */
+  readonly alarms: readonly Alarm[];
 
   constructor(scope: Construct, id: string, props: TollgateMonitoringProps) {
     super(scope, id);
@@ -110,7 +144,7 @@ export class TollgateMonitoring extends Construct {
       });
 
     // Alarms
-    this.topic = new Topic(this, 'AlarmTopic', { displayName: `tollgate alarms (${Stack.of(this).stackName})` });
+    this.topic = new Topic(this, 'AlarmTopic', { displayName: `tollgate alarms (${Stack.of(this).stackName})`, enforceSSL: true });
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
     const notify = (alarm: Alarm) => {
       alarm.addAlarmAction(new SnsAction(this.topic));
@@ -167,6 +201,170 @@ export class TollgateMonitoring extends Construct {
       }),
     );
 
+    // Platform alarms: AWS's own metrics, for failures no log line of the gateway reports.
+    const proxy = props.proxyFunction;
+    const rateOf = (numerator: IMetric, denominator: IMetric, label: string) =>
+      new MathExpression({
+        expression: 'IF(total >= 10, 100 * failed / total, 0)',
+        usingMetrics: { failed: numerator, total: denominator },
+        period: fiveMinutes,
+        label,
+      });
+    this.proxyErrorAlarm = notify(
+      new Alarm(this, 'ProxyErrorRate', {
+        alarmDescription:
+          `More than ${errorRate}% of the proxy's invocations failed over 5 minutes (Lambda's Errors metric: crashes, init failures, timeouts, and streams the upstream broke off). ` +
+          "Compare with the 5xx alarm: errors here without 5xx there are failures the gateway could not log. See the proxy function's logs.",
+        metric: rateOf(proxy.metricErrors({ period: fiveMinutes, statistic: 'Sum' }), proxy.metricInvocations({ period: fiveMinutes, statistic: 'Sum' }), 'invocation error rate (%)'),
+        threshold: errorRate,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    this.proxyThrottleAlarm = notify(
+      new Alarm(this, 'ProxyThrottles', {
+        alarmDescription:
+          'Lambda refused proxy invocations for lack of concurrency (clients got 429 from the function URL): the gateway is at its reserved concurrency or the account at its quota. ' +
+          'Raise the reservation (-c proxyConcurrency) or the account quota, or look for a flood (see docs/deploy.md, Quotas).',
+        metric: proxy.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    const nearTimeoutMs = props.proxyTimeout.toMilliseconds() - SETTLE_MARGIN_MS;
+    this.proxyTimeoutAlarm = notify(
+      new Alarm(this, 'ProxyNearTimeout', {
+        alarmDescription:
+          `A proxy invocation ran into its deadline (${nearTimeoutMs / 1000} s, ${SETTLE_MARGIN_MS / 1000} s before the ${props.proxyTimeout.toSeconds()} s timeout): ` +
+          'its upstream call was stopped and its stream cut. Either a provider hangs, or requests need longer than a function URL allows.',
+        metric: proxy.metricDuration({ period: fiveMinutes, statistic: 'Maximum' }),
+        threshold: nearTimeoutMs,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    const reserved = props.proxyReservedConcurrency;
+    this.proxyConcurrencyAlarm =
+      reserved === undefined
+        ? undefined
+        : notify(
+            new Alarm(this, 'ProxyConcurrency', {
+              alarmDescription: `The proxy used over 80% of its ${reserved} reserved concurrent executions: past 100%, new requests are throttled (429).`,
+              metric: proxy.metric('ConcurrentExecutions', { period: minute, statistic: 'Maximum' }),
+              threshold: Math.floor(reserved * 0.8),
+              comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+              evaluationPeriods: 3,
+              datapointsToAlarm: 2,
+              treatMissingData: TreatMissingData.NOT_BREACHING,
+            }),
+          );
+    this.functionUrlErrorAlarm = notify(
+      new Alarm(this, 'FunctionUrlServerErrorRate', {
+        alarmDescription: `More than ${errorRate}% of function URL requests got a 5xx from Lambda itself over 5 minutes (the function crashed or failed to start before it could answer).`,
+        metric: rateOf(proxy.metric('Url5xxCount', { period: fiveMinutes, statistic: 'Sum' }), proxy.metric('UrlRequestCount', { period: fiveMinutes, statistic: 'Sum' }), 'function URL 5xx rate (%)'),
+        threshold: errorRate,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    /** Ids are per graph: `name` keeps two tables' series apart on one. */
+    const throttled = (table: ITable, name: string, label = 'throttled reads + writes') =>
+      new MathExpression({
+        expression: `FILL(${name}Reads, 0) + FILL(${name}Writes, 0)`,
+        usingMetrics: {
+          [`${name}Reads`]: table.metric('ReadThrottleEvents', { period: fiveMinutes, statistic: 'Sum' }),
+          [`${name}Writes`]: table.metric('WriteThrottleEvents', { period: fiveMinutes, statistic: 'Sum' }),
+        },
+        period: fiveMinutes,
+        label,
+      });
+    this.keysTableThrottleAlarm = notify(
+      new Alarm(this, 'KeysTableThrottles', {
+        alarmDescription: 'DynamoDB throttled reads or writes on the keys table: requests whose key could not be read were answered 5xx.',
+        metric: throttled(props.keysTable, 'keys'),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    this.spendTableThrottleAlarm = notify(
+      new Alarm(this, 'SpendTableThrottles', {
+        alarmDescription:
+          'DynamoDB throttled reads or writes on the spend table: throttled claims are answered 5xx, and a settlement throttled past its retries under-counts spend (see SpendWriteFailures). ' +
+          'One scope past its partition\'s write rate is the usual cause: see docs/limits.md, Counter layout.',
+        metric: throttled(props.spendTable, 'spend'),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    const runPeriod = props.reconcilerInterval;
+    this.reconcilerFailureAlarm = notify(
+      new Alarm(this, 'ReconcilerFailures', {
+        alarmDescription:
+          'The reservation reconciler failed in 2 of its last 3 runs: reservations of crashed or timed-out requests stay held against their caps until it succeeds. See the Reconciler function\'s logs.',
+        metric: props.reconcilerFunction.metricErrors({ period: runPeriod, statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    this.reconcilerStoppedAlarm = notify(
+      new Alarm(this, 'ReconcilerNotRunning', {
+        alarmDescription: `The reservation reconciler has not run for 3 of its ${runPeriod.toHumanString()} intervals: its schedule is disabled or it cannot be invoked.`,
+        metric: props.reconcilerFunction.metricInvocations({ period: runPeriod, statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: TreatMissingData.BREACHING,
+      }),
+    );
+    this.priceRefreshFailureAlarm = notify(
+      new Alarm(this, 'PriceRefreshFailures', {
+        alarmDescription:
+          `The price refresh failed ${3} runs in a row (it reported a failure, or the function itself failed): the stored prices are not being confirmed, and StalePrices follows after ${maxAge.toHumanString()}. ` +
+          "See the PriceRefresh function's logs (event price_refresh).",
+        metric: new MathExpression({
+          expression: 'FILL(reported, 0) + FILL(crashed, 0)',
+          usingMetrics: {
+            reported: prices('priceRefreshFailures', 'Sum', props.priceRefreshInterval),
+            crashed: props.priceRefreshFunction.metricErrors({ period: props.priceRefreshInterval, statistic: 'Sum' }),
+          },
+          period: props.priceRefreshInterval,
+          label: 'failed refreshes',
+        }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    this.alarms = [
+      this.serverErrorAlarm,
+      this.spendWriteAlarm,
+      this.usageClampedAlarm,
+      this.stalePricesAlarm,
+      this.proxyErrorAlarm,
+      this.proxyThrottleAlarm,
+      this.proxyTimeoutAlarm,
+      ...(this.proxyConcurrencyAlarm ? [this.proxyConcurrencyAlarm] : []),
+      this.functionUrlErrorAlarm,
+      this.keysTableThrottleAlarm,
+      this.spendTableThrottleAlarm,
+      this.reconcilerFailureAlarm,
+      this.reconcilerStoppedAlarm,
+      this.priceRefreshFailureAlarm,
+    ];
+
     // Dashboard
     const widget = { width: 12, height: 6 };
     const costByProject = metricRef('byProject', 'costUsd');
@@ -216,7 +414,22 @@ export class TollgateMonitoring extends Construct {
       graph('Price data', [prices('priceDataAge', 'Maximum', hour, 'age (hours)')], { right: [prices('priceRefreshFailures', 'Sum', hour, 'failed refreshes')] }),
     );
     this.dashboard.addWidgets(
-      new AlarmStatusWidget({ width: 24, height: 3, title: 'Alarms', alarms: [this.serverErrorAlarm, this.spendWriteAlarm, this.usageClampedAlarm, this.stalePricesAlarm] }),
+      new GraphWidget({
+        ...widget,
+        title: 'Proxy function (per minute)',
+        left: [
+          proxy.metricInvocations({ period: minute, statistic: 'Sum', label: 'invocations' }),
+          proxy.metricErrors({ period: minute, statistic: 'Sum', label: 'errors' }),
+          proxy.metricThrottles({ period: minute, statistic: 'Sum', label: 'throttles' }),
+        ],
+        right: [proxy.metric('ConcurrentExecutions', { period: minute, statistic: 'Maximum', label: 'concurrent (max)' })],
+        ...(reserved !== undefined && { rightAnnotations: [{ value: reserved, label: 'reserved', color: '#d62728' } satisfies HorizontalAnnotation] }),
+      }),
+      graph('Function URL and tables (per 5 minutes)', [
+        proxy.metric('Url4xxCount', { period: fiveMinutes, statistic: 'Sum', label: 'URL 4xx' }),
+        proxy.metric('Url5xxCount', { period: fiveMinutes, statistic: 'Sum', label: 'URL 5xx' }),
+      ], { right: [throttled(props.keysTable, 'keys', 'keys table throttled'), throttled(props.spendTable, 'spend', 'spend table throttled')] }),
     );
+    this.dashboard.addWidgets(new AlarmStatusWidget({ width: 24, height: 4, title: 'Alarms', alarms: [...this.alarms] }));
   }
 }

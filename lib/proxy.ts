@@ -8,11 +8,13 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ConfigError, DEFAULT_UPSTREAM_SETTINGS, parseConfig } from '../lambda/config/config';
-import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV } from '../lambda/handlers/env';
+import { ConfigError, parseConfig, type GatewayConfig } from '../lambda/config/config';
+import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV, SETTLE_MARGIN_MS } from '../lambda/handlers/env';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
 import { HOSTED_PROVIDER_IDS, isProviderId, PROVIDERS } from '../lambda/providers';
+import { DAY_SHARDS } from '../lambda/store/dynamodb-day-counters';
 import { bundledFunctionDefaults, handlerEntry } from './lambda-defaults';
+import { acknowledge, FUNCTION_ROLE_FINDINGS, wildcardResource } from './nag';
 
 /** A gateway config in the `tollgate.config.json` shape; validated at synth time. */
 export type GatewayConfigJson = { readonly [field: string]: unknown };
@@ -30,8 +32,14 @@ export const PROXY_TABLE_ACTIONS = {
   prices: ['dynamodb:GetItem'],
 } as const;
 
-/** On Bedrock the proxy may invoke models, and nothing else. */
-export const BEDROCK_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'] as const;
+/** On Bedrock the proxy may invoke models and count their tokens (the free `count-tokens` endpoint), and nothing else. */
+export const BEDROCK_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream', 'bedrock:CountTokens'] as const;
+
+/** Measured and chosen in docs/benchmarks.md (*Lambda: cold start, CPU and memory*). */
+export const DEFAULT_PROXY_MEMORY_MB = 512;
+
+/** A team's gateway: 100 streams at once, out of the 1,000 a region's account has by default. */
+export const DEFAULT_RESERVED_CONCURRENCY = 100;
 
 /** Lambda's environment holds 4 KB in all; the config shares it with the other variables. */
 const MAX_CONFIG_JSON_BYTES = 3_000;
@@ -57,10 +65,50 @@ export interface TollgateProxyProps {
    * @default every provider at its real API, credentials from the managed secret
    */
   readonly gatewayConfig?: GatewayConfigJson;
-  /** @default 1024 - more memory is more CPU, which shortens cold starts; the wait on the provider is billed either way */
+  /**
+   * Memory, and with it CPU (Lambda gives one vCPU per 1,769 MB). A request's time is almost all
+   * waiting on the provider, billed per MB-second, so memory is mostly cost: 512 MB is half of
+   * 1,024's, for ~25 ms more CPU time per request and ~0.6 s more per cold start, with the peak
+   * RSS measured (~160 MiB with a 5 MiB prompt) at a third of it. See docs/benchmarks.md, *Lambda*.
+   *
+   * @default 512
+   */
   readonly memorySize?: number;
   /** @default Duration.minutes(15) - the most a function URL allows, so long generations are not cut off */
   readonly timeout?: Duration;
+  /**
+   * Concurrent executions reserved for the proxy — both a guarantee and a ceiling. Every stream
+   * holds one execution environment for its whole length, on the account's regional quota that
+   * every function shares: without a ceiling, a flood or a burst of long generations throttles the
+   * other functions of the account; without a guarantee, they can starve the gateway. Requests
+   * past it get a 429 from the function URL. `'unreserved'` shares the account's pool (an account
+   * whose quota is too small to reserve from: Lambda keeps 100 unreserved).
+   *
+   * @default 100
+   */
+  readonly reservedConcurrency?: number | 'unreserved';
+  /**
+   * With a CloudFront front: the secret CloudFront sends in the `x-tollgate-origin` header. The
+   * proxy then serves only requests that carry it.
+   *
+   * @default - no front: every request to the function URL is served
+   */
+  readonly originSecret?: ISecret;
+  /**
+   * With a front: how long it waits for a response to start, and between two pieces of it. The
+   * upstream waits default to 5 s less, so the gateway answers and settles before the front gives up.
+   *
+   * @default - no front
+   */
+  readonly frontReadTimeout?: Duration;
+  /**
+   * Partition keys the spend counters of a scope without a cap are spread over (1 to 4), for a
+   * project, user or key busier than one DynamoDB partition's 1,000 writes a second; see
+   * docs/limits.md, *Counter layout*.
+   *
+   * @default 1
+   */
+  readonly spendShards?: number;
   /** How often a running instance looks for refreshed prices. @default 10 */
   readonly pricesRecheckMinutes?: number;
   /** @default 'Tollgate' */
@@ -83,27 +131,43 @@ export class TollgateProxy extends Construct {
   readonly url: FunctionUrl;
   /** The config the function runs with, defaults filled in. */
   readonly gatewayConfig: GatewayConfigJson;
+  readonly timeout: Duration;
+  /** Undefined when the proxy shares the account's unreserved pool. */
+  readonly reservedConcurrency: number | undefined;
 
   constructor(scope: Construct, id: string, props: TollgateProxyProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const memorySize = props.memorySize ?? 1024;
+    const memorySize = props.memorySize ?? DEFAULT_PROXY_MEMORY_MB;
     if (!Number.isInteger(memorySize) || memorySize < 256 || memorySize > 10_240) {
       throw new Error(`TollgateProxy memorySize must be a whole number of MB from 256 to 10240, got ${memorySize}`);
     }
     const timeout = props.timeout ?? Duration.minutes(15);
-    if (timeout.toSeconds() < 30 || timeout.toSeconds() > 900) {
-      throw new Error(`TollgateProxy timeout must be from 30 seconds to 15 minutes (a function URL's limit), got ${timeout.toHumanString()}`);
+    if (timeout.toSeconds() < 60 || timeout.toSeconds() > 900) {
+      throw new Error(`TollgateProxy timeout must be from 1 to 15 minutes (a function URL's limit; the last 30 s are kept to settle), got ${timeout.toHumanString()}`);
     }
+    this.timeout = timeout;
+    const reserved = props.reservedConcurrency ?? DEFAULT_RESERVED_CONCURRENCY;
+    if (reserved !== 'unreserved' && !(Number.isInteger(reserved) && reserved >= 1)) {
+      throw new Error(
+        `TollgateProxy reservedConcurrency must be a whole number of concurrent executions (at least 1), or 'unreserved' to share the account's pool; got ${reserved}`,
+      );
+    }
+    this.reservedConcurrency = reserved === 'unreserved' ? undefined : reserved;
     const recheck = props.pricesRecheckMinutes ?? DEFAULT_PRICES_RECHECK_MINUTES;
     if (!(recheck >= 1 && recheck <= 1440)) throw new Error(`TollgateProxy pricesRecheckMinutes must be from 1 to 1440, got ${recheck}`);
     const prefix = props.secretNamePrefix ?? `tollgate/${stack.stackName}/`;
+    const spendShards = props.spendShards ?? 1;
+    if (!Number.isInteger(spendShards) || spendShards < 1 || spendShards > DAY_SHARDS) {
+      throw new Error(`TollgateProxy spendShards must be a whole number from 1 to ${DAY_SHARDS}, got ${spendShards}`);
+    }
 
     this.gatewayConfig = withUpstreamWaitWithin(
       withRegionalBedrock(withSecretCredentials(props.gatewayConfig ?? {}, props.providerSecret.secretArn), stack.region),
       timeout,
+      props.frontReadTimeout,
     );
-    validateGatewayConfig(this.gatewayConfig);
+    checkReservationTtl(validateGatewayConfig(this.gatewayConfig).limits.reservationTtlSeconds, timeout);
 
     const defaults = bundledFunctionDefaults(handlerEntry('proxy'));
     this.function = new NodejsFunction(this, 'Function', {
@@ -111,6 +175,7 @@ export class TollgateProxy extends Construct {
       description: 'tollgate gateway: proxies provider APIs, meters and records spend',
       memorySize,
       timeout,
+      ...(this.reservedConcurrency !== undefined && { reservedConcurrentExecutions: this.reservedConcurrency }),
       logGroup: new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
       environment: {
         ...defaults.environment,
@@ -121,6 +186,8 @@ export class TollgateProxy extends Construct {
         [LAMBDA_ENV.pricesRecheckMinutes]: String(recheck),
         [LAMBDA_ENV.secretsTtlSeconds]: String(DEFAULT_SECRETS_TTL_SECONDS),
         [LAMBDA_ENV.metricsNamespace]: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
+        ...(spendShards > 1 && { [LAMBDA_ENV.spendShards]: String(spendShards) }),
+        ...(props.originSecret && { [LAMBDA_ENV.originSecret]: props.originSecret.secretArn }),
       },
     });
     this.url = this.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE, invokeMode: InvokeMode.RESPONSE_STREAM });
@@ -134,7 +201,19 @@ export class TollgateProxy extends Construct {
       props.providerSecret.secretArn,
       stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${prefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
     ]);
+    if (props.originSecret) allow(['secretsmanager:GetSecretValue'], [props.originSecret.secretArn]);
     allow(['kms:Decrypt'], [props.secretsKey.keyArn], { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } });
+    acknowledge(this.function, {
+      ...FUNCTION_ROLE_FINDINGS,
+      [wildcardResource(this, ({ partition }) => `arn:${partition}:bedrock:*::foundation-model/*`)]:
+        'Which models a key may use is the gateway\'s decision (its allow-lists), and cross-region inference profiles run foundation models in any region of their geography: the role cannot list them.',
+      [wildcardResource(this, ({ partition, region, account }) => `arn:${partition}:bedrock:${region}:${account}:inference-profile/*`)]:
+        'Inference profiles are named by the model a request asks for; the gateway\'s allow-lists decide which are used.',
+      [wildcardResource(this, ({ partition, region, account }) => `arn:${partition}:bedrock:${region}:${account}:application-inference-profile/*`)]:
+        'Application inference profiles are the operator\'s own, created after deploying; the gateway\'s allow-lists decide which are used.',
+      [wildcardResource(this, ({ partition, region, account }) => `arn:${partition}:secretsmanager:${region}:${account}:secret:${prefix}*`)]:
+        'Bring-your-own provider secrets and projects\' own (BYOK) credentials: named by the operator and the CLI under this prefix after deploying.',
+    });
     allow(BEDROCK_ACTIONS, [
       // Cross-region inference profiles route to foundation models in other regions.
       `arn:${stack.partition}:bedrock:*::foundation-model/*`,
@@ -189,34 +268,63 @@ export function withRegionalBedrock(config: GatewayConfigJson, region: string): 
   return { ...config, providers: { ...providers, bedrock: { ...bedrock, options: { ...options, region } } } };
 }
 
-/** What the function keeps, after the longest wait for a provider, to answer and write the spend. */
-const SETTLE_MARGIN = Duration.seconds(30);
-
 /**
- * The wait for a provider's first byte must end before Lambda ends the invocation: past it the
- * gateway answers 504 and settles the request itself, where a function cut off by its timeout
- * settles nothing (the reconciler charges the estimate much later). A config that sets no wait
- * gets the default, shortened to fit; one that sets a wait too long for the function is refused.
+ * The waits for a provider — for its first byte, and between two pieces of its body — must end
+ * before Lambda ends the invocation: past one the gateway answers 504 (or cuts the stream) and
+ * settles the request itself, where a function cut off by its timeout settles nothing (the
+ * reconciler charges the estimate much later). A config that sets no wait gets the longest that
+ * fits — the function is billed for the wait either way, and undici's own 300 s would cut a long
+ * reasoning call the function could still have served; one that sets a wait too long for the
+ * function is refused. (Whatever is still running {@link SETTLE_MARGIN_MS} before the cut is
+ * stopped and settled by the handler's deadline.)
  */
-export function withUpstreamWaitWithin(config: GatewayConfigJson, timeout: Duration): GatewayConfigJson {
-  const fitsMs = timeout.toMilliseconds() - SETTLE_MARGIN.toMilliseconds();
+export function withUpstreamWaitWithin(config: GatewayConfigJson, timeout: Duration, frontReadTimeout?: Duration): GatewayConfigJson {
+  const functionFitsMs = timeout.toMilliseconds() - SETTLE_MARGIN_MS;
+  const frontFitsMs = frontReadTimeout === undefined ? Infinity : frontReadTimeout.toMilliseconds() - FRONT_MARGIN_MS;
+  const fitsMs = Math.min(functionFitsMs, frontFitsMs);
+  const why =
+    frontFitsMs < functionFitsMs
+      ? `must end ${FRONT_MARGIN_MS / 1000} s before the CloudFront front gives up (its origin read timeout is ${frontReadTimeout!.toSeconds()} s), so the gateway answers and settles first`
+      : `must leave the function ${SETTLE_MARGIN_MS / 1000} s of its ${timeout.toSeconds()} s timeout to answer and settle`;
   const upstream = config['upstream'] === undefined ? {} : asObject(config['upstream'], 'upstream');
-  const given = upstream['firstByteTimeoutMs'];
-  if (given !== undefined) {
-    if (typeof given === 'number' && given > fitsMs) {
-      throw new Error(
-        `TollgateProxy gatewayConfig: upstream.firstByteTimeoutMs (${given}) must leave the function ${SETTLE_MARGIN.toSeconds()} s of its ${timeout.toSeconds()} s timeout to answer and settle: at most ${fitsMs}`,
-      );
+  const filled: Record<string, unknown> = { ...upstream };
+  for (const field of ['firstByteTimeoutMs', 'idleTimeoutMs'] as const) {
+    const given = upstream[field];
+    if (given === undefined) filled[field] = fitsMs;
+    else if (typeof given === 'number' && given > fitsMs) {
+      throw new Error(`TollgateProxy gatewayConfig: upstream.${field} (${given}) ${why}: at most ${fitsMs}, or leave it out to get exactly that`);
     }
-    return config;
   }
-  if (DEFAULT_UPSTREAM_SETTINGS.firstByteTimeoutMs <= fitsMs) return config;
-  return { ...config, upstream: { ...upstream, firstByteTimeoutMs: fitsMs } };
+  return { ...config, upstream: filled };
 }
 
-function validateGatewayConfig(config: GatewayConfigJson): void {
+/** What the gateway keeps of a front's read timeout to send its own 504, or cut a stream, first. */
+const FRONT_MARGIN_MS = 5_000;
+
+/** Past the function's timeout by at least this, a reservation can only belong to an invocation that has ended. */
+const RESERVATION_TTL_MARGIN_SECONDS = 60;
+
+/**
+ * The reconciler settles every reservation older than `limits.reservationTtlSeconds` at its
+ * estimate. If that could happen while the request still runs, the request's own settlement
+ * finds its reservation gone and records nothing: it would be charged the estimate, not its
+ * cost. So the TTL must outlast the longest invocation.
+ */
+export function checkReservationTtl(reservationTtlSeconds: number, timeout: Duration): void {
+  const least = timeout.toSeconds() + RESERVATION_TTL_MARGIN_SECONDS;
+  if (reservationTtlSeconds < least) {
+    throw new Error(
+      `TollgateProxy gatewayConfig: limits.reservationTtlSeconds (${reservationTtlSeconds}) must exceed the proxy's ${timeout.toSeconds()} s timeout by ` +
+        `${RESERVATION_TTL_MARGIN_SECONDS} s, or the reconciler may settle a request at its estimate while it is still running: ` +
+        `set it to at least ${least}, or shorten the proxy's timeout`,
+    );
+  }
+}
+
+function validateGatewayConfig(config: GatewayConfigJson): GatewayConfig {
+  let parsed: GatewayConfig;
   try {
-    parseConfig(config, 'TollgateProxy gatewayConfig');
+    parsed = parseConfig(config, 'TollgateProxy gatewayConfig');
   } catch (error) {
     if (error instanceof ConfigError) throw new Error(`${error.message} (the same rules as tollgate.config.json; see the README's Configuration section)`);
     throw error;
@@ -229,6 +337,7 @@ function validateGatewayConfig(config: GatewayConfigJson): void {
         'move long custom price lists out of it, or trim unused provider settings',
     );
   }
+  return parsed;
 }
 
 function asObject(value: unknown, where: string): Record<string, unknown> {

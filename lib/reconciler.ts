@@ -34,10 +34,12 @@ export interface ReconcilerProps {
 export class Reconciler extends Construct {
   readonly function: NodejsFunction;
   readonly rule: Rule;
+  readonly interval: Duration;
 
   constructor(scope: Construct, id: string, props: ReconcilerProps) {
     super(scope, id);
     const interval = props.interval ?? Duration.minutes(5);
+    this.interval = interval;
     const minutes = interval.toMinutes({ integral: false });
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60) {
       throw new Error(`Reconciler interval must be a whole number of minutes from 1 to 60, got ${interval.toHumanString()}`);

@@ -1,14 +1,47 @@
 import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AccountRootPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
+import { DEFAULT_FRONT_READ_TIMEOUT, TollgateFront } from './front';
 import { TollgateMonitoring } from './monitoring';
+import { acknowledge } from './nag';
 import { PriceRefresh } from './price-refresh';
 import { Reconciler } from './reconciler';
-import { TollgateProxy, type GatewayConfigJson } from './proxy';
+import { TollgateProxy, type GatewayConfigJson, type TollgateProxyProps } from './proxy';
+
+/**
+ * What the account may do to the secrets key outside Secrets Manager: administer it, never use it.
+ * No `kms:CreateGrant` (a grant could hand out Decrypt) and no Encrypt/Decrypt/GenerateDataKey.
+ * `kms:PutKeyPolicy` stays, so the key can never be locked out of its own account.
+ */
+export const KEY_ADMIN_ACTIONS = [
+  'kms:CancelKeyDeletion',
+  'kms:CreateAlias',
+  'kms:DeleteAlias',
+  'kms:DescribeKey',
+  'kms:DisableKey',
+  'kms:DisableKeyRotation',
+  'kms:EnableKey',
+  'kms:EnableKeyRotation',
+  'kms:GetKeyPolicy',
+  'kms:GetKeyRotationStatus',
+  'kms:ListAliases',
+  'kms:ListGrants',
+  'kms:ListKeyPolicies',
+  'kms:ListResourceTags',
+  'kms:PutKeyPolicy',
+  'kms:RevokeGrant',
+  'kms:RotateKeyOnDemand',
+  'kms:ScheduleKeyDeletion',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:UpdateAlias',
+  'kms:UpdateKeyDescription',
+] as const;
 
 /** Options for {@link TollgateStack}. */
 export interface TollgateStackProps extends StackProps {
@@ -25,8 +58,17 @@ export interface TollgateStackProps extends StackProps {
    * @default every provider at its real API, credentials from the provider secret
    */
   readonly gatewayConfig?: GatewayConfigJson;
-  /** @default 1024 */
+  /** See {@link TollgateProxyProps.memorySize}. @default 512 */
   readonly proxyMemorySize?: number;
+  /**
+   * Concurrent executions reserved for the proxy: a guarantee and a ceiling (see
+   * {@link TollgateProxyProps.reservedConcurrency}). `'unreserved'` shares the account's pool.
+   *
+   * @default 100
+   */
+  readonly proxyReservedConcurrency?: number | 'unreserved';
+  /** See {@link TollgateProxyProps.spendShards}. @default 1 */
+  readonly spendShards?: number;
   /** @default Duration.hours(1) */
   readonly priceRefreshInterval?: Duration;
   /** @default genai-prices' data.json on GitHub */
@@ -45,6 +87,14 @@ export interface TollgateStackProps extends StackProps {
   readonly metricsNamespace?: string;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * A CloudFront distribution with a WAF web ACL in front of the function URL (see
+   * {@link TollgateFront}); the web ACL comes from a `TollgateEdgeStack` in us-east-1. The proxy
+   * then refuses requests that did not come through it.
+   *
+   * @default - no front: clients call the function URL
+   */
+  readonly front?: { readonly webAclArn: string; readonly originReadTimeout?: Duration };
 }
 
 /**
@@ -76,6 +126,8 @@ export class TollgateStack extends Stack {
   readonly priceRefresh: PriceRefresh;
   readonly reconciler: Reconciler;
   readonly monitoring: TollgateMonitoring;
+  /** Present with {@link TollgateStackProps.front}. */
+  readonly front: TollgateFront | undefined;
 
   constructor(scope: Construct, id: string, props: TollgateStackProps = {}) {
     super(scope, id, props);
@@ -88,11 +140,13 @@ export class TollgateStack extends Stack {
 
     // Names are generated (and published as outputs) so several stages can share one account and region.
     // On-demand billing because gateway traffic is bursty and idle stages should cost nothing.
-    // RETAIN (explicit, not just the default) because losing keys and spend history on a stack delete is unrecoverable.
+    // RETAIN (explicit, not just the default) because losing keys and spend history on a stack delete
+    // is unrecoverable; deletion protection because the same is true of a console click or a script.
     this.keysTable = new Table(this, 'KeysTable', {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification,
+      deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -102,6 +156,7 @@ export class TollgateStack extends Stack {
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification,
       timeToLiveAttribute: 'expiresAt',
+      deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -111,10 +166,15 @@ export class TollgateStack extends Stack {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    // A customer-managed key, so who may decrypt provider credentials is decided here, in IAM
-    // and the key policy, not by whoever may call Secrets Manager with the AWS-managed key.
+    // A customer-managed key whose policy replaces KMS's default (`kms:*` for the account): the
+    // account keeps administering it through IAM, but may use it only through Secrets Manager in
+    // this region (the statements the secret adds), so nobody decrypts a credential with the key
+    // directly, and a grant cannot hand that right to someone else (no kms:CreateGrant here).
     this.secretsKey = new Key(this, 'SecretsKey', {
       description: `tollgate ${this.stackName}: provider credentials`,
+      policy: new PolicyDocument({
+        statements: [new PolicyStatement({ sid: 'AdministerThroughIam', effect: Effect.ALLOW, principals: [new AccountRootPrincipal()], actions: [...KEY_ADMIN_ACTIONS], resources: ['*'] })],
+      }),
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
@@ -126,6 +186,10 @@ export class TollgateStack extends Stack {
       secretStringValue: SecretValue.unsafePlainText('{}'),
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    acknowledge(this.providerSecret, {
+      SMG4: 'Provider API keys are issued by the providers, which Secrets Manager cannot rotate; a new value put here is in use within 5 minutes (docs/deploy.md, step 4).',
+    });
+    acknowledge(this.pricesTable, { DDB3: 'One item the refresher fetches again every hour: point-in-time recovery would back up refetchable data.' });
 
     this.priceRefresh = new PriceRefresh(this, 'PriceRefresh', {
       pricesTable: this.pricesTable,
@@ -134,6 +198,22 @@ export class TollgateStack extends Stack {
       ...(props.pricesUrl && { url: props.pricesUrl }),
       ...(props.logRetention && { logRetention: props.logRetention }),
     });
+
+    // Generated at deploy time, never in a template: CloudFront and the proxy each read it by ARN.
+    // Letters and digits only, so it is a valid header value as it is.
+    const originSecret = props.front
+      ? new Secret(this, 'OriginSecret', {
+          description: `tollgate ${this.stackName}: the header value CloudFront sends, so the proxy can refuse requests that bypass it`,
+          encryptionKey: this.secretsKey,
+          generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+          removalPolicy: RemovalPolicy.DESTROY,
+        })
+      : undefined;
+    if (originSecret) {
+      acknowledge(originSecret, {
+        SMG4: 'A value CloudFront and the proxy share: CloudFront takes a new one only on a deploy, so a rotation in between would refuse every request. Replace it with a redeploy (docs/deploy.md, The front door).',
+      });
+    }
 
     this.proxy = new TollgateProxy(this, 'Proxy', {
       keysTable: this.keysTable,
@@ -144,8 +224,21 @@ export class TollgateStack extends Stack {
       metricsNamespace,
       ...(props.gatewayConfig && { gatewayConfig: props.gatewayConfig }),
       ...(props.proxyMemorySize && { memorySize: props.proxyMemorySize }),
+      ...(props.proxyReservedConcurrency !== undefined && { reservedConcurrency: props.proxyReservedConcurrency }),
+      ...(props.spendShards !== undefined && { spendShards: props.spendShards }),
+      ...(originSecret && { originSecret, frontReadTimeout: props.front?.originReadTimeout ?? DEFAULT_FRONT_READ_TIMEOUT }),
       ...(props.logRetention && { logRetention: props.logRetention }),
     });
+
+    this.front =
+      props.front && originSecret
+        ? new TollgateFront(this, 'Front', {
+            functionUrl: this.proxy.url,
+            originSecret,
+            webAclArn: props.front.webAclArn,
+            ...(props.front.originReadTimeout && { originReadTimeout: props.front.originReadTimeout }),
+          })
+        : undefined;
 
     this.reconciler = new Reconciler(this, 'Reconciler', {
       keysTable: this.keysTable,
@@ -156,13 +249,26 @@ export class TollgateStack extends Stack {
 
     this.monitoring = new TollgateMonitoring(this, 'Monitoring', {
       metricsNamespace,
+      proxyFunction: this.proxy.function,
+      proxyTimeout: this.proxy.timeout,
+      ...(this.proxy.reservedConcurrency !== undefined && { proxyReservedConcurrency: this.proxy.reservedConcurrency }),
+      keysTable: this.keysTable,
+      spendTable: this.spendTable,
+      reconcilerFunction: this.reconciler.function,
+      reconcilerInterval: this.reconciler.interval,
+      priceRefreshFunction: this.priceRefresh.function,
       priceRefreshInterval: this.priceRefresh.interval,
       ...(props.maxPriceAge && { maxPriceAge: props.maxPriceAge }),
       ...(props.serverErrorRatePercent !== undefined && { serverErrorRatePercent: props.serverErrorRatePercent }),
       ...(props.alarmEmail && { alarmEmail: props.alarmEmail }),
     });
 
-    new CfnOutput(this, 'FunctionUrl', { value: this.proxy.url.url, description: 'Gateway base URL: point SDKs at <this>proxy/<route>' });
+    if (this.front) {
+      new CfnOutput(this, 'FrontUrl', { value: `https://${this.front.distribution.distributionDomainName}/`, description: 'Gateway base URL: point SDKs at <this>proxy/<route>' });
+      new CfnOutput(this, 'FunctionUrl', { value: this.proxy.url.url, description: 'The function URL behind the front: it refuses requests that bypass CloudFront' });
+    } else {
+      new CfnOutput(this, 'FunctionUrl', { value: this.proxy.url.url, description: 'Gateway base URL: point SDKs at <this>proxy/<route>' });
+    }
     new CfnOutput(this, 'KeysTableName', { value: this.keysTable.tableName });
     new CfnOutput(this, 'SpendTableName', { value: this.spendTable.tableName });
     new CfnOutput(this, 'PricesTableName', { value: this.pricesTable.tableName });

@@ -31,6 +31,7 @@ import {
 } from './limits';
 import { orDash, printFields, printJson, printTable, shortTime } from './output';
 import { SETTINGS_DELAY } from './owners';
+import { describeStoreTarget } from './stack-target';
 
 export async function keysCommand(args: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args;
@@ -104,7 +105,7 @@ async function createKey(args: readonly string[], io: CliIo): Promise<number> {
   const settings = describeKeySettings(record);
   io.stderr.write(
     `Created key ${record.id} for project ${record.project}${settings.length > 0 ? ` (${settings.join(', ')})` : ''}. ` +
-      'This is the only time it is shown: it cannot be shown again.\n',
+      `Stored in ${describeStoreTarget(io.env)}. This is the only time it is shown: it cannot be shown again.\n`,
   );
   return 0;
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_DATA_DIR } from '../app/open-store';
 import { CliFailure, UsageError, type CliIo } from './io';
 
 const OPTIONS = {
@@ -51,6 +52,23 @@ export async function applyStackTarget(argv: readonly string[], io: CliIo): Prom
   return { argv: argv.slice(index), io: { ...io, env } };
 }
 
+/**
+ * Where a command's keys and spend go, for the message that confirms a write: a key issued into
+ * the local SQLite file by mistake is otherwise only found when the deployed gateway refuses it.
+ */
+export function describeStoreTarget(env: NodeJS.ProcessEnv): string {
+  if ((env['TOLLGATE_STORE'] ?? 'sqlite') === 'sqlite') {
+    return `the local SQLite store in ${env['TOLLGATE_DATA_DIR'] ?? DEFAULT_DATA_DIR}/, which only \`tollgate serve\` reads (for a deployed stack, put --stack <name> --region <region> before the command)`;
+  }
+  const region = env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'];
+  return `DynamoDB table ${env['TOLLGATE_KEYS_TABLE'] ?? '(unset)'}${region ? ` in ${region}` : ''}`;
+}
+
+/** `Tollgate-eu-west-1` → `eu-west-1`: the stacks `bin/cdk-app.ts` creates are named after their region. */
+function regionInStackName(stack: string): string | undefined {
+  return /-((?:[a-z]{2}(?:-gov)?|cn)-[a-z]+-\d)$/.exec(stack)?.[1];
+}
+
 /** DescribeStacks with the caller's own credentials; loaded only when a stack is named. */
 export async function stackOutputs(stack: string, env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
   const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
@@ -64,9 +82,20 @@ export async function stackOutputs(stack: string, env: NodeJS.ProcessEnv): Promi
     ...(accessKeyId && secretAccessKey && { credentials: { accessKeyId, secretAccessKey, ...(env['AWS_SESSION_TOKEN'] && { sessionToken: env['AWS_SESSION_TOKEN'] }) } }),
   });
   try {
+    // A stack lives in one region: without one the SDK's own error ("Region is missing") would be
+    // reported as a stack that cannot be read, and the table names suggested instead need it too.
+    const known = await client.config.region().then(
+      (value) => value,
+      () => undefined,
+    );
+    if (!known) {
+      const guess = regionInStackName(stack);
+      throw new UsageError(`--stack ${stack} needs the stack's region: add ${guess ? `--region ${guess}` : '--region <region>'} (or set AWS_REGION)`);
+    }
     const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stack }));
     return new Map((Stacks?.[0]?.Outputs ?? []).flatMap((o) => (o.OutputKey && o.OutputValue ? [[o.OutputKey, o.OutputValue] as const] : [])));
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     throw new CliFailure(`could not read the outputs of stack ${stack}${region ? ` in ${region}` : ''}: ${reason}. Pass --keys-table and --spend-table instead.`);
   } finally {

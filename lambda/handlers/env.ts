@@ -18,12 +18,30 @@ export const LAMBDA_ENV = {
   /** How long a Secrets Manager value is cached. */
   secretsTtlSeconds: 'TOLLGATE_SECRETS_TTL_SECONDS',
   metricsNamespace: METRICS_NAMESPACE_ENV,
+  /** Partition keys the settlements of uncapped scopes are spread over (1 to 4; see `store/dynamodb-day-counters.ts`). */
+  spendShards: 'TOLLGATE_SPEND_SHARDS',
+  /** With a CloudFront front: the secret whose value CloudFront sends in {@link ORIGIN_HEADER}. */
+  originSecret: 'TOLLGATE_ORIGIN_SECRET_ARN',
 } as const;
+
+/**
+ * The header CloudFront adds to every request it forwards (with a CloudFront front): the proxy
+ * serves only requests that carry the origin secret in it, and removes it before anything else
+ * sees the request.
+ */
+export const ORIGIN_HEADER = 'x-tollgate-origin';
 
 /** @default minutes between a proxy's checks for a newer stored price copy */
 export const DEFAULT_PRICES_RECHECK_MINUTES = 10;
 /** @default seconds a provider secret is cached by each proxy instance */
 export const DEFAULT_SECRETS_TTL_SECONDS = 300;
+
+/**
+ * What the proxy keeps of its timeout to end a request cleanly: answer or cut the client, and
+ * write the spend. The stack ends every upstream wait this long before the timeout, and the
+ * handler stops whatever is still running at that point.
+ */
+export const SETTLE_MARGIN_MS = 30_000;
 
 export function requiredEnv(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];

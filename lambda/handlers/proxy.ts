@@ -8,6 +8,7 @@ import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { ConfigError, parseConfig } from '../config/config';
 import { secretsManagerCredentials } from '../config/secrets';
 import { createGateway, type Gateway } from '../core/gateway';
+import { createRouter } from '../core/route';
 import { createUpstreamAgent } from '../core/upstream';
 import { DEFAULT_METRICS_NAMESPACE } from '../observability/catalog';
 import { emfLogger } from '../observability/emf';
@@ -18,7 +19,9 @@ import { dynamoPriceStore } from '../prices/dynamodb-store';
 import { Pricer } from '../pricing/pricer';
 import { lambdaStreamingRuntime, serveFunctionUrl, type StreamingHandler } from '../server/lambda-stream';
 import { openDynamoStore } from '../store/dynamodb';
-import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV, numberEnv, requiredEnv } from './env';
+import { InvocationDeadline } from './deadline';
+import { originCheck, type OriginVerdict } from './origin-check';
+import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV, numberEnv, requiredEnv, SETTLE_MARGIN_MS } from './env';
 
 /** What middy passes through its middlewares: the function URL event and the stream to answer on. */
 export interface ProxyInvocation {
@@ -35,6 +38,10 @@ export interface ProxyDeps {
   readonly tracing: Tracing;
   /** The longest an invocation waits for its spans to be sent, after its response has ended. */
   readonly flushTimeoutMs: number;
+  /** Stops the invocation's upstream calls in time to record their spend before Lambda's timeout. */
+  readonly deadline: InvocationDeadline;
+  /** With a CloudFront front: refuses requests that did not come through it. */
+  readonly origin: ((event: LambdaFunctionURLEvent) => Promise<OriginVerdict>) | undefined;
 }
 
 /**
@@ -48,10 +55,12 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
   const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
   const secrets = tracer.captureAWSv3Client(new SecretsManagerClient({}));
   const logger = emfLogger({ namespace: env[LAMBDA_ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE });
+  const deadline = new InvocationDeadline(SETTLE_MARGIN_MS);
   const store = openDynamoStore({
     client: dynamodb,
     keysTable: requiredEnv(env, LAMBDA_ENV.keysTable),
     spendTable: requiredEnv(env, LAMBDA_ENV.spendTable),
+    uncappedShards: numberEnv(env, LAMBDA_ENV.spendShards, 1),
   });
   const pricesTable = env[LAMBDA_ENV.pricesTable];
   const prices = pricesTable
@@ -67,7 +76,7 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
     config,
     store,
     pricer: new Pricer(config.prices),
-    upstream: createUpstreamAgent(config.upstream),
+    upstream: deadline.bind(createUpstreamAgent(config.upstream)),
     credential: secretsManagerCredentials({
       client: secrets,
       env,
@@ -76,39 +85,52 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
     logger,
     tracer: tracing.tracer,
   });
-  return { gateway, prices, tracing, flushTimeoutMs: tracingSettings?.flushTimeoutMs ?? 0 };
+  const originSecret = env[LAMBDA_ENV.originSecret];
+  const router = originSecret ? createRouter(config) : undefined;
+  const origin = originSecret && router ? originCheck({ client: secrets, secretId: originSecret, logger, formatOf: (method, url) => router.formatOf(method, url) }) : undefined;
+  return { gateway, prices, deadline, origin, tracing, flushTimeoutMs: tracingSettings?.flushTimeoutMs ?? 0 };
 }
 
 /**
  * The function URL handler. Per invocation:
  *
  * ```
- * (cold start: stored prices load) ─▶ serveFunctionUrl: request ─▶ stream the response ─▶ settle spend ─▶ end
+ * (first invocation: stored prices load) ─▶ serveFunctionUrl: request ─▶ stream the response ─▶ settle spend ─▶ end
  *                                                        ─▶ spans sent (when tracing; at most flushTimeoutMs)
  *                                                        ─▶ newer prices stored? (every N minutes, after the end)
+ *            timeout − 30 s, if still running: upstream stopped ─▶ settle spend ─▶ response cut
  * ```
  * Nothing is left running when it resolves: Lambda would freeze it mid-write.
  */
 export function createProxyHandler(env: NodeJS.ProcessEnv = process.env): StreamingHandler<LambdaFunctionURLEvent> {
   const runtime = lambdaStreamingRuntime();
   const tracer = new Tracer({ serviceName: 'tollgate' });
-  const { gateway, prices, tracing, flushTimeoutMs } = wireProxy(env, tracer);
-  // Loads while the runtime fetches the first event; never rejects (a failed load keeps the bundled data).
-  const pricesLoaded = prices?.load() ?? Promise.resolve();
+  const { gateway, prices, deadline, origin, tracing, flushTimeoutMs } = wireProxy(env, tracer);
+  // Loaded by the first invocation, not during init: a traced AWS call outside an invocation has no
+  // trace to join, and X-Ray logs "Missing AWS Lambda trace data" with a stack trace whose
+  // source-mapped formatting cost the cold start ~200 ms. Started at init it would have overlapped
+  // only with the runtime's fetch of the first event, a millisecond. Never rejects (a failed load
+  // keeps the bundled data).
+  let pricesLoaded: Promise<void> | undefined;
 
   // middy's own timeout would abandon a stream mid-way and its spend with it; Lambda's timeout is the limit.
   const serve = middy<ProxyInvocation, void>({ timeoutEarlyInMillis: 0 })
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .handler(async ({ event, responseStream }: ProxyInvocation) => {
-      await pricesLoaded;
-      await serveFunctionUrl(gateway, event, responseStream, runtime);
+      await (pricesLoaded ??= prices?.load() ?? Promise.resolve());
+      const verdict = origin ? await origin(event) : { admitted: event };
+      if ('refused' in verdict) await serveFunctionUrl({ handle: async () => verdict.refused }, event, responseStream, runtime);
+      else await serveFunctionUrl(gateway, verdict.admitted, responseStream, runtime);
       // After the response ended, so the client never waits for them; bounded, so a slow
       // receiver cannot hold the invocation (what is left is sent by a later one).
       await tracing.flush(flushTimeoutMs);
+      // After the response ended, so the client never waits for it.
       await prices?.refreshIfDue();
     });
 
-  return runtime.streamifyResponse<LambdaFunctionURLEvent>((event, responseStream, context) => serve({ event, responseStream }, context));
+  return runtime.streamifyResponse<LambdaFunctionURLEvent>((event, responseStream, context) =>
+    deadline.during(context.getRemainingTimeInMillis(), () => serve({ event, responseStream }, context)),
+  );
 }
 
 function parseJson(text: string): unknown {

@@ -1,11 +1,14 @@
-import { DeleteItemCommand, type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { claimKey, isSpendPeriod, parseReservation, serializeReservation, settlementDeltas, type CounterDelta, type CounterKey } from './counters';
+import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { parseReservation, serializeReservation, settlementDeltas, type CounterKey } from './counters';
+import { DAY_SHARDS, dayLabel, dayPk, dayTotals, parseDayPk, PriorSums, ratePk, shardFor, type DayTotals } from './dynamodb-day-counters';
 import { compareText, conditionally, type Item, queryAll, safeInteger, scanAll } from './dynamodb-items';
-import { assertNanos, type Claim, type Reservation, type ReserveOutcome, type ScopeKind, type SpendCounter, type SpendQuery } from './port';
+import { periodLabels } from './periods';
+import { assertNanos, type Claim, type Reservation, type ReserveOutcome, type Scope, type ScopeKind, type SpendCounter, type SpendQuery } from './port';
 
 /**
- * Spend counters and reservations on DynamoDB: one item per scope × period (`pk` = `<kind>#<id>`,
- * `sk` = period), moved with `ADD` so concurrent gateways never lose an increment.
+ * Spend counters and reservations on DynamoDB: a day counter per scope (see
+ * `dynamodb-day-counters.ts` for the layout, and why week, month and lifetime are sums of days),
+ * moved with `ADD` so concurrent gateways never lose an increment.
  *
  * DynamoDB conditions cannot add two attributes, so each counter keeps `committed` (settled
  * spend plus what in-flight requests hold) beside `nanos` (settled spend): a strict cap is the
@@ -34,6 +37,20 @@ const RATE_COUNTER_TTL_SECONDS = 180;
 // A Record rather than an array so adding a ScopeKind without listing it here fails to compile.
 const SCOPE_KINDS: Readonly<Record<ScopeKind, true>> = { key: true, user: true, project: true, byok: true };
 
+/**
+ * Reservation records written with the day-counter layout say so; records from before it (still
+ * in a table during an upgrade) are settled the way they were claimed, on per-period counters.
+ */
+const LAYOUT = 'day';
+
+/** One counter change: an item, and what to ADD to it. */
+interface CounterWrite extends CounterKey {
+  readonly pk: string;
+  nanos: number;
+  committed: number;
+  requests: number;
+}
+
 /** Some counters of a settlement did not move after retries; `failed` names them. */
 export class SpendWriteError extends Error {
   constructor(
@@ -45,19 +62,27 @@ export class SpendWriteError extends Error {
   }
 }
 
-export function dynamoSpend(client: DynamoDBClient, table: string): DynamoSpend {
-  const counterKey = (key: CounterKey): Item => ({ pk: { S: `${key.kind}#${key.id}` }, sk: { S: key.period } });
+/** Options for {@link dynamoSpend}. */
+export interface DynamoSpendOptions {
+  /**
+   * Partition keys the settlements of a scope without a cap are spread over (1 to 4), for a scope
+   * busier than one partition's 1,000 writes a second. See `dynamodb-day-counters.ts`.
+   *
+   * @default 1
+   */
+  readonly uncappedShards?: number;
+  /** For the cache of what the rest of a period holds. @default Date.now */
+  readonly clock?: () => number;
+}
 
-  const claim = (c: Claim, now: Date): Promise<boolean> => {
-    const values: Item = { ':amount': { N: String(c.amount) } };
-    let condition: string;
-    if (c.rule === 'within') {
-      values[':room'] = { N: String(c.limit - c.amount) };
-      condition = 'attribute_not_exists(committed) OR committed <= :room';
-    } else {
-      values[':limit'] = { N: String(c.limit) };
-      condition = 'attribute_not_exists(nanos) OR nanos < :limit';
-    }
+export function dynamoSpend(client: DynamoDBClient, table: string, options: DynamoSpendOptions = {}): DynamoSpend {
+  const priors = new PriorSums(client, table, options.clock);
+  const shards = options.uncappedShards ?? 1;
+  if (!Number.isInteger(shards) || shards < 1 || shards > DAY_SHARDS) throw new RangeError(`uncappedShards must be a whole number from 1 to ${DAY_SHARDS}, got ${shards}`);
+
+  /** A request-rate or in-flight claim, on the key's rate partition (or, for a record from before, where it was claimed). */
+  const rateClaim = (c: Claim, now: Date, pk: string): Promise<boolean> => {
+    const values: Item = { ':amount': { N: String(c.amount) }, ':room': { N: String(c.limit - c.amount) } };
     let update = 'ADD committed :amount';
     if (c.unit === 'requests') {
       values[':expires'] = { N: String(Math.floor(now.getTime() / 1000) + RATE_COUNTER_TTL_SECONDS) };
@@ -67,26 +92,26 @@ export function dynamoSpend(client: DynamoDBClient, table: string): DynamoSpend 
       client.send(
         new UpdateItemCommand({
           TableName: table,
-          Key: counterKey(claimKey(c)),
+          Key: { pk: { S: pk }, sk: { S: c.period } },
           UpdateExpression: update,
-          ConditionExpression: condition,
+          ConditionExpression: 'attribute_not_exists(committed) OR committed <= :room',
           ExpressionAttributeValues: values,
         }),
       ),
     );
   };
 
-  const add = (delta: CounterDelta) => {
+  const add = (write: CounterWrite) => {
     const parts: string[] = [];
     const values: Item = {};
     for (const field of ['nanos', 'committed', 'requests'] as const) {
-      if (delta[field] === 0) continue;
+      if (write[field] === 0) continue;
       parts.push(`${field} :${field}`);
-      values[`:${field}`] = { N: String(delta[field]) };
+      values[`:${field}`] = { N: String(write[field]) };
     }
     if (parts.length === 0) return Promise.resolve();
     return client.send(
-      new UpdateItemCommand({ TableName: table, Key: counterKey(delta), UpdateExpression: `ADD ${parts.join(', ')}`, ExpressionAttributeValues: values }),
+      new UpdateItemCommand({ TableName: table, Key: { pk: { S: write.pk }, sk: { S: write.period } }, UpdateExpression: `ADD ${parts.join(', ')}`, ExpressionAttributeValues: values }),
     );
   };
 
@@ -94,8 +119,8 @@ export function dynamoSpend(client: DynamoDBClient, table: string): DynamoSpend 
    * ADD is not idempotent, so a retried write whose first response was lost counts twice. We
    * accept that direction: over-counting makes a cap trip early; dropping a write lets it leak.
    */
-  const addAll = async (deltas: CounterDelta[]): Promise<void> => {
-    let pending = deltas;
+  const addAll = async (writes: CounterWrite[]): Promise<void> => {
+    let pending = writes;
     let errors: unknown[] = [];
     for (let attempt = 0; attempt < WRITE_ATTEMPTS && pending.length > 0; attempt++) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
@@ -103,7 +128,12 @@ export function dynamoSpend(client: DynamoDBClient, table: string): DynamoSpend 
       errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
       pending = pending.filter((_, i) => results[i]?.status === 'rejected');
     }
-    if (pending.length > 0) throw new SpendWriteError(pending.map((d, i) => ({ ...d, error: errors[i] })), deltas.length);
+    if (pending.length > 0) {
+      throw new SpendWriteError(
+        pending.map(({ kind, id, period }, i) => ({ kind, id, period, error: errors[i] })),
+        writes.length,
+      );
+    }
   };
 
   const reservationKey = (r: Reservation): Item => ({
@@ -111,13 +141,61 @@ export function dynamoSpend(client: DynamoDBClient, table: string): DynamoSpend 
     sk: { S: `${r.expiresAt.toISOString()}#${r.id}` },
   });
 
+  /**
+   * Claims a scope's caps on its counter for the request's day: one conditional ADD of what the
+   * request holds, whose condition is every cap's room less the rest of its period. Resolves the
+   * claim that refused, or undefined when granted. A check that holds nothing (soft caps, a free
+   * estimate) reads instead of writing.
+   */
+  const claimScope = async (group: ScopeClaims, day: string): Promise<Claim | undefined> => {
+    const prior = await priors.of(group.scope, day, group.claims.map((c) => c.period));
+    let room = Infinity;
+    let soft = Infinity;
+    for (const c of group.claims) {
+      const rest = prior.get(c.period) ?? { committed: 0, nanos: 0 };
+      if (c.rule === 'within') room = Math.min(room, c.limit - c.amount - rest.committed);
+      else soft = Math.min(soft, c.limit - rest.nanos);
+    }
+    // An absent counter passes `attribute_not_exists`, so a cap the rest of the period already fills is refused here.
+    if (room < 0 || soft <= 0) return firstRefused(group, prior, { committed: 0, nanos: 0 });
+    const key = { pk: { S: dayPk(group.scope) }, sk: { S: day } };
+    if (group.hold === 0) {
+      const item = (await client.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item;
+      const now = { committed: item ? safeInteger(item, 'committed') : 0, nanos: item ? safeInteger(item, 'nanos') : 0 };
+      return now.committed <= room && now.nanos < soft ? undefined : firstRefused(group, prior, now);
+    }
+    const conditions: string[] = [];
+    const values: Item = { ':hold': { N: String(group.hold) } };
+    if (room !== Infinity) {
+      conditions.push('(attribute_not_exists(committed) OR committed <= :room)');
+      values[':room'] = { N: String(room) };
+    }
+    if (soft !== Infinity) {
+      conditions.push('(attribute_not_exists(nanos) OR nanos < :soft)');
+      values[':soft'] = { N: String(soft) };
+    }
+    const granted = await conditionally(() =>
+      client.send(
+        new UpdateItemCommand({ TableName: table, Key: key, UpdateExpression: 'ADD committed :hold', ConditionExpression: conditions.join(' AND '), ExpressionAttributeValues: values }),
+      ),
+    );
+    if (granted) return undefined;
+    const item = (await client.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item;
+    return firstRefused(group, prior, { committed: item ? safeInteger(item, 'committed') : 0, nanos: item ? safeInteger(item, 'nanos') : 0 });
+  };
+
   /** Settles (or, with null, releases) a reservation. Whoever deletes the record settles it: the request, or the reconciler once it expired. */
   const finish = async (reservation: Reservation, actualNanos: number | null): Promise<boolean> => {
-    const mine = await conditionally(() =>
-      client.send(new DeleteItemCommand({ TableName: table, Key: reservationKey(reservation), ConditionExpression: 'attribute_exists(pk)' })),
-    );
+    let record: Item | undefined;
+    const mine = await conditionally(async () => {
+      record = (
+        await client.send(
+          new DeleteItemCommand({ TableName: table, Key: reservationKey(reservation), ConditionExpression: 'attribute_exists(pk)', ReturnValues: 'ALL_OLD' }),
+        )
+      ).Attributes;
+    });
     if (!mine) return false;
-    await addAll(settlementDeltas(reservation, actualNanos));
+    await addAll(record?.['layout']?.S === LAYOUT ? settlementWrites(reservation, actualNanos, shards) : legacySettlementWrites(reservation, actualNanos));
     return true;
   };
 
@@ -127,23 +205,37 @@ export function dynamoSpend(client: DynamoDBClient, table: string): DynamoSpend 
       const hopeless = reservation.claims.find((c) => c.rule === 'within' && c.amount > c.limit);
       if (hopeless) return { ok: false, refused: hopeless };
       const now = new Date();
+      const day = dayLabel(reservation.at);
+      const groups = spendClaimsByScope(reservation.claims);
+      const rates = reservation.claims.filter((c) => c.unit !== 'nanos');
       const [recorded, ...claimed] = await Promise.allSettled([
-        client.send(new PutItemCommand({ TableName: table, Item: { ...reservationKey(reservation), body: { S: serializeReservation(reservation) } } })),
-        ...reservation.claims.map((c) => claim(c, now)),
+        client.send(
+          new PutItemCommand({ TableName: table, Item: { ...reservationKey(reservation), body: { S: serializeReservation(reservation) }, layout: { S: LAYOUT } } }),
+        ),
+        ...groups.map((group) => claimScope(group, day)),
+        ...rates.map((c) => rateClaim(c, now, ratePk(c.scope)).then((granted) => (granted ? undefined : c))),
       ]);
-      const refusedAt = claimed.findIndex((r) => r.status === 'fulfilled' && !r.value);
+      const refusals = claimed.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
       const failure = [recorded, ...claimed].find((r) => r.status === 'rejected');
-      if (refusedAt === -1 && !failure) return { ok: true };
+      if (refusals.length === 0 && !failure) return { ok: true };
 
       // Undo what did go through: held claims and the reservation record.
-      const held = reservation.claims.filter((_, i) => {
+      const undo: CounterWrite[] = [];
+      groups.forEach((group, i) => {
         const r = claimed[i];
-        return r?.status === 'fulfilled' && r.value;
+        if (r?.status === 'fulfilled' && r.value === undefined && group.hold > 0) {
+          undo.push({ ...group.scope, pk: dayPk(group.scope), period: day, nanos: 0, committed: -group.hold, requests: 0 });
+        }
       });
-      await addAll(held.filter((c) => c.amount !== 0).map((c) => ({ ...claimKey(c), nanos: 0, committed: -c.amount, requests: 0 })));
+      rates.forEach((c, i) => {
+        const r = claimed[groups.length + i];
+        if (r?.status === 'fulfilled' && r.value === undefined && c.amount !== 0) undo.push({ ...c.scope, pk: ratePk(c.scope), period: c.period, nanos: 0, committed: -c.amount, requests: 0 });
+      });
+      await addAll(undo);
       if (recorded?.status === 'fulfilled') await client.send(new DeleteItemCommand({ TableName: table, Key: reservationKey(reservation) }));
       if (failure?.status === 'rejected') throw failure.reason;
-      const refused = reservation.claims[refusedAt];
+      // The first refused claim in the reservation's own order, as the caller listed its caps.
+      const refused = reservation.claims.find((c) => refusals.includes(c));
       if (!refused) throw new Error('unreachable: a refusal without its claim');
       return { ok: false, refused };
     },
@@ -176,50 +268,125 @@ export function dynamoSpend(client: DynamoDBClient, table: string): DynamoSpend 
     async getSpend(query) {
       const kind = query?.kind;
       const id = query?.id;
-      let items: Item[];
+      const days: { scope: Scope; totals: DayTotals }[] = [];
       if (kind !== undefined && id !== undefined) {
-        items = await queryAll(client, {
-          TableName: table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': { S: `${kind}#${id}` } },
-        });
-      } else if (kind !== undefined) {
-        items = await scanAll(client, {
-          TableName: table,
-          FilterExpression: 'begins_with(pk, :prefix)',
-          ExpressionAttributeValues: { ':prefix': { S: `${kind}#` } },
-        });
+        const scope = { kind, id };
+        const shards = await Promise.all(
+          Array.from({ length: DAY_SHARDS }, (_, shard) =>
+            queryAll(client, {
+              TableName: table,
+              KeyConditionExpression: 'pk = :pk AND begins_with(sk, :day)',
+              ExpressionAttributeValues: { ':pk': { S: dayPk(scope, shard) }, ':day': { S: 'day:' } },
+            }).then((items) => items.map((item) => ({ scope, totals: dayTotals(item, shard) }))),
+          ),
+        );
+        days.push(...shards.flat());
       } else {
-        // An id alone is a pk suffix, which no filter expression can match; filter below.
-        items = await scanAll(client, { TableName: table });
+        // A kind is a pk prefix (`project#`, `project.2#`); an id alone is a pk suffix, which no filter expression can match: filtered below.
+        const items = await scanAll(client, {
+          TableName: table,
+          FilterExpression: kind === undefined ? 'begins_with(sk, :day)' : 'begins_with(sk, :day) AND begins_with(pk, :kind)',
+          ExpressionAttributeValues: { ':day': { S: 'day:' }, ...(kind !== undefined && { ':kind': { S: kind } }) },
+        });
+        for (const item of items) {
+          const pk = item['pk']?.S ?? '';
+          const parsed = parseDayPk(pk, SCOPE_KINDS);
+          if (!parsed) throw new Error(`unexpected item in spend table: pk ${pk}`);
+          if ((kind === undefined || parsed.scope.kind === kind) && (id === undefined || parsed.scope.id === id)) days.push({ scope: parsed.scope, totals: dayTotals(item, parsed.shard) });
+        }
       }
-      return items
-        .filter((item) => !item['pk']?.S?.startsWith('reservations#') && isSpendPeriod(item['sk']?.S ?? ''))
-        .map(toCounter)
-        .filter((counter) => id === undefined || counter.scope.id === id)
-        .sort((a, b) => compareText(a.scope.kind, b.scope.kind) || compareText(a.scope.id, b.scope.id) || compareText(a.period, b.period));
+      return rollUp(days).sort((a, b) => compareText(a.scope.kind, b.scope.kind) || compareText(a.scope.id, b.scope.id) || compareText(a.period, b.period));
     },
   };
+}
+
+/** A scope's spend claims, checked together on its day counter; `hold` is what the counter holds for the request. */
+interface ScopeClaims {
+  readonly scope: Scope;
+  readonly claims: Claim[];
+  hold: number;
+}
+
+function spendClaimsByScope(claims: readonly Claim[]): ScopeClaims[] {
+  const groups = new Map<string, ScopeClaims>();
+  for (const c of claims) {
+    if (c.unit !== 'nanos') continue;
+    const name = `${c.scope.kind}\u0000${c.scope.id}`;
+    let group = groups.get(name);
+    if (!group) groups.set(name, (group = { scope: c.scope, claims: [], hold: 0 }));
+    group.claims.push(c);
+    // One counter holds for every period of the scope: the largest amount any of them asked for.
+    if (c.rule === 'within') group.hold = Math.max(group.hold, c.amount);
+  }
+  return [...groups.values()];
+}
+
+/** Which of a scope's claims its counter's totals (`now`) and the rest of each period do not leave room for. */
+function firstRefused(group: ScopeClaims, prior: Map<string, { committed: number; nanos: number }>, now: { committed: number; nanos: number }): Claim {
+  let tightest: { claim: Claim; margin: number } | undefined;
+  for (const c of group.claims) {
+    const rest = prior.get(c.period) ?? { committed: 0, nanos: 0 };
+    const margin = c.rule === 'within' ? c.limit - c.amount - rest.committed - now.committed : c.limit - rest.nanos - now.nanos - 1;
+    if (margin < 0) return c;
+    if (!tightest || margin < tightest.margin) tightest = { claim: c, margin };
+  }
+  // Granted room that was gone by the time it was read back (a concurrent claim): the tightest cap.
+  return tightest!.claim;
+}
+
+/**
+ * A settlement on the day-counter layout: each scope's counter for the request's day gains the cost
+ * and a request (on its main counter if it claimed a cap, a shard otherwise) and hands back what it
+ * held; in-flight claims hand back their slot. A release (null) only hands back.
+ */
+function settlementWrites(reservation: Reservation, actualNanos: number | null, shards: number): CounterWrite[] {
+  const day = dayLabel(reservation.at);
+  const groups = new Map(spendClaimsByScope(reservation.claims).map((group) => [`${group.scope.kind}\u0000${group.scope.id}`, group]));
+  const writes: CounterWrite[] = [];
+  for (const scope of reservation.scopes) {
+    const name = `${scope.kind}\u0000${scope.id}`;
+    const group = groups.get(name);
+    groups.delete(name);
+    const hold = group?.hold ?? 0;
+    if (actualNanos === null) {
+      if (hold > 0) writes.push({ ...scope, pk: dayPk(scope), period: day, nanos: 0, committed: -hold, requests: 0 });
+      continue;
+    }
+    writes.push({ ...scope, pk: dayPk(scope, group ? 0 : shardFor(reservation.id, shards)), period: day, nanos: actualNanos, committed: actualNanos - hold, requests: 1 });
+  }
+  // Claims on scopes the spend is not recorded against hand back what they held.
+  for (const group of groups.values()) {
+    if (group.hold > 0) writes.push({ ...group.scope, pk: dayPk(group.scope), period: day, nanos: 0, committed: -group.hold, requests: 0 });
+  }
+  for (const c of reservation.claims) {
+    if (c.unit === 'inflight' && c.amount !== 0) writes.push({ ...c.scope, pk: ratePk(c.scope), period: c.period, nanos: 0, committed: -c.amount, requests: 0 });
+  }
+  return writes;
+}
+
+/** A reservation recorded before the day-counter layout, settled on the per-period counters it claimed. */
+function legacySettlementWrites(reservation: Reservation, actualNanos: number | null): CounterWrite[] {
+  return settlementDeltas(reservation, actualNanos).map((delta) => ({ ...delta, pk: `${delta.kind}#${delta.id}` }));
+}
+
+/** Day counters summed per scope and day (across shards), then into each day's week, month and lifetime. */
+function rollUp(days: readonly { scope: Scope; totals: DayTotals }[]): SpendCounter[] {
+  const counters = new Map<string, { scope: Scope; period: string; nanos: number; committed: number; requests: number }>();
+  for (const { scope, totals } of days) {
+    for (const period of periodLabels(new Date(`${totals.day.slice(4)}T00:00:00Z`))) {
+      const name = `${scope.kind}\u0000${scope.id}\u0000${period}`;
+      let counter = counters.get(name);
+      if (!counter) counters.set(name, (counter = { scope, period, nanos: 0, committed: 0, requests: 0 }));
+      counter.nanos += totals.nanos;
+      counter.committed += totals.committed;
+      counter.requests += totals.requests;
+    }
+  }
+  return [...counters.values()].map(({ scope, period, nanos, committed, requests }) => ({ scope, period, nanos, reservedNanos: committed - nanos, requests }));
 }
 
 function shardOf(id: string): number {
   let hash = 0;
   for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) >>> 0;
   return hash % RESERVATION_SHARDS;
-}
-
-function toCounter(item: Item): SpendCounter {
-  const pk = item['pk']?.S ?? '';
-  // Split at the first '#': kinds never contain one, ids may.
-  const split = pk.indexOf('#');
-  const kind = pk.slice(0, split);
-  if (split < 0 || !Object.hasOwn(SCOPE_KINDS, kind)) throw new Error(`unexpected item in spend table: pk ${pk}`);
-  const nanos = safeInteger(item, 'nanos');
-  return {
-    scope: { kind: kind as ScopeKind, id: pk.slice(split + 1) },
-    period: item['sk']?.S ?? '',
-    nanos,
-    reservedNanos: safeInteger(item, 'committed') - nanos,
-    requests: safeInteger(item, 'requests'),
-  };
 }

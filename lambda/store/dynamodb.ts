@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { parseAccess, serializeAccess } from './access-lists';
 import { compareText, conditionally, type Item, requiredString, scanAll } from './dynamodb-items';
-import { dynamoSpend } from './dynamodb-spend';
+import { dynamoSpend, type DynamoSpendOptions } from './dynamodb-spend';
 import {
   type AccessLists,
   DuplicateKeyIdError,
@@ -31,6 +31,8 @@ export interface DynamoStoreOptions {
   readonly keysTable: string;
   /** Spend counters and reservations, partition key `pk` (S) and sort key `sk` (S). */
   readonly spendTable: string;
+  /** See {@link DynamoSpendOptions.uncappedShards}. @default 1 */
+  readonly uncappedShards?: number;
 }
 
 export interface TollgateTableNames {
@@ -271,7 +273,7 @@ export function openDynamoStore(options: DynamoStoreOptions): Store {
       return body === undefined ? undefined : (JSON.parse(body) as ProjectAccountRecord);
     },
 
-    ...dynamoSpend(client, options.spendTable),
+    ...dynamoSpend(client, options.spendTable, { ...(options.uncappedShards !== undefined && { uncappedShards: options.uncappedShards }) }),
 
     async close() {
       // Nothing to release: the client belongs to the caller (see DynamoStoreOptions.client).

@@ -126,6 +126,12 @@ describe('tollgate keys', () => {
       expect(result.stderr).not.toContain(result.stdout.trim());
     });
 
+    test('says which store the key went to: without --stack, the local SQLite file, with the flag a deployed stack would need', async () => {
+      const result = await tg('keys', 'create', '--project', 'acme');
+      expect(result.code).toBe(0);
+      expect(result.stderr).toContain(`Stored in the local SQLite store in ${env['TOLLGATE_DATA_DIR']}/, which only \`tollgate serve\` reads (for a deployed stack, put --stack <name> --region <region> before the command).`);
+    });
+
     test('caps, rate limits and expiry are in the record from the start, in exact nanos', async () => {
       // WHEN
       const created = await create('--project', 'acme', '--daily', '0.000000001', '--weekly', '10', '--monthly', '50', '--lifetime', '500.123456789', '--rpm', '60', '--concurrent', '4', '--expires', '12h');

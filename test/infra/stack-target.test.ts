@@ -63,6 +63,27 @@ describe('tollgate --stack/--region/--keys-table/--spend-table', () => {
     }
   });
 
+  it('asks for the region when --stack comes without one, naming the region the stack\'s name implies, and calls nothing', async () => {
+    // GIVEN a CloudFormation endpoint, and no region anywhere (no AWS_REGION, no config file)
+    const cloudformation = await startFakeCloudFormation();
+    try {
+      const env = { ...cloudformation.env, AWS_CONFIG_FILE: '/nonexistent/tollgate-test-config', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/tollgate-test-credentials' };
+
+      // WHEN
+      const result = await run(['--stack', 'Tollgate-eu-west-1', 'keys', 'list'], env);
+      const unnamed = await run(['--stack', 'gateway', 'keys', 'list'], env);
+
+      // THEN a usage error that says what to add, not a stack that "could not be read"
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("--stack Tollgate-eu-west-1 needs the stack's region: add --region eu-west-1 (or set AWS_REGION)");
+      expect(result.stderr).not.toContain('could not read');
+      expect(unnamed.stderr).toContain("--stack gateway needs the stack's region: add --region <region>");
+      expect(cloudformation.requests).toEqual([]);
+    } finally {
+      await cloudformation.close();
+    }
+  });
+
   it('refuses an option without its value', async () => {
     await expect(applyStackTarget(['--region', '--keys-table', 'K'], io({}))).rejects.toThrow(UsageError);
   });

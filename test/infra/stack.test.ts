@@ -7,7 +7,7 @@ import { DEFAULT_METRICS_NAMESPACE, publishedMetrics } from '../../lambda/observ
 import { PRICE_REFRESH_TABLE_ACTIONS } from '../../lib/price-refresh';
 import { RECONCILER_TABLE_ACTIONS } from '../../lib/reconciler';
 import { BEDROCK_ACTIONS, PROXY_TABLE_ACTIONS } from '../../lib/proxy';
-import { TollgateStack, type TollgateStackProps } from '../../lib/tollgate-stack';
+import { KEY_ADMIN_ACTIONS, TollgateStack, type TollgateStackProps } from '../../lib/tollgate-stack';
 import { tempDir } from '../cli/run';
 
 /** Bundling is skipped here (measured: ~1 s per function per synth); test/infra/bundle.test.ts bundles for real. */
@@ -90,7 +90,7 @@ describe('TollgateStack: tables', () => {
     });
   });
 
-  test('keys and spend tables are on-demand, with point-in-time recovery and the default recovery window, and survive deletion', () => {
+  test('keys and spend tables are on-demand, with point-in-time recovery and the default recovery window, and survive deletion (stack or console)', () => {
     // GIVEN
     const { stack, template } = synth();
 
@@ -104,7 +104,7 @@ describe('TollgateStack: tables', () => {
       expect(table).toMatchObject({
         DeletionPolicy: 'Retain',
         UpdateReplacePolicy: 'Retain',
-        Properties: { BillingMode: 'PAY_PER_REQUEST', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } },
+        Properties: { BillingMode: 'PAY_PER_REQUEST', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true },
       });
       expect((table['Properties'] as Json)['ProvisionedThroughput']).toBeUndefined();
       expect(((table['Properties'] as Json)['PointInTimeRecoverySpecification'] as Json)['RecoveryPeriodInDays']).toBeUndefined();
@@ -146,7 +146,7 @@ describe('TollgateStack: the proxy function', () => {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       TracingConfig: { Mode: 'Active' },
-      MemorySize: 1024,
+      MemorySize: 512,
       Timeout: 900,
       Handler: 'index.handler',
       Environment: { Variables: Match.objectLike({ [LAMBDA_ENV.keysTable]: Match.anyValue(), [LAMBDA_ENV.spendTable]: Match.anyValue(), [LAMBDA_ENV.pricesTable]: Match.anyValue(), [LAMBDA_ENV.metricsNamespace]: 'Tollgate' }) },
@@ -154,6 +154,34 @@ describe('TollgateStack: the proxy function', () => {
     template.resourceCountIs('AWS::Lambda::Url', 1);
     template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', InvokeMode: 'RESPONSE_STREAM' });
     template.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunctionUrl', Principal: '*', FunctionUrlAuthType: 'NONE' });
+  });
+
+  test('reserves 100 concurrent executions by default: a ceiling for floods and long streams, and a floor the account\'s other functions cannot take', () => {
+    // WHEN
+    const fallback = synth().template;
+    const more = synth({ proxyReservedConcurrency: 250 }).template;
+    const shared = synth({ proxyReservedConcurrency: 'unreserved' }).template;
+
+    // THEN
+    fallback.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler', Timeout: 900, ReservedConcurrentExecutions: 100 });
+    more.hasResourceProperties('AWS::Lambda::Function', { Timeout: 900, ReservedConcurrentExecutions: 250 });
+    expect(Object.keys(shared.findResources('AWS::Lambda::Function', { Properties: { ReservedConcurrentExecutions: Match.anyValue() } }))).toEqual([]);
+    // AND only the proxy has a reservation: the scheduled functions run one at a time anyway
+    expect(Object.keys(fallback.findResources('AWS::Lambda::Function', { Properties: { ReservedConcurrentExecutions: Match.anyValue() } }))).toEqual([
+      expect.stringMatching(/^ProxyFunction/),
+    ]);
+  });
+
+  test('spreads uncapped spend counters over shards only when told to', () => {
+    // WHEN
+    const plain = synth().template;
+    const sharded = synth({ spendShards: 4 }).template;
+
+    // THEN
+    const withShards = (template: Template) =>
+      Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ [LAMBDA_ENV.spendShards]: '4' }) } } }));
+    expect(withShards(plain)).toEqual([]);
+    expect(withShards(sharded)).toEqual([expect.stringMatching(/^ProxyFunction/)]);
   });
 
   test('its config reads every provider credential from the stack\'s secret, a field per provider', () => {
@@ -194,11 +222,19 @@ describe('TollgateStack: the proxy function', () => {
 
   test.each<[string, TollgateStackProps, RegExp]>([
     ['a 128 MB proxy', { proxyMemorySize: 128 }, /memorySize must be a whole number of MB from 256 to 10240, got 128/],
+    ['a reserved concurrency of 0 (which would refuse every request)', { proxyReservedConcurrency: 0 }, /reservedConcurrency must be a whole number of concurrent executions \(at least 1\), or 'unreserved'/],
+    ['a fractional reserved concurrency', { proxyReservedConcurrency: 2.5 }, /reservedConcurrency must be a whole number/],
+    ['eight spend shards', { spendShards: 8 }, /spendShards must be a whole number from 1 to 4, got 8/],
     ['a 1-minute price refresh', { priceRefreshInterval: Duration.minutes(1) }, /interval must be a whole number of minutes from 5 minutes to 8 hours/],
     ['an ftp price URL', { pricesUrl: 'ftp://example.com/data.json' }, /url must be an http\(s\) URL/],
     ['a stale-price age shorter than two refreshes', { maxPriceAge: Duration.hours(1) }, /maxPriceAge must be at least twice the price refresh interval/],
     ['a 0% error-rate alarm', { serverErrorRatePercent: 0 }, /serverErrorRatePercent must be above 0/],
     ['an alarm email without a domain', { alarmEmail: 'ops' }, /alarmEmail must be an email address/],
+    [
+      'a reservation TTL the reconciler could expire mid-request',
+      { gatewayConfig: { limits: { reservationTtlSeconds: 600 } } },
+      /limits\.reservationTtlSeconds \(600\) must exceed the proxy's 900 s timeout by 60 s.*set it to at least 960, or shorten the proxy's timeout/,
+    ],
   ])('rejects %s at synth time with a message that says how to fix it', (_case, props, message) => {
     expect(() => synth(props)).toThrow(message);
   });
@@ -244,7 +280,7 @@ describe('TollgateStack: least-privilege IAM', () => {
     const all = statements.flatMap(actions);
     expect(all.filter((action) => action.includes('*'))).toEqual([]);
     expect(all.filter((action) => /dynamodb:(Scan|DeleteTable|CreateTable|UpdateTable|BatchWriteItem)/.test(action))).toEqual([]);
-    expect(all.filter((action) => action.startsWith('bedrock:'))).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream']);
+    expect(all.filter((action) => action.startsWith('bedrock:'))).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream', 'bedrock:CountTokens']);
   });
 
   test('the price refresher may only read and write the prices table', () => {
@@ -301,6 +337,30 @@ describe('TollgateStack: secrets', () => {
       KmsKeyId: { 'Fn::GetAtt': [logicalId(stack, stack.secretsKey), 'Arn'] },
       SecretString: '{}',
     });
+  });
+});
+
+describe('TollgateStack: the secrets key', () => {
+  test('its policy lets the account administer the key through IAM but use it only through Secrets Manager in the stack\'s region', () => {
+    // GIVEN
+    const { stack, template } = synth();
+
+    // WHEN
+    const key = (template.toJSON().Resources as Record<string, Json>)[logicalId(stack, stack.secretsKey)]!;
+    const statements = ((key['Properties'] as Json)['KeyPolicy'] as { Statement: Statement[] }).Statement;
+
+    // THEN no statement grants kms:* (KMS's default policy), and only the administration statement is unconditional
+    const root = { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:root']] } };
+    expect(statements[0]).toEqual({ Sid: 'AdministerThroughIam', Effect: 'Allow', Principal: root, Action: [...KEY_ADMIN_ACTIONS], Resource: '*' });
+    const everyAction = statements.flatMap(actions);
+    expect(everyAction).not.toContain('kms:*');
+    for (const statement of statements.slice(1)) {
+      expect(statement).toMatchObject({ Effect: 'Allow', Principal: root, Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } } });
+    }
+    // AND use (decrypt, data keys, grants) appears only under that condition
+    const usable = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:CreateGrant', 'kms:ReEncrypt*'];
+    expect(actions(statements[0]!).filter((action) => usable.includes(action))).toEqual([]);
+    expect(statements.slice(1).flatMap(actions)).toEqual(expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey*']));
   });
 });
 
@@ -362,7 +422,7 @@ function dashboardMetrics(template: Template): { namespaces: Set<string>; metric
       } else if (typeof row[0] === 'string') {
         // [namespace, name, dim1, value1, ..., options?]
         const names = row.filter((cell): cell is string => typeof cell === 'string');
-        if (names[0] === 'AWS/Lambda') continue;
+        if (names[0]!.startsWith('AWS/')) continue; // AWS's own metrics: the platform widgets
         namespaces.add(names[0]!);
         metrics.add(`${names[1]}|${names.slice(2).filter((_, i) => i % 2 === 0).join(',')}`);
       }
@@ -397,12 +457,11 @@ describe('TollgateStack: dashboard and alarms', () => {
     expect(Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ [LAMBDA_ENV.metricsNamespace]: 'Tollgate/staging' }) } } }))).toHaveLength(3);
   });
 
-  test('four alarms — 5xx rate, spend-write failures, impossible usage, stale prices — on the published metrics, notifying one topic', () => {
+  test('the gateway\'s own alarms — 5xx rate, spend-write failures, impossible usage, stale prices — on the published metrics', () => {
     // GIVEN
-    const { template } = synth({ alarmEmail: 'ops@example.com' });
+    const { template } = synth();
 
     // THEN
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 5,
       ComparisonOperator: 'GreaterThanThreshold',
@@ -415,12 +474,86 @@ describe('TollgateStack: dashboard and alarms', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'SpendWriteFailures', Namespace: 'Tollgate', Statistic: 'Sum', Threshold: 1, TreatMissingData: 'notBreaching' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'UsageClamped', Namespace: 'Tollgate', Statistic: 'Sum', Threshold: 1, TreatMissingData: 'notBreaching' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'PriceDataAgeHours', Namespace: 'Tollgate', Statistic: 'Maximum', Threshold: 48, Period: 10800, TreatMissingData: 'breaching' });
-    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
-      const properties = alarm['Properties'] as Json;
-      expect(properties['AlarmActions']).toEqual([{ Ref: expect.stringMatching(/^MonitoringAlarmTopic/) }]);
-      expect(properties['OKActions']).toEqual(properties['AlarmActions']);
-    }
-    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  describe('platform alarms: what AWS reports, for failures no log line of the gateway can', () => {
+    const fn = (prefix: string) => [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp(`^${prefix}`) } }];
+    const stat = (namespace: string, metric: string, dimensions: unknown, stat: string, period: number) =>
+      Match.objectLike({ MetricStat: { Metric: { Namespace: namespace, MetricName: metric, Dimensions: dimensions }, Stat: stat, Period: period } });
+    const table = (prefix: string) => [{ Name: 'TableName', Value: { Ref: Match.stringLikeRegexp(`^${prefix}`) } }];
+    test.each<[string, Record<string, unknown>]>([
+      [
+        'proxy invocation errors, as a rate of invocations',
+        { Threshold: 5, Metrics: Match.arrayWith([Match.objectLike({ Expression: 'IF(total >= 10, 100 * failed / total, 0)' }), stat('AWS/Lambda', 'Errors', fn('ProxyFunction'), 'Sum', 300), stat('AWS/Lambda', 'Invocations', fn('ProxyFunction'), 'Sum', 300)]) },
+      ],
+      ['proxy throttles', { Namespace: 'AWS/Lambda', MetricName: 'Throttles', Dimensions: fn('ProxyFunction'), Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' }],
+      ['proxy invocations reaching their deadline (timeout less the 30 s kept to settle)', { Namespace: 'AWS/Lambda', MetricName: 'Duration', Dimensions: fn('ProxyFunction'), Statistic: 'Maximum', Threshold: 870_000 }],
+      ['proxy concurrency past 80% of its reservation', { Namespace: 'AWS/Lambda', MetricName: 'ConcurrentExecutions', Dimensions: fn('ProxyFunction'), Statistic: 'Maximum', Threshold: 80, Period: 60 }],
+      [
+        'function URL 5xx, as a rate of URL requests',
+        { Threshold: 5, Metrics: Match.arrayWith([stat('AWS/Lambda', 'Url5xxCount', fn('ProxyFunction'), 'Sum', 300), stat('AWS/Lambda', 'UrlRequestCount', fn('ProxyFunction'), 'Sum', 300)]) },
+      ],
+      [
+        'keys table throttled reads and writes',
+        { Threshold: 1, Metrics: Match.arrayWith([stat('AWS/DynamoDB', 'ReadThrottleEvents', table('KeysTable'), 'Sum', 300), stat('AWS/DynamoDB', 'WriteThrottleEvents', table('KeysTable'), 'Sum', 300)]) },
+      ],
+      [
+        'spend table throttled reads and writes',
+        { Threshold: 1, Metrics: Match.arrayWith([stat('AWS/DynamoDB', 'ReadThrottleEvents', table('SpendTable'), 'Sum', 300), stat('AWS/DynamoDB', 'WriteThrottleEvents', table('SpendTable'), 'Sum', 300)]) },
+      ],
+      ['reconciler failures in 2 of 3 runs', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: fn('ReconcilerFunction'), Period: 300, EvaluationPeriods: 3, DatapointsToAlarm: 2, Threshold: 1 }],
+      ['a reconciler that stopped running (no invocations is breaching)', { Namespace: 'AWS/Lambda', MetricName: 'Invocations', Dimensions: fn('ReconcilerFunction'), ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'breaching' }],
+      [
+        'three failed price refreshes in a row, reported or crashed',
+        {
+          EvaluationPeriods: 3,
+          Threshold: 1,
+          Metrics: Match.arrayWith([stat('Tollgate', 'PriceRefreshFailures', Match.absent(), 'Sum', 3600), stat('AWS/Lambda', 'Errors', fn('PriceRefreshFunction'), 'Sum', 3600)]),
+        },
+      ],
+    ])('%s', (_name, properties) => {
+      synth().template.hasResourceProperties('AWS::CloudWatch::Alarm', properties);
+    });
+
+    test('every alarm notifies the topic, on alarm and on recovery, and shows on the dashboard', () => {
+      // GIVEN
+      const { stack, template } = synth({ alarmEmail: 'ops@example.com' });
+
+      // THEN
+      const alarms = template.findResources('AWS::CloudWatch::Alarm');
+      expect(Object.keys(alarms)).toHaveLength(14);
+      for (const alarm of Object.values(alarms)) {
+        const properties = alarm['Properties'] as Json;
+        expect(properties['AlarmActions']).toEqual([{ Ref: expect.stringMatching(/^MonitoringAlarmTopic/) }]);
+        expect(properties['OKActions']).toEqual(properties['AlarmActions']);
+      }
+      template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+      const { body } = dashboardMetrics(template);
+      expect(stack.monitoring.alarms).toHaveLength(14);
+      const widgetAlarms = ((JSON.parse(body) as { widgets: Array<{ properties: { alarms?: unknown[] } }> }).widgets.find((w) => w.properties.alarms)?.properties.alarms ?? []);
+      expect(widgetAlarms).toHaveLength(14);
+    });
+
+    test('without reserved concurrency there is no concurrency alarm', () => {
+      const { template } = synth({ proxyReservedConcurrency: 'unreserved' });
+      expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ConcurrentExecutions' } }))).toEqual([]);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
+    });
+  });
+
+  test('the alarm topic refuses publishing over plain HTTP', () => {
+    // GIVEN
+    const { stack, template } = synth();
+
+    // THEN
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: logicalId(stack, stack.monitoring.topic) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Principal: '*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
   });
 });
 
@@ -446,6 +579,17 @@ describe('bin/cdk-app.ts', () => {
 
     // THEN
     expect(stacks.map((s) => [s.stackName, s.region])).toEqual([['Tollgate-us-east-1', 'us-east-1']]);
+  });
+
+  test('-c proxyConcurrency sets the reservation, or lifts it with "unreserved"', () => {
+    // WHEN
+    const reserved = appFromEntryPoint({ proxyConcurrency: '40' }).node.children.filter(Stack.isStack)[0]!;
+    const shared = appFromEntryPoint({ proxyConcurrency: 'unreserved' }).node.children.filter(Stack.isStack)[0]!;
+
+    // THEN
+    Template.fromStack(reserved).hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 40 });
+    expect(Object.keys(Template.fromStack(shared).findResources('AWS::Lambda::Function', { Properties: { ReservedConcurrentExecutions: Match.anyValue() } }))).toEqual([]);
+    expect(() => appFromEntryPoint({ proxyConcurrency: 'lots' })).toThrow(/reservedConcurrency must be a whole number/);
   });
 
   test('-c config and -c alarmEmail reach every region\'s stack', () => {

@@ -1,5 +1,6 @@
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { SETTLE_MARGIN_MS } from '../../lambda/handlers/env';
 import { runPriceRefresh } from '../../lambda/handlers/price-refresh';
 import { issueKey, type IssuedKey } from '../../lambda/keys/issue-key';
 import { publishedMetrics } from '../../lambda/observability/catalog';
@@ -259,6 +260,40 @@ describe('the Lambda proxy handler, through a stand-in for the streaming runtime
     expect(result.ended).toBe(false);
     expect(result.stream.response().prelude.statusCode).toBe(200);
     expect((await keyCounters())[0]!.requests).toBe(before + 1);
+  });
+
+  it('stops a stream still running near the function timeout, records its spend and cuts the response, instead of being killed unsettled', async () => {
+    // GIVEN a stream whose upstream goes silent after its first event, in an invocation with 400 ms left before its settle margin
+    let release = () => {};
+    upstream.behaviour = { holdAfterFirstChunk: new Promise<void>((resolve) => (release = resolve)) };
+    const before = (await keyCounters())[0] ?? { requests: 0, nanos: 0 };
+    stdout.length = 0;
+
+    try {
+      // WHEN
+      const result = await invoke(handler, chat({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'Hi' }] }), { remainingMs: SETTLE_MARGIN_MS + 400 });
+
+      // THEN the invocation ended at its deadline, not when the upstream would have, the stream closing with
+      // the API's own error event after the chunk that did arrive
+      expect(result.returnedAt - result.startedAt).toBeLessThan(SETTLE_MARGIN_MS);
+      expect(result.error).toBeUndefined();
+      const response = result.stream.response();
+      expect(response.prelude.statusCode).toBe(200);
+      const body = response.body.toString('utf8');
+      expect(body).toContain('"chat.completion.chunk"');
+      expect(body).toMatch(/data: \{"error":\{"message":"The upstream provider broke off the stream; the response is incomplete\."/);
+      expect(body).not.toContain('[DONE]');
+      // AND the request was settled before it returned: charged its reservation, since its usage never arrived
+      const settled = emfLines().find((line) => line['event'] === 'request_settled')!;
+      expect(settled).toMatchObject({ outcome: 'upstream-failed' });
+      expect(settled['nanos']).toBe(settled['estimate_nanos']);
+      const after = (await keyCounters())[0]!;
+      expect(after.requests).toBe(before.requests + 1);
+      expect(after.nanos - before.nanos).toBe(settled['nanos']);
+      expect(after.reservedNanos).toBe(0);
+    } finally {
+      release();
+    }
   });
 
   it('answers the health check on /', async () => {

@@ -217,6 +217,30 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect((await store.getSpend({ kind: 'user', id: 'ada' })).find((c) => c.period === 'week:2026-11-23')).toMatchObject({ reservedNanos: 1_000 });
     });
 
+    it('holds a week, month or lifetime cap against the spend of the period\'s earlier days, and a day cap against its own day only', async () => {
+      // GIVEN spend settled on earlier days: the 3rd and the 26th (yesterday) of November, and October
+      const scopes = [{ kind: 'project', id: 'acme' }] as const;
+      await reserveAndSettle(store, { scopes, at: new Date('2026-10-30T10:00:00Z') }, 250);
+      await reserveAndSettle(store, { scopes, at: new Date('2026-11-03T10:00:00Z') }, 300);
+      await reserveAndSettle(store, { scopes, at: new Date('2026-11-26T23:59:59Z') }, 200);
+      const today = (claim: Claim) => reservation({ scopes, claims: [claim], estimateNanos: claim.amount });
+      const project = { kind: 'project', id: 'acme' } as const;
+      const monthly = capOn(project, 'month:2026-11', 1_000);
+      const weekly = capOn(project, 'week:2026-11-23', 600);
+      const lifetime = capOn(project, 'lifetime', 1_200);
+      const daily = capOn(project, 'day:2026-11-27', 100);
+
+      // THEN on the 27th each cap has the room its period left: month 1000 − 500, week 600 − 200, lifetime 1200 − 750, day 100
+      expect(await store.reserve(today(monthly(501)))).toEqual({ ok: false, refused: monthly(501) });
+      expect(await store.reserve(today(weekly(401)))).toEqual({ ok: false, refused: weekly(401) });
+      expect(await store.reserve(today(lifetime(451)))).toEqual({ ok: false, refused: lifetime(451) });
+      expect(await store.reserve(today(daily(101)))).toEqual({ ok: false, refused: daily(101) });
+      // AND with several caps on one scope, the one without room refuses, and is named
+      expect(await store.reserve(reservation({ scopes, claims: [weekly(60), monthly(501)], estimateNanos: 501 }))).toEqual({ ok: false, refused: monthly(501) });
+      expect(await store.reserve(reservation({ scopes, claims: [monthly(401), weekly(401)], estimateNanos: 401 }))).toEqual({ ok: false, refused: weekly(401) });
+      expect(await store.reserve(reservation({ scopes, claims: [monthly(400), weekly(400), lifetime(400)], estimateNanos: 400 }))).toEqual({ ok: true });
+    });
+
     it('admits under a soft cap while settled spend is below it, whatever is in flight', async () => {
       const soft = (limit: number): Claim => ({ scope: { kind: 'project', id: 'acme' }, period: 'lifetime', unit: 'nanos', amount: 0, limit, rule: 'under' });
       const scopes = [{ kind: 'project', id: 'acme' }] as const;

@@ -103,19 +103,24 @@ export interface Invocation {
 }
 
 /** Runs one invocation the way the runtime does: event, response stream, context; waits for the handler's promise. */
-export async function invoke(handler: StreamingHandler<LambdaFunctionURLEvent>, event: LambdaFunctionURLEvent, options: { writeDelayMs?: number } = {}): Promise<Invocation> {
+export async function invoke(
+  handler: StreamingHandler<LambdaFunctionURLEvent>,
+  event: LambdaFunctionURLEvent,
+  options: { writeDelayMs?: number; /** What the context says is left of the invocation. @default 900_000 */ remainingMs?: number } = {},
+): Promise<Invocation> {
   const stream = new ResponseStreamStandIn(options.writeDelayMs);
   const startedAt = performance.now();
   let error: unknown;
   try {
-    await handler(event, stream, lambdaContext());
+    await handler(event, stream, lambdaContext(options.remainingMs));
   } catch (caught) {
     error = caught;
   }
   return { stream, startedAt, returnedAt: performance.now(), error, ended: stream.writableEnded };
 }
 
-export function lambdaContext(): Context {
+export function lambdaContext(remainingMs = 900_000): Context {
+  const deadline = Date.now() + remainingMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: 'tollgate-proxy',
@@ -125,7 +130,7 @@ export function lambdaContext(): Context {
     awsRequestId: `req-${Math.random().toString(16).slice(2)}`,
     logGroupName: '/aws/lambda/tollgate-proxy',
     logStreamName: 'stream',
-    getRemainingTimeInMillis: () => 900_000,
+    getRemainingTimeInMillis: () => deadline - Date.now(),
     done: () => {},
     fail: () => {},
     succeed: () => {},
