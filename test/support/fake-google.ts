@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
@@ -57,7 +58,7 @@ export interface SeenRequest {
 export interface FakeGoogle {
   /** `http://127.0.0.1:<port>`: the Vertex API. */
   readonly baseUrl: string;
-  /** `http://127.0.0.1:<port>/token`: the OAuth token endpoint, on its own server. */
+  /** `http://127.0.0.1:<port>/token/<uuid>`: the OAuth token endpoint, on its own server. */
   readonly tokenUrl: string;
   readonly requests: SeenRequest[];
   /** Every successful mint, in order. */
@@ -107,9 +108,12 @@ export async function startFakeGoogle(account: Pick<ServiceAccountPair, 'publicK
     },
   };
 
+  // A path of its own: the gateway caches tokens per credential and token URL for the process, and
+  // a later fake on a reused port must not be handed a token this one minted.
+  const tokenPath = `/token/${randomUUID()}`;
   const tokenServer = createServer((req, res) => {
     void collect(req).then(async (body) => {
-      if (req.method !== 'POST' || req.url !== '/token') return json(res, 404, { error: 'not_found' });
+      if (req.method !== 'POST' || req.url !== tokenPath) return json(res, 404, { error: 'not_found' });
       if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded')) {
         return json(res, 400, { error: 'invalid_request', error_description: 'Expected a form-encoded body.' });
       }
@@ -137,7 +141,7 @@ export async function startFakeGoogle(account: Pick<ServiceAccountPair, 'publicK
 
   const tokenPort = await listen(tokenServer);
   const vertexPort = await listen(vertexServer);
-  Object.assign(fake, { baseUrl: `http://127.0.0.1:${vertexPort}`, tokenUrl: `http://127.0.0.1:${tokenPort}/token` });
+  Object.assign(fake, { baseUrl: `http://127.0.0.1:${vertexPort}`, tokenUrl: `http://127.0.0.1:${tokenPort}${tokenPath}` });
   return fake;
 }
 
