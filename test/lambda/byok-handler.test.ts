@@ -10,6 +10,7 @@ import { startFakeOpenAI, UPSTREAM_KEY, type FakeOpenAI } from '../support/fake-
 import { startRecordingServer, type RecordingServer } from '../support/recording-server';
 import { startFakeSecretsManager, type FakeSecretsManager } from './support/aws-fakes';
 import { functionUrlEvent, installRuntimeStandIn, invoke } from './support/streaming-runtime';
+import { setProcessEnv } from './support/process-env';
 
 const STACK = 'Tollgate-test';
 const MANAGED_SECRET = `tollgate/${STACK}/providers`;
@@ -73,17 +74,7 @@ describe('a project’s own provider account on a deployed stack', () => {
       TOLLGATE_SPEND_TABLE: tables.spendTable,
       TOLLGATE_CONFIG_JSON: JSON.stringify({ providers: { openai: { baseUrl: managed.baseUrl, credential: { secret: MANAGED_SECRET, field: 'openai' } } } }),
     };
-    const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
-    Object.assign(process.env, env);
-    restore = [
-      () => {
-        for (const [name, value] of Object.entries(saved)) {
-          if (value === undefined) delete process.env[name];
-          else process.env[name] = value;
-        }
-      },
-      installRuntimeStandIn(),
-    ];
+    restore = [setProcessEnv(env), installRuntimeStandIn()];
     stdout = [];
     const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       stdout.push(String(chunk));

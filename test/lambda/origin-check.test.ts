@@ -7,6 +7,7 @@ import { startDynalite, type LocalDynamo } from '../support/dynalite';
 import { fixture, startFakeOpenAI, UPSTREAM_KEY, type FakeOpenAI } from '../support/fake-openai';
 import { startFakeSecretsManager, type FakeSecretsManager } from './support/aws-fakes';
 import { functionUrlEvent, installRuntimeStandIn, invoke } from './support/streaming-runtime';
+import { setProcessEnv } from './support/process-env';
 
 const PROVIDER_SECRET = 'tollgate/test/providers';
 const ORIGIN_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:TollgateOriginSecret-AbCdEf';
@@ -45,17 +46,7 @@ describe('the proxy handler behind a CloudFront front', () => {
       TOLLGATE_ORIGIN_SECRET_ARN: ORIGIN_SECRET,
       TOLLGATE_CONFIG_JSON: JSON.stringify({ providers: { openai: { baseUrl: upstream.baseUrl, credential: { secret: PROVIDER_SECRET, field: 'openai' } } } }),
     };
-    const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
-    Object.assign(process.env, env);
-    restore = [
-      () => {
-        for (const [name, value] of Object.entries(saved)) {
-          if (value === undefined) delete process.env[name];
-          else process.env[name] = value;
-        }
-      },
-      installRuntimeStandIn(),
-    ];
+    restore = [setProcessEnv(env), installRuntimeStandIn()];
     const spy = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
     restore.push(() => spy.mockRestore());
     jest.isolateModules(() => {

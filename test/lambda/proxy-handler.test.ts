@@ -14,6 +14,7 @@ import { fixture, startFakeOpenAI, UPSTREAM_KEY, type FakeOpenAI } from '../supp
 import { samplePriceData, withPrice } from '../prices/price-data';
 import { startFakePriceSource, startFakeSecretsManager, startRecordingProxy, type FakeSecretsManager, type Listening } from './support/aws-fakes';
 import { functionUrlEvent, installRuntimeStandIn, invoke, PRELUDE_CONTENT_TYPE } from './support/streaming-runtime';
+import { setProcessEnv } from './support/process-env';
 
 const SECRET_ID = 'tollgate/test/providers';
 const NAMESPACE = 'TollgateTest';
@@ -58,17 +59,7 @@ describe('the Lambda proxy handler, through a stand-in for the streaming runtime
       TOLLGATE_METRICS_NAMESPACE: NAMESPACE,
       TOLLGATE_CONFIG_JSON: JSON.stringify({ providers: { openai: { baseUrl: upstream.baseUrl, credential: { secret: SECRET_ID, field: 'openai' } } } }),
     };
-    const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
-    Object.assign(process.env, env);
-    restore = [
-      () => {
-        for (const [name, value] of Object.entries(saved)) {
-          if (value === undefined) delete process.env[name];
-          else process.env[name] = value;
-        }
-      },
-      installRuntimeStandIn(),
-    ];
+    restore = [setProcessEnv(env), installRuntimeStandIn()];
     stdout = [];
     const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       stdout.push(String(chunk));
