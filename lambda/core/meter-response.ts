@@ -12,7 +12,7 @@ import { formatUsd } from '../pricing/money';
 import type { Pricer } from '../pricing/pricer';
 import type { UsageReading } from '../providers/types';
 import type { Reservation, Store } from '../store/port';
-import { GatewayError } from './errors';
+import { GatewayError, GatewayTimeLimitError } from './errors';
 import type { GatewayResponse } from './http-types';
 import type { LogFields, Logger } from './log';
 import type { ParsedRoute } from './route';
@@ -153,8 +153,11 @@ function meterStream(upstream: UpstreamResponse, framing: Framing, context: Mete
   return { status: upstream.status, headers: upstream.headers, body: meteredBody(upstream.body, observe, onEnd, ending) };
 }
 
-/** What the client is told when its stream broke: the provider went silent past the idle timeout, or broke off. */
+const TIME_LIMIT_REACHED = "The gateway's time limit for this request ran out; the response is incomplete.";
+
+/** What the client is told when its stream broke: the gateway's time for it ran out, the provider went silent past the idle timeout, or broke off. */
 function brokenStream(error: unknown): GatewayError {
+  if (error instanceof GatewayTimeLimitError) return new GatewayError('upstream_timeout', TIME_LIMIT_REACHED);
   const silent = typeof error === 'object' && error !== null && 'code' in error && error.code === 'UND_ERR_BODY_TIMEOUT';
   return silent
     ? new GatewayError('upstream_timeout', 'The upstream provider went silent in the middle of the stream; the response is incomplete.')
