@@ -428,7 +428,8 @@ Example:
 export const PROVIDERS_LIST_HELP = `Usage: tollgate providers list [--project <project>] [--json]
 
 Lists project provider accounts: project, name, kind, the credential's last 4 characters (none
-for one shorter than 12), where it is stored, and the base URL. The credential itself is never shown.
+for one shorter than 12, or JSON; a service account's key file shows its client_email), where it
+is stored, and the base URL. The credential itself is never shown.
 `;
 
 export const PROVIDERS_REMOVE_HELP = `Usage: tollgate providers remove <name> --project <project> [--json]

@@ -37,15 +37,17 @@ function help(io: CliIo, text: string): number {
   return 0;
 }
 
-/** What the CLI shows of a project account: never the credential, at most its last four characters. */
+/** What the CLI shows of a project account: never the credential, at most its last four characters or its service account. */
 export interface ProviderAccountView {
   readonly project: string;
   readonly name: string;
   readonly kind: string;
   readonly baseUrl: string | null;
   readonly options: unknown;
-  /** The credential's last four characters; null when it is too short to show any. */
+  /** The credential's last four characters; null when it is too short to show any, or JSON. */
   readonly credentialEndsWith: string | null;
+  /** A service-account JSON credential's `client_email`, shown in its place. */
+  readonly serviceAccount: string | null;
   /** `sealed`: encrypted in the store with the local secret key. `secrets-manager`: a secret of the stack. */
   readonly storedIn: 'sealed' | 'secrets-manager';
   readonly secretId: string | null;
@@ -59,7 +61,8 @@ function accountView(record: ProjectAccountRecord): ProviderAccountView {
     kind: record.kind,
     baseUrl: record.baseUrl ?? null,
     options: record.options ?? null,
-    credentialEndsWith: record.hint === '' ? null : record.hint,
+    credentialEndsWith: record.hint === '' || CUT_FROM_JSON.test(record.hint) ? null : record.hint,
+    serviceAccount: record.serviceAccount ?? null,
     storedIn: record.credential.kind === 'sealed' ? 'sealed' : 'secrets-manager',
     secretId: record.credential.kind === 'secret' ? record.credential.secretId : null,
     createdAt: record.createdAt,
@@ -71,6 +74,25 @@ const BUILT_IN_ROUTES = new Set<string>([...PROVIDER_IDS, ...Object.values(PROVI
 
 /** Shorter credentials show nothing of themselves: four characters of a short one are too much of it. */
 const HINT_MIN_LENGTH = 12;
+/** A hint an earlier release cut from the end of a JSON credential (`"\n}`): no key ends so. */
+const CUT_FROM_JSON = /["{}\s]/;
+
+/**
+ * What listings may show of a credential. A JSON one's last characters are its punctuation, or
+ * the end of the secret it holds last (an AWS secret access key): never those. A service
+ * account's key file is named by its `client_email` instead, which is not secret.
+ */
+function describeCredential(credential: string): Pick<ProjectAccountRecord, 'hint' | 'serviceAccount'> {
+  if (!credential.startsWith('{')) return { hint: credential.length >= HINT_MIN_LENGTH ? credential.slice(-4) : '' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(credential);
+  } catch {
+    return { hint: '' };
+  }
+  const email = typeof parsed === 'object' && parsed !== null && 'client_email' in parsed ? parsed.client_email : undefined;
+  return typeof email === 'string' && /^[^@\s]+@[^@\s]+$/.test(email) && email.length <= 254 ? { hint: '', serviceAccount: email } : { hint: '' };
+}
 const MAX_CREDENTIAL_BYTES = 64 * 1024;
 
 async function addAccount(args: readonly string[], io: CliIo): Promise<number> {
@@ -125,7 +147,7 @@ async function addAccount(args: readonly string[], io: CliIo): Promise<number> {
     const stored: StoredCredential = secrets
       ? { kind: 'secret', secretId: await secrets.put(project, name, credential) }
       : { kind: 'sealed', sealed: sealCredential(credential, localKey(io), sealingContext({ project, name })) };
-    const record: ProjectAccountRecord = { ...draft, credential: stored, hint: credential.length >= HINT_MIN_LENGTH ? credential.slice(-4) : '' };
+    const record: ProjectAccountRecord = { ...draft, credential: stored, ...describeCredential(credential) };
     const added = await withStore(io, async (store) => {
       await store.createProject({ name: project, createdAt });
       return store.addProjectAccount(record);
@@ -142,7 +164,8 @@ async function addAccount(args: readonly string[], io: CliIo): Promise<number> {
     if (values.json) printJson(io.stdout, view);
     else {
       const where = stored.kind === 'sealed' ? 'encrypted in the local store' : `in Secrets Manager as ${stored.secretId}`;
-      const ends = view.credentialEndsWith === null ? '' : ` (ending "${view.credentialEndsWith}")`;
+      const ends =
+        view.serviceAccount !== null ? ` (service account ${view.serviceAccount})` : view.credentialEndsWith === null ? '' : ` (ending "${view.credentialEndsWith}")`;
       io.stdout.write(
         `Added provider account "${name}" (${kind}) to project "${project}"; its credential${ends} is stored ${where}.\n` +
           `Keys of project "${project}" now use it in place of the gateway's own ${kind} accounts, and may name it as route "${name}". ${SETTINGS_DELAY}\n`,
@@ -176,7 +199,7 @@ async function listAccounts(args: readonly string[], io: CliIo): Promise<number>
         view.project,
         view.name,
         view.kind,
-        view.credentialEndsWith === null ? '-' : `...${view.credentialEndsWith}`,
+        view.serviceAccount ?? (view.credentialEndsWith === null ? '-' : `...${view.credentialEndsWith}`),
         view.storedIn === 'sealed' ? 'sealed (local)' : 'secrets manager',
         orDash(view.baseUrl ?? undefined),
         shortTime(view.createdAt),

@@ -174,8 +174,10 @@ export interface ProjectAccountRecord {
   /** The kind's options (JSON), validated by its adapter as a config file's would be. */
   readonly options?: unknown;
   readonly credential: StoredCredential;
-  /** The credential's last four characters, for listings; empty when it is too short to show any. */
+  /** The credential's last four characters, for listings; empty when it is too short to show any, or JSON. */
   readonly hint: string;
+  /** A service-account JSON credential's `client_email` (not a secret): what listings show of it instead. */
+  readonly serviceAccount?: string;
   readonly createdAt: string;
 }
 

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { envCredentials } from '../../lambda/config/credentials';
 import { projectAccountSettings } from '../../lambda/routing/project-accounts';
 import { openSqliteStore } from '../../lambda/store/sqlite';
+import { CLIENT_EMAIL, createServiceAccount } from '../support/fake-google';
 import { json, run, tempDir, type Run } from './run';
 
 const CREDENTIAL = 'sk-Hq4x9t2LmN8pR3vB6cK1dZ0yWfGjA7e5';
@@ -16,6 +17,7 @@ interface ListedAccount {
   baseUrl: string | null;
   options: unknown;
   credentialEndsWith: string | null;
+  serviceAccount: string | null;
   storedIn: 'sealed' | 'secrets-manager';
   secretId: string | null;
   createdAt: string;
@@ -76,6 +78,7 @@ describe('tollgate providers', () => {
         baseUrl: 'https://eu.api.openai.com/v1',
         options: null,
         credentialEndsWith: 'A7e5',
+        serviceAccount: null,
         storedIn: 'sealed',
         secretId: null,
         createdAt: NOW.toISOString(),
@@ -185,5 +188,46 @@ describe('tollgate providers', () => {
 
     expect((await list())[0]?.credentialEndsWith).toBeNull();
     expect((await tg(['providers', 'list'])).stdout).toMatch(/^acme\s+groq-acme\s+groq\s+-\s+sealed \(local\)/m);
+  });
+
+  it('shows a service-account JSON by its client_email, never a piece of the JSON', async () => {
+    // GIVEN a key file as the Cloud console downloads it (indented, ending in a newline)
+    const keyFile = `${JSON.stringify(JSON.parse(createServiceAccount().json), null, 2)}\n`;
+    const file = join(dir.path, 'vertex.json');
+    writeFileSync(file, keyFile);
+
+    // WHEN it is added, then listed
+    const added = await tg(['providers', 'add', '--project', 'acme', '--name', 'vertex-acme', '--kind', 'google-vertex', '--credential-file', file, '--options', '{"project":"acme-ai","location":"us-central1"}']);
+    const [listed] = await list();
+    const table = (await tg(['providers', 'list'])).stdout;
+
+    // THEN the account is named by its service account, and nothing of the JSON is shown
+    expect(added).toMatchObject({ code: 0, stdout: expect.stringContaining(`its credential (service account ${CLIENT_EMAIL}) is stored encrypted`) });
+    expect(listed).toMatchObject({ name: 'vertex-acme', credentialEndsWith: null, serviceAccount: CLIENT_EMAIL });
+    expect(table).toMatch(new RegExp(`^acme\\s+vertex-acme\\s+google-vertex\\s+${CLIENT_EMAIL.replaceAll('.', '\\.')}\\s+sealed \\(local\\)`, 'm'));
+    for (const output of [added.stdout, table]) expect(output).not.toMatch(/"\s*\}|PRIVATE KEY|ending/);
+  });
+
+  it('shows nothing of another JSON credential (a Bedrock access key), whose last characters are its secret’s', async () => {
+    env = { ...env, AWS_KEY: JSON.stringify({ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }) };
+
+    await add('--credential-from-env', 'AWS_KEY', '--name', 'bedrock-acme', '--kind', 'bedrock');
+
+    expect((await list())[0]).toMatchObject({ credentialEndsWith: null, serviceAccount: null });
+    expect((await tg(['providers', 'list'])).stdout).toMatch(/^acme\s+bedrock-acme\s+bedrock\s+-\s+sealed \(local\)/m);
+  });
+
+  it('hides a hint an earlier release cut from a JSON credential', async () => {
+    // GIVEN a record stored with the last 4 characters of a service-account JSON, as session 6's CLI stored them
+    const store = openSqliteStore({ dataDir: dir.path });
+    try {
+      await store.createProject({ name: 'acme', createdAt: NOW.toISOString() });
+      await store.addProjectAccount({ project: 'acme', name: 'vertex-old', kind: 'google-vertex', options: { project: 'acme-ai', location: 'us-central1' }, credential: { kind: 'secret', secretId: 'tollgate/x/byok/acme/vertex-old-0000' }, hint: 'm"\n}', createdAt: NOW.toISOString() });
+    } finally {
+      await store.close();
+    }
+
+    // THEN the listing shows no hint
+    expect((await list())[0]).toMatchObject({ name: 'vertex-old', credentialEndsWith: null, serviceAccount: null });
   });
 });
