@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ACCOUNT_NAME, ConfigError } from '../config/config';
+import { ACCOUNT_NAME, ConfigError, UNPRICED_POLICIES } from '../config/config';
 import { localSecretKey, sealCredential } from '../config/sealed-credentials';
 import { sealingContext } from '../config/credentials';
 import { isProviderId, PROVIDER_IDS, PROVIDERS } from '../providers';
@@ -44,6 +44,10 @@ export interface ProviderAccountView {
   readonly kind: string;
   readonly baseUrl: string | null;
   readonly options: unknown;
+  /** What a request the gateway cannot price meets: refused (`reject`), forwarded at no cost (`allow`), or forwarded and its key blocked (`block`). */
+  readonly unpriced: 'reject' | 'allow' | 'block';
+  /** Under `block`, for how long; null otherwise. */
+  readonly unpricedBlockMinutes: number | null;
   /** The credential's last four characters; null when it is too short to show any, or JSON. */
   readonly credentialEndsWith: string | null;
   /** A service-account JSON credential's `client_email`, shown in its place. */
@@ -61,6 +65,8 @@ function accountView(record: ProjectAccountRecord): ProviderAccountView {
     kind: record.kind,
     baseUrl: record.baseUrl ?? null,
     options: record.options ?? null,
+    unpriced: record.unpriced ?? 'reject',
+    unpricedBlockMinutes: record.unpriced === 'block' ? (record.unpricedBlockMinutes ?? DEFAULT_BLOCK_MINUTES) : null,
     credentialEndsWith: record.hint === '' || CUT_FROM_JSON.test(record.hint) ? null : record.hint,
     serviceAccount: record.serviceAccount ?? null,
     storedIn: record.credential.kind === 'sealed' ? 'sealed' : 'secrets-manager',
@@ -71,6 +77,9 @@ function accountView(record: ProjectAccountRecord): ProviderAccountView {
 
 /** Route names every gateway already has (and `/proxy/models`): an account of the same name could never be reached by it. */
 const BUILT_IN_ROUTES = new Set<string>([...PROVIDER_IDS, ...Object.values(PROVIDERS).flatMap((adapter) => adapter.routes), 'models']);
+
+/** As a config file's `unpricedBlockMinutes` defaults. */
+const DEFAULT_BLOCK_MINUTES = 60;
 
 /** Shorter credentials show nothing of themselves: four characters of a short one are too much of it. */
 const HINT_MIN_LENGTH = 12;
@@ -105,6 +114,8 @@ async function addAccount(args: readonly string[], io: CliIo): Promise<number> {
     'credential-file': { type: 'string' },
     'base-url': { type: 'string' },
     options: { type: 'string' },
+    unpriced: { type: 'string' },
+    'unpriced-block-minutes': { type: 'string' },
   });
   const project = nonEmpty(values.project, '--project', command);
   if (project === undefined) throw new UsageError('--project is required: the project whose keys the account serves', command);
@@ -115,6 +126,7 @@ async function addAccount(args: readonly string[], io: CliIo): Promise<number> {
   }
   const options = parseOptions(values.options, command);
   const baseUrl = nonEmpty(values['base-url'], '--base-url', command);
+  const unpriced = unpricedPolicy(values.unpriced, values['unpriced-block-minutes'], command);
   const createdAt = now(io).toISOString();
   // Checked as the gateway will read it, before any credential is stored anywhere.
   const draft: ProjectAccountRecord = {
@@ -123,6 +135,7 @@ async function addAccount(args: readonly string[], io: CliIo): Promise<number> {
     kind,
     ...(baseUrl !== undefined && { baseUrl }),
     ...(options !== undefined && { options }),
+    ...unpriced,
     credential: { kind: 'secret', secretId: '-' },
     hint: '',
     createdAt,
@@ -168,7 +181,7 @@ async function addAccount(args: readonly string[], io: CliIo): Promise<number> {
         view.serviceAccount !== null ? ` (service account ${view.serviceAccount})` : view.credentialEndsWith === null ? '' : ` (ending "${view.credentialEndsWith}")`;
       io.stdout.write(
         `Added provider account "${name}" (${kind}) to project "${project}"; its credential${ends} is stored ${where}.\n` +
-          `Keys of project "${project}" now use it in place of the gateway's own ${kind} accounts, and may name it as route "${name}". ${SETTINGS_DELAY}\n`,
+          `Keys of project "${project}" now use it in place of the gateway's own ${kind} accounts, and may name it as route "${name}".${unpricedNote(view)} ${SETTINGS_DELAY}\n`,
       );
     }
     return 0;
@@ -192,7 +205,7 @@ async function listAccounts(args: readonly string[], io: CliIo): Promise<number>
   }
   printTable(
     io.stdout,
-    [{ header: 'PROJECT' }, { header: 'NAME' }, { header: 'KIND' }, { header: 'CREDENTIAL' }, { header: 'STORED' }, { header: 'BASE URL' }, { header: 'CREATED' }],
+    [{ header: 'PROJECT' }, { header: 'NAME' }, { header: 'KIND' }, { header: 'CREDENTIAL' }, { header: 'STORED' }, { header: 'UNPRICED' }, { header: 'BASE URL' }, { header: 'CREATED' }],
     records.map((record) => {
       const view = accountView(record);
       return [
@@ -201,6 +214,7 @@ async function listAccounts(args: readonly string[], io: CliIo): Promise<number>
         view.kind,
         view.serviceAccount ?? (view.credentialEndsWith === null ? '-' : `...${view.credentialEndsWith}`),
         view.storedIn === 'sealed' ? 'sealed (local)' : 'secrets manager',
+        view.unpricedBlockMinutes === null ? view.unpriced : `block ${view.unpricedBlockMinutes} min`,
         orDash(view.baseUrl ?? undefined),
         shortTime(view.createdAt),
       ];
@@ -243,6 +257,29 @@ function accountName(given: string | undefined, command: string): string {
   if (!ACCOUNT_NAME.test(given)) throw new UsageError('an account name is lower-case letters, digits and "-", starting with a letter or digit (it is a route name)', command);
   if (BUILT_IN_ROUTES.has(given)) throw new UsageError(`"${given}" is a route every gateway already has; choose another name, such as "${given}-own"`, command);
   return given;
+}
+
+/** `--unpriced` as the record stores it: nothing for the default, `reject`, as records made before the flag. */
+function unpricedPolicy(policy: string | undefined, minutes: string | undefined, command: string): Pick<ProjectAccountRecord, 'unpriced' | 'unpricedBlockMinutes'> {
+  if (policy !== undefined && !(UNPRICED_POLICIES as readonly string[]).includes(policy)) {
+    throw new UsageError(`--unpriced must be one of ${UNPRICED_POLICIES.join(', ')}, not "${policy}"`, command);
+  }
+  if (minutes === undefined) return policy === undefined || policy === 'reject' ? {} : { unpriced: policy as 'allow' | 'block' };
+  if (policy !== 'block') throw new UsageError('--unpriced-block-minutes goes with --unpriced block', command);
+  if (!/^[1-9][0-9]{0,6}$/.test(minutes)) throw new UsageError(`--unpriced-block-minutes must be a whole number of minutes above 0, not "${minutes}"`, command);
+  return { unpriced: 'block', unpricedBlockMinutes: Number(minutes) };
+}
+
+/** Said when an account is added with a policy other than the default. */
+function unpricedNote(view: ProviderAccountView): string {
+  switch (view.unpriced) {
+    case 'reject':
+      return '';
+    case 'allow':
+      return ' A model tollgate has no price for is forwarded on it and recorded at no cost.';
+    case 'block':
+      return ` A model tollgate has no price for is forwarded on it, then the key is blocked for ${view.unpricedBlockMinutes} minutes.`;
+  }
 }
 
 function parseOptions(text: string | undefined, command: string): unknown {

@@ -16,6 +16,8 @@ interface ListedAccount {
   kind: string;
   baseUrl: string | null;
   options: unknown;
+  unpriced: string;
+  unpricedBlockMinutes: number | null;
   credentialEndsWith: string | null;
   serviceAccount: string | null;
   storedIn: 'sealed' | 'secrets-manager';
@@ -77,6 +79,8 @@ describe('tollgate providers', () => {
         kind: 'openai',
         baseUrl: 'https://eu.api.openai.com/v1',
         options: null,
+        unpriced: 'reject',
+        unpricedBlockMinutes: null,
         credentialEndsWith: 'A7e5',
         serviceAccount: null,
         storedIn: 'sealed',
@@ -160,6 +164,11 @@ describe('tollgate providers', () => {
     [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--base-url', 'ftp://x'], 'project "acme" provider account x.baseUrl: must be an http(s) URL without a query or fragment'],
     [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--options', '{"a":1}'], 'provider account x.options: provider kind openai takes no options'],
     [['--project', 'acme', '--name', 'v', '--kind', 'google-vertex', '--credential-from-env', 'OWN_KEY', '--options', '{"project":"Not A Project"}'], 'provider account v.options.project: must be a Google Cloud project id or number'],
+    [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--unpriced', 'free'], '--unpriced must be one of reject, allow, block, not "free"'],
+    [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--unpriced', 'allow', '--unpriced-block-minutes', '5'], '--unpriced-block-minutes goes with --unpriced block'],
+    [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--unpriced-block-minutes', '5'], '--unpriced-block-minutes goes with --unpriced block'],
+    [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--unpriced', 'block', '--unpriced-block-minutes', '0'], '--unpriced-block-minutes must be a whole number of minutes above 0, not "0"'],
+    [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--unpriced', 'block', '--unpriced-block-minutes', '1.5'], '--unpriced-block-minutes must be a whole number of minutes above 0, not "1.5"'],
     [['--project', 'acme', '--name', 'x', '--kind', 'openai'], 'give the credential with --credential-from-env <VAR> or --credential-file <path>, or pipe it on standard input'],
   ])('refuses %j with a usage error, storing nothing', async (args, message) => {
     const result = await tg(['providers', 'add', ...args]);
@@ -229,5 +238,38 @@ describe('tollgate providers', () => {
 
     // THEN the listing shows no hint
     expect((await list())[0]).toMatchObject({ name: 'vertex-old', credentialEndsWith: null, serviceAccount: null });
+  });
+
+  it.each([
+    [[], 'reject', null, { kind: 'reject' }, 'reject'],
+    [['--unpriced', 'reject'], 'reject', null, { kind: 'reject' }, 'reject'],
+    [['--unpriced', 'allow'], 'allow', null, { kind: 'allow' }, 'allow'],
+    [['--unpriced', 'block'], 'block', 60, { kind: 'block', minutes: 60 }, 'block 60 min'],
+    [['--unpriced', 'block', '--unpriced-block-minutes', '15'], 'block', 15, { kind: 'block', minutes: 15 }, 'block 15 min'],
+  ])('stores the unpriced policy %j with the account, lists it, and the gateway applies it', async (flags, unpriced, minutes, policy, column) => {
+    // WHEN an OpenAI-compatible account that names no pricing provider is added with the flags
+    const added = await tg(['providers', 'add', '--project', 'acme', '--name', 'local-llm', '--kind', 'openai-compatible', '--base-url', 'http://10.0.0.7:8000/v1', '--credential-from-env', 'OWN_KEY', ...flags]);
+
+    // THEN it is listed with its policy, as JSON and in the table, and the gateway resolves the account with it
+    expect(added).toMatchObject({ code: 0, stderr: '' });
+    expect(added.stdout.includes('A model tollgate has no price for is forwarded')).toBe(unpriced !== 'reject');
+    expect(await list()).toEqual([expect.objectContaining({ name: 'local-llm', unpriced, unpricedBlockMinutes: minutes })]);
+    const table = (await tg(['providers', 'list'])).stdout.split('\n');
+    expect(table[0]).toMatch(/\bSTORED\s+UNPRICED\s+BASE URL\b/);
+    expect(table[1]).toMatch(new RegExp(`sealed \\(local\\)\\s+${column}\\s+http://10\\.0\\.0\\.7:8000/v1`));
+    const store = openSqliteStore({ dataDir: dir.path });
+    try {
+      const [record] = await store.listProjectAccounts('acme');
+      expect(projectAccountSettings(record!).unpriced).toEqual(policy);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a stored record whose unpriced policy is not one the gateway knows, naming the field', async () => {
+    const record = { project: 'acme', name: 'local-llm', kind: 'openai-compatible', baseUrl: 'http://10.0.0.7:8000/v1', credential: { kind: 'sealed' as const, sealed: 'x' }, hint: '', createdAt: '' };
+
+    expect(() => projectAccountSettings({ ...record, unpriced: 'free' as 'allow' })).toThrow('project "acme" provider account local-llm.unpriced: must be "reject", "allow", "block", not "free"');
+    expect(() => projectAccountSettings({ ...record, unpriced: 'block', unpricedBlockMinutes: -1 })).toThrow('local-llm.unpricedBlockMinutes: must be a whole number of minutes above 0');
   });
 });
