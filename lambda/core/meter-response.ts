@@ -4,6 +4,7 @@ import type { MeteringSettings, ProviderSettings, UnpricedPolicy } from '../conf
 import type { Metered, StreamUsageReader } from '../formats/types';
 import type { Policy } from '../limits/plan';
 import type { RequestTrace } from '../observability/otel/tracer';
+import { accountLogFields } from '../observability/account-fields';
 import { contentCoding, createDecoder, type ContentCoding, type Decoder } from '../metering/decode';
 import { createFramer, framingFor, type Framer, type Framing, type StreamMessage } from '../metering/framing';
 import { meteredBody, settledDocument, type BodyOutcome } from '../metering/metered-body';
@@ -315,7 +316,7 @@ async function record(context: MeterContext, status: number, charge: Charge, out
   // The one event every settled request emits: dashboards and metrics are built from it.
   const fields: LogFields & { outcome: Outcome } = {
     route: context.route.route,
-    provider: context.account.name,
+    ...accountLogFields(context.account),
     status,
     duration_ms: context.clock().getTime() - context.reservation.at.getTime(),
     input_tokens: charge.usage?.['input_tokens'],
