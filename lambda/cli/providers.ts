@@ -102,6 +102,7 @@ function describeCredential(credential: string): Pick<ProjectAccountRecord, 'hin
   const email = typeof parsed === 'object' && parsed !== null && 'client_email' in parsed ? parsed.client_email : undefined;
   return typeof email === 'string' && /^[^@\s]+@[^@\s]+$/.test(email) && email.length <= 254 ? { hint: '', serviceAccount: email } : { hint: '' };
 }
+
 const MAX_CREDENTIAL_BYTES = 64 * 1024;
 
 async function addAccount(args: readonly string[], io: CliIo): Promise<number> {

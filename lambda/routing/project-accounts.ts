@@ -33,7 +33,7 @@ export function resolveProjectAccount(record: ProjectAccountRecord): ProviderSet
   if (baseUrl !== undefined && !isPlainHttpUrl(baseUrl)) throw new ConfigError(`${where}.baseUrl: must be an http(s) URL without a query or fragment`);
   const { unpriced, unpricedBlockMinutes } = record;
   if (unpriced !== undefined && !(UNPRICED_POLICIES as readonly string[]).includes(unpriced)) {
-    throw new ConfigError(`${where}.unpriced: must be ${UNPRICED_POLICIES.map((policy) => `"${policy}"`).join(', ')}, not ${JSON.stringify(unpriced)}`);
+    throw new ConfigError(`${where}.unpriced: must be one of ${UNPRICED_POLICIES.map((policy) => `"${policy}"`).join(', ')}, not ${JSON.stringify(unpriced)}`);
   }
   if (unpricedBlockMinutes !== undefined && !(Number.isSafeInteger(unpricedBlockMinutes) && unpricedBlockMinutes > 0)) {
     throw new ConfigError(`${where}.unpricedBlockMinutes: must be a whole number of minutes above 0`);

@@ -269,7 +269,7 @@ describe('tollgate providers', () => {
   it('refuses a stored record whose unpriced policy is not one the gateway knows, naming the field', async () => {
     const record = { project: 'acme', name: 'local-llm', kind: 'openai-compatible', baseUrl: 'http://10.0.0.7:8000/v1', credential: { kind: 'sealed' as const, sealed: 'x' }, hint: '', createdAt: '' };
 
-    expect(() => projectAccountSettings({ ...record, unpriced: 'free' as 'allow' })).toThrow('project "acme" provider account local-llm.unpriced: must be "reject", "allow", "block", not "free"');
+    expect(() => projectAccountSettings({ ...record, unpriced: 'free' as 'allow' })).toThrow('project "acme" provider account local-llm.unpriced: must be one of "reject", "allow", "block", not "free"');
     expect(() => projectAccountSettings({ ...record, unpriced: 'block', unpricedBlockMinutes: -1 })).toThrow('local-llm.unpricedBlockMinutes: must be a whole number of minutes above 0');
   });
 });
