@@ -4,6 +4,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import {
   Alarm,
   AlarmStatusWidget,
+  type AlarmProps,
   ComparisonOperator,
   Dashboard,
   GraphWidget,
@@ -64,6 +65,15 @@ export interface TollgateMonitoringProps {
 }
 
 type TotalMetric = MetricOf<'total'>;
+
+/** When an alarm fires: its metric above, at least, or below the threshold. */
+type AlarmCondition = { readonly above: number } | { readonly atLeast: number } | { readonly below: number };
+
+function conditionProps(when: AlarmCondition): Pick<AlarmProps, 'threshold' | 'comparisonOperator'> {
+  if ('above' in when) return { threshold: when.above, comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD };
+  if ('atLeast' in when) return { threshold: when.atLeast, comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD };
+  return { threshold: when.below, comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD };
+}
 
 /**
  * One dashboard per region — cost by project and by model, request rate, error rate, p50/p99
@@ -146,59 +156,57 @@ export class TollgateMonitoring extends Construct {
     // Alarms
     this.topic = new Topic(this, 'AlarmTopic', { displayName: `tollgate alarms (${Stack.of(this).stackName})`, enforceSSL: true });
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
-    const notify = (alarm: Alarm) => {
-      alarm.addAlarmAction(new SnsAction(this.topic));
-      alarm.addOkAction(new SnsAction(this.topic));
-      return alarm;
+    const notifyTopic = new SnsAction(this.topic);
+    /**
+     * An alarm on the topic, for its state and its recovery. Every alarm here looks at one period
+     * and treats missing data as all clear unless `options` say otherwise: a quiet gateway is a
+     * healthy one.
+     */
+    const alarm = (id: string, alarmDescription: string, metric: IMetric, when: AlarmCondition, options: Partial<AlarmProps> = {}): Alarm => {
+      const created = new Alarm(this, id, {
+        alarmDescription,
+        metric,
+        ...conditionProps(when),
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        ...options,
+      });
+      created.addAlarmAction(notifyTopic);
+      created.addOkAction(notifyTopic);
+      return created;
     };
-    this.serverErrorAlarm = notify(
-      new Alarm(this, 'ServerErrorRate', {
-        alarmDescription: `More than ${errorRate}% of gateway requests answered with a 5xx over 5 minutes (with at least 10 requests). See the dashboard's error rate and the proxy's logs (event request_rejected / request_settled with status >= 500).`,
-        metric: new MathExpression({
-          expression: 'IF(requests >= 10, 100 * errors / requests, 0)',
-          usingMetrics: { requests: total('requests', 'Sum', fiveMinutes), errors: total('serverErrors', 'Sum', fiveMinutes) },
-          period: fiveMinutes,
-          label: '5xx rate (%)',
-        }),
-        threshold: errorRate,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+    this.serverErrorAlarm = alarm(
+      'ServerErrorRate',
+      `More than ${errorRate}% of gateway requests answered with a 5xx over 5 minutes (with at least 10 requests). See the dashboard's error rate and the proxy's logs (event request_rejected / request_settled with status >= 500).`,
+      new MathExpression({
+        expression: 'IF(requests >= 10, 100 * errors / requests, 0)',
+        usingMetrics: { requests: total('requests', 'Sum', fiveMinutes), errors: total('serverErrors', 'Sum', fiveMinutes) },
+        period: fiveMinutes,
+        label: '5xx rate (%)',
       }),
+      { above: errorRate },
     );
-    this.spendWriteAlarm = notify(
-      new Alarm(this, 'SpendWriteFailures', {
-        alarmDescription: 'The gateway served requests whose spend it could not record in DynamoDB (event spend_write_failed in the proxy logs): spend totals and caps are under-counting.',
-        metric: total('spendWriteFailures', 'Sum', fiveMinutes),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+    this.spendWriteAlarm = alarm(
+      'SpendWriteFailures',
+      'The gateway served requests whose spend it could not record in DynamoDB (event spend_write_failed in the proxy logs): spend totals and caps are under-counting.',
+      total('spendWriteFailures', 'Sum', fiveMinutes),
+      { atLeast: 1 },
     );
-    this.usageClampedAlarm = notify(
-      new Alarm(this, 'ImpossibleUsage', {
-        alarmDescription:
-          'A provider reported more output tokens than a request allowed (event usage_clamped in the proxy logs): the gateway charged the request at its bound, but the upstream or its usage reporting is faulty, and the provider may bill more than tollgate recorded.',
-        metric: total('usageClamped', 'Sum', fiveMinutes),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+    this.usageClampedAlarm = alarm(
+      'ImpossibleUsage',
+      'A provider reported more output tokens than a request allowed (event usage_clamped in the proxy logs): the gateway charged the request at its bound, but the upstream or its usage reporting is faulty, and the provider may bill more than tollgate recorded.',
+      total('usageClamped', 'Sum', fiveMinutes),
+      { atLeast: 1 },
     );
     // Each window holds at least one refresh; no data at all (the refresher not running, or no
     // copy ever stored) counts as stale.
     const window = Duration.minutes(Math.max(60, Math.ceil(3 * refreshHours * 60)));
-    this.stalePricesAlarm = notify(
-      new Alarm(this, 'StalePrices', {
-        alarmDescription: `The stored genai-prices data has not been confirmed for over ${maxAge.toHumanString()} (or the refresher is not running): new models may be refused as unpriced. See the PriceRefresh function's logs (event price_refresh).`,
-        metric: prices('priceDataAge', 'Maximum', window),
-        threshold: maxAgeHours,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.BREACHING,
-      }),
+    this.stalePricesAlarm = alarm(
+      'StalePrices',
+      `The stored genai-prices data has not been confirmed for over ${maxAge.toHumanString()} (or the refresher is not running): new models may be refused as unpriced. See the PriceRefresh function's logs (event price_refresh).`,
+      prices('priceDataAge', 'Maximum', window),
+      { above: maxAgeHours },
+      { treatMissingData: TreatMissingData.BREACHING },
     );
 
     // Platform alarms: AWS's own metrics, for failures no log line of the gateway reports.
@@ -210,67 +218,44 @@ export class TollgateMonitoring extends Construct {
         period: fiveMinutes,
         label,
       });
-    this.proxyErrorAlarm = notify(
-      new Alarm(this, 'ProxyErrorRate', {
-        alarmDescription:
-          `More than ${errorRate}% of the proxy's invocations failed over 5 minutes (Lambda's Errors metric: crashes, init failures, timeouts, and streams the upstream broke off). ` +
-          "Compare with the 5xx alarm: errors here without 5xx there are failures the gateway could not log. See the proxy function's logs.",
-        metric: rateOf(proxy.metricErrors({ period: fiveMinutes, statistic: 'Sum' }), proxy.metricInvocations({ period: fiveMinutes, statistic: 'Sum' }), 'invocation error rate (%)'),
-        threshold: errorRate,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+    this.proxyErrorAlarm = alarm(
+      'ProxyErrorRate',
+      `More than ${errorRate}% of the proxy's invocations failed over 5 minutes (Lambda's Errors metric: crashes, init failures, timeouts, and streams the upstream broke off). ` +
+        "Compare with the 5xx alarm: errors here without 5xx there are failures the gateway could not log. See the proxy function's logs.",
+      rateOf(proxy.metricErrors({ period: fiveMinutes, statistic: 'Sum' }), proxy.metricInvocations({ period: fiveMinutes, statistic: 'Sum' }), 'invocation error rate (%)'),
+      { above: errorRate },
     );
-    this.proxyThrottleAlarm = notify(
-      new Alarm(this, 'ProxyThrottles', {
-        alarmDescription:
-          'Lambda refused proxy invocations for lack of concurrency (clients got 429 from the function URL): the gateway is at its reserved concurrency or the account at its quota. ' +
-          'Raise the reservation (-c proxyConcurrency) or the account quota, or look for a flood (see docs/deploy.md, Quotas).',
-        metric: proxy.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+    this.proxyThrottleAlarm = alarm(
+      'ProxyThrottles',
+      'Lambda refused proxy invocations for lack of concurrency (clients got 429 from the function URL): the gateway is at its reserved concurrency or the account at its quota. ' +
+        'Raise the reservation (-c proxyConcurrency) or the account quota, or look for a flood (see docs/deploy.md, Quotas).',
+      proxy.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+      { atLeast: 1 },
     );
     const nearTimeoutMs = props.proxyTimeout.toMilliseconds() - SETTLE_MARGIN_MS;
-    this.proxyTimeoutAlarm = notify(
-      new Alarm(this, 'ProxyNearTimeout', {
-        alarmDescription:
-          `A proxy invocation ran into its deadline (${nearTimeoutMs / 1000} s, ${SETTLE_MARGIN_MS / 1000} s before the ${props.proxyTimeout.toSeconds()} s timeout): ` +
-          'its upstream call was stopped and its stream cut. Either a provider hangs, or requests need longer than a function URL allows.',
-        metric: proxy.metricDuration({ period: fiveMinutes, statistic: 'Maximum' }),
-        threshold: nearTimeoutMs,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+    this.proxyTimeoutAlarm = alarm(
+      'ProxyNearTimeout',
+      `A proxy invocation ran into its deadline (${nearTimeoutMs / 1000} s, ${SETTLE_MARGIN_MS / 1000} s before the ${props.proxyTimeout.toSeconds()} s timeout): ` +
+        'its upstream call was stopped and its stream cut. Either a provider hangs, or requests need longer than a function URL allows.',
+      proxy.metricDuration({ period: fiveMinutes, statistic: 'Maximum' }),
+      { atLeast: nearTimeoutMs },
     );
     const reserved = props.proxyReservedConcurrency;
     this.proxyConcurrencyAlarm =
       reserved === undefined
         ? undefined
-        : notify(
-            new Alarm(this, 'ProxyConcurrency', {
-              alarmDescription: `The proxy used over 80% of its ${reserved} reserved concurrent executions: past 100%, new requests are throttled (429).`,
-              metric: proxy.metric('ConcurrentExecutions', { period: minute, statistic: 'Maximum' }),
-              threshold: Math.floor(reserved * 0.8),
-              comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-              evaluationPeriods: 3,
-              datapointsToAlarm: 2,
-              treatMissingData: TreatMissingData.NOT_BREACHING,
-            }),
+        : alarm(
+            'ProxyConcurrency',
+            `The proxy used over 80% of its ${reserved} reserved concurrent executions: past 100%, new requests are throttled (429).`,
+            proxy.metric('ConcurrentExecutions', { period: minute, statistic: 'Maximum' }),
+            { above: Math.floor(reserved * 0.8) },
+            { evaluationPeriods: 3, datapointsToAlarm: 2 },
           );
-    this.functionUrlErrorAlarm = notify(
-      new Alarm(this, 'FunctionUrlServerErrorRate', {
-        alarmDescription: `More than ${errorRate}% of function URL requests got a 5xx from Lambda itself over 5 minutes (the function crashed or failed to start before it could answer).`,
-        metric: rateOf(proxy.metric('Url5xxCount', { period: fiveMinutes, statistic: 'Sum' }), proxy.metric('UrlRequestCount', { period: fiveMinutes, statistic: 'Sum' }), 'function URL 5xx rate (%)'),
-        threshold: errorRate,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+    this.functionUrlErrorAlarm = alarm(
+      'FunctionUrlServerErrorRate',
+      `More than ${errorRate}% of function URL requests got a 5xx from Lambda itself over 5 minutes (the function crashed or failed to start before it could answer).`,
+      rateOf(proxy.metric('Url5xxCount', { period: fiveMinutes, statistic: 'Sum' }), proxy.metric('UrlRequestCount', { period: fiveMinutes, statistic: 'Sum' }), 'function URL 5xx rate (%)'),
+      { above: errorRate },
     );
     /** Ids are per graph: `name` keeps two tables' series apart on one. */
     const throttled = (table: ITable, name: string, label = 'throttled reads + writes') =>
@@ -283,70 +268,49 @@ export class TollgateMonitoring extends Construct {
         period: fiveMinutes,
         label,
       });
-    this.keysTableThrottleAlarm = notify(
-      new Alarm(this, 'KeysTableThrottles', {
-        alarmDescription: 'DynamoDB throttled reads or writes on the keys table: requests whose key could not be read were answered 5xx.',
-        metric: throttled(props.keysTable, 'keys'),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+    this.keysTableThrottleAlarm = alarm(
+      'KeysTableThrottles',
+      'DynamoDB throttled reads or writes on the keys table: requests whose key could not be read were answered 5xx.',
+      throttled(props.keysTable, 'keys'),
+      { atLeast: 1 },
     );
-    this.spendTableThrottleAlarm = notify(
-      new Alarm(this, 'SpendTableThrottles', {
-        alarmDescription:
-          'DynamoDB throttled reads or writes on the spend table: throttled claims are answered 5xx, and a settlement throttled past its retries under-counts spend (see SpendWriteFailures). ' +
-          'One scope past its partition\'s write rate is the usual cause: see docs/limits.md, Counter layout.',
-        metric: throttled(props.spendTable, 'spend'),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+    this.spendTableThrottleAlarm = alarm(
+      'SpendTableThrottles',
+      'DynamoDB throttled reads or writes on the spend table: throttled claims are answered 5xx, and a settlement throttled past its retries under-counts spend (see SpendWriteFailures). ' +
+        'One scope past its partition\'s write rate is the usual cause: see docs/limits.md, Counter layout.',
+      throttled(props.spendTable, 'spend'),
+      { atLeast: 1 },
     );
     const runPeriod = props.reconcilerInterval;
-    this.reconcilerFailureAlarm = notify(
-      new Alarm(this, 'ReconcilerFailures', {
-        alarmDescription:
-          'The reservation reconciler failed in 2 of its last 3 runs: reservations of crashed or timed-out requests stay held against their caps until it succeeds. See the Reconciler function\'s logs.',
-        metric: props.reconcilerFunction.metricErrors({ period: runPeriod, statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 3,
-        datapointsToAlarm: 2,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+    this.reconcilerFailureAlarm = alarm(
+      'ReconcilerFailures',
+      'The reservation reconciler failed in 2 of its last 3 runs: reservations of crashed or timed-out requests stay held against their caps until it succeeds. See the Reconciler function\'s logs.',
+      props.reconcilerFunction.metricErrors({ period: runPeriod, statistic: 'Sum' }),
+      { atLeast: 1 },
+      { evaluationPeriods: 3, datapointsToAlarm: 2 },
     );
-    this.reconcilerStoppedAlarm = notify(
-      new Alarm(this, 'ReconcilerNotRunning', {
-        alarmDescription: `The reservation reconciler has not run for 3 of its ${runPeriod.toHumanString()} intervals: its schedule is disabled or it cannot be invoked.`,
-        metric: props.reconcilerFunction.metricInvocations({ period: runPeriod, statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: 3,
-        treatMissingData: TreatMissingData.BREACHING,
-      }),
+    this.reconcilerStoppedAlarm = alarm(
+      'ReconcilerNotRunning',
+      `The reservation reconciler has not run for 3 of its ${runPeriod.toHumanString()} intervals: its schedule is disabled or it cannot be invoked.`,
+      props.reconcilerFunction.metricInvocations({ period: runPeriod, statistic: 'Sum' }),
+      { below: 1 },
+      { evaluationPeriods: 3, treatMissingData: TreatMissingData.BREACHING },
     );
-    this.priceRefreshFailureAlarm = notify(
-      new Alarm(this, 'PriceRefreshFailures', {
-        alarmDescription:
-          `The price refresh failed ${3} runs in a row (it reported a failure, or the function itself failed): the stored prices are not being confirmed, and StalePrices follows after ${maxAge.toHumanString()}. ` +
-          "See the PriceRefresh function's logs (event price_refresh).",
-        metric: new MathExpression({
-          expression: 'FILL(reported, 0) + FILL(crashed, 0)',
-          usingMetrics: {
-            reported: prices('priceRefreshFailures', 'Sum', props.priceRefreshInterval),
-            crashed: props.priceRefreshFunction.metricErrors({ period: props.priceRefreshInterval, statistic: 'Sum' }),
-          },
-          period: props.priceRefreshInterval,
-          label: 'failed refreshes',
-        }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 3,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+    this.priceRefreshFailureAlarm = alarm(
+      'PriceRefreshFailures',
+      `The price refresh failed ${3} runs in a row (it reported a failure, or the function itself failed): the stored prices are not being confirmed, and StalePrices follows after ${maxAge.toHumanString()}. ` +
+        "See the PriceRefresh function's logs (event price_refresh).",
+      new MathExpression({
+        expression: 'FILL(reported, 0) + FILL(crashed, 0)',
+        usingMetrics: {
+          reported: prices('priceRefreshFailures', 'Sum', props.priceRefreshInterval),
+          crashed: props.priceRefreshFunction.metricErrors({ period: props.priceRefreshInterval, statistic: 'Sum' }),
+        },
+        period: props.priceRefreshInterval,
+        label: 'failed refreshes',
       }),
+      { atLeast: 1 },
+      { evaluationPeriods: 3 },
     );
     this.alarms = [
       this.serverErrorAlarm,

@@ -382,6 +382,7 @@ export const PROVIDERS_HELP = `Usage: tollgate providers <command> [options]
 
 Commands:
   add --project <p> --name <n> --kind <kind> [credential source] [--base-url <url>] [--options <json>]
+      [--unpriced <policy>]
                         Give a project its own provider account (bring your own credential)
   list [--project <p>]  List project accounts (never the credential: its last 4 characters at most)
   remove <name> --project <p>
@@ -398,7 +399,8 @@ Run "tollgate providers <command> --help" for details.
 `;
 
 export const PROVIDERS_ADD_HELP = `Usage: tollgate providers add --project <project> --name <name> --kind <kind>
-         [--credential-from-env <VAR> | --credential-file <path>] [--base-url <url>] [--options <json>] [--json]
+         [--credential-from-env <VAR> | --credential-file <path>] [--base-url <url>] [--options <json>]
+         [--unpriced reject|allow|block [--unpriced-block-minutes <n>]] [--json]
 
 Adds a provider account of the project's own. Its credential is read from an environment
 variable, a file, or standard input (never from the command line, which other users can see),
@@ -411,12 +413,19 @@ Options:
   --project <p>               The project whose keys the account serves (required)
   --name <n>                  Account name, unique in the project and a route name for its keys:
                               lower-case letters, digits and "-" (required)
-  --kind <kind>               openai, anthropic, groq, google-vertex or bedrock (required)
+  --kind <kind>               openai, anthropic, groq, google-vertex, bedrock, google-gla,
+                              azure-openai or openai-compatible (required)
   --credential-from-env <VAR> Read the credential from this environment variable
   --credential-file <path>    Read it from this file ("-": standard input)
   --base-url <url>            Where the account's requests go (default: the kind's own API)
   --options <json>            The kind's options, as in the config file, e.g. for google-vertex
                               '{"project": "acme-ai", "location": "europe-west4"}'
+  --unpriced <policy>         What a request for a model tollgate cannot price meets on this account,
+                              as the config file's "unpriced": reject (default: refused before it is
+                              forwarded), allow (forwarded, recorded at no cost) or block (forwarded,
+                              then its key is blocked). An openai-compatible account whose options
+                              name no pricingProvider has no prices: give it allow or block
+  --unpriced-block-minutes <n> With --unpriced block: how long the key is blocked (default 60)
   --json                      Print the account as "providers list --json" does
 
 Running gateways start using it within their record cache TTL (limits.keyCacheTtlMs, 5 s by default).
@@ -428,7 +437,8 @@ Example:
 export const PROVIDERS_LIST_HELP = `Usage: tollgate providers list [--project <project>] [--json]
 
 Lists project provider accounts: project, name, kind, the credential's last 4 characters (none
-for one shorter than 12), where it is stored, and the base URL. The credential itself is never shown.
+for one shorter than 12, or JSON; a service account's key file shows its client_email), where it
+is stored, its unpriced policy, and the base URL. The credential itself is never shown.
 `;
 
 export const PROVIDERS_REMOVE_HELP = `Usage: tollgate providers remove <name> --project <project> [--json]

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ACCOUNT_NAME, ConfigError } from '../config/config';
+import { ACCOUNT_NAME, ConfigError, UNPRICED_POLICIES } from '../config/config';
 import { localSecretKey, sealCredential } from '../config/sealed-credentials';
 import { sealingContext } from '../config/credentials';
 import { isProviderId, PROVIDER_IDS, PROVIDERS } from '../providers';
@@ -37,15 +37,21 @@ function help(io: CliIo, text: string): number {
   return 0;
 }
 
-/** What the CLI shows of a project account: never the credential, at most its last four characters. */
+/** What the CLI shows of a project account: never the credential, at most its last four characters or its service account. */
 export interface ProviderAccountView {
   readonly project: string;
   readonly name: string;
   readonly kind: string;
   readonly baseUrl: string | null;
   readonly options: unknown;
-  /** The credential's last four characters; null when it is too short to show any. */
+  /** What a request the gateway cannot price meets: refused (`reject`), forwarded at no cost (`allow`), or forwarded and its key blocked (`block`). */
+  readonly unpriced: 'reject' | 'allow' | 'block';
+  /** Under `block`, for how long; null otherwise. */
+  readonly unpricedBlockMinutes: number | null;
+  /** The credential's last four characters; null when it is too short to show any, or JSON. */
   readonly credentialEndsWith: string | null;
+  /** A service-account JSON credential's `client_email`, shown in its place. */
+  readonly serviceAccount: string | null;
   /** `sealed`: encrypted in the store with the local secret key. `secrets-manager`: a secret of the stack. */
   readonly storedIn: 'sealed' | 'secrets-manager';
   readonly secretId: string | null;
@@ -59,7 +65,10 @@ function accountView(record: ProjectAccountRecord): ProviderAccountView {
     kind: record.kind,
     baseUrl: record.baseUrl ?? null,
     options: record.options ?? null,
-    credentialEndsWith: record.hint === '' ? null : record.hint,
+    unpriced: record.unpriced ?? 'reject',
+    unpricedBlockMinutes: record.unpriced === 'block' ? (record.unpricedBlockMinutes ?? DEFAULT_BLOCK_MINUTES) : null,
+    credentialEndsWith: record.hint === '' || CUT_FROM_JSON.test(record.hint) ? null : record.hint,
+    serviceAccount: record.serviceAccount ?? null,
     storedIn: record.credential.kind === 'sealed' ? 'sealed' : 'secrets-manager',
     secretId: record.credential.kind === 'secret' ? record.credential.secretId : null,
     createdAt: record.createdAt,
@@ -69,8 +78,31 @@ function accountView(record: ProjectAccountRecord): ProviderAccountView {
 /** Route names every gateway already has (and `/proxy/models`): an account of the same name could never be reached by it. */
 const BUILT_IN_ROUTES = new Set<string>([...PROVIDER_IDS, ...Object.values(PROVIDERS).flatMap((adapter) => adapter.routes), 'models']);
 
+/** As a config file's `unpricedBlockMinutes` defaults. */
+const DEFAULT_BLOCK_MINUTES = 60;
+
 /** Shorter credentials show nothing of themselves: four characters of a short one are too much of it. */
 const HINT_MIN_LENGTH = 12;
+/** A hint an earlier release cut from the end of a JSON credential (`"\n}`): no key ends so. */
+const CUT_FROM_JSON = /["{}\s]/;
+
+/**
+ * What listings may show of a credential. A JSON one's last characters are its punctuation, or
+ * the end of the secret it holds last (an AWS secret access key): never those. A service
+ * account's key file is named by its `client_email` instead, which is not secret.
+ */
+function describeCredential(credential: string): Pick<ProjectAccountRecord, 'hint' | 'serviceAccount'> {
+  if (!credential.startsWith('{')) return { hint: credential.length >= HINT_MIN_LENGTH ? credential.slice(-4) : '' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(credential);
+  } catch {
+    return { hint: '' };
+  }
+  const email = typeof parsed === 'object' && parsed !== null && 'client_email' in parsed ? parsed.client_email : undefined;
+  return typeof email === 'string' && /^[^@\s]+@[^@\s]+$/.test(email) && email.length <= 254 ? { hint: '', serviceAccount: email } : { hint: '' };
+}
+
 const MAX_CREDENTIAL_BYTES = 64 * 1024;
 
 async function addAccount(args: readonly string[], io: CliIo): Promise<number> {
@@ -83,6 +115,8 @@ async function addAccount(args: readonly string[], io: CliIo): Promise<number> {
     'credential-file': { type: 'string' },
     'base-url': { type: 'string' },
     options: { type: 'string' },
+    unpriced: { type: 'string' },
+    'unpriced-block-minutes': { type: 'string' },
   });
   const project = nonEmpty(values.project, '--project', command);
   if (project === undefined) throw new UsageError('--project is required: the project whose keys the account serves', command);
@@ -93,6 +127,7 @@ async function addAccount(args: readonly string[], io: CliIo): Promise<number> {
   }
   const options = parseOptions(values.options, command);
   const baseUrl = nonEmpty(values['base-url'], '--base-url', command);
+  const unpriced = unpricedPolicy(values.unpriced, values['unpriced-block-minutes'], command);
   const createdAt = now(io).toISOString();
   // Checked as the gateway will read it, before any credential is stored anywhere.
   const draft: ProjectAccountRecord = {
@@ -101,6 +136,7 @@ async function addAccount(args: readonly string[], io: CliIo): Promise<number> {
     kind,
     ...(baseUrl !== undefined && { baseUrl }),
     ...(options !== undefined && { options }),
+    ...unpriced,
     credential: { kind: 'secret', secretId: '-' },
     hint: '',
     createdAt,
@@ -125,7 +161,7 @@ async function addAccount(args: readonly string[], io: CliIo): Promise<number> {
     const stored: StoredCredential = secrets
       ? { kind: 'secret', secretId: await secrets.put(project, name, credential) }
       : { kind: 'sealed', sealed: sealCredential(credential, localKey(io), sealingContext({ project, name })) };
-    const record: ProjectAccountRecord = { ...draft, credential: stored, hint: credential.length >= HINT_MIN_LENGTH ? credential.slice(-4) : '' };
+    const record: ProjectAccountRecord = { ...draft, credential: stored, ...describeCredential(credential) };
     const added = await withStore(io, async (store) => {
       await store.createProject({ name: project, createdAt });
       return store.addProjectAccount(record);
@@ -142,10 +178,11 @@ async function addAccount(args: readonly string[], io: CliIo): Promise<number> {
     if (values.json) printJson(io.stdout, view);
     else {
       const where = stored.kind === 'sealed' ? 'encrypted in the local store' : `in Secrets Manager as ${stored.secretId}`;
-      const ends = view.credentialEndsWith === null ? '' : ` (ending "${view.credentialEndsWith}")`;
+      const ends =
+        view.serviceAccount !== null ? ` (service account ${view.serviceAccount})` : view.credentialEndsWith === null ? '' : ` (ending "${view.credentialEndsWith}")`;
       io.stdout.write(
         `Added provider account "${name}" (${kind}) to project "${project}"; its credential${ends} is stored ${where}.\n` +
-          `Keys of project "${project}" now use it in place of the gateway's own ${kind} accounts, and may name it as route "${name}". ${SETTINGS_DELAY}\n`,
+          `Keys of project "${project}" now use it in place of the gateway's own ${kind} accounts, and may name it as route "${name}".${unpricedNote(view)} ${SETTINGS_DELAY}\n`,
       );
     }
     return 0;
@@ -169,15 +206,16 @@ async function listAccounts(args: readonly string[], io: CliIo): Promise<number>
   }
   printTable(
     io.stdout,
-    [{ header: 'PROJECT' }, { header: 'NAME' }, { header: 'KIND' }, { header: 'CREDENTIAL' }, { header: 'STORED' }, { header: 'BASE URL' }, { header: 'CREATED' }],
+    [{ header: 'PROJECT' }, { header: 'NAME' }, { header: 'KIND' }, { header: 'CREDENTIAL' }, { header: 'STORED' }, { header: 'UNPRICED' }, { header: 'BASE URL' }, { header: 'CREATED' }],
     records.map((record) => {
       const view = accountView(record);
       return [
         view.project,
         view.name,
         view.kind,
-        view.credentialEndsWith === null ? '-' : `...${view.credentialEndsWith}`,
+        view.serviceAccount ?? (view.credentialEndsWith === null ? '-' : `...${view.credentialEndsWith}`),
         view.storedIn === 'sealed' ? 'sealed (local)' : 'secrets manager',
+        view.unpricedBlockMinutes === null ? view.unpriced : `block ${view.unpricedBlockMinutes} min`,
         orDash(view.baseUrl ?? undefined),
         shortTime(view.createdAt),
       ];
@@ -220,6 +258,29 @@ function accountName(given: string | undefined, command: string): string {
   if (!ACCOUNT_NAME.test(given)) throw new UsageError('an account name is lower-case letters, digits and "-", starting with a letter or digit (it is a route name)', command);
   if (BUILT_IN_ROUTES.has(given)) throw new UsageError(`"${given}" is a route every gateway already has; choose another name, such as "${given}-own"`, command);
   return given;
+}
+
+/** `--unpriced` as the record stores it: nothing for the default, `reject`, as records made before the flag. */
+function unpricedPolicy(policy: string | undefined, minutes: string | undefined, command: string): Pick<ProjectAccountRecord, 'unpriced' | 'unpricedBlockMinutes'> {
+  if (policy !== undefined && !(UNPRICED_POLICIES as readonly string[]).includes(policy)) {
+    throw new UsageError(`--unpriced must be one of ${UNPRICED_POLICIES.join(', ')}, not "${policy}"`, command);
+  }
+  if (minutes === undefined) return policy === undefined || policy === 'reject' ? {} : { unpriced: policy as 'allow' | 'block' };
+  if (policy !== 'block') throw new UsageError('--unpriced-block-minutes goes with --unpriced block', command);
+  if (!/^[1-9][0-9]{0,6}$/.test(minutes)) throw new UsageError(`--unpriced-block-minutes must be a whole number of minutes above 0, not "${minutes}"`, command);
+  return { unpriced: 'block', unpricedBlockMinutes: Number(minutes) };
+}
+
+/** Said when an account is added with a policy other than the default. */
+function unpricedNote(view: ProviderAccountView): string {
+  switch (view.unpriced) {
+    case 'reject':
+      return '';
+    case 'allow':
+      return ' A model tollgate has no price for is forwarded on it and recorded at no cost.';
+    case 'block':
+      return ` A model tollgate has no price for is forwarded on it, then the key is blocked for ${view.unpricedBlockMinutes} minutes.`;
+  }
 }
 
 function parseOptions(text: string | undefined, command: string): unknown {

@@ -50,6 +50,9 @@ export interface ProviderSettings {
  */
 export type UnpricedPolicy = { readonly kind: 'reject' } | { readonly kind: 'allow' } | { readonly kind: 'block'; readonly minutes: number };
 
+/** The `unpriced` values a config file (and `tollgate providers add --unpriced`) may give. */
+export const UNPRICED_POLICIES = ['reject', 'allow', 'block'] as const satisfies readonly UnpricedPolicy['kind'][];
+
 export interface LimitSettings {
   /** Output tokens assumed for a request that sets no maximum of its own. @default 4096 */
   readonly defaultMaxOutputTokens: number;
@@ -174,7 +177,7 @@ const providerSchema = z.strictObject({
   credential: z.optional(credentialSchema),
   /** Kept from the first release: `true` is `unpriced: "allow"`. */
   allowUnpriced: z.optional(z.boolean()),
-  unpriced: z.optional(z.enum(['reject', 'allow', 'block'])),
+  unpriced: z.optional(z.enum(UNPRICED_POLICIES)),
   unpricedBlockMinutes: z.optional(z.number().check(z.int(), z.positive())),
   options: z.optional(z.unknown()),
 });

@@ -74,3 +74,15 @@ export class GatewayError extends Error {
   }
 
 }
+
+/**
+ * The reason a runtime gives when it stops an upstream call because the gateway's own time for
+ * the request ran out (in Lambda, the invocation nearing its timeout): what the client is then
+ * told names the gateway's limit, not a failure of the provider's.
+ */
+export class GatewayTimeLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GatewayTimeLimitError';
+  }
+}

@@ -13,6 +13,7 @@ import type { RequestView, WireFormat } from '../formats/types';
 import type { Outbound, OutboundRequest } from '../providers/types';
 import type { Pricer } from '../pricing/pricer';
 import { NOOP_TRACER, type RequestTrace, type Tracer } from '../observability/otel/tracer';
+import { accountLogFields } from '../observability/account-fields';
 import { FORMATS, pricingIdOf } from '../providers';
 import { meteredBody } from '../metering/metered-body';
 import { createProjectRouter, withProjectAccounts } from '../routing/project-accounts';
@@ -472,7 +473,8 @@ function serialized(body: Record<string, unknown>): Buffer {
 function errorResponse(error: unknown, route: ParsedRoute | undefined, logger: Logger, named: WireFormat | undefined): GatewayResponse {
   const gatewayError = error instanceof GatewayError ? error : new GatewayError('internal_error', 'Internal gateway error.');
   if (!(error instanceof GatewayError)) logger.error('unexpected_error', { message: error instanceof Error ? error.message : String(error) });
-  const fields = { route: route?.route, provider: route?.candidates[0]?.account.name, status: gatewayError.status, code: gatewayError.code };
+  const account = route?.candidates[0]?.account;
+  const fields = { route: route?.route, ...(account && accountLogFields(account)), status: gatewayError.status, code: gatewayError.code };
   if (gatewayError.status >= 500) logger.error('request_rejected', fields);
   else logger.info('request_rejected', fields);
   // A path refused before its route was parsed still speaks the API its route name chose; with

@@ -4,6 +4,7 @@ import type { MeteringSettings, ProviderSettings, UnpricedPolicy } from '../conf
 import type { Metered, StreamUsageReader } from '../formats/types';
 import type { Policy } from '../limits/plan';
 import type { RequestTrace } from '../observability/otel/tracer';
+import { accountLogFields } from '../observability/account-fields';
 import { contentCoding, createDecoder, type ContentCoding, type Decoder } from '../metering/decode';
 import { createFramer, framingFor, type Framer, type Framing, type StreamMessage } from '../metering/framing';
 import { meteredBody, settledDocument, type BodyOutcome } from '../metering/metered-body';
@@ -12,7 +13,7 @@ import { formatUsd } from '../pricing/money';
 import type { Pricer } from '../pricing/pricer';
 import type { UsageReading } from '../providers/types';
 import type { Reservation, Store } from '../store/port';
-import { GatewayError } from './errors';
+import { GatewayError, GatewayTimeLimitError } from './errors';
 import type { GatewayResponse } from './http-types';
 import type { LogFields, Logger } from './log';
 import type { ParsedRoute } from './route';
@@ -153,8 +154,11 @@ function meterStream(upstream: UpstreamResponse, framing: Framing, context: Mete
   return { status: upstream.status, headers: upstream.headers, body: meteredBody(upstream.body, observe, onEnd, ending) };
 }
 
-/** What the client is told when its stream broke: the provider went silent past the idle timeout, or broke off. */
+const TIME_LIMIT_REACHED = "The gateway's time limit for this request ran out; the response is incomplete.";
+
+/** What the client is told when its stream broke: the gateway's time for it ran out, the provider went silent past the idle timeout, or broke off. */
 function brokenStream(error: unknown): GatewayError {
+  if (error instanceof GatewayTimeLimitError) return new GatewayError('upstream_timeout', TIME_LIMIT_REACHED);
   const silent = typeof error === 'object' && error !== null && 'code' in error && error.code === 'UND_ERR_BODY_TIMEOUT';
   return silent
     ? new GatewayError('upstream_timeout', 'The upstream provider went silent in the middle of the stream; the response is incomplete.')
@@ -312,7 +316,7 @@ async function record(context: MeterContext, status: number, charge: Charge, out
   // The one event every settled request emits: dashboards and metrics are built from it.
   const fields: LogFields & { outcome: Outcome } = {
     route: context.route.route,
-    provider: context.account.name,
+    ...accountLogFields(context.account),
     status,
     duration_ms: context.clock().getTime() - context.reservation.at.getTime(),
     input_tokens: charge.usage?.['input_tokens'],

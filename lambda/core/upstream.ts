@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { UpstreamDraft } from '../providers/types';
-import { GatewayError } from './errors';
+import { GatewayError, GatewayTimeLimitError } from './errors';
 import type { UpstreamSettings } from '../config/config';
 import type { IncomingHeaders, OutgoingHeaders } from './http-types';
 import { Agent } from './undici-agent';
@@ -205,6 +205,9 @@ export async function sendUpstream(dispatcher: Dispatcher, draft: UpstreamDraft,
 }
 
 function upstreamFailure(error: unknown, host: string): UpstreamFailedError {
+  if (error instanceof GatewayTimeLimitError) {
+    return new UpstreamFailedError('upstream_timeout', `The gateway's time limit for this request ran out before the upstream provider at ${host} answered.`, true, error);
+  }
   const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
   if (code === 'UND_ERR_HEADERS_TIMEOUT') {
     return new UpstreamFailedError('upstream_timeout', `The upstream provider at ${host} took the request but did not answer in time.`, true, error);

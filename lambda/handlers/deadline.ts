@@ -1,7 +1,8 @@
 import type { Dispatcher } from 'undici';
+import { GatewayTimeLimitError } from '../core/errors';
 
 /** Why an upstream call was stopped: the invocation was about to be cut by its timeout. */
-export class InvocationDeadlineError extends Error {
+export class InvocationDeadlineError extends GatewayTimeLimitError {
   constructor(remainingMs: number) {
     super(`the Lambda invocation had ${Math.round(remainingMs / 1000)} s left: the upstream call was stopped so that its spend could be recorded before the timeout`);
     this.name = 'InvocationDeadlineError';

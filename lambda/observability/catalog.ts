@@ -19,6 +19,7 @@ export const DEFAULT_METRICS_NAMESPACE = 'Tollgate';
 export const METRICS_NAMESPACE_ENV = 'TOLLGATE_METRICS_NAMESPACE';
 
 export const DIMENSIONS = {
+  /** The account's name; a project's own account (BYOK) is `byok:<kind>`, so projects cannot add series. */
   provider: 'Provider',
   project: 'Project',
   model: 'Model',

@@ -53,6 +53,8 @@ const ROUTING_SETS: readonly MetricSetName[] = ['routing'];
  * - `upstream_attempt_failed`: FailedAttempts, by provider (the account that failed)
  * - `circuit_opened`: CircuitsOpened, by provider
  *
+ * "By provider" is the account's name, or `byok:<kind>` for a project's own account.
+ *
  * @example
  * const gateway = createGateway({ ...deps, logger: emfLogger({ namespace: 'Tollgate' }) });
  */
@@ -110,7 +112,7 @@ interface EventMetrics {
 }
 
 function routingMetrics(event: string, fields: LogFields): EventMetrics | undefined {
-  const dimensions = { ...optional('provider', stringField(fields, 'provider')) };
+  const dimensions = { ...optional('provider', providerDimension(fields)) };
   switch (event) {
     case 'upstream_attempt_failed':
       return { sets: ROUTING_SETS, values: { failedAttempts: 1 }, dimensions };
@@ -148,17 +150,27 @@ function requestMetrics(event: string, fields: LogFields): EventMetrics | undefi
           usageClamped: numberField(fields, 'reported_output_tokens') !== undefined ? 1 : 0,
         },
         dimensions: {
-          ...optional('provider', stringField(fields, 'provider')),
+          ...optional('provider', providerDimension(fields)),
           ...optional('project', stringField(fields, 'project')),
           ...optional('model', stringField(fields, 'model')),
         },
       };
     }
     case 'request_rejected':
-      return { sets: REQUEST_SETS, values: { requests: 1, ...errors }, dimensions: { ...optional('provider', stringField(fields, 'provider')) } };
+      return { sets: REQUEST_SETS, values: { requests: 1, ...errors }, dimensions: { ...optional('provider', providerDimension(fields)) } };
     default:
       return undefined;
   }
+}
+
+/**
+ * The Provider dimension: an operator's account by its name (the config bounds them), a project's
+ * own account as `byok:<kind>` (see `accountLogFields`): one series per kind, however many
+ * accounts projects add.
+ */
+function providerDimension(fields: LogFields): string | undefined {
+  const byok = stringField(fields, 'byok_kind');
+  return byok === undefined ? stringField(fields, 'provider') : `byok:${byok}`;
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {

@@ -4,6 +4,7 @@ import type { GatewayResponse } from '../core/http-types';
 import type { Logger } from '../core/log';
 import type { Candidate } from '../core/route';
 import type { UpstreamResponse } from '../core/upstream';
+import { accountLogFields } from '../observability/account-fields';
 import { attemptOrder } from './attempt-order';
 import type { CircuitBreaker } from './circuit-breaker';
 
@@ -90,7 +91,7 @@ export async function runAttempts<Plan extends Planned>(route: string, candidate
         if (failure) break;
         throw error;
       }
-      logger.info('upstream_attempt_skipped', { route, provider: candidate.account.name, reason: error.code });
+      logger.info('upstream_attempt_skipped', { route, ...accountLogFields(candidate.account), reason: error.code });
       passedBy ??= error;
       continue;
     }
@@ -101,22 +102,22 @@ export async function runAttempts<Plan extends Planned>(route: string, candidate
     }
     attempts++;
     await steps.hold(plan);
-    const account = candidate.account.name;
+    const account = accountLogFields(candidate.account);
     const circuit = circuitOf(candidate);
     breaker.starting(circuit);
     let upstream: UpstreamResponse;
     try {
       upstream = await steps.send(plan);
     } catch (error) {
-      breaker.failed(circuit);
-      logger.error('upstream_attempt_failed', { route, provider: account, attempt: attempts, error: error instanceof GatewayError ? error.code : 'internal_error' });
+      breaker.failed(circuit, account);
+      logger.error('upstream_attempt_failed', { route, ...account, attempt: attempts, error: error instanceof GatewayError ? error.code : 'internal_error' });
       failure = { kind: 'no-response', plan, error };
       continue;
     }
-    if (accountFailed(upstream.status)) breaker.failed(circuit);
-    else breaker.succeeded(circuit);
+    if (accountFailed(upstream.status)) breaker.failed(circuit, account);
+    else breaker.succeeded(circuit, account);
     if (!failsOver(upstream.status, candidate.member)) return steps.respond(plan, upstream, attempts);
-    logger.error('upstream_attempt_failed', { route, provider: account, attempt: attempts, status: upstream.status });
+    logger.error('upstream_attempt_failed', { route, ...account, attempt: attempts, status: upstream.status });
     failure = { kind: 'response', plan, upstream };
   }
   if (failure?.kind === 'response') return steps.respond(failure.plan, failure.upstream, attempts);

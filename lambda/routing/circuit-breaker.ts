@@ -1,4 +1,4 @@
-import type { Logger } from '../core/log';
+import type { LogFields, Logger } from '../core/log';
 
 export interface CircuitBreakerOptions {
   /** Consecutive failures that open an account's circuit. */
@@ -52,16 +52,16 @@ export class CircuitBreaker {
     if (circuit?.state === 'open' && this.now() >= circuit.until) this.circuits.set(account, { state: 'half-open' });
   }
 
-  /** The account answered (anything but a 429 or a 5xx). */
-  succeeded(account: string): void {
+  /** The account answered (anything but a 429 or a 5xx). `named` is how its log lines name it. */
+  succeeded(account: string, named: LogFields = { provider: account }): void {
     const circuit = this.circuits.get(account);
     if (circuit === undefined) return;
     this.circuits.delete(account);
-    if (circuit.state !== 'closed') this.options.logger.info('circuit_closed', { provider: account });
+    if (circuit.state !== 'closed') this.options.logger.info('circuit_closed', { ...named });
   }
 
-  /** The account did not answer, or answered 429 or 5xx. */
-  failed(account: string): void {
+  /** The account did not answer, or answered 429 or 5xx. `named` is how its log lines name it. */
+  failed(account: string, named: LogFields = { provider: account }): void {
     const circuit = this.circuits.get(account) ?? { state: 'closed', failures: 0 };
     if (circuit.state === 'closed' && circuit.failures + 1 < this.options.failures) {
       this.circuits.set(account, { state: 'closed', failures: circuit.failures + 1 });
@@ -71,7 +71,7 @@ export class CircuitBreaker {
     // Already open (every member was open, so it was tried anyway): its cool-down starts again, quietly.
     if (circuit.state === 'open') return;
     this.options.logger.error('circuit_opened', {
-      provider: account,
+      ...named,
       ...(circuit.state === 'closed' ? { failures: circuit.failures + 1 } : { trial: true }),
       cooldown_ms: this.options.cooldownMs,
     });

@@ -1,4 +1,4 @@
-import { accountSettings, ConfigError, type CredentialSource, type ProviderSettings } from '../config/config';
+import { accountSettings, ConfigError, UNPRICED_POLICIES, type CredentialSource, type ProviderSettings } from '../config/config';
 import { GatewayError } from '../core/errors';
 import type { IncomingHeaders } from '../core/http-types';
 import { createRouter, type Candidate, type ParsedRoute, type Router } from '../core/route';
@@ -24,15 +24,23 @@ export function projectAccountSettings(record: ProjectAccountRecord): ProviderSe
 
 /**
  * Checks a project account as a config file's account would be checked (kind, base URL, the
- * kind's options) and resolves it; throws ConfigError naming the field at fault.
+ * kind's options, the unpriced policy) and resolves it; throws ConfigError naming the field at fault.
  */
 export function resolveProjectAccount(record: ProjectAccountRecord): ProviderSettings {
   const where = `project "${record.project}" provider account ${record.name}`;
   if (!isProviderId(record.kind)) throw new ConfigError(`${where}.kind: "${record.kind}" is not a provider kind this gateway knows`);
   const { baseUrl } = record;
   if (baseUrl !== undefined && !isPlainHttpUrl(baseUrl)) throw new ConfigError(`${where}.baseUrl: must be an http(s) URL without a query or fragment`);
+  const { unpriced, unpricedBlockMinutes } = record;
+  if (unpriced !== undefined && !(UNPRICED_POLICIES as readonly string[]).includes(unpriced)) {
+    throw new ConfigError(`${where}.unpriced: must be one of ${UNPRICED_POLICIES.map((policy) => `"${policy}"`).join(', ')}, not ${JSON.stringify(unpriced)}`);
+  }
+  if (unpricedBlockMinutes !== undefined && !(Number.isSafeInteger(unpricedBlockMinutes) && unpricedBlockMinutes > 0)) {
+    throw new ConfigError(`${where}.unpricedBlockMinutes: must be a whole number of minutes above 0`);
+  }
   // The placeholder credential only satisfies the file rules; the stored one replaces it.
-  const settings = accountSettings(record.name, record.kind, { baseUrl, options: record.options, credential: { secret: '-' } }, where);
+  const given = { baseUrl, options: record.options, credential: { secret: '-' }, unpriced, unpricedBlockMinutes };
+  const settings = accountSettings(record.name, record.kind, given, where);
   return { ...settings, credential: credentialSource(record.credential), project: record.project };
 }
 

@@ -174,8 +174,14 @@ export interface ProjectAccountRecord {
   /** The kind's options (JSON), validated by its adapter as a config file's would be. */
   readonly options?: unknown;
   readonly credential: StoredCredential;
-  /** The credential's last four characters, for listings; empty when it is too short to show any. */
+  /** What a request whose cost cannot be calculated meets, as a config file's `unpriced`; absent is `reject`. */
+  readonly unpriced?: 'reject' | 'allow' | 'block';
+  /** Under `block`, how long the key is blocked. @default 60 */
+  readonly unpricedBlockMinutes?: number;
+  /** The credential's last four characters, for listings; empty when it is too short to show any, or JSON. */
   readonly hint: string;
+  /** A service-account JSON credential's `client_email` (not a secret): what listings show of it instead. */
+  readonly serviceAccount?: string;
   readonly createdAt: string;
 }
 

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { envCredentials } from '../../lambda/config/credentials';
 import { projectAccountSettings } from '../../lambda/routing/project-accounts';
 import { openSqliteStore } from '../../lambda/store/sqlite';
+import { CLIENT_EMAIL, createServiceAccount } from '../support/fake-google';
 import { json, run, tempDir, type Run } from './run';
 
 const CREDENTIAL = 'sk-Hq4x9t2LmN8pR3vB6cK1dZ0yWfGjA7e5';
@@ -15,7 +16,10 @@ interface ListedAccount {
   kind: string;
   baseUrl: string | null;
   options: unknown;
+  unpriced: string;
+  unpricedBlockMinutes: number | null;
   credentialEndsWith: string | null;
+  serviceAccount: string | null;
   storedIn: 'sealed' | 'secrets-manager';
   secretId: string | null;
   createdAt: string;
@@ -75,7 +79,10 @@ describe('tollgate providers', () => {
         kind: 'openai',
         baseUrl: 'https://eu.api.openai.com/v1',
         options: null,
+        unpriced: 'reject',
+        unpricedBlockMinutes: null,
         credentialEndsWith: 'A7e5',
+        serviceAccount: null,
         storedIn: 'sealed',
         secretId: null,
         createdAt: NOW.toISOString(),
@@ -157,6 +164,11 @@ describe('tollgate providers', () => {
     [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--base-url', 'ftp://x'], 'project "acme" provider account x.baseUrl: must be an http(s) URL without a query or fragment'],
     [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--options', '{"a":1}'], 'provider account x.options: provider kind openai takes no options'],
     [['--project', 'acme', '--name', 'v', '--kind', 'google-vertex', '--credential-from-env', 'OWN_KEY', '--options', '{"project":"Not A Project"}'], 'provider account v.options.project: must be a Google Cloud project id or number'],
+    [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--unpriced', 'free'], '--unpriced must be one of reject, allow, block, not "free"'],
+    [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--unpriced', 'allow', '--unpriced-block-minutes', '5'], '--unpriced-block-minutes goes with --unpriced block'],
+    [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--unpriced-block-minutes', '5'], '--unpriced-block-minutes goes with --unpriced block'],
+    [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--unpriced', 'block', '--unpriced-block-minutes', '0'], '--unpriced-block-minutes must be a whole number of minutes above 0, not "0"'],
+    [['--project', 'acme', '--name', 'x', '--kind', 'openai', '--credential-from-env', 'OWN_KEY', '--unpriced', 'block', '--unpriced-block-minutes', '1.5'], '--unpriced-block-minutes must be a whole number of minutes above 0, not "1.5"'],
     [['--project', 'acme', '--name', 'x', '--kind', 'openai'], 'give the credential with --credential-from-env <VAR> or --credential-file <path>, or pipe it on standard input'],
   ])('refuses %j with a usage error, storing nothing', async (args, message) => {
     const result = await tg(['providers', 'add', ...args]);
@@ -185,5 +197,79 @@ describe('tollgate providers', () => {
 
     expect((await list())[0]?.credentialEndsWith).toBeNull();
     expect((await tg(['providers', 'list'])).stdout).toMatch(/^acme\s+groq-acme\s+groq\s+-\s+sealed \(local\)/m);
+  });
+
+  it('shows a service-account JSON by its client_email, never a piece of the JSON', async () => {
+    // GIVEN a key file as the Cloud console downloads it (indented, ending in a newline)
+    const keyFile = `${JSON.stringify(JSON.parse(createServiceAccount().json), null, 2)}\n`;
+    const file = join(dir.path, 'vertex.json');
+    writeFileSync(file, keyFile);
+
+    // WHEN it is added, then listed
+    const added = await tg(['providers', 'add', '--project', 'acme', '--name', 'vertex-acme', '--kind', 'google-vertex', '--credential-file', file, '--options', '{"project":"acme-ai","location":"us-central1"}']);
+    const [listed] = await list();
+    const table = (await tg(['providers', 'list'])).stdout;
+
+    // THEN the account is named by its service account, and nothing of the JSON is shown
+    expect(added).toMatchObject({ code: 0, stdout: expect.stringContaining(`its credential (service account ${CLIENT_EMAIL}) is stored encrypted`) });
+    expect(listed).toMatchObject({ name: 'vertex-acme', credentialEndsWith: null, serviceAccount: CLIENT_EMAIL });
+    expect(table).toMatch(new RegExp(`^acme\\s+vertex-acme\\s+google-vertex\\s+${CLIENT_EMAIL.replaceAll('.', '\\.')}\\s+sealed \\(local\\)`, 'm'));
+    for (const output of [added.stdout, table]) expect(output).not.toMatch(/"\s*\}|PRIVATE KEY|ending/);
+  });
+
+  it('shows nothing of another JSON credential (a Bedrock access key), whose last characters are its secret’s', async () => {
+    env = { ...env, AWS_KEY: JSON.stringify({ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }) };
+
+    await add('--credential-from-env', 'AWS_KEY', '--name', 'bedrock-acme', '--kind', 'bedrock');
+
+    expect((await list())[0]).toMatchObject({ credentialEndsWith: null, serviceAccount: null });
+    expect((await tg(['providers', 'list'])).stdout).toMatch(/^acme\s+bedrock-acme\s+bedrock\s+-\s+sealed \(local\)/m);
+  });
+
+  it('hides a hint an earlier release cut from a JSON credential', async () => {
+    // GIVEN a record stored with the last 4 characters of a service-account JSON, as session 6's CLI stored them
+    const store = openSqliteStore({ dataDir: dir.path });
+    try {
+      await store.createProject({ name: 'acme', createdAt: NOW.toISOString() });
+      await store.addProjectAccount({ project: 'acme', name: 'vertex-old', kind: 'google-vertex', options: { project: 'acme-ai', location: 'us-central1' }, credential: { kind: 'secret', secretId: 'tollgate/x/byok/acme/vertex-old-0000' }, hint: 'm"\n}', createdAt: NOW.toISOString() });
+    } finally {
+      await store.close();
+    }
+
+    // THEN the listing shows no hint
+    expect((await list())[0]).toMatchObject({ name: 'vertex-old', credentialEndsWith: null, serviceAccount: null });
+  });
+
+  it.each([
+    [[], 'reject', null, { kind: 'reject' }, 'reject'],
+    [['--unpriced', 'reject'], 'reject', null, { kind: 'reject' }, 'reject'],
+    [['--unpriced', 'allow'], 'allow', null, { kind: 'allow' }, 'allow'],
+    [['--unpriced', 'block'], 'block', 60, { kind: 'block', minutes: 60 }, 'block 60 min'],
+    [['--unpriced', 'block', '--unpriced-block-minutes', '15'], 'block', 15, { kind: 'block', minutes: 15 }, 'block 15 min'],
+  ])('stores the unpriced policy %j with the account, lists it, and the gateway applies it', async (flags, unpriced, minutes, policy, column) => {
+    // WHEN an OpenAI-compatible account that names no pricing provider is added with the flags
+    const added = await tg(['providers', 'add', '--project', 'acme', '--name', 'local-llm', '--kind', 'openai-compatible', '--base-url', 'http://10.0.0.7:8000/v1', '--credential-from-env', 'OWN_KEY', ...flags]);
+
+    // THEN it is listed with its policy, as JSON and in the table, and the gateway resolves the account with it
+    expect(added).toMatchObject({ code: 0, stderr: '' });
+    expect(added.stdout.includes('A model tollgate has no price for is forwarded')).toBe(unpriced !== 'reject');
+    expect(await list()).toEqual([expect.objectContaining({ name: 'local-llm', unpriced, unpricedBlockMinutes: minutes })]);
+    const table = (await tg(['providers', 'list'])).stdout.split('\n');
+    expect(table[0]).toMatch(/\bSTORED\s+UNPRICED\s+BASE URL\b/);
+    expect(table[1]).toMatch(new RegExp(`sealed \\(local\\)\\s+${column}\\s+http://10\\.0\\.0\\.7:8000/v1`));
+    const store = openSqliteStore({ dataDir: dir.path });
+    try {
+      const [record] = await store.listProjectAccounts('acme');
+      expect(projectAccountSettings(record!).unpriced).toEqual(policy);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a stored record whose unpriced policy is not one the gateway knows, naming the field', async () => {
+    const record = { project: 'acme', name: 'local-llm', kind: 'openai-compatible', baseUrl: 'http://10.0.0.7:8000/v1', credential: { kind: 'sealed' as const, sealed: 'x' }, hint: '', createdAt: '' };
+
+    expect(() => projectAccountSettings({ ...record, unpriced: 'free' as 'allow' })).toThrow('project "acme" provider account local-llm.unpriced: must be one of "reject", "allow", "block", not "free"');
+    expect(() => projectAccountSettings({ ...record, unpriced: 'block', unpricedBlockMinutes: -1 })).toThrow('local-llm.unpricedBlockMinutes: must be a whole number of minutes above 0');
   });
 });

@@ -122,6 +122,21 @@ describe('emfLogger', () => {
     expect(lines[2]).toEqual({ level: 'info', event: 'circuit_closed', provider: 'openai-eu' });
   });
 
+  it('publishes a project’s own account (BYOK) as byok:<kind>, keeping its name in the log fields', () => {
+    // GIVEN
+    const { lines, logger } = capture();
+    const byok = { provider: 'openai-acme', byok_project: 'acme', byok_kind: 'openai' };
+
+    // WHEN
+    logger.info('request_settled', { ...settled, ...byok });
+    logger.error('upstream_attempt_failed', { route: 'openai', ...byok, attempt: 1, status: 503 });
+    logger.error('circuit_opened', { ...byok, failures: 5, cooldown_ms: 30_000 });
+    logger.info('request_rejected', { route: 'openai-acme', ...byok, status: 400, code: 'invalid_json' });
+
+    // THEN
+    expect(lines.map((line) => [line['Provider'], line['provider']])).toEqual(Array(4).fill(['byok:openai', 'openai-acme']));
+  });
+
   it('leaves every other event a plain structured line', () => {
     // GIVEN
     const { lines, logger } = capture();

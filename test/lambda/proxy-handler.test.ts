@@ -265,14 +265,14 @@ describe('the Lambda proxy handler, through a stand-in for the streaming runtime
       const result = await invoke(handler, chat({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'Hi' }] }), { remainingMs: SETTLE_MARGIN_MS + 400 });
 
       // THEN the invocation ended at its deadline, not when the upstream would have, the stream closing with
-      // the API's own error event after the chunk that did arrive
+      // the API's own error event after the chunk that did arrive, naming the gateway's time limit
       expect(result.returnedAt - result.startedAt).toBeLessThan(SETTLE_MARGIN_MS);
       expect(result.error).toBeUndefined();
       const response = result.stream.response();
       expect(response.prelude.statusCode).toBe(200);
       const body = response.body.toString('utf8');
       expect(body).toContain('"chat.completion.chunk"');
-      expect(body).toMatch(/data: \{"error":\{"message":"The upstream provider broke off the stream; the response is incomplete\."/);
+      expect(body).toMatch(/data: \{"error":\{"message":"The gateway's time limit for this request ran out; the response is incomplete\."/);
       expect(body).not.toContain('[DONE]');
       // AND the request was settled before it returned: charged its reservation, since its usage never arrived
       const settled = emfLines().find((line) => line['event'] === 'request_settled')!;

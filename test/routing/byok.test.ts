@@ -277,6 +277,32 @@ describe.each([
     }
   });
 
+  it('serves an OpenAI-compatible account that names no pricing under the unpriced policy it was added with', async () => {
+    // GIVEN two projects with their own OpenAI-compatible server (no pricingProvider, so no model has a price), one added with --unpriced allow
+    const addServer = async (project: string, ...flags: string[]) =>
+      expect(
+        await cli('providers', 'add', '--project', project, '--name', 'local-llm', '--kind', 'openai-compatible', '--base-url', own.baseUrl, '--credential-from-env', 'ACME_OPENAI_KEY', ...flags),
+      ).toMatchObject({ code: 0, stderr: '' });
+    await addServer('epsilon', '--unpriced', 'allow');
+    await addServer('zeta');
+    const allowed = await issueKey(backend.store, { project: 'epsilon' });
+    const refused = await issueKey(backend.store, { project: 'zeta' });
+    const localChat = (key: string) =>
+      client(key, 'local-llm').chat.completions.create({ model: 'llama-3.3-70b-local', max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }] }).withResponse();
+
+    // WHEN each calls its server with a model tollgate has no price for
+    const rejection = await localChat(refused.key).catch((error: unknown) => error as InstanceType<typeof OpenAI.APIError>);
+    const served = await localChat(allowed.key);
+
+    // THEN the default policy refused it before forwarding, and `allow` forwarded it and recorded it at no cost
+    expect(rejection).toMatchObject({ status: 400, code: 'unpriced_model' });
+    expect(served.response.headers.get('x-tollgate-provider')).toBe('local-llm');
+    expect(served.data.choices[0]?.message.content).toBeTruthy();
+    expect(own.requests.map((request) => [JSON.parse(request.body.toString('utf8')).model, request.headers.authorization])).toEqual([['llama-3.3-70b-local', `Bearer ${ACME_KEY}`]]);
+    expect(await lifetime('byok', 'epsilon/local-llm')).toMatchObject({ requests: 1, nanos: 0 });
+    expect(await lifetime('project', 'epsilon')).toMatchObject({ requests: 1, nanos: 0 });
+  });
+
   it('keeps the credential out of the stored bytes, every CLI output and the logs', async () => {
     // WHEN the accounts are listed, as a table and as JSON
     const table = await cli('providers', 'list');

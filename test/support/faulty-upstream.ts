@@ -9,7 +9,9 @@ export type Fault =
   /** Takes the request and never answers: the gateway's first-byte timeout decides. */
   | { readonly kind: 'hang' }
   /** A 200 stream whose connection is destroyed after these chunks. */
-  | { readonly kind: 'cut'; readonly contentType: string; readonly chunks: readonly Buffer[] };
+  | { readonly kind: 'cut'; readonly contentType: string; readonly chunks: readonly Buffer[] }
+  /** A 200 stream that goes quiet after these chunks and stays open until the gateway leaves (or the fake closes). */
+  | { readonly kind: 'stall'; readonly contentType: string; readonly chunks: readonly Buffer[] };
 
 export interface FaultyUpstream {
   /** `http://127.0.0.1:<port>` */
@@ -45,6 +47,10 @@ async function respond(res: ServerResponse, fault: Fault): Promise<void> {
       // Let what was written reach the gateway first, or the cut could land before the headers.
       await new Promise((resolve) => setTimeout(resolve, 50));
       res.socket?.destroy();
+      return;
+    case 'stall':
+      res.writeHead(200, { 'content-type': fault.contentType });
+      for (const chunk of fault.chunks) await new Promise((resolve) => res.write(chunk, resolve));
       return;
   }
 }
