@@ -101,9 +101,9 @@ describe('export headers', () => {
   });
 
   it.each([
-    ['the read fails', () => Promise.reject(new Error('could not read secret tollgate/s/logfire (AccessDeniedException: denied)')), 'tracing.export.headers.Authorization: could not read secret tollgate/s/logfire (AccessDeniedException: denied)'],
-    ['the field is absent', () => Promise.resolve(undefined), 'tracing.export.headers.Authorization: secret tollgate/s/logfire field "token" is missing or empty'],
-    ['the value holds a line break', () => Promise.resolve('pylf_v1_us_abc\r\nX-Evil: 1'), 'tracing.export.headers.Authorization: secret tollgate/s/logfire field "token" is not a usable header value'],
+    ['the read fails', () => Promise.reject(new Error('could not read secret tollgate/s/logfire (AccessDeniedException: denied)')), 'tracing.export.headers.Authorization from secret tollgate/s/logfire field "token": could not read secret tollgate/s/logfire (AccessDeniedException: denied)'],
+    ['the field is absent', () => Promise.resolve(undefined), 'tracing.export.headers.Authorization from secret tollgate/s/logfire field "token": missing or empty'],
+    ['the value holds a line break', () => Promise.resolve('pylf_v1_us_abc\r\nX-Evil: 1'), 'tracing.export.headers.Authorization from secret tollgate/s/logfire field "token": not a usable header value'],
   ])('rejects with an ExportHeaderError naming the secret and field, never the value, when %s', async (_, read, message) => {
     const now = exportHeaders(headers({ Authorization: { secret: 'tollgate/s/logfire', field: 'token' } }), { env: {}, secrets: read }, 'tracing.export');
     const error = await now().then(

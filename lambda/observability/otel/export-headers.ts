@@ -69,18 +69,18 @@ export function exportHeaders(headers: readonly HeaderSetting[], sources: Header
   return async () => {
     const values = await Promise.all(
       secret.map(async ({ name, secretId, field }) => {
-        const what = `secret ${secretId}${field === undefined ? '' : ` field "${field}"`}`;
+        const from = `${where}.headers.${name} from secret ${secretId}${field === undefined ? '' : ` field "${field}"`}`;
         let text: string | undefined;
         try {
           text = await read({ secretId, field });
         } catch (error) {
-          // The reader's messages name the secret and the field, never the value.
-          throw new ExportHeaderError(`${where}.headers.${name}: ${error instanceof Error ? error.message : `could not read ${what}`}`, { cause: error });
+          // The reader's messages name the secret, never the value.
+          throw new ExportHeaderError(`${from}: ${error instanceof Error ? error.message : 'could not be read'}`, { cause: error });
         }
-        if (text === undefined) throw new ExportHeaderError(`${where}.headers.${name}: ${what} is missing or empty`);
+        if (text === undefined) throw new ExportHeaderError(`${from}: missing or empty`);
         // A token saved from a file usually ends in a newline.
         const value = text.trim();
-        if (value === '' || NOT_IN_A_HEADER.test(value)) throw new ExportHeaderError(`${where}.headers.${name}: ${what} is not a usable header value (empty, or holds a line break)`);
+        if (value === '' || NOT_IN_A_HEADER.test(value)) throw new ExportHeaderError(`${from}: not a usable header value (empty, or holds a line break)`);
         return [name.toLowerCase(), value] as const;
       }),
     );
