@@ -46,7 +46,8 @@ export interface ProxyDeps {
 
 /**
  * The one place the Lambda proxy is wired: the same core as `npm start`, on the DynamoDB store,
- * with provider credentials (and tracing headers) from Secrets Manager, EMF metrics for logs, and the stored price copy.
+ * with provider credentials and tracing headers from Secrets Manager, EMF metrics for logs, and
+ * the stored price copy.
  * Everything here is synchronous, so a bad config fails the init phase with its message.
  */
 export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
