@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { ConfigError, parseConfig, type GatewayConfig } from '../lambda/config/config';
 import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV, SETTLE_MARGIN_MS } from '../lambda/handlers/env';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
+import type { TracingSettings } from '../lambda/observability/otel/settings';
 import { HOSTED_PROVIDER_IDS, isProviderId, PROVIDERS } from '../lambda/providers';
 import { DAY_SHARDS } from '../lambda/store/dynamodb-day-counters';
 import { bundledFunctionDefaults, handlerEntry } from './lambda-defaults';
@@ -53,7 +54,8 @@ export interface TollgateProxyProps {
   /** The key the managed secret is encrypted with; the proxy may decrypt with it through Secrets Manager only. */
   readonly secretsKey: IKey;
   /**
-   * Bring-your-own secrets: any secret whose name starts with this is readable by the proxy too.
+   * Bring-your-own secrets: any secret whose name starts with this is readable by the proxy too
+   * (a provider's credential, a tracing header's token).
    *
    * @default `tollgate/<stack name>/`
    */
@@ -167,7 +169,14 @@ export class TollgateProxy extends Construct {
       timeout,
       props.frontReadTimeout,
     );
-    checkReservationTtl(validateGatewayConfig(this.gatewayConfig).limits.reservationTtlSeconds, timeout);
+    const validated = validateGatewayConfig(this.gatewayConfig);
+    checkReservationTtl(validated.limits.reservationTtlSeconds, timeout);
+    for (const outside of tracingSecretsOutside(validated.tracing, prefix)) {
+      Annotations.of(this).addWarningV2(
+        'tollgate:tracing-secret-outside-prefix',
+        `gatewayConfig ${outside.where}: secret ${outside.secretId} is not under ${prefix}, the only secrets the proxy may read: its spans will not be sent. Name it ${prefix}<anything>, or grant the function's role secretsmanager:GetSecretValue on it yourself`,
+      );
+    }
 
     const defaults = bundledFunctionDefaults(handlerEntry('proxy'));
     this.function = new NodejsFunction(this, 'Function', {
@@ -212,7 +221,7 @@ export class TollgateProxy extends Construct {
       [wildcardResource(this, ({ partition, region, account }) => `arn:${partition}:bedrock:${region}:${account}:application-inference-profile/*`)]:
         'Application inference profiles are the operator\'s own, created after deploying; the gateway\'s allow-lists decide which are used.',
       [wildcardResource(this, ({ partition, region, account }) => `arn:${partition}:secretsmanager:${region}:${account}:secret:${prefix}*`)]:
-        'Bring-your-own provider secrets and projects\' own (BYOK) credentials: named by the operator and the CLI under this prefix after deploying.',
+        'Bring-your-own provider secrets, tracing header tokens and projects\' own (BYOK) credentials: named by the operator and the CLI under this prefix after deploying.',
     });
     allow(BEDROCK_ACTIONS, [
       // Cross-region inference profiles route to foundation models in other regions.
@@ -221,6 +230,30 @@ export class TollgateProxy extends Construct {
       stack.formatArn({ service: 'bedrock', resource: 'application-inference-profile', resourceName: '*' }),
     ]);
   }
+}
+
+/**
+ * Tracing headers whose secret the proxy's role cannot read: not under `prefix` (by name, or by
+ * the name in its ARN). Provider credentials are not checked here: the stack fills most of them
+ * in with its own secret.
+ */
+export function tracingSecretsOutside(tracing: TracingSettings | undefined, prefix: string): { readonly where: string; readonly secretId: string }[] {
+  if (!tracing || Token.isUnresolved(prefix)) return [];
+  const destinations = [
+    { where: 'tracing.export', settings: tracing.export },
+    ...Object.entries(tracing.projects).map(([name, project]) => ({ where: `tracing.projects.${name}.export`, settings: project.export })),
+  ];
+  const outside: { where: string; secretId: string }[] = [];
+  for (const { where, settings } of destinations) {
+    for (const header of settings?.headers ?? []) {
+      if (header.value.kind !== 'secret') continue;
+      const secretId = header.value.secretId;
+      // An ARN's resource is `secret:<name>-<6 random characters>`; the name is what the grant's prefix matches.
+      const name = secretId.startsWith('arn:') ? (secretId.split(':secret:')[1] ?? '') : secretId;
+      if (!name.startsWith(prefix)) outside.push({ where: `${where}.headers.${header.name}`, secretId });
+    }
+  }
+  return outside;
 }
 
 /** Reads a `tollgate.config.json`-shaped file for {@link TollgateProxyProps.gatewayConfig}; it is validated when the proxy is built. */

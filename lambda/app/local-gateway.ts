@@ -52,7 +52,8 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
   const config = options.config ?? loadConfig(env);
   await loadLocalPrices(env, options.logger); // the copy `tollgate prices refresh` stored, if any
   const logger = options.logger ?? jsonLogger;
-  // Header values named by environment variable are read now: a missing one stops startup.
+  // Header values named by environment variable are read now: a missing one stops startup, as
+  // does one held in Secrets Manager (only the AWS deployment reads those).
   const tracing = createTracing(tracingFromEnv(config.tracing, env), { env, logger });
   const upstream: Dispatcher = createUpstreamAgent(config.upstream);
   const gateway = createGateway({

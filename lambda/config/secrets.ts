@@ -2,10 +2,8 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import type { CredentialSource, ProviderSettings } from './config';
 import type { CredentialResolver } from './credentials';
 
-export interface SecretsCredentialsOptions {
+export interface SecretsReaderOptions {
   readonly client: SecretsManagerClient;
-  /** For `{ env }` credential sources. @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
   /** How long a secret is used before it is read again, so a rotation lands without a redeploy. @default 5 minutes */
   readonly ttlMs?: number;
   /** If a re-read fails, the last value is still used for this long after it expired. @default 15 minutes */
@@ -15,6 +13,24 @@ export interface SecretsCredentialsOptions {
   /** Milliseconds since the epoch. @default Date.now */
   readonly clock?: () => number;
 }
+
+/** Where a value is kept in Secrets Manager: a secret's whole string, or one field of a JSON secret. */
+export interface SecretSource {
+  readonly secretId: string;
+  readonly field?: string | undefined;
+}
+
+/**
+ * Reads a {@link SecretSource}, through a cache. Undefined: the JSON secret has no such field
+ * (or it is empty). Rejects with a {@link SecretCredentialError} that names the secret and the
+ * field, never any part of the value.
+ */
+export type SecretReader = (source: SecretSource) => Promise<string | undefined>;
+
+export type SecretsCredentialsOptions = (SecretsReaderOptions | { readonly reader: SecretReader }) & {
+  /** For `{ env }` credential sources. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+};
 
 /**
  * A secret could not be turned into a credential. Messages name the secret and the field, never
@@ -40,17 +56,15 @@ interface Entry {
 const RETRY_AFTER_FAILURE_MS = 10_000;
 
 /**
- * The AWS credential resolver: `{ secret, field? }` sources are read from Secrets Manager through
- * a small, bounded, time-limited cache (one GetSecretValue per secret per `ttlMs`, not per
- * request); `{ env }` sources still read the environment.
+ * Secrets Manager values through a small, bounded, time-limited cache: one GetSecretValue per
+ * secret per `ttlMs`, not per use, so a rotation lands within `ttlMs` without a redeploy. One
+ * reader serves provider credentials and tracing headers alike.
  *
  * @example
- * // config: { "providers": { "openai": { "credential": { "secret": "tollgate/prod/providers", "field": "openai" } } } }
- * const credential = secretsManagerCredentials({ client: new SecretsManagerClient({}) });
- * const gateway = createGateway({ ...deps, credential });
+ * const secrets = secretsManagerReader({ client: new SecretsManagerClient({}) });
+ * const token = await secrets({ secretId: 'tollgate/prod/logfire' });
  */
-export function secretsManagerCredentials(options: SecretsCredentialsOptions): CredentialResolver {
-  const env = options.env ?? process.env;
+export function secretsManagerReader(options: SecretsReaderOptions): SecretReader {
   const ttl = options.ttlMs ?? 5 * 60_000;
   const staleIfError = options.staleIfErrorMs ?? 15 * 60_000;
   const max = options.maxSecrets ?? 32;
@@ -109,6 +123,25 @@ export function secretsManagerCredentials(options: SecretsCredentialsOptions): C
     return entry.promise;
   };
 
+  return async (source) => {
+    const text = await read(source.secretId);
+    return source.field === undefined ? nonEmpty(text, `secret ${source.secretId}`) : jsonField(text, source.secretId, source.field);
+  };
+}
+
+/**
+ * The AWS credential resolver: `{ secret, field? }` sources are read through
+ * {@link secretsManagerReader} (given one, or made from `options`); `{ env }` sources still read
+ * the environment.
+ *
+ * @example
+ * // config: { "providers": { "openai": { "credential": { "secret": "tollgate/prod/providers", "field": "openai" } } } }
+ * const credential = secretsManagerCredentials({ client: new SecretsManagerClient({}) });
+ * const gateway = createGateway({ ...deps, credential });
+ */
+export function secretsManagerCredentials(options: SecretsCredentialsOptions): CredentialResolver {
+  const env = options.env ?? process.env;
+  const read = 'reader' in options ? options.reader : secretsManagerReader(options);
   return async (provider: ProviderSettings) => {
     const source: CredentialSource | undefined = provider.credential;
     if (source === undefined) return undefined;
@@ -118,8 +151,7 @@ export function secretsManagerCredentials(options: SecretsCredentialsOptions): C
         `provider ${provider.name} has a credential sealed with a local secret key, which this deployment does not hold: add it again with "tollgate --stack <name> providers add …", which puts it in Secrets Manager`,
       );
     }
-    const text = await read(source.secretId);
-    return source.field === undefined ? nonEmpty(text, `secret ${source.secretId}`) : jsonField(text, source.secretId, source.field);
+    return read(source);
   };
 }
 

@@ -6,7 +6,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { ConfigError, parseConfig } from '../config/config';
-import { secretsManagerCredentials } from '../config/secrets';
+import { secretsManagerCredentials, secretsManagerReader } from '../config/secrets';
 import { createGateway, type Gateway } from '../core/gateway';
 import { createRouter } from '../core/route';
 import { createUpstreamAgent } from '../core/upstream';
@@ -46,7 +46,8 @@ export interface ProxyDeps {
 
 /**
  * The one place the Lambda proxy is wired: the same core as `npm start`, on the DynamoDB store,
- * with provider credentials from Secrets Manager, EMF metrics for logs, and the stored price copy.
+ * with provider credentials and tracing headers from Secrets Manager, EMF metrics for logs, and
+ * the stored price copy.
  * Everything here is synchronous, so a bad config fails the init phase with its message.
  */
 export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
@@ -70,18 +71,16 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
         logger,
       })
     : undefined;
+  // One cache for every secret: provider credentials, and tracing headers (read per span batch).
+  const secretValues = secretsManagerReader({ client: secrets, ttlMs: numberEnv(env, LAMBDA_ENV.secretsTtlSeconds, DEFAULT_SECRETS_TTL_SECONDS) * 1000 });
   const tracingSettings = tracingFromEnv(config.tracing, env);
-  const tracing = createTracing(tracingSettings, { env, logger });
+  const tracing = createTracing(tracingSettings, { env, logger, secrets: secretValues });
   const gateway = createGateway({
     config,
     store,
     pricer: new Pricer(config.prices),
     upstream: deadline.bind(createUpstreamAgent(config.upstream)),
-    credential: secretsManagerCredentials({
-      client: secrets,
-      env,
-      ttlMs: numberEnv(env, LAMBDA_ENV.secretsTtlSeconds, DEFAULT_SECRETS_TTL_SECONDS) * 1000,
-    }),
+    credential: secretsManagerCredentials({ reader: secretValues, env }),
     logger,
     tracer: tracing.tracer,
   });

@@ -1,5 +1,8 @@
 import { parseConfig } from '../../lambda/config/config';
-import { resolveHeaders, tracingFromEnv } from '../../lambda/observability/otel/settings';
+import { ConfigError } from '../../lambda/config/config-error';
+import type { SecretSource } from '../../lambda/config/secrets';
+import { exportHeaders, ExportHeaderError } from '../../lambda/observability/otel/export-headers';
+import { tracingFromEnv } from '../../lambda/observability/otel/settings';
 
 describe('the tracing section', () => {
   it('fills in the defaults and adds /v1/traces to a base URL', () => {
@@ -31,14 +34,85 @@ describe('the tracing section', () => {
     [{ projects: { acme: { bodies: { maxBytes: 0 } } } }, 'test: tracing.projects.acme.bodies.maxBytes:'],
     [{ export: { endpoint: 'http://x', headers: { 'bad header': 'v' } } }, 'test: tracing.export.headers.bad header:'],
     [{ exporter: {} }, 'test: tracing.exporter: unknown field'],
+    [{ export: { endpoint: 'http://x', headers: { Authorization: 5 } } }, 'test: tracing.export.headers.Authorization: must be a string, {"env": "NAME"}, or {"secret": "<id>", "field": "<name>"}'],
+    [{ export: { endpoint: 'http://x', headers: { Authorization: { secret: '' } } } }, 'test: tracing.export.headers.Authorization.secret: Too small'],
+    [{ export: { endpoint: 'http://x', headers: { Authorization: { secret: 'tollgate/s/logfire', field: '' } } } }, 'test: tracing.export.headers.Authorization.field: Too small'],
+    [{ export: { endpoint: 'http://x', headers: { Authorization: { secret: 'tollgate/s/logfire', key: 'token' } } } }, 'test: tracing.export.headers.Authorization.key: unknown field'],
+    [{ projects: { acme: { export: { endpoint: 'http://x', headers: { 'X-Token': { secretId: 'a' } } } } } }, 'test: tracing.projects.acme.export.headers.X-Token: must be a string, {"env": "NAME"}, or {"secret"'],
   ])('refuses %j', (tracing, message) => {
     expect(() => parseConfig({ tracing }, 'test')).toThrow(message);
   });
 
-  it('reads header values from the environment, and names a missing variable, never a value', () => {
-    const settings = parseConfig({ tracing: { export: { endpoint: 'http://x', headers: { Authorization: { env: 'TOKEN' }, 'X-Team': 'ml' } } } }, 'test').tracing!;
-    expect(resolveHeaders(settings.export!.headers, { TOKEN: 'pylf_v1_us_abc' }, 'tracing.export')).toEqual({ authorization: 'pylf_v1_us_abc', 'x-team': 'ml' });
-    expect(() => resolveHeaders(settings.export!.headers, {}, 'tracing.export')).toThrow('tracing.export.headers.Authorization: environment variable TOKEN is not set');
+  it('takes a header from a secret, as a whole string or one field of a JSON secret', () => {
+    const settings = parseConfig(
+      {
+        tracing: {
+          export: { endpoint: 'http://x', headers: { Authorization: { secret: 'tollgate/s/logfire' } } },
+          projects: { acme: { export: { endpoint: 'http://y', headers: { 'X-Token': { secret: 'arn:aws:secretsmanager:us-east-1:1:secret:tollgate/s/acme-AbCdEf', field: 'token' } } } } },
+        },
+      },
+      'test',
+    ).tracing!;
+    expect(settings.export!.headers).toEqual([{ name: 'Authorization', value: { kind: 'secret', secretId: 'tollgate/s/logfire' } }]);
+    expect(settings.projects['acme']!.export!.headers).toEqual([
+      { name: 'X-Token', value: { kind: 'secret', secretId: 'arn:aws:secretsmanager:us-east-1:1:secret:tollgate/s/acme-AbCdEf', field: 'token' } },
+    ]);
+  });
+});
+
+describe('export headers', () => {
+  const headers = (given: Record<string, unknown>) => parseConfig({ tracing: { export: { endpoint: 'http://x', headers: given } } }, 'test').tracing!.export!.headers;
+
+  it('reads environment variables at start, and names a missing variable, never a value', async () => {
+    const given = headers({ Authorization: { env: 'TOKEN' }, 'X-Team': 'ml' });
+    await expect(exportHeaders(given, { env: { TOKEN: 'pylf_v1_us_abc' } }, 'tracing.export')()).resolves.toEqual({ authorization: 'pylf_v1_us_abc', 'x-team': 'ml' });
+    expect(() => exportHeaders(given, { env: {} }, 'tracing.export')).toThrow('tracing.export.headers.Authorization: environment variable TOKEN is not set');
+  });
+
+  it('refuses a secret at start where no secret reader is (the local server), saying it is for AWS', () => {
+    const given = headers({ Authorization: { secret: 'tollgate/s/logfire' } });
+    const start = () => exportHeaders(given, { env: {} }, 'tracing.export');
+    expect(start).toThrow(ConfigError);
+    expect(start).toThrow('tracing.export.headers.Authorization: {"secret": …} values are read from AWS Secrets Manager, which only the AWS deployment does');
+  });
+
+  it('reads a secret on every call, through the reader, and trims the line end a token file leaves', async () => {
+    // GIVEN a reader whose value changes (the cache's TTL is the reader's business)
+    const asked: SecretSource[] = [];
+    let token = 'pylf_v1_us_first\n';
+    const read = async (source: SecretSource) => {
+      asked.push(source);
+      return token;
+    };
+    const now = exportHeaders(headers({ Authorization: { secret: 'tollgate/s/logfire', field: 'token' }, 'X-Team': 'ml' }), { env: {}, secrets: read }, 'tracing.export');
+
+    // WHEN the headers are asked for, before and after the value changed
+    const first = await now();
+    token = 'pylf_v1_us_second';
+    const second = await now();
+
+    // THEN each call has the value of its moment, with the fixed headers beside it
+    expect(first).toEqual({ authorization: 'pylf_v1_us_first', 'x-team': 'ml' });
+    expect(second).toEqual({ authorization: 'pylf_v1_us_second', 'x-team': 'ml' });
+    expect(asked).toEqual([
+      { secretId: 'tollgate/s/logfire', field: 'token' },
+      { secretId: 'tollgate/s/logfire', field: 'token' },
+    ]);
+  });
+
+  it.each([
+    ['the read fails', () => Promise.reject(new Error('could not read secret tollgate/s/logfire (AccessDeniedException: denied)')), 'tracing.export.headers.Authorization from secret tollgate/s/logfire field "token": could not read secret tollgate/s/logfire (AccessDeniedException: denied)'],
+    ['the field is absent', () => Promise.resolve(undefined), 'tracing.export.headers.Authorization from secret tollgate/s/logfire field "token": missing or empty'],
+    ['the value holds a line break', () => Promise.resolve('pylf_v1_us_abc\r\nX-Evil: 1'), 'tracing.export.headers.Authorization from secret tollgate/s/logfire field "token": not a usable header value'],
+  ])('rejects with an ExportHeaderError naming the secret and field, never the value, when %s', async (_, read, message) => {
+    const now = exportHeaders(headers({ Authorization: { secret: 'tollgate/s/logfire', field: 'token' } }), { env: {}, secrets: read }, 'tracing.export');
+    const error = await now().then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(ExportHeaderError);
+    expect((error as Error).message).toContain(message);
+    expect((error as Error).message).not.toContain('pylf_v1_us_abc');
   });
 });
 

@@ -89,6 +89,27 @@ describe('SpanQueue', () => {
     ]);
   });
 
+  it('drops a batch whose headers could not be read at once, counted as failed, and sends the next one', async () => {
+    // GIVEN a sender whose first batch finds its token secret unreadable
+    const logger = recordingLogger();
+    const receiver = scripted([{ kind: 'failed', reason: 'tracing.export.headers.Authorization from secret tollgate/s/logfire: could not read secret tollgate/s/logfire (AccessDeniedException)' }]);
+    const queue = new SpanQueue(receiver.send, options({ logger, batchSize: 2 }));
+
+    // WHEN two batches are sent
+    queue.push(span('x'));
+    queue.push(span('y'));
+    await queue.flush(5000);
+    queue.push(span('z'));
+    await queue.flush(5000);
+
+    // THEN the first was not tried again, and was counted and logged as a failed export; the second went out
+    expect(receiver.sent).toEqual([['x', 'y'], ['z']]);
+    expect(queue.stats()).toMatchObject({ exported: 1, droppedFailed: 2, retries: 0, pending: 0 });
+    expect(logger.lines).toEqual([
+      { level: 'error', event: 'tracing_export_failed', fields: expect.objectContaining({ reason: expect.stringContaining('from secret tollgate/s/logfire'), dropped_failed: 2 }) },
+    ]);
+  });
+
   it('does not send again what the receiver refused', async () => {
     const receiver = scripted([{ kind: 'rejected', reason: 'HTTP 400' }]);
     const queue = new SpanQueue(receiver.send, options());

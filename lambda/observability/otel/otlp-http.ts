@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { ExportHeaderError, type ExportHeaders } from './export-headers';
 import { encodeJson } from './otlp-json';
 import { encodeProto } from './otlp-proto';
 import type { OtlpProtocol } from './settings';
@@ -10,15 +11,17 @@ export type ExportResult =
   /** Worth trying again: a network error, a timeout, or 429 / 502 / 503 / 504 (with the receiver's `Retry-After`, if any). */
   | { readonly kind: 'retry'; readonly reason: string; readonly afterMs?: number }
   /** The receiver refused the batch (400, 401, 413, …): sending it again would not help. */
-  | { readonly kind: 'rejected'; readonly reason: string };
+  | { readonly kind: 'rejected'; readonly reason: string }
+  /** Not sent, and not worth trying again at once: a header's secret could not be read (the secrets cache retries on its own). */
+  | { readonly kind: 'failed'; readonly reason: string };
 
 export type SendSpans = (spans: readonly SpanData[]) => Promise<ExportResult>;
 
 export interface OtlpHttpTarget {
   readonly url: URL;
   readonly protocol: OtlpProtocol;
-  /** Lower-case names; the values are never logged. */
-  readonly headers: Readonly<Record<string, string>>;
+  /** Asked once per batch; the values are never logged. */
+  readonly headers: ExportHeaders;
   readonly timeoutMs: number;
 }
 
@@ -28,13 +31,20 @@ const CONTENT_TYPES: Readonly<Record<OtlpProtocol, string>> = { 'http/protobuf':
 
 /**
  * Sends spans to one OTLP/HTTP receiver (the OTLP spec's `POST /v1/traces`). Never throws: every
- * outcome is an {@link ExportResult}, whose reason names a status or an error code, never a header.
+ * outcome is an {@link ExportResult}, whose reason names a status, an error code or the secret a
+ * header could not be read from, never a header's value.
  */
 export function otlpHttpSender(target: OtlpHttpTarget, source: SpanSource, dispatcher: Dispatcher): SendSpans {
   const origin = target.url.origin;
   const path = `${target.url.pathname}${target.url.search}`;
-  const headers: Record<string, string> = { ...target.headers, 'content-type': CONTENT_TYPES[target.protocol] };
+  const contentType = CONTENT_TYPES[target.protocol];
   return async (spans) => {
+    let headers: Record<string, string>;
+    try {
+      headers = { ...(await target.headers()), 'content-type': contentType };
+    } catch (error) {
+      return { kind: 'failed', reason: error instanceof ExportHeaderError ? error.message : `headers unavailable (${error instanceof Error ? error.name : typeof error})` };
+    }
     let body: Uint8Array | string;
     try {
       body = target.protocol === 'http/json' ? encodeJson(source, spans) : encodeProto(source, spans);

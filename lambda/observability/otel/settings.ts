@@ -3,8 +3,9 @@ import * as z from '../../config/zod';
 
 /**
  * The `tracing` section of the gateway config: where spans go (for the whole deployment, and
- * per project), and what they may carry. Header values that are secrets (a Logfire write token)
- * are best named by environment variable; they are read once, when the gateway starts.
+ * per project), and what they may carry. A header value that is a secret (a Logfire write token)
+ * is best named by environment variable (read once, at start) or, on AWS, by Secrets Manager
+ * secret (read through the credential cache, so a rotation lands without a redeploy).
  *
  * @example
  * "tracing": {
@@ -40,8 +41,14 @@ export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
 export interface HeaderSetting {
   readonly name: string;
-  readonly value: { readonly kind: 'literal'; readonly value: string } | { readonly kind: 'env'; readonly name: string };
+  readonly value: HeaderValue;
 }
+
+/** A header's value as configured: the text itself, an environment variable's name, or where a secret holds it (AWS only). */
+export type HeaderValue =
+  | { readonly kind: 'literal'; readonly value: string }
+  | { readonly kind: 'env'; readonly name: string }
+  | { readonly kind: 'secret'; readonly secretId: string; readonly field?: string };
 
 export interface ProjectTracing {
   readonly export: ExportSettings | undefined;
@@ -73,7 +80,14 @@ const exportSchema = z.strictObject({
   headers: z.optional(
     z.record(
       z.string().check(z.regex(HEADER_NAME, 'must be an HTTP header name')),
-      z.union([z.string(), z.strictObject({ env: z.string().check(z.minLength(1)) })]),
+      z.union(
+        [
+          z.string(),
+          z.strictObject({ env: z.string().check(z.minLength(1)) }),
+          z.strictObject({ secret: z.string().check(z.minLength(1)), field: z.optional(z.string().check(z.minLength(1))) }),
+        ],
+        { error: 'must be a string, {"env": "NAME"}, or {"secret": "<id>", "field": "<name>"} (field optional)' },
+      ),
     ),
   ),
   timeoutMs: positiveInt(),
@@ -116,12 +130,15 @@ function resolveExport(file: z.infer<typeof exportSchema>): ExportSettings {
   return {
     endpoint: tracesUrl(file.endpoint),
     protocol: file.protocol ?? 'http/protobuf',
-    headers: Object.entries(file.headers ?? {}).map(([name, value]) => ({
-      name,
-      value: typeof value === 'string' ? { kind: 'literal', value } : { kind: 'env', name: value.env },
-    })),
+    headers: Object.entries(file.headers ?? {}).map(([name, value]): HeaderSetting => ({ name, value: headerValue(value) })),
     timeoutMs: file.timeoutMs ?? 10_000,
   };
+}
+
+function headerValue(value: NonNullable<z.infer<typeof exportSchema>['headers']>[string]): HeaderValue {
+  if (typeof value === 'string') return { kind: 'literal', value };
+  if ('env' in value) return { kind: 'env', name: value.env };
+  return { kind: 'secret', secretId: value.secret, ...(value.field !== undefined && { field: value.field }) };
 }
 
 /** A base URL gets the signal path, as `OTEL_EXPORTER_OTLP_ENDPOINT` does; a URL that already names it is kept. */
@@ -180,19 +197,4 @@ function parseEnvHeaders(text: string | undefined): HeaderSetting[] {
     headers.push({ name, value: { kind: 'literal', value } });
   }
   return headers;
-}
-
-/** Header values, read from the environment now; a variable that is not set stops startup (its name is given, never a value). */
-export function resolveHeaders(headers: readonly HeaderSetting[], env: Readonly<Record<string, string | undefined>>, where: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const header of headers) {
-    if (header.value.kind === 'literal') {
-      out[header.name.toLowerCase()] = header.value.value;
-      continue;
-    }
-    const value = env[header.value.name];
-    if (!value) throw new ConfigError(`${where}.headers.${header.name}: environment variable ${header.value.name} is not set`);
-    out[header.name.toLowerCase()] = value;
-  }
-  return out;
 }

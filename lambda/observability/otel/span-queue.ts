@@ -8,7 +8,7 @@ export interface QueueStats {
   readonly exported: number;
   /** Dropped on arrival: the queue was full. */
   readonly droppedFull: number;
-  /** Dropped after every try failed with a retryable error. */
+  /** Dropped after every try failed with a retryable error, or at once when its headers could not be read. */
   readonly droppedFailed: number;
   /** Dropped because the receiver refused them. */
   readonly droppedRejected: number;
@@ -41,7 +41,8 @@ const LOG_EVERY_MS = 60_000;
  * ```
  * push ─▶ [ queue ≤ maxSpans ] ─batch─▶ send ─ok──────────────▶ exported
  *              │ full: dropped            │ retryable: wait, send again (≤ maxAttempts) ─▶ droppedFailed
- *                                         └ refused ─────────────────────────────────────▶ droppedRejected
+ *                                         ├ refused ─────────────────────────────────────▶ droppedRejected
+ *                                         └ headers unreadable (a secret) ───────────────▶ droppedFailed
  * ```
  */
 export class SpanQueue {
@@ -145,7 +146,7 @@ export class SpanQueue {
         this.report('tracing_export_rejected', result.reason);
         return;
       }
-      if (attempt >= this.options.maxAttempts || this.closed) {
+      if (result.kind === 'failed' || attempt >= this.options.maxAttempts || this.closed) {
         this.stats_.droppedFailed += batch.length;
         this.report('tracing_export_failed', result.reason);
         return;

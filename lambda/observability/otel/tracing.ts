@@ -1,8 +1,10 @@
 import type { Dispatcher } from 'undici';
+import type { SecretReader } from '../../config/secrets';
 import type { Logger } from '../../core/log';
 import { Agent } from '../../core/undici-agent';
+import { exportHeaders } from './export-headers';
 import { otlpHttpSender, type SendSpans } from './otlp-http';
-import { resolveHeaders, type ExportSettings, type TracingSettings } from './settings';
+import type { ExportSettings, TracingSettings } from './settings';
 import { SpanQueue, type QueueStats } from './span-queue';
 import type { Attributes, SpanData, SpanSource } from './span';
 import { NOOP_TRACER, recordingTracer, type SpanSink, type Tracer } from './tracer';
@@ -21,6 +23,11 @@ export interface Tracing {
 export interface TracingDeps {
   /** For header values named by environment variable, and the resource's cloud attributes. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Reads `{ "secret": … }` header values per batch, through its cache (the AWS deployment's
+   * Secrets Manager reader). Without one such a header stops startup.
+   */
+  readonly secrets?: SecretReader;
   readonly logger: Logger;
   /** @default one keep-alive agent for all destinations, apart from the upstream pool */
   readonly dispatcher?: Dispatcher;
@@ -41,7 +48,8 @@ const SCOPE = { name: 'tollgate', version: '0.1.0' } as const;
 /**
  * Builds the destinations the settings name — one bounded queue each — and a tracer that sends
  * every span to the deployment's destination and a project's spans to the project's own as
- * well. Header values are read from the environment here: a missing one stops startup.
+ * well. Header values named by environment variable are read here (a missing one stops startup);
+ * those held in a secret are read before each batch is sent, off the request path.
  *
  * @example
  * const tracing = createTracing(config.tracing, { env: process.env, logger });
@@ -59,7 +67,7 @@ export function createTracing(settings: TracingSettings | undefined, deps: Traci
   const dispatcher = deps.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 4 });
   const queues = new Map<string, SpanQueue>();
   const queueFor = (destination: ExportSettings, where: string, label: string): SpanQueue => {
-    const headers = resolveHeaders(destination.headers, deps.env, where);
+    const headers = exportHeaders(destination.headers, { env: deps.env, secrets: deps.secrets }, where);
     const send =
       deps.send?.(destination, source) ??
       otlpHttpSender({ url: destination.endpoint, protocol: destination.protocol, headers, timeoutMs: destination.timeoutMs }, source, dispatcher);
