@@ -355,11 +355,13 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         await reserveAndSettle(store, { scopes: [project], at: new Date('2026-10-30T10:00:00Z') }, 250);
         await reserveAndSettle(store, { scopes: [project], at: new Date('2026-11-03T10:00:00Z') }, 300);
         await reserveAndSettle(store, { scopes: [project], at: new Date('2026-11-26T23:59:59Z') }, 200);
-        const caps = (amount: number) => [
+        const caps = (amount: number): Claim[] => [
           capOn(project, 'month:2026-11', 1_000)(amount),
           capOn(project, 'week:2026-11-23', 600)(amount),
           capOn(project, 'lifetime', 1_200)(amount),
           capOn(project, 'day:2026-11-27', 300)(amount),
+          // A soft cap beside them stands on settled spend: the month's earlier days, nothing held today
+          { scope: project, period: 'month:2026-11', unit: 'nanos', amount: 0, limit: 2_000, rule: 'under' },
         ];
 
         // WHEN two requests reserve on the 27th
@@ -374,6 +376,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
             { used: 300, remaining: 300 },
             { used: 850, remaining: 350 },
             { used: 100, remaining: 200 },
+            { used: 500, remaining: 1_500 },
           ],
         });
         expect(second).toEqual({
@@ -383,6 +386,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
             { used: 350, remaining: 250 },
             { used: 900, remaining: 300 },
             { used: 150, remaining: 150 },
+            { used: 500, remaining: 1_500 },
           ],
         });
         // AND each agrees with the store's own totals of settled plus held
