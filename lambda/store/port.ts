@@ -43,7 +43,9 @@ export interface Store {
 
   /**
    * Applies every claim or none. A refused claim is named, so the caller can say which cap and
-   * when it resets. The reservation itself is recorded until settled, so a crash cannot leak it.
+   * when it resets; a granted reservation says what each cap has left ({@link ClaimStanding}),
+   * read from the write that made the claim. The reservation itself is recorded until settled, so
+   * a crash cannot leak it.
    */
   reserve(reservation: Reservation): Promise<ReserveOutcome>;
   /**
