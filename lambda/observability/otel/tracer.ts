@@ -231,14 +231,12 @@ class RecordedRequest implements RequestTrace {
     a['tollgate.estimate.nanos'] = reservation.estimateNanos;
     a['tollgate.estimate.usd'] = new Double(reservation.estimateNanos / 1e9);
     a['tollgate.caps.checked'] = reservation.claims.map(describeCap);
-    if (outcome === undefined) return;
-    if (!outcome.ok) {
-      a['tollgate.caps.refused'] = describeCap(outcome.refused);
-      return;
-    }
+    // Each set or cleared: a failover reserves again, and the span keeps the last attempt's answer.
+    a['tollgate.caps.refused'] = outcome && !outcome.ok ? describeCap(outcome.refused) : undefined;
+    const granted = outcome?.ok ? outcome : undefined;
     // Parallel to `caps.checked`: integers to chart and alert on, and the same figures as people read them.
-    a['tollgate.caps.remaining'] = outcome.standing.map((standing) => standing.remaining);
-    a['tollgate.caps.remaining_text'] = outcome.standing.map((standing, i) => {
+    a['tollgate.caps.remaining'] = granted?.standing.map((standing) => standing.remaining);
+    a['tollgate.caps.remaining_text'] = granted?.standing.map((standing, i) => {
       const unit = reservation.claims[i]?.unit;
       return unit === 'nanos' ? `$${formatUsd(standing.remaining)}` : `${standing.remaining} ${unit === 'requests' ? 'requests' : 'in flight'}`;
     });
