@@ -267,11 +267,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
             reservation: attempt === 1 ? planned : { ...planned, claims: planned.claims.filter((claim) => claim.unit !== 'requests') },
           };
         },
-        hold: (plan) => {
-          // Before reserving: a refused request's span shows the caps it was checked against too.
-          trace.reserved(plan.reservation);
-          return reserve(plan.reservation, at);
-        },
+        hold: (plan) => reserve(plan.reservation, at, trace),
         letGo: (plan) => handBack(plan.reservation, plan.candidate.account),
         send,
         respond(plan, upstream, attempts) {
@@ -305,7 +301,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     trace: RequestTrace,
   ): Promise<GatewayResponse> {
     const reservation = planRateClaims(policy, at, ttlMs);
-    if (reservation) await reserve(reservation, at);
+    if (reservation) await reserve(reservation, at, trace);
     const done = async (): Promise<void> => {
       release();
       if (reservation) await settleReservation({ store: deps.store, reservation, logger }, 0, { outcome: 'free', key_id: policy.key.id }, 'free_request_settled');
@@ -354,18 +350,23 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return credential;
   }
 
-  /** Takes every claim or refuses; a reservation whose answer was lost is handed back. */
-  async function reserve(reservation: Reservation, at: Date): Promise<void> {
+  /**
+   * Takes every claim or refuses; a reservation whose answer was lost is handed back. The span
+   * records the answer: what each cap has left, or the cap that refused.
+   */
+  async function reserve(reservation: Reservation, at: Date, trace: RequestTrace): Promise<void> {
     let reserved;
     try {
       reserved = await deps.store.reserve(reservation);
     } catch (error) {
+      trace.reserved(reservation, undefined);
       // The write may have committed before its answer was lost (a writer that died after its
       // commit). Nothing was forwarded: hand back whatever may be held, or the reconciler would
       // later charge the estimate for a request never made. A no-op if nothing was held.
       await deps.store.settle(reservation, 0).catch(() => false);
       throw error;
     }
+    trace.reserved(reservation, reserved);
     if (!reserved.ok) throw refusalError(reserved.refused, at);
   }
 

@@ -1,9 +1,9 @@
 import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { parseReservation, serializeReservation, settlementDeltas, type CounterKey } from './counters';
-import { DAY_SHARDS, dayLabel, dayPk, dayTotals, parseDayPk, PriorSums, ratePk, shardFor, type DayTotals } from './dynamodb-day-counters';
+import { DAY_SHARDS, dayLabel, dayPk, dayTotals, parseDayPk, type Prior, PriorSums, ratePk, shardFor, type DayTotals } from './dynamodb-day-counters';
 import { compareText, conditionally, type Item, queryAll, safeInteger, scanAll } from './dynamodb-items';
 import { periodLabels } from './periods';
-import { assertNanos, type Claim, type Reservation, type ReserveOutcome, type Scope, type ScopeKind, type SpendCounter, type SpendQuery } from './port';
+import { assertNanos, standingOf, type Claim, type Reservation, type ReserveOutcome, type Scope, type ScopeKind, type SpendCounter, type SpendQuery } from './port';
 
 /**
  * Spend counters and reservations on DynamoDB: a day counter per scope (see
@@ -80,25 +80,33 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
   const shards = options.uncappedShards ?? 1;
   if (!Number.isInteger(shards) || shards < 1 || shards > DAY_SHARDS) throw new RangeError(`uncappedShards must be a whole number from 1 to ${DAY_SHARDS}, got ${shards}`);
 
-  /** A request-rate or in-flight claim, on the key's rate partition (or, for a record from before, where it was claimed). */
-  const rateClaim = (c: Claim, now: Date, pk: string): Promise<boolean> => {
+  /**
+   * A request-rate or in-flight claim, on the key's rate partition (or, for a record from before,
+   * where it was claimed). Resolves the counter's new total, or undefined when refused.
+   */
+  const rateClaim = async (c: Claim, now: Date, pk: string): Promise<number | undefined> => {
     const values: Item = { ':amount': { N: String(c.amount) }, ':room': { N: String(c.limit - c.amount) } };
     let update = 'ADD committed :amount';
     if (c.unit === 'requests') {
       values[':expires'] = { N: String(Math.floor(now.getTime() / 1000) + RATE_COUNTER_TTL_SECONDS) };
       update = `SET expiresAt = if_not_exists(expiresAt, :expires) ${update}`;
     }
-    return conditionally(() =>
-      client.send(
-        new UpdateItemCommand({
-          TableName: table,
-          Key: { pk: { S: pk }, sk: { S: c.period } },
-          UpdateExpression: update,
-          ConditionExpression: 'attribute_not_exists(committed) OR committed <= :room',
-          ExpressionAttributeValues: values,
-        }),
-      ),
-    );
+    let updated: Item | undefined;
+    const granted = await conditionally(async () => {
+      updated = (
+        await client.send(
+          new UpdateItemCommand({
+            TableName: table,
+            Key: { pk: { S: pk }, sk: { S: c.period } },
+            UpdateExpression: update,
+            ConditionExpression: 'attribute_not_exists(committed) OR committed <= :room',
+            ExpressionAttributeValues: values,
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        )
+      ).Attributes;
+    });
+    return granted ? (updated ? safeInteger(updated, 'committed') : 0) : undefined;
   };
 
   const add = (write: CounterWrite) => {
@@ -144,10 +152,11 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
   /**
    * Claims a scope's caps on its counter for the request's day: one conditional ADD of what the
    * request holds, whose condition is every cap's room less the rest of its period. Resolves the
-   * claim that refused, or undefined when granted. A check that holds nothing (soft caps, a free
+   * claim that refused, or when granted what each of the group's claims then uses (the counter as
+   * the write left it, plus the rest of the period). A check that holds nothing (soft caps, a free
    * estimate) reads instead of writing.
    */
-  const claimScope = async (group: ScopeClaims, day: string): Promise<Claim | undefined> => {
+  const claimScope = async (group: ScopeClaims, day: string): Promise<Claim | number[]> => {
     const prior = await priors.of(group.scope, day, group.claims.map((c) => c.period));
     let room = Infinity;
     let soft = Infinity;
@@ -161,8 +170,8 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
     const key = { pk: { S: dayPk(group.scope) }, sk: { S: day } };
     if (group.hold === 0) {
       const item = (await client.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item;
-      const now = { committed: item ? safeInteger(item, 'committed') : 0, nanos: item ? safeInteger(item, 'nanos') : 0 };
-      return now.committed <= room && now.nanos < soft ? undefined : firstRefused(group, prior, now);
+      const now = totalsOf(item);
+      return now.committed <= room && now.nanos < soft ? usedBy(group, prior, now) : firstRefused(group, prior, now);
     }
     const conditions: string[] = [];
     const values: Item = { ':hold': { N: String(group.hold) } };
@@ -174,14 +183,25 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
       conditions.push('(attribute_not_exists(nanos) OR nanos < :soft)');
       values[':soft'] = { N: String(soft) };
     }
-    const granted = await conditionally(() =>
-      client.send(
-        new UpdateItemCommand({ TableName: table, Key: key, UpdateExpression: 'ADD committed :hold', ConditionExpression: conditions.join(' AND '), ExpressionAttributeValues: values }),
-      ),
-    );
-    if (granted) return undefined;
+    let updated: Item | undefined;
+    const granted = await conditionally(async () => {
+      updated = (
+        await client.send(
+          new UpdateItemCommand({
+            TableName: table,
+            Key: key,
+            UpdateExpression: 'ADD committed :hold',
+            ConditionExpression: conditions.join(' AND '),
+            ExpressionAttributeValues: values,
+            // The whole item (a few numbers): a soft cap's standing needs `nanos`, which this write does not change.
+            ReturnValues: 'ALL_NEW',
+          }),
+        )
+      ).Attributes;
+    });
+    if (granted) return usedBy(group, prior, totalsOf(updated));
     const item = (await client.send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item;
-    return firstRefused(group, prior, { committed: item ? safeInteger(item, 'committed') : 0, nanos: item ? safeInteger(item, 'nanos') : 0 });
+    return firstRefused(group, prior, totalsOf(item));
   };
 
   /** Settles (or, with null, releases) a reservation. Whoever deletes the record settles it: the request, or the reconciler once it expired. */
@@ -208,28 +228,37 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
       const day = dayLabel(reservation.at);
       const groups = spendClaimsByScope(reservation.claims);
       const rates = reservation.claims.filter((c) => c.unit !== 'nanos');
+      // Each claim resolves what it then uses (granted: numbers, one per claim of a group) or the claim that refused.
       const [recorded, ...claimed] = await Promise.allSettled([
         client.send(
           new PutItemCommand({ TableName: table, Item: { ...reservationKey(reservation), body: { S: serializeReservation(reservation) }, layout: { S: LAYOUT } } }),
         ),
         ...groups.map((group) => claimScope(group, day)),
-        ...rates.map((c) => rateClaim(c, now, ratePk(c.scope)).then((granted) => (granted ? undefined : c))),
+        ...rates.map((c) => rateClaim(c, now, ratePk(c.scope)).then((used) => (used === undefined ? c : [used]))),
       ]);
-      const refusals = claimed.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
+      const refusals = claimed.flatMap((r) => (r.status === 'fulfilled' && !Array.isArray(r.value) ? [r.value] : []));
       const failure = [recorded, ...claimed].find((r) => r.status === 'rejected');
-      if (refusals.length === 0 && !failure) return { ok: true };
+      if (refusals.length === 0 && !failure) {
+        const used = new Map<Claim, number>();
+        [...groups.map((group) => group.claims), ...rates.map((c) => [c])].forEach((claims, i) => {
+          const r = claimed[i];
+          const values = r?.status === 'fulfilled' ? r.value : undefined;
+          if (Array.isArray(values)) claims.forEach((c, j) => used.set(c, values[j] ?? 0));
+        });
+        return { ok: true, standing: reservation.claims.map((c) => standingOf(c, used.get(c) ?? 0)) };
+      }
 
       // Undo what did go through: held claims and the reservation record.
       const undo: CounterWrite[] = [];
       groups.forEach((group, i) => {
         const r = claimed[i];
-        if (r?.status === 'fulfilled' && r.value === undefined && group.hold > 0) {
+        if (r?.status === 'fulfilled' && Array.isArray(r.value) && group.hold > 0) {
           undo.push({ ...group.scope, pk: dayPk(group.scope), period: day, nanos: 0, committed: -group.hold, requests: 0 });
         }
       });
       rates.forEach((c, i) => {
         const r = claimed[groups.length + i];
-        if (r?.status === 'fulfilled' && r.value === undefined && c.amount !== 0) undo.push({ ...c.scope, pk: ratePk(c.scope), period: c.period, nanos: 0, committed: -c.amount, requests: 0 });
+        if (r?.status === 'fulfilled' && Array.isArray(r.value) && c.amount !== 0) undo.push({ ...c.scope, pk: ratePk(c.scope), period: c.period, nanos: 0, committed: -c.amount, requests: 0 });
       });
       await addAll(undo);
       if (recorded?.status === 'fulfilled') await client.send(new DeleteItemCommand({ TableName: table, Key: reservationKey(reservation) }));
@@ -319,6 +348,18 @@ function spendClaimsByScope(claims: readonly Claim[]): ScopeClaims[] {
     if (c.rule === 'within') group.hold = Math.max(group.hold, c.amount);
   }
   return [...groups.values()];
+}
+
+function totalsOf(item: Item | undefined): Prior {
+  return { committed: item ? safeInteger(item, 'committed') : 0, nanos: item ? safeInteger(item, 'nanos') : 0 };
+}
+
+/** What each of a scope's claims uses once granted: the period's rest plus today's counter (`now`), committed for strict caps, settled for soft. */
+function usedBy(group: ScopeClaims, prior: Map<string, Prior>, now: Prior): number[] {
+  return group.claims.map((c) => {
+    const rest = prior.get(c.period) ?? { committed: 0, nanos: 0 };
+    return c.rule === 'within' ? rest.committed + now.committed : rest.nanos + now.nanos;
+  });
 }
 
 /** Which of a scope's claims its counter's totals (`now`) and the rest of each period do not leave room for. */

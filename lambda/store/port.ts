@@ -43,7 +43,9 @@ export interface Store {
 
   /**
    * Applies every claim or none. A refused claim is named, so the caller can say which cap and
-   * when it resets. The reservation itself is recorded until settled, so a crash cannot leak it.
+   * when it resets; a granted reservation says what each cap has left ({@link ClaimStanding}),
+   * read from the write that made the claim. The reservation itself is recorded until settled, so
+   * a crash cannot leak it.
    */
   reserve(reservation: Reservation): Promise<ReserveOutcome>;
   /**
@@ -227,7 +229,36 @@ export interface Reservation {
   readonly expiresAt: Date;
 }
 
-export type ReserveOutcome = { readonly ok: true } | { readonly ok: false; readonly refused: Claim };
+/**
+ * A reservation granted, with where each of its caps stands; or refused, naming the claim that
+ * refused it (the first, in the reservation's order, when several had no room).
+ */
+export type ReserveOutcome = { readonly ok: true; readonly standing: readonly ClaimStanding[] } | { readonly ok: false; readonly refused: Claim };
+
+/**
+ * Where one claim's counter stood once the reservation was applied, read in the same write that
+ * made the claim: `standing[i]` is `reservation.claims[i]`'s. Spend figures can be behind by
+ * settlements on other days a DynamoDB store has cached (at most a minute); never by this request.
+ *
+ * @example
+ * // A $10 daily cap on a key with $4 settled and $1.50 held by other requests, reserving $0.50:
+ * // { used: 6_000_000_000, remaining: 4_000_000_000 }
+ */
+export interface ClaimStanding {
+  /**
+   * `within`: the counter's committed total with this claim (settled spend plus what requests in
+   * flight hold, this one included; requests this minute; requests in flight). `under`: settled
+   * spend, which is what a soft cap compares.
+   */
+  readonly used: number;
+  /** `max(0, limit − used)`: what the cap has left for other requests. */
+  readonly remaining: number;
+}
+
+/** A claim's standing from what its counter holds. */
+export function standingOf(claim: Claim, used: number): ClaimStanding {
+  return { used, remaining: Math.max(0, claim.limit - used) };
+}
 
 export interface SpendQuery {
   readonly kind?: ScopeKind;

@@ -14,9 +14,11 @@ export type LedgerWrite =
   | { readonly kind: 'settle'; readonly id: string; readonly actualNanos: number }
   | { readonly kind: 'release'; readonly id: string };
 
-/** Reserve: {@link RESERVED}, or the index of the claim that refused. Settle: {@link SETTLED} or {@link NOT_HELD}. */
-export type LedgerOutcome = number;
-export const RESERVED = -1;
+/**
+ * Reserve: granted, what each claim's counter then holds (its `ClaimStanding.used`, in the
+ * reservation's order), or the index of the claim that refused. Settle: {@link SETTLED} or {@link NOT_HELD}.
+ */
+export type LedgerOutcome = number | readonly number[];
 export const SETTLED = 1;
 export const NOT_HELD = 0;
 
@@ -80,15 +82,18 @@ export function createLedger(db: Database.Database, guard?: FileGuard): Ledger {
   const reserveOne = (counters: CounterChanges, record: string): LedgerOutcome => {
     const reservation = parseReservation(record);
     const { id, claims, expiresAt } = reservation;
+    // What each counter holds once its claim is applied: read here, in the same transaction, for the caller's span.
+    const used: number[] = [];
     for (const [index, claim] of claims.entries()) {
       const { nanos: settled, committed } = counters.read(claim.scope.kind, claim.scope.id, claim.period);
       const fits = claim.rule === 'within' ? committed + claim.amount <= claim.limit : settled < claim.limit;
       if (!fits) return index;
+      used.push(claim.rule === 'within' ? committed + claim.amount : settled);
     }
     for (const claim of claims) counters.add(claim.scope.kind, claim.scope.id, claim.period, 0, claim.amount, 0);
     insertReservation.run(id, expiresAt.toISOString(), record);
     group.added.push(reservation);
-    return RESERVED;
+    return used;
   };
 
   /** `actualNanos` null releases: the claims are handed back and nothing is recorded. */

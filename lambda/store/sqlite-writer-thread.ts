@@ -3,7 +3,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { openDatabase, retireLog } from './sqlite-database';
 import { FileGuard } from './sqlite-file-guard';
 import { CHECKPOINT_INTERVAL_MS, createLedger, type LedgerWrite } from './sqlite-ledger';
-import type { WriterData, WriterReply, WriterRequest } from './sqlite-writer-protocol';
+import { encodeOutcomes, type WriterData, type WriterReply, type WriterRequest } from './sqlite-writer-protocol';
 
 /** The spend writer thread (see `threadWriter`): its own connection, the ledger, the checkpoints. */
 if (!parentPort) throw new Error('sqlite-writer-thread runs as a worker thread');
@@ -46,7 +46,7 @@ function commitWrites(requests: readonly Extract<WriterRequest, { type: 'write' 
     const failed = mine.some((result) => result instanceof Error);
     reply({
       seq: request.seq,
-      outcomes: mine.map((result) => (result instanceof Error ? 0 : result)),
+      ...encodeOutcomes(mine.map((result) => (result instanceof Error ? 0 : result))),
       ...(failed && { errors: mine.map((result) => (result instanceof Error ? result.message || 'the spend write failed' : null)) }),
     });
   }

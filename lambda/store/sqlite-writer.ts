@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { FileGuard, FileIdentity } from './sqlite-file-guard';
 import { CHECKPOINT_INTERVAL_MS, createLedger, type LedgerOutcome, type LedgerWrite } from './sqlite-ledger';
-import type { WriterData, WriterReply, WriterRequest } from './sqlite-writer-protocol';
+import { decodeOutcomes, type WriterData, type WriterReply, type WriterRequest } from './sqlite-writer-protocol';
 
 /**
  * Where reservations and settlements are written. Writes asked for within one event-loop turn are
@@ -178,10 +178,10 @@ export function threadWriter(file: string, files: readonly FileIdentity[] = []):
     }
     send({ type: 'write', seq: ++seq, ops }).then(
       (reply) => {
-        const { outcomes, errors } = reply as Extract<WriterReply, { outcomes: number[] }>;
+        const { outcomes, used, errors } = reply as Extract<WriterReply, { outcomes: number[] }>;
         answer(
           waiters,
-          outcomes.map((outcome, index) => {
+          decodeOutcomes(outcomes, used).map((outcome, index) => {
             const error = errors?.[index];
             return typeof error === 'string' ? new Error(error || 'the spend write failed') : outcome;
           }),

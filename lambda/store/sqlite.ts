@@ -12,12 +12,13 @@ import {
   type ScopeKind,
   type SpendCounter,
   type SpendQuery,
+  standingOf,
   type Store,
   type UserRecord,
 } from './port';
 import { databaseFile, openDatabase, retireLog } from './sqlite-database';
 import { FileGuard, identifyFiles } from './sqlite-file-guard';
-import { RESERVED, SETTLED } from './sqlite-ledger';
+import { SETTLED } from './sqlite-ledger';
 import { inlineWriter, threadWriter, type SpendWriter } from './sqlite-writer';
 
 export interface SqliteStoreOptions {
@@ -242,7 +243,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       assertNanos(reservation.estimateNanos);
       guard.checkSometimes();
       const outcome = await writer.write({ kind: 'reserve', record: serializeReservation(reservation) });
-      if (outcome === RESERVED) return { ok: true };
+      if (typeof outcome !== 'number') {
+        const { claims } = reservation;
+        if (outcome.length !== claims.length) throw new Error(`the spend writer answered for ${outcome.length} of ${claims.length} claims`);
+        return { ok: true, standing: outcome.map((used, i) => standingOf(claims[i]!, used)) };
+      }
       const refused = reservation.claims[outcome];
       if (!refused) throw new Error(`the spend writer refused claim ${outcome} of ${reservation.claims.length}`);
       return { ok: false, refused };

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const issuer = openSqliteStore({ dataDir: ':memory:' });
   const issued = await issueKey(issuer, { project: 'bench', user: 'bench-user' });
   const policy = { key: issued.record, project: undefined, user: undefined };
-  const store = { reserve: async () => ({ ok: true }), settle: async () => true };
+  const store = { reserve: async () => ({ ok: true, standing: [] }), settle: async () => true };
   const config = parseConfig({ providers: { openai: { baseUrl: 'http://127.0.0.1:9/v1' } } }, 'ab');
 
   let tracing: { tracer: unknown; stats(): Record<string, unknown> } | undefined;

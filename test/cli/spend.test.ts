@@ -61,7 +61,7 @@ describe('tollgate spend', () => {
         estimateNanos: nanos,
         expiresAt: new Date(at.getTime() + 60_000),
       };
-      expect(await store.reserve(reservation)).toEqual({ ok: true });
+      expect(await store.reserve(reservation)).toMatchObject({ ok: true });
       if (!options.hold) await store.settle(reservation, nanos);
     } finally {
       await store.close();

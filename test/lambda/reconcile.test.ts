@@ -44,7 +44,7 @@ describe('the scheduled reconciler handler', () => {
       estimateNanos: 1_500_000,
       expiresAt: new Date(Date.now() - 60_000),
     };
-    expect(await store.reserve(reservation)).toEqual({ ok: true });
+    expect(await store.reserve(reservation)).toMatchObject({ ok: true });
     let handler: () => Promise<{ settled: number }> = async () => ({ settled: -1 });
     jest.isolateModules(() => {
       handler = (require('../../lambda/handlers/reconcile') as { handler: typeof handler }).handler;

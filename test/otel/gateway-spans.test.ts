@@ -90,6 +90,7 @@ describe.each(['http/protobuf', 'http/json'] as const)('spans over OTLP/HTTP (%s
       expect(server.attributes['tollgate.estimate.nanos']).toEqual(expect.any(Number));
       expect(server.attributes['tollgate.estimate.usd']).toBe((server.attributes['tollgate.estimate.nanos'] as number) / 1e9);
       expect(server.attributes['tollgate.caps.checked']).toEqual([]);
+      expect(server.attributes['tollgate.caps.remaining']).toEqual([]);
       // Floats where the conventions say double, whatever the request wrote.
       expect(server.doubles).toEqual(
         new Set(['tollgate.cost.usd', 'tollgate.estimate.usd', ...Object.keys(e.requestParams).filter((k) => /temperature|top_p/.test(k))]),
@@ -227,6 +228,7 @@ describe('spans of requests that go wrong', () => {
       'tollgate.project': 'capped',
     });
     expect(span!.attributes['tollgate.caps.checked']).toEqual([expect.stringMatching(/^project:capped month:\d{4}-\d{2} ≤ \$0\.001$/)]);
+    expect(span!.attributes['tollgate.caps.refused']).toBe((span!.attributes['tollgate.caps.checked'] as string[])[0]);
     expect(span!.status.code).toBe(0);
   });
 

@@ -16,7 +16,7 @@ function reservation(over: Partial<Reservation> = {}): Reservation {
 
 async function reserveAndSettle(store: Store, over: Partial<Reservation>, nanos: number): Promise<void> {
   const r = reservation(over);
-  expect(await store.reserve(r)).toEqual({ ok: true });
+  expect(await store.reserve(r)).toMatchObject({ ok: true });
   expect(await store.settle(r, nanos)).toBe(true);
 }
 
@@ -136,7 +136,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
 
     it('rejects fractional or negative amounts without recording anything', async () => {
       const r = reservation({ scopes: [{ kind: 'key', id: 'k1' }] });
-      expect(await store.reserve(r)).toEqual({ ok: true });
+      expect(await store.reserve(r)).toMatchObject({ ok: true });
 
       await expect(store.settle(r, 0.5)).rejects.toThrow(RangeError);
       await expect(store.settle(r, -1)).rejects.toThrow(RangeError);
@@ -159,14 +159,14 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       const monthly = capOn({ kind: 'project', id: 'acme' }, 'month:2026-11', 1_000);
       const r1 = reservation({ scopes: [{ kind: 'project', id: 'acme' }], claims: [monthly(700)], estimateNanos: 700 });
 
-      expect(await store.reserve(r1)).toEqual({ ok: true });
+      expect(await store.reserve(r1)).toMatchObject({ ok: true });
       expect(await store.reserve(reservation({ claims: [monthly(400)], estimateNanos: 400 }))).toEqual({ ok: false, refused: monthly(400) });
       expect((await store.getSpend({ kind: 'project', id: 'acme' })).find((c) => c.period === 'month:2026-11')).toMatchObject({ nanos: 0, reservedNanos: 700 });
 
       expect(await store.settle(r1, 250)).toBe(true);
 
       expect((await store.getSpend({ kind: 'project', id: 'acme' })).find((c) => c.period === 'month:2026-11')).toMatchObject({ nanos: 250, reservedNanos: 0 });
-      expect(await store.reserve(reservation({ claims: [monthly(750)], estimateNanos: 750 }))).toEqual({ ok: true });
+      expect(await store.reserve(reservation({ claims: [monthly(750)], estimateNanos: 750 }))).toMatchObject({ ok: true });
       expect(await store.reserve(reservation({ claims: [monthly(1)], estimateNanos: 1 }))).toMatchObject({ ok: false });
     });
 
@@ -179,7 +179,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect(outcome).toEqual({ ok: false, refused: projectCap(500) });
       expect(await store.getSpend()).toEqual(expect.not.arrayContaining([expect.objectContaining({ reservedNanos: 500 })]));
       expect(await store.expiredReservations(new Date('2100-01-01T00:00:00Z'))).toEqual([]);
-      expect(await store.reserve(reservation({ claims: [keyCap(10_000)], estimateNanos: 10_000 }))).toEqual({ ok: true });
+      expect(await store.reserve(reservation({ claims: [keyCap(10_000)], estimateNanos: 10_000 }))).toMatchObject({ ok: true });
     });
 
     it('settles a reservation once: a second settlement changes nothing', async () => {
@@ -238,18 +238,18 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       // AND with several caps on one scope, the one without room refuses, and is named
       expect(await store.reserve(reservation({ scopes, claims: [weekly(60), monthly(501)], estimateNanos: 501 }))).toEqual({ ok: false, refused: monthly(501) });
       expect(await store.reserve(reservation({ scopes, claims: [monthly(401), weekly(401)], estimateNanos: 401 }))).toEqual({ ok: false, refused: weekly(401) });
-      expect(await store.reserve(reservation({ scopes, claims: [monthly(400), weekly(400), lifetime(400)], estimateNanos: 400 }))).toEqual({ ok: true });
+      expect(await store.reserve(reservation({ scopes, claims: [monthly(400), weekly(400), lifetime(400)], estimateNanos: 400 }))).toMatchObject({ ok: true });
     });
 
     it('admits under a soft cap while settled spend is below it, whatever is in flight', async () => {
       const soft = (limit: number): Claim => ({ scope: { kind: 'project', id: 'acme' }, period: 'lifetime', unit: 'nanos', amount: 0, limit, rule: 'under' });
       const scopes = [{ kind: 'project', id: 'acme' }] as const;
 
-      expect(await store.reserve(reservation({ scopes, claims: [soft(100)] }))).toEqual({ ok: true });
+      expect(await store.reserve(reservation({ scopes, claims: [soft(100)] }))).toMatchObject({ ok: true });
       await reserveAndSettle(store, { scopes }, 100);
 
       expect(await store.reserve(reservation({ scopes, claims: [soft(100)] }))).toEqual({ ok: false, refused: soft(100) });
-      expect(await store.reserve(reservation({ scopes, claims: [soft(101)] }))).toEqual({ ok: true });
+      expect(await store.reserve(reservation({ scopes, claims: [soft(101)] }))).toMatchObject({ ok: true });
     });
 
     it('releases in-flight claims on settlement but keeps request-rate counts', async () => {
@@ -258,10 +258,10 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       const perMinute: Claim = { scope: key, period: 'minute:2026-11-27T10:00', unit: 'requests', amount: 1, limit: 2, rule: 'within' };
       const first = reservation({ scopes: [key], claims: [inflight, perMinute] });
 
-      expect(await store.reserve(first)).toEqual({ ok: true });
+      expect(await store.reserve(first)).toMatchObject({ ok: true });
       expect(await store.reserve(reservation({ scopes: [key], claims: [inflight, perMinute] }))).toEqual({ ok: false, refused: inflight });
       await store.settle(first, 5);
-      expect(await store.reserve(reservation({ scopes: [key], claims: [inflight, perMinute] }))).toEqual({ ok: true });
+      expect(await store.reserve(reservation({ scopes: [key], claims: [inflight, perMinute] }))).toMatchObject({ ok: true });
       expect(await store.reserve(reservation({ scopes: [key], claims: [perMinute] }))).toEqual({ ok: false, refused: perMinute });
 
       // Rate counters are bookkeeping, not spend.
@@ -275,7 +275,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       const inflight: Claim = { scope: key, period: 'inflight', unit: 'inflight', amount: 1, limit: 1, rule: 'within' };
       await reserveAndSettle(store, { scopes: [key] }, 300);
       const held = reservation({ scopes: [key], claims: [cap(700), inflight] });
-      expect(await store.reserve(held)).toEqual({ ok: true });
+      expect(await store.reserve(held)).toMatchObject({ ok: true });
       expect(await store.reserve(reservation({ scopes: [key], claims: [cap(1)] }))).toEqual({ ok: false, refused: cap(1) });
 
       // WHEN it is released
@@ -285,11 +285,114 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       const counters = await store.getSpend({ kind: 'key', id: 'k1' });
       expect(counters).toHaveLength(4);
       for (const counter of counters) expect(counter).toMatchObject({ nanos: 300, reservedNanos: 0, requests: 1 });
-      expect(await store.reserve(reservation({ scopes: [key], claims: [cap(700), inflight] }))).toEqual({ ok: true });
+      expect(await store.reserve(reservation({ scopes: [key], claims: [cap(700), inflight] }))).toMatchObject({ ok: true });
       // AND it cannot be released or settled a second time
       expect(await store.release(held)).toBe(false);
       expect(await store.settle(held, 5)).toBe(false);
       expect((await store.getSpend({ kind: 'key', id: 'k1' }))[0]).toMatchObject({ nanos: 300, requests: 1 });
+    });
+
+    describe('says where each cap stands once a reservation is granted', () => {
+      const key = { kind: 'key', id: 'k1' } as const;
+      const project = { kind: 'project', id: 'acme' } as const;
+      const scopes = [key, project];
+      /** The spend counter a claim is checked on, as `getSpend` reports it. */
+      const counterOf = async (scope: Scope, period: string) => (await store.getSpend({ kind: scope.kind, id: scope.id })).find((c) => c.period === period);
+
+      it('strict caps: what is settled and held, this request included, and the room left, one reservation after another', async () => {
+        // GIVEN a key's daily cap and its project's monthly cap
+        const daily = capOn(key, 'day:2026-11-27', 1_000);
+        const monthly = capOn(project, 'month:2026-11', 5_000);
+        const request = (amount: number) => reservation({ scopes, claims: [daily(amount), monthly(amount)], estimateNanos: amount });
+
+        // WHEN one reservation is granted THEN each claim's standing counts it
+        const first = request(300);
+        expect(await store.reserve(first)).toEqual({ ok: true, standing: [{ used: 300, remaining: 700 }, { used: 300, remaining: 4_700 }] });
+        // AND a second one counts both
+        expect(await store.reserve(request(200))).toEqual({ ok: true, standing: [{ used: 500, remaining: 500 }, { used: 500, remaining: 4_500 }] });
+
+        // WHEN the first settles for less than it held THEN the next one stands on what was spent, not what was held
+        await store.settle(first, 100);
+        const third = await store.reserve(request(50));
+        expect(third).toEqual({ ok: true, standing: [{ used: 350, remaining: 650 }, { used: 350, remaining: 4_650 }] });
+        // AND that is what the store reports as settled plus held
+        const day = await counterOf(key, 'day:2026-11-27');
+        expect(day!.nanos + day!.reservedNanos).toBe(350);
+
+        // AND a claim that fills its cap leaves nothing
+        expect(await store.reserve(reservation({ scopes, claims: [daily(650)], estimateNanos: 650 }))).toEqual({ ok: true, standing: [{ used: 1_000, remaining: 0 }] });
+      });
+
+      it('soft caps: settled spend only, whatever is in flight; nothing left once it is spent past the cap', async () => {
+        const soft = (limit: number): Claim => ({ scope: project, period: 'lifetime', unit: 'nanos', amount: 0, limit, rule: 'under' });
+        await reserveAndSettle(store, { scopes }, 300);
+        const held = reservation({ scopes, claims: [capOn(project, 'month:2026-11', 10_000)(2_000)], estimateNanos: 2_000 });
+        await store.reserve(held);
+
+        expect(await store.reserve(reservation({ scopes, claims: [soft(1_000)] }))).toEqual({ ok: true, standing: [{ used: 300, remaining: 700 }] });
+
+        // Settled past the cap while it was admitted: a soft cap overshoots, and has nothing left
+        await store.settle(held, 1_500);
+        expect(await store.reserve(reservation({ scopes, claims: [soft(1_801)] }))).toEqual({ ok: true, standing: [{ used: 1_800, remaining: 1 }] });
+        expect(await store.reserve(reservation({ scopes, claims: [soft(2_000)] }))).toEqual({ ok: true, standing: [{ used: 1_800, remaining: 200 }] });
+      });
+
+      it('request-rate and in-flight caps: requests this minute and requests in flight, this one included', async () => {
+        const inflight: Claim = { scope: key, period: 'inflight', unit: 'inflight', amount: 1, limit: 3, rule: 'within' };
+        const perMinute: Claim = { scope: key, period: 'minute:2026-11-27T10:00', unit: 'requests', amount: 1, limit: 5, rule: 'within' };
+        const request = () => reservation({ scopes: [key], claims: [perMinute, inflight] });
+
+        const first = request();
+        expect(await store.reserve(first)).toEqual({ ok: true, standing: [{ used: 1, remaining: 4 }, { used: 1, remaining: 2 }] });
+        expect(await store.reserve(request())).toEqual({ ok: true, standing: [{ used: 2, remaining: 3 }, { used: 2, remaining: 1 }] });
+        // A finished request leaves its slot, not its count
+        await store.settle(first, 5);
+        expect(await store.reserve(request())).toEqual({ ok: true, standing: [{ used: 3, remaining: 2 }, { used: 2, remaining: 1 }] });
+      });
+
+      it('caps on longer periods stand on their earlier days too, and in the reservation’s order', async () => {
+        // GIVEN spend settled on the 3rd and the 26th (yesterday) of November, and in October
+        await reserveAndSettle(store, { scopes: [project], at: new Date('2026-10-30T10:00:00Z') }, 250);
+        await reserveAndSettle(store, { scopes: [project], at: new Date('2026-11-03T10:00:00Z') }, 300);
+        await reserveAndSettle(store, { scopes: [project], at: new Date('2026-11-26T23:59:59Z') }, 200);
+        const caps = (amount: number): Claim[] => [
+          capOn(project, 'month:2026-11', 1_000)(amount),
+          capOn(project, 'week:2026-11-23', 600)(amount),
+          capOn(project, 'lifetime', 1_200)(amount),
+          capOn(project, 'day:2026-11-27', 300)(amount),
+          // A soft cap beside them stands on settled spend: the month's earlier days, nothing held today
+          { scope: project, period: 'month:2026-11', unit: 'nanos', amount: 0, limit: 2_000, rule: 'under' },
+        ];
+
+        // WHEN two requests reserve on the 27th
+        const first = await store.reserve(reservation({ scopes: [project], claims: caps(100), estimateNanos: 100 }));
+        const second = await store.reserve(reservation({ scopes: [project], claims: caps(50), estimateNanos: 50 }));
+
+        // THEN each cap counts its period's earlier days (month 500, week 200, lifetime 750, day 0) and what today holds
+        expect(first).toEqual({
+          ok: true,
+          standing: [
+            { used: 600, remaining: 400 },
+            { used: 300, remaining: 300 },
+            { used: 850, remaining: 350 },
+            { used: 100, remaining: 200 },
+            { used: 500, remaining: 1_500 },
+          ],
+        });
+        expect(second).toEqual({
+          ok: true,
+          standing: [
+            { used: 650, remaining: 350 },
+            { used: 350, remaining: 250 },
+            { used: 900, remaining: 300 },
+            { used: 150, remaining: 150 },
+            { used: 500, remaining: 1_500 },
+          ],
+        });
+        // AND each agrees with the store's own totals of settled plus held
+        const month = await counterOf(project, 'month:2026-11');
+        expect(month!.nanos + month!.reservedNanos).toBe(650);
+      });
     });
 
     it('patches limits, modes and key states, and clears them with null', async () => {

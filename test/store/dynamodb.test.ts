@@ -205,7 +205,7 @@ describe('dynamodb store specifics', () => {
     const cap = (amount: number): Claim => ({ scope: project, period: 'month:2026-11', unit: 'nanos', amount, limit: 1_000, rule: 'within' });
     // A claim before any spend: the store reads (and caches) the rest of the month now.
     const first = request(0, [cap(10)]);
-    expect(await store.reserve(first)).toEqual({ ok: true });
+    expect(await store.reserve(first)).toMatchObject({ ok: true });
     await store.settle(first, 10);
 
     // WHEN 40 requests without a claim settle 10 each
@@ -222,7 +222,8 @@ describe('dynamodb store specifics', () => {
     // AND a capped request sees them once its cached view of the other shards is a minute old: 410 spent, 590 left
     now += 60_000;
     expect(await store.reserve(request(50, [cap(591)]))).toEqual({ ok: false, refused: cap(591) });
-    expect(await store.reserve(request(51, [cap(590)]))).toEqual({ ok: true });
+    // AND its standing counts them: the other shards' 400, its own counter's 10 and the 590 it holds
+    expect(await store.reserve(request(51, [cap(590)]))).toEqual({ ok: true, standing: [{ used: 1_000, remaining: 0 }] });
   });
 
   it('refuses to round a counter beyond the safe integer range', async () => {

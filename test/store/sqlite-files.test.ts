@@ -139,7 +139,7 @@ describe.each(['thread', 'inline'] as const)('a sqlite store whose file is delet
   it('refuses reservations, settlements and key changes once the file is deleted, and says what to do', async () => {
     // GIVEN a reservation held before
     const held = reservation();
-    expect(await store.reserve(held)).toEqual({ ok: true });
+    expect(await store.reserve(held)).toMatchObject({ ok: true });
 
     // WHEN the file is deleted under the open store
     unlinkSync(file());
@@ -206,7 +206,7 @@ describe.each(['thread', 'inline'] as const)('a sqlite store whose file is delet
     store = openSqliteStore({ dataDir: dir, spendWriter });
     expect(await store.getKey('k1')).toBeUndefined();
     const r = reservation();
-    expect(await store.reserve(r)).toEqual({ ok: true });
+    expect(await store.reserve(r)).toMatchObject({ ok: true });
     expect(await store.settle(r, 7)).toBe(true);
     expect((await store.getSpend()).find((c) => c.period === 'lifetime')?.nanos).toBe(7);
 

@@ -58,7 +58,7 @@ describe.each(['thread', 'inline'] as const)('sqlite store group commit, %s writ
 
     // THEN the reservation saw the refund
     expect(settled).toBe(true);
-    expect(next).toEqual({ ok: true });
+    expect(next).toMatchObject({ ok: true });
     expect(await month()).toMatchObject({ nanos: 300, reservedNanos: 700 });
   });
 
@@ -69,7 +69,7 @@ describe.each(['thread', 'inline'] as const)('sqlite store group commit, %s writ
 
     // THEN the read includes it
     expect(seen).toMatchObject({ reservedNanos: 250 });
-    expect(await pending).toEqual({ ok: true });
+    expect(await pending).toMatchObject({ ok: true });
   });
 
   it('keeps everything across a reopen after a burst of grouped writes', async () => {
@@ -77,7 +77,7 @@ describe.each(['thread', 'inline'] as const)('sqlite store group commit, %s writ
     await Promise.all(
       Array.from({ length: 50 }, async () => {
         const r = reservation({ claims: [cap(10, 1_000_000)], estimateNanos: 10 });
-        expect(await store.reserve(r)).toEqual({ ok: true });
+        expect(await store.reserve(r)).toMatchObject({ ok: true });
         expect(await store.settle(r, 7)).toBe(true);
       }),
     );

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serializeReservation } from '../../lambda/store/counters';
 import { openDatabase } from '../../lambda/store/sqlite-database';
-import { createLedger, NOT_HELD, RESERVED, SETTLED } from '../../lambda/store/sqlite-ledger';
+import { createLedger, NOT_HELD, SETTLED } from '../../lambda/store/sqlite-ledger';
 import { SpendWriterClosedError, threadWriter } from '../../lambda/store/sqlite-writer';
 
 /** The spend writer thread's own failure path; the store contract covers what it writes. */
@@ -32,7 +32,8 @@ describe('sqlite spend writer thread', () => {
 
     // THEN once the file can be opened, the next writes go through a new thread
     mkdirSync(join(dir, 'later'));
-    expect(await writer.write({ kind: 'reserve', record })).toBe(RESERVED);
+    // Granted, with no claims to stand on.
+    expect(await writer.write({ kind: 'reserve', record })).toEqual([]);
     expect(await writer.write({ kind: 'settle', id: 'r1', actualNanos: 3 })).toBe(SETTLED);
     expect(await writer.write({ kind: 'settle', id: 'r1', actualNanos: 3 })).toBe(NOT_HELD);
     await writer.close();
@@ -80,7 +81,7 @@ describe('sqlite spend writer, closing', () => {
     const writer = threadWriter(join(dir, 'tollgate.db'));
     const before = writer.write({ kind: 'reserve', record: record('r1') });
     await writer.close();
-    expect(await before).toBe(RESERVED);
+    expect(await before).toEqual([]);
     await expect(writer.write({ kind: 'reserve', record: record('r2') })).rejects.toThrow(SpendWriterClosedError);
     await expect(writer.expired('2100-01-01T00:00:00.000Z', 10)).rejects.toThrow(SpendWriterClosedError);
 
@@ -150,7 +151,7 @@ describe('sqlite ledger, settling what it reserved', () => {
     try {
       const ledger = createLedger(db);
       const elsewhere = createLedger(other);
-      expect(ledger.apply([{ kind: 'reserve', record: reservation('r1') }])).toEqual([RESERVED]);
+      expect(ledger.apply([{ kind: 'reserve', record: reservation('r1') }])).toEqual([[100]]);
       // GIVEN another connection (a reconciler in another process) settles it first
       expect(elsewhere.apply([{ kind: 'settle', id: 'r1', actualNanos: 100 }])).toEqual([SETTLED]);
       // WHEN this ledger settles it too, THEN nothing is held any more, and the counters moved once
@@ -165,7 +166,7 @@ describe('sqlite ledger, settling what it reserved', () => {
   it('settles reservations it did not write (another connection, an earlier run) from their rows', () => {
     const file = join(dir, 'tollgate.db');
     const earlier = openDatabase(file);
-    expect(createLedger(earlier).apply([{ kind: 'reserve', record: reservation('r1', 300) }])).toEqual([RESERVED]);
+    expect(createLedger(earlier).apply([{ kind: 'reserve', record: reservation('r1', 300) }])).toEqual([[300]]);
     earlier.close();
     const db = openDatabase(file);
     try {
@@ -181,7 +182,7 @@ describe('sqlite ledger, settling what it reserved', () => {
     const db = openDatabase(join(dir, 'tollgate.db'));
     try {
       const ledger = createLedger(db);
-      expect(ledger.apply([{ kind: 'reserve', record: reservation('r1') }])).toEqual([RESERVED]);
+      expect(ledger.apply([{ kind: 'reserve', record: reservation('r1') }])).toEqual([[100]]);
       // GIVEN a group that settles r1 and then fails on a malformed record: rolled back, then replayed
       const outcomes = ledger.apply([
         { kind: 'settle', id: 'r1', actualNanos: 10 },
@@ -190,7 +191,8 @@ describe('sqlite ledger, settling what it reserved', () => {
       ]);
       expect(outcomes[0]).toBe(SETTLED);
       expect(outcomes[1]).toBeInstanceOf(Error);
-      expect(outcomes[2]).toBe(RESERVED);
+      // r3's claim stands on r1's settled 10 alone: the rolled-back first run of the group left nothing behind.
+      expect(outcomes[2]).toEqual([110]);
       // THEN r1 was settled exactly once, r3 is held, r2 never existed
       expect(ledger.apply([{ kind: 'settle', id: 'r1', actualNanos: 10 }, { kind: 'settle', id: 'r2', actualNanos: 1 }, { kind: 'settle', id: 'r3', actualNanos: 5 }])).toEqual([
         NOT_HELD,

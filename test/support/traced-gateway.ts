@@ -37,6 +37,8 @@ export interface TracedGatewayOptions {
   /** Added to the gateway's environment (header values named by variable). */
   readonly env?: Readonly<Record<string, string>>;
   readonly logger?: Logger;
+  /** The store the gateway runs on (closed with it). @default an in-memory SQLite store */
+  readonly store?: Store;
 }
 
 export async function startTracedGateway(options: TracedGatewayOptions): Promise<TracedGateway> {
@@ -48,7 +50,7 @@ export async function startTracedGateway(options: TracedGatewayOptions): Promise
     startFakeGoogle(account),
     startFakeBedrock({ kind: 'sigv4', credentials: GATEWAY_AWS_CREDENTIALS, region: REGION }),
   ]);
-  const store = openSqliteStore({ dataDir: ':memory:' });
+  const store = options.store ?? openSqliteStore({ dataDir: ':memory:' });
   const config = parseConfig(
     {
       providers: {

@@ -44,5 +44,7 @@ function anyValue(value: AttributeValue): Record<string, unknown> {
   if (typeof value === 'boolean') return { boolValue: value };
   if (typeof value === 'number') return Number.isSafeInteger(value) ? { intValue: String(value) } : { doubleValue: value };
   if (value instanceof Double) return { doubleValue: value.value };
-  return { arrayValue: { values: value.map((item) => ({ stringValue: item })) } };
+  const values: Record<string, unknown>[] = [];
+  for (const item of value) values.push(anyValue(item));
+  return { arrayValue: { values } };
 }

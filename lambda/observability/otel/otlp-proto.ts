@@ -85,8 +85,7 @@ function anyValue(w: ProtoWriter, value: AttributeValue): void {
     w.begin(5); // ArrayValue
     for (const item of value) {
       w.begin(1); // ArrayValue.values
-      w.tag(1, WIRE_LEN);
-      w.stringBody(item);
+      anyValue(w, item);
       w.end();
     }
     w.end();

@@ -8,7 +8,8 @@ export class Double {
   constructor(readonly value: number) {}
 }
 
-export type AttributeValue = string | boolean | number | Double | readonly string[];
+/** Arrays are homogeneous, as OTLP asks: strings, or numbers (each exported as a plain number is). */
+export type AttributeValue = string | boolean | number | Double | readonly string[] | readonly number[];
 
 /** Attribute names to values; `undefined` values are skipped by the encoders. */
 export type Attributes = Record<string, AttributeValue | undefined>;

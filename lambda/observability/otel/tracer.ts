@@ -3,7 +3,7 @@ import type { IncomingHeaders } from '../../core/http-types';
 import type { FormatId } from '../../formats/types';
 import type { ProviderId } from '../../providers/types';
 import { formatUsd } from '../../pricing/money';
-import type { Reservation } from '../../store/port';
+import type { Claim, Reservation, ReserveOutcome } from '../../store/port';
 import { genAiOperation, GENAI_PROVIDER_NAMES, requestAttributes, responseFactsReader, type ResponseFactsReader } from './genai';
 import { Double, nowMs, SpanKind, StatusCode, type Attributes, type SpanData } from './span';
 import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, parseTracestate } from './trace-context';
@@ -36,8 +36,12 @@ export interface RequestTrace {
   identified(key: KeyFacts): void;
   /** What the request asks the model for, from its parsed body (and the raw body, kept only if the project asked for bodies). */
   requested(request: RequestFacts): void;
-  /** The reservation taken: the estimate, and every cap it was checked against. */
-  reserved(reservation: Reservation): void;
+  /**
+   * The store's answer to a reservation: the estimate, every cap it was checked against and, when
+   * granted, what each has left; when refused, the cap that refused. `outcome` is undefined when
+   * the store gave no answer (it failed).
+   */
+  reserved(reservation: Reservation, outcome: ReserveOutcome | undefined): void;
   attempt(target: AttemptTarget): AttemptTrace;
   /** A reader for the response's id and finish reasons, fed the stream messages or the document metering sees; undefined when not recording. */
   responseReader(shape: 'stream' | 'document'): ResponseFactsReader | undefined;
@@ -222,15 +226,20 @@ class RecordedRequest implements RequestTrace {
     if (this.bodyLimit !== undefined && request.raw) Object.assign(this.attributes, bodyAttributes('tollgate.request.body', [request.raw], this.bodyLimit));
   }
 
-  reserved(reservation: Reservation): void {
-    this.attributes['tollgate.estimate.nanos'] = reservation.estimateNanos;
-    this.attributes['tollgate.estimate.usd'] = new Double(reservation.estimateNanos / 1e9);
-    const caps: string[] = [];
-    for (const claim of reservation.claims) {
-      const limit = claim.unit === 'nanos' ? `$${formatUsd(claim.limit)}` : `${claim.limit} ${claim.unit === 'requests' ? 'requests' : 'in flight'}`;
-      caps.push(`${claim.scope.kind}:${claim.scope.id} ${claim.period} ${claim.rule === 'within' ? '≤' : '<'} ${limit}`);
-    }
-    this.attributes['tollgate.caps.checked'] = caps;
+  reserved(reservation: Reservation, outcome: ReserveOutcome | undefined): void {
+    const a = this.attributes;
+    a['tollgate.estimate.nanos'] = reservation.estimateNanos;
+    a['tollgate.estimate.usd'] = new Double(reservation.estimateNanos / 1e9);
+    a['tollgate.caps.checked'] = reservation.claims.map(describeCap);
+    // Each set or cleared: a failover reserves again, and the span keeps the last attempt's answer.
+    a['tollgate.caps.refused'] = outcome && !outcome.ok ? describeCap(outcome.refused) : undefined;
+    const granted = outcome?.ok ? outcome : undefined;
+    // Parallel to `caps.checked`: integers to chart and alert on, and the same figures as people read them.
+    a['tollgate.caps.remaining'] = granted?.standing.map((standing) => standing.remaining);
+    a['tollgate.caps.remaining_text'] = granted?.standing.map((standing, i) => {
+      const unit = reservation.claims[i]?.unit;
+      return unit === 'nanos' ? `$${formatUsd(standing.remaining)}` : `${standing.remaining} ${unit === 'requests' ? 'requests' : 'in flight'}`;
+    });
   }
 
   attempt(target: AttemptTarget): AttemptTrace {
@@ -431,6 +440,12 @@ function serverOf(origin: string): { readonly host: string | undefined; readonly
     if (SERVERS.size < 1000) SERVERS.set(origin, server);
   }
   return server;
+}
+
+/** A cap as `tollgate.caps.checked` names it: `key:k1 day:2026-12-03 ≤ $10.00`, `key:k1 inflight ≤ 4 in flight`. */
+function describeCap(claim: Claim): string {
+  const limit = claim.unit === 'nanos' ? `$${formatUsd(claim.limit)}` : `${claim.limit} ${claim.unit === 'requests' ? 'requests' : 'in flight'}`;
+  return `${claim.scope.kind}:${claim.scope.id} ${claim.period} ${claim.rule === 'within' ? '≤' : '<'} ${limit}`;
 }
 
 /** A body as text, cut at `limit` bytes (a character split by the cut shows as U+FFFD). */
