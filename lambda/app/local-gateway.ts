@@ -5,6 +5,7 @@ import { loadConfig, type GatewayConfig } from '../config/config';
 import { envCredentials } from '../config/credentials';
 import { createGateway } from '../core/gateway';
 import { jsonLogger, type Logger } from '../core/log';
+import { storeFailuresAsUnavailable } from '../core/store-unavailable';
 import { startReconciler } from '../limits/reconciler';
 import { createUpstreamAgent } from '../core/upstream';
 import { tracingFromEnv } from '../observability/otel/settings';
@@ -57,7 +58,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
   const upstream: Dispatcher = createUpstreamAgent(config.upstream);
   const gateway = createGateway({
     config,
-    store: options.store,
+    store: storeFailuresAsUnavailable(options.store, logger),
     pricer: new Pricer(config.prices),
     upstream,
     credential: envCredentials(env),

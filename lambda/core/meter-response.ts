@@ -376,7 +376,9 @@ export async function settleReservation(
       return;
     } catch (error) {
       if (attempt >= SPEND_WRITE_ATTEMPTS) {
-        context.logger.error('spend_write_failed', { ...fields, nanos, reservation: context.reservation.id, message: error instanceof Error ? error.message : String(error) });
+        // The store's own error, not the 503 its wrapper turned it into: the log is for the operator.
+        const cause = error instanceof GatewayError && error.cause !== undefined ? error.cause : error;
+        context.logger.error('spend_write_failed', { ...fields, nanos, reservation: context.reservation.id, message: cause instanceof Error ? cause.message : String(cause) });
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
