@@ -80,6 +80,11 @@ export interface UpstreamSettings {
   readonly firstByteTimeoutMs: number;
   /** Longest silence between two chunks of a response body. @default 300 s */
   readonly idleTimeoutMs: number;
+  /**
+   * From the request sent to the response's last byte: what bounds an upstream that drips a byte
+   * at a time, forever, on the local server (on Lambda the invocation's deadline does). @default 15 min
+   */
+  readonly totalTimeoutMs: number;
   /** Connections kept per provider origin. @default 512 */
   readonly connectionsPerOrigin: number;
 }
@@ -140,6 +145,7 @@ export const DEFAULT_UPSTREAM_SETTINGS: UpstreamSettings = {
   connectTimeoutMs: 10_000,
   firstByteTimeoutMs: 600_000,
   idleTimeoutMs: 300_000,
+  totalTimeoutMs: 900_000,
   connectionsPerOrigin: 512,
 };
 
@@ -210,7 +216,13 @@ const fileSchema = z.strictObject({
   ),
   metering: z.optional(z.strictObject({ maxBufferedBytes: positiveInt(), maxDecodedBytes: positiveInt() })),
   upstream: z.optional(
-    z.strictObject({ connectTimeoutMs: positiveInt(), firstByteTimeoutMs: positiveInt(), idleTimeoutMs: positiveInt(), connectionsPerOrigin: positiveInt() }),
+    z.strictObject({
+      connectTimeoutMs: positiveInt(),
+      firstByteTimeoutMs: positiveInt(),
+      idleTimeoutMs: positiveInt(),
+      totalTimeoutMs: positiveInt(),
+      connectionsPerOrigin: positiveInt(),
+    }),
   ),
   routing: z.optional(z.strictObject({ circuitBreakerFailures: positiveInt(), circuitBreakerCooldownMs: positiveInt() })),
   server: z.optional(

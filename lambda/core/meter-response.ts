@@ -17,6 +17,7 @@ import type { GatewayResponse } from './http-types';
 import type { LogFields, Logger } from './log';
 import type { ParsedRoute } from './route';
 import { UpstreamFailedError, type UpstreamResponse } from './upstream';
+import { UpstreamDeadlineError } from './upstream-deadline';
 
 export interface MeterContext {
   readonly route: ParsedRoute;
@@ -153,8 +154,11 @@ function meterStream(upstream: UpstreamResponse, framing: Framing, context: Mete
   return { status: upstream.status, headers: upstream.headers, body: meteredBody(upstream.body, observe, onEnd, ending) };
 }
 
-/** What the client is told when its stream broke: the provider went silent past the idle timeout, or broke off. */
+/** What the client is told when its stream broke: the provider went silent past the idle timeout, outlasted the gateway's time for one response, or broke off. */
 function brokenStream(error: unknown): GatewayError {
+  if (error instanceof UpstreamDeadlineError) {
+    return new GatewayError('upstream_timeout', 'The upstream response took longer than the gateway allows one response; the response is incomplete.');
+  }
   const silent = typeof error === 'object' && error !== null && 'code' in error && error.code === 'UND_ERR_BODY_TIMEOUT';
   return silent
     ? new GatewayError('upstream_timeout', 'The upstream provider went silent in the middle of the stream; the response is incomplete.')
