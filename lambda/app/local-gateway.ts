@@ -35,6 +35,9 @@ export interface LocalGatewayOptions {
   readonly shutdownGraceMs?: number;
 }
 
+/** A flood of refused connections is logged at most this often. */
+const REFUSED_LOG_INTERVAL_MS = 60_000;
+
 /** After the grace period, how long the cut requests get to settle (their upstreams read to the end). */
 const SETTLE_AFTER_CUT_MS = 5_000;
 
@@ -71,6 +74,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
   });
   const inFlight = new InFlight();
   const server = createNodeServer(gateway, inFlight, config.server);
+  logRefusedConnections(server, config.server.maxConnections, logger);
   const port = options.port ?? Number(env['PORT'] ?? 8787);
   const host = options.host ?? '127.0.0.1';
   try {
@@ -114,4 +118,25 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
       await tracing.close(TRACES_ON_CLOSE_MS);
     },
   };
+}
+
+/**
+ * Connections past `server.maxConnections` are closed by node as they are accepted: counted, and
+ * logged as `connections_refused` at most once a minute, so a flood shows without flooding the log.
+ */
+function logRefusedConnections(server: Server, maxConnections: number, logger: Logger): void {
+  let refused = 0;
+  let timer: NodeJS.Timeout | undefined;
+  server.on('drop', () => {
+    refused += 1;
+    if (timer) return;
+    logger.error('connections_refused', { refused, max_connections: maxConnections });
+    refused = 0;
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (refused > 0) logger.error('connections_refused', { refused, max_connections: maxConnections });
+      refused = 0;
+    }, REFUSED_LOG_INTERVAL_MS);
+    timer.unref();
+  });
 }

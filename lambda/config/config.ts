@@ -109,6 +109,12 @@ export interface ServerSettings {
   readonly http2MaxConcurrentStreams: number;
   /** A client that takes none of its response for this long is cut off, as if it had left. @default 60 s */
   readonly writeStallTimeoutMs: number;
+  /**
+   * Connections open at once, HTTP/1.1 and HTTP/2 alike (an HTTP/2 connection is one, whatever
+   * its streams): past it a new connection is closed as soon as it is accepted, so a flood of idle
+   * sockets cannot take every file descriptor. @default 1024
+   */
+  readonly maxConnections: number;
 }
 
 /**
@@ -157,6 +163,7 @@ export const DEFAULT_SERVER_SETTINGS: ServerSettings = {
   http2IdleTimeoutMs: 30_000,
   http2MaxConcurrentStreams: 128,
   writeStallTimeoutMs: 60_000,
+  maxConnections: 1024,
 };
 
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
@@ -232,6 +239,7 @@ const fileSchema = z.strictObject({
       http2IdleTimeoutMs: positiveInt(),
       http2MaxConcurrentStreams: positiveInt(),
       writeStallTimeoutMs: positiveInt(),
+      maxConnections: positiveInt(),
     }),
   ),
   tracing: z.optional(tracingSchema),
