@@ -34,7 +34,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export function withUpstreamDeadline(dispatcher: Dispatcher, limitMs: number, logger: Logger): Dispatcher {
   const bounded = async (options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData> => {
     const controller = new AbortController();
+    let body: Dispatcher.ResponseData['body'] | undefined;
     const timer = setTimeout(() => {
+      // A body read to its end but never closed has nothing left to stop.
+      if (body?.readableEnded === true) return;
       logger.error('upstream_deadline', { origin: String(options.origin), method: options.method, total_timeout_ms: limitMs });
       controller.abort(new UpstreamDeadlineError(limitMs));
     }, Math.min(limitMs, MAX_TIMER_MS));
@@ -43,7 +46,8 @@ export function withUpstreamDeadline(dispatcher: Dispatcher, limitMs: number, lo
     const signal = given instanceof AbortSignal ? AbortSignal.any([given, controller.signal]) : controller.signal;
     try {
       const response = await dispatcher.request({ ...options, signal });
-      response.body.once('close', () => clearTimeout(timer));
+      body = response.body;
+      body.once('close', () => clearTimeout(timer));
       return response;
     } catch (error) {
       clearTimeout(timer);
