@@ -5,8 +5,10 @@ import { loadConfig, type GatewayConfig } from '../config/config';
 import { envCredentials } from '../config/credentials';
 import { createGateway } from '../core/gateway';
 import { jsonLogger, type Logger } from '../core/log';
+import { storeFailuresAsUnavailable } from '../core/store-unavailable';
 import { startReconciler } from '../limits/reconciler';
 import { createUpstreamAgent } from '../core/upstream';
+import { withUpstreamDeadline } from '../core/upstream-deadline';
 import { tracingFromEnv } from '../observability/otel/settings';
 import { createTracing } from '../observability/otel/tracing';
 import { Pricer } from '../pricing/pricer';
@@ -33,6 +35,9 @@ export interface LocalGatewayOptions {
   readonly shutdownGraceMs?: number;
 }
 
+/** A flood of refused connections is logged at most this often. */
+const REFUSED_LOG_INTERVAL_MS = 60_000;
+
 /** After the grace period, how long the cut requests get to settle (their upstreams read to the end). */
 const SETTLE_AFTER_CUT_MS = 5_000;
 
@@ -55,10 +60,10 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
   // Header values named by environment variable are read now: a missing one stops startup, as
   // does one held in Secrets Manager (only the AWS deployment reads those).
   const tracing = createTracing(tracingFromEnv(config.tracing, env), { env, logger });
-  const upstream: Dispatcher = createUpstreamAgent(config.upstream);
+  const upstream: Dispatcher = withUpstreamDeadline(createUpstreamAgent(config.upstream), config.upstream.totalTimeoutMs, logger);
   const gateway = createGateway({
     config,
-    store: options.store,
+    store: storeFailuresAsUnavailable(options.store, logger),
     pricer: new Pricer(config.prices),
     upstream,
     credential: envCredentials(env),
@@ -70,6 +75,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
   });
   const inFlight = new InFlight();
   const server = createNodeServer(gateway, inFlight, config.server);
+  logRefusedConnections(server, config.server.maxConnections, logger);
   const port = options.port ?? Number(env['PORT'] ?? 8787);
   const host = options.host ?? '127.0.0.1';
   try {
@@ -113,4 +119,25 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
       await tracing.close(TRACES_ON_CLOSE_MS);
     },
   };
+}
+
+/**
+ * Connections past `server.maxConnections` are closed by node as they are accepted: counted, and
+ * logged as `connections_refused` at most once a minute, so a flood shows without flooding the log.
+ */
+function logRefusedConnections(server: Server, maxConnections: number, logger: Logger): void {
+  let refused = 0;
+  let timer: NodeJS.Timeout | undefined;
+  server.on('drop', () => {
+    refused += 1;
+    if (timer) return;
+    logger.error('connections_refused', { refused, max_connections: maxConnections });
+    refused = 0;
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (refused > 0) logger.error('connections_refused', { refused, max_connections: maxConnections });
+      refused = 0;
+    }, REFUSED_LOG_INTERVAL_MS);
+    timer.unref();
+  });
 }

@@ -83,6 +83,11 @@ export interface UpstreamSettings {
   readonly firstByteTimeoutMs: number;
   /** Longest silence between two chunks of a response body. @default 300 s */
   readonly idleTimeoutMs: number;
+  /**
+   * From the request sent to the response's last byte: what bounds an upstream that drips a byte
+   * at a time, forever, on the local server (on Lambda the invocation's deadline does). @default 15 min
+   */
+  readonly totalTimeoutMs: number;
   /** Connections kept per provider origin. @default 512 */
   readonly connectionsPerOrigin: number;
 }
@@ -107,6 +112,12 @@ export interface ServerSettings {
   readonly http2MaxConcurrentStreams: number;
   /** A client that takes none of its response for this long is cut off, as if it had left. @default 60 s */
   readonly writeStallTimeoutMs: number;
+  /**
+   * Connections open at once, HTTP/1.1 and HTTP/2 alike (an HTTP/2 connection is one, whatever
+   * its streams): past it a new connection is closed as soon as it is accepted, so a flood of idle
+   * sockets cannot take every file descriptor. @default 1024
+   */
+  readonly maxConnections: number;
 }
 
 /**
@@ -143,6 +154,7 @@ export const DEFAULT_UPSTREAM_SETTINGS: UpstreamSettings = {
   connectTimeoutMs: 10_000,
   firstByteTimeoutMs: 600_000,
   idleTimeoutMs: 300_000,
+  totalTimeoutMs: 900_000,
   connectionsPerOrigin: 512,
 };
 
@@ -154,6 +166,7 @@ export const DEFAULT_SERVER_SETTINGS: ServerSettings = {
   http2IdleTimeoutMs: 30_000,
   http2MaxConcurrentStreams: 128,
   writeStallTimeoutMs: 60_000,
+  maxConnections: 1024,
 };
 
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.json';
@@ -213,7 +226,13 @@ const fileSchema = z.strictObject({
   ),
   metering: z.optional(z.strictObject({ maxBufferedBytes: positiveInt(), maxDecodedBytes: positiveInt() })),
   upstream: z.optional(
-    z.strictObject({ connectTimeoutMs: positiveInt(), firstByteTimeoutMs: positiveInt(), idleTimeoutMs: positiveInt(), connectionsPerOrigin: positiveInt() }),
+    z.strictObject({
+      connectTimeoutMs: positiveInt(),
+      firstByteTimeoutMs: positiveInt(),
+      idleTimeoutMs: positiveInt(),
+      totalTimeoutMs: positiveInt(),
+      connectionsPerOrigin: positiveInt(),
+    }),
   ),
   routing: z.optional(z.strictObject({ circuitBreakerFailures: positiveInt(), circuitBreakerCooldownMs: positiveInt() })),
   server: z.optional(
@@ -223,6 +242,7 @@ const fileSchema = z.strictObject({
       http2IdleTimeoutMs: positiveInt(),
       http2MaxConcurrentStreams: positiveInt(),
       writeStallTimeoutMs: positiveInt(),
+      maxConnections: positiveInt(),
     }),
   ),
   tracing: z.optional(tracingSchema),

@@ -24,6 +24,7 @@ export type GatewayErrorCode =
   | 'upstream_unreachable'
   | 'upstream_timeout'
   | 'upgrade_required'
+  | 'store_unavailable'
   | 'internal_error';
 
 const STATUS: Record<GatewayErrorCode, number> = {
@@ -54,6 +55,8 @@ const STATUS: Record<GatewayErrorCode, number> = {
   upstream_timeout: 504,
   // What Codex CLI waits for before it falls back from a WebSocket to plain HTTP.
   upgrade_required: 426,
+  // 503 with Retry-After: the gateway cannot record spend for now, and the SDKs retry it.
+  store_unavailable: 503,
   internal_error: 500,
 };
 

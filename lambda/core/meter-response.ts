@@ -18,6 +18,7 @@ import type { GatewayResponse } from './http-types';
 import type { LogFields, Logger } from './log';
 import type { ParsedRoute } from './route';
 import { UpstreamFailedError, type UpstreamResponse } from './upstream';
+import { UpstreamDeadlineError } from './upstream-deadline';
 
 export interface MeterContext {
   readonly route: ParsedRoute;
@@ -156,9 +157,15 @@ function meterStream(upstream: UpstreamResponse, framing: Framing, context: Mete
 
 const TIME_LIMIT_REACHED = "The gateway's time limit for this request ran out; the response is incomplete.";
 
-/** What the client is told when its stream broke: the gateway's time for it ran out, the provider went silent past the idle timeout, or broke off. */
+/**
+ * What the client is told when its stream broke: the gateway's time for the request ran out, the
+ * provider outlasted the gateway's time for one response, went silent past the idle timeout, or broke off.
+ */
 function brokenStream(error: unknown): GatewayError {
   if (error instanceof GatewayTimeLimitError) return new GatewayError('upstream_timeout', TIME_LIMIT_REACHED);
+  if (error instanceof UpstreamDeadlineError) {
+    return new GatewayError('upstream_timeout', 'The upstream response took longer than the gateway allows one response; the response is incomplete.');
+  }
   const silent = typeof error === 'object' && error !== null && 'code' in error && error.code === 'UND_ERR_BODY_TIMEOUT';
   return silent
     ? new GatewayError('upstream_timeout', 'The upstream provider went silent in the middle of the stream; the response is incomplete.')
@@ -380,7 +387,9 @@ export async function settleReservation(
       return;
     } catch (error) {
       if (attempt >= SPEND_WRITE_ATTEMPTS) {
-        context.logger.error('spend_write_failed', { ...fields, nanos, reservation: context.reservation.id, message: error instanceof Error ? error.message : String(error) });
+        // The store's own error, not the 503 its wrapper turned it into: the log is for the operator.
+        const cause = error instanceof GatewayError && error.cause !== undefined ? error.cause : error;
+        context.logger.error('spend_write_failed', { ...fields, nanos, reservation: context.reservation.id, message: cause instanceof Error ? cause.message : String(cause) });
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));

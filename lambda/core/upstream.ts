@@ -4,6 +4,7 @@ import { GatewayError, GatewayTimeLimitError } from './errors';
 import type { UpstreamSettings } from '../config/config';
 import type { IncomingHeaders, OutgoingHeaders } from './http-types';
 import { Agent } from './undici-agent';
+import { UpstreamDeadlineError } from './upstream-deadline';
 
 /** Never forwarded: hop-by-hop headers, and every header a client puts a credential in. */
 const DROPPED_REQUEST_HEADERS = new Set([
@@ -209,6 +210,9 @@ function upstreamFailure(error: unknown, host: string): UpstreamFailedError {
     return new UpstreamFailedError('upstream_timeout', `The gateway's time limit for this request ran out before the upstream provider at ${host} answered.`, true, error);
   }
   const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+  if (error instanceof UpstreamDeadlineError) {
+    return new UpstreamFailedError('upstream_timeout', `The upstream provider at ${host} did not answer within the gateway's time for a whole response.`, true, error);
+  }
   if (code === 'UND_ERR_HEADERS_TIMEOUT') {
     return new UpstreamFailedError('upstream_timeout', `The upstream provider at ${host} took the request but did not answer in time.`, true, error);
   }

@@ -9,6 +9,7 @@ import { ConfigError, parseConfig } from '../config/config';
 import { secretsManagerCredentials, secretsManagerReader } from '../config/secrets';
 import { createGateway, type Gateway } from '../core/gateway';
 import { createRouter } from '../core/route';
+import { storeFailuresAsUnavailable } from '../core/store-unavailable';
 import { createUpstreamAgent } from '../core/upstream';
 import { DEFAULT_METRICS_NAMESPACE } from '../observability/catalog';
 import { emfLogger } from '../observability/emf';
@@ -77,7 +78,7 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
   const tracing = createTracing(tracingSettings, { env, logger, secrets: secretValues });
   const gateway = createGateway({
     config,
-    store,
+    store: storeFailuresAsUnavailable(store, logger),
     pricer: new Pricer(config.prices),
     upstream: deadline.bind(createUpstreamAgent(config.upstream)),
     credential: secretsManagerCredentials({ reader: secretValues, env }),

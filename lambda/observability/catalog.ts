@@ -57,6 +57,8 @@ export const METRICS = {
   usageClamped: { name: 'UsageClamped', unit: 'Count' },
   /** Spend the gateway served but could not write, after its retries. */
   spendWriteFailures: { name: 'SpendWriteFailures', unit: 'Count' },
+  /** Store operations that failed (a DynamoDB error, a dead SQLite writer): a failed reserve or key lookup is a 503, a failed settlement is retried. */
+  storeFailures: { name: 'StoreFailures', unit: 'Count' },
   /** A scheduled price refresh that fetched nothing usable (unreachable or rejected data). */
   priceRefreshFailures: { name: 'PriceRefreshFailures', unit: 'Count' },
   /** Hours since the stored price data was last confirmed against the source. */
@@ -95,6 +97,8 @@ export const METRIC_SETS = {
   byProvider: { dimensions: ['provider'], metrics: ['requests', 'serverErrors', 'clientErrors', 'latency', 'costUsd'] },
   byProject: { dimensions: ['project'], metrics: ['requests', 'costUsd', 'inputTokens', 'outputTokens'] },
   byModel: { dimensions: ['provider', 'model'], metrics: ['requests', 'costUsd', 'inputTokens', 'outputTokens'] },
+  /** Failed store operations, from the proxy's `store_unavailable` events: a region's total, as the alarms watch. */
+  store: { dimensions: [], metrics: ['storeFailures'] },
   /** Published by the price-refresh function, not the proxy. */
   prices: { dimensions: [], metrics: ['priceRefreshFailures', 'priceDataAge'] },
   /** Routing groups' failovers and circuit breakers, by the provider account concerned. */

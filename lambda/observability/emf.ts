@@ -38,6 +38,8 @@ const NANOS_PER_USD = 1_000_000_000;
 
 /** The sets the proxy's request events feed; `prices` belongs to the refresher. */
 const REQUEST_SETS: readonly MetricSetName[] = ['total', 'byProvider', 'byProject', 'byModel'];
+/** The set the store wrapper's events feed. */
+const STORE_SETS: readonly MetricSetName[] = ['store'];
 /** The set routing's events feed. */
 const ROUTING_SETS: readonly MetricSetName[] = ['routing'];
 
@@ -50,6 +52,7 @@ const ROUTING_SETS: readonly MetricSetName[] = ['routing'];
  *   SpendOverReservation, UsageClamped
  * - `spend_write_failed`: the same (the request was still served) plus SpendWriteFailures
  * - `request_rejected`: Requests and errors, by provider when the route named one
+ * - `store_unavailable`: StoreFailures (one per failed store operation)
  * - `upstream_attempt_failed`: FailedAttempts, by provider (the account that failed)
  * - `circuit_opened`: CircuitsOpened, by provider
  *
@@ -158,6 +161,8 @@ function requestMetrics(event: string, fields: LogFields): EventMetrics | undefi
     }
     case 'request_rejected':
       return { sets: REQUEST_SETS, values: { requests: 1, ...errors }, dimensions: { ...optional('provider', providerDimension(fields)) } };
+    case 'store_unavailable':
+      return { sets: STORE_SETS, values: { storeFailures: 1 }, dimensions: {} };
     default:
       return undefined;
   }

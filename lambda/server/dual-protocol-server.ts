@@ -13,9 +13,11 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
  * sniff costs one read per connection, never per request, so keep-alive HTTP/1 traffic runs as
  * before.
  *
- * Nothing a client holds open stays open for free (`settings`, from `config.server`): an HTTP/2
- * session with no open stream is sent GOAWAY after `http2IdleTimeoutMs`, and a connection that has
- * not yet said which protocol it speaks is dropped after as long. node:http's own request timeout
+ * Nothing a client holds open stays open for free (`settings`, from `config.server`): at most
+ * `maxConnections` connections are open at once (node closes any past it as it is accepted, and
+ * emits 'drop'), an HTTP/2 session with no open stream is sent GOAWAY after `http2IdleTimeoutMs`,
+ * a connection that has not yet said which protocol it speaks is dropped after as long, and an
+ * HTTP/1.1 connection idle between requests after 5 s. node:http's own request timeout
  * is set just past the body timeout, which the adapter enforces with an answer in the API's shape.
  *
  * @example
@@ -35,7 +37,10 @@ export class DualProtocolServer extends Server {
   ) {
     // The adapter times the body out first, with a 408 the client's SDK can read; node's own
     // timeout (a bare 408, checked every 30 s) stays the backstop for headers and unread bodies.
-    super({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS + settings.bodyTimeoutMs }, onRequest);
+    super({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS + settings.bodyTimeoutMs, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, onRequest);
+    // Counted by the listening socket, before the sniff: an HTTP/2 session is one connection like
+    // any other. node closes a connection past the cap as soon as it is accepted ('drop').
+    this.maxConnections = settings.maxConnections;
     this.http2 = createHttp2Server({ settings: { maxConcurrentStreams: settings.http2MaxConcurrentStreams } });
     const idleMs = settings.http2IdleTimeoutMs;
     // node:http registers exactly one connection listener, its parser setup; it now runs only for HTTP/1 connections.
@@ -87,6 +92,8 @@ export class DualProtocolServer extends Server {
 
 /** node:http's default: the request line and headers of an HTTP/1 request must arrive within this. */
 const HEADERS_TIMEOUT_MS = 60_000;
+/** node:http's default, made explicit: an HTTP/1.1 connection idle between requests is closed after this. */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /** The longest delay node's timers take; a longer one would fire after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 

@@ -104,6 +104,19 @@ describe('emfLogger', () => {
     expect(lines[1]).not.toHaveProperty('Provider');
   });
 
+  it('counts each failed store operation as a region total, and not as a request', () => {
+    // GIVEN
+    const { lines, logger } = capture();
+
+    // WHEN
+    logger.error('store_unavailable', { operation: 'reserve', error: 'ProvisionedThroughputExceededException', message: 'throttled' });
+
+    // THEN
+    expect(lines[0]).toMatchObject({ event: 'store_unavailable', operation: 'reserve', StoreFailures: 1 });
+    expect(published(lines[0]!)).toEqual(['StoreFailures|']);
+    expect(publishedMetrics()).toContain('StoreFailures|');
+  });
+
   it('counts failed attempts and opened circuits by the provider account, and not as requests', () => {
     // GIVEN
     const { lines, logger } = capture();

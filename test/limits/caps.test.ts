@@ -45,19 +45,18 @@ describe.each(storesUnderTest())('spend caps on the $name store', (backend) => {
     const held = gate();
     harness.upstream.behaviour.hold = held.promise;
 
-    // WHEN 200 requests arrive at once
-    let refused = 0;
+    // WHEN 200 requests arrive at once. The gate opens once each has been forwarded or answered
+    // (whatever its status, so none can hang the wait), counted rather than timed: a fixed 15 s
+    // wait ran out on a loaded machine with dynalite.
+    let answered = 0;
     const responses = Array.from({ length: 200 }, () =>
       post(harness, key).then(async (response) => {
-        if (response.status === 402) refused++;
         await response.arrayBuffer();
+        answered++;
         return response.status;
       }),
     );
-    for (const deadline = Date.now() + 15_000; harness.upstream.requests.length + refused < 200; ) {
-      if (Date.now() > deadline) throw new Error(`stuck: ${harness.upstream.requests.length} forwarded, ${refused} refused`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    while (harness.upstream.requests.length + answered < 200) await new Promise((resolve) => setTimeout(resolve, 10));
     held.open();
     const statuses = await Promise.all(responses);
 
@@ -68,7 +67,7 @@ describe.each(storesUnderTest())('spend caps on the $name store', (backend) => {
     await harness.waitForSpend((c) => c.some((x) => x.requests === fits) && c.every((x) => x.reservedNanos === 0));
     expect((await monthly(scope))?.nanos).toBe(fits * CHAT_ACTUAL);
     expect((await monthly(scope))?.nanos).toBeLessThanOrEqual(cap);
-  }, 60_000);
+  }, 180_000);
 
   it('refunds the unused part of an estimate when the request settles', async () => {
     // GIVEN a cap that fits one estimate and the actual costs of several requests

@@ -42,16 +42,16 @@ describe('a gateway whose SQLite file is deleted or replaced while it runs', () 
   async function expectRefusedUnforwarded(happened: RegExp): Promise<void> {
     const error = await client.chat.completions.create(CHAT).catch((e: unknown) => e);
 
-    // THEN a 5xx in OpenAI's error shape, without the server's paths in it
+    // THEN a 503 in OpenAI's error shape, without the server's paths in it
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
     const apiError = error as InstanceType<typeof OpenAI.InternalServerError>;
-    expect(apiError.status).toBe(500);
-    expect(apiError.error).toMatchObject({ message: 'Internal gateway error.', code: 'internal_error' });
+    expect(apiError.status).toBe(503);
+    expect(apiError.error).toMatchObject({ code: 'store_unavailable' });
     expect(JSON.stringify(apiError.error)).not.toContain(dir);
     // AND nothing reached the provider
     expect(harness.upstream.requests).toHaveLength(0);
     // AND the log says what happened and what to do
-    const logged = logger.lines.find((line) => line.event === 'unexpected_error' && happened.test(String(line.fields['message'])));
+    const logged = logger.lines.find((line) => line.event === 'store_unavailable' && happened.test(String(line.fields['message'])));
     expect(logged?.fields['message']).toMatch(/restart tollgate/i);
   }
 

@@ -1,0 +1,68 @@
+import type { Store } from '../store/port';
+import { GatewayError } from './errors';
+import type { Logger } from './log';
+
+/** Seconds a client is asked to wait before retrying a request the store could not take. */
+const RETRY_AFTER_SECONDS = '1';
+
+/** The store failed one of its operations: the request is answered 503, in its API's shape, and nothing is forwarded. */
+export class StoreUnavailableError extends GatewayError {
+  constructor(
+    readonly operation: string,
+    cause: unknown,
+  ) {
+    super('store_unavailable', 'The gateway cannot reach its spend store right now, so it forwarded nothing; retry shortly.', {
+      cause,
+      headers: { 'retry-after': RETRY_AFTER_SECONDS },
+    });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * The store as the gateway should see it: an operation that throws (a dead SQLite writer, a
+ * DynamoDB error, a store file moved away) is logged once as `store_unavailable` (its class and
+ * message; the store's errors carry no credential) and rethrown as a {@link StoreUnavailableError},
+ * which each format renders as its API's 503. Without it the failure was an anonymous 500 that
+ * the SDKs cannot tell from a gateway bug. Where it happens decides what follows: a failed reserve
+ * or key lookup forwards nothing; a failed settlement is retried by the meter, then logged as
+ * `spend_write_failed` and left to the reconciler.
+ *
+ * @example
+ * const gateway = createGateway({ ...deps, store: storeFailuresAsUnavailable(store, logger) });
+ */
+export function storeFailuresAsUnavailable(store: Store, logger: Logger): Store {
+  const guarded = new Map<PropertyKey, unknown>();
+  const fail = (operation: string) => (error: unknown): never => {
+    if (error instanceof GatewayError) throw error;
+    logger.error('store_unavailable', {
+      operation,
+      error: error instanceof Error ? error.name : typeof error,
+      message: error instanceof Error ? error.message : String(error),
+    });
+    throw new StoreUnavailableError(operation, error);
+  };
+  return new Proxy(store, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function' || property === 'close') return value;
+      let wrapped = guarded.get(property);
+      if (wrapped === undefined) {
+        const method = value as (...args: unknown[]) => unknown;
+        const onError = fail(String(property));
+        // One wrapper per method, made once: the hot path pays a `.then`, not an allocation of closures.
+        wrapped = (...args: unknown[]): unknown => {
+          let result: unknown;
+          try {
+            result = method.apply(target, args);
+          } catch (error) {
+            return Promise.reject(error).catch(onError);
+          }
+          return result instanceof Promise ? result.catch(onError) : result;
+        };
+        guarded.set(property, wrapped);
+      }
+      return wrapped;
+    },
+  });
+}

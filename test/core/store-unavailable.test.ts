@@ -1,0 +1,139 @@
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { reconcileExpired } from '../../lambda/limits/reconciler';
+import { silentLogger } from '../../lambda/core/log';
+import type { Store } from '../../lambda/store/port';
+import { openSqliteStore } from '../../lambda/store/sqlite';
+import { ANTHROPIC_UPSTREAM_KEY, startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic';
+import { startHarness, type Harness } from '../support/harness';
+import { recordingLogger } from '../support/recording-logger';
+
+type Operation = 'reserve' | 'settle' | 'getKey';
+
+/** An in-memory SQLite store whose named operations throw, as a dead writer or a DynamoDB error would. */
+function failingStore(failing: Set<Operation>): Store {
+  const store = openSqliteStore({ dataDir: ':memory:' });
+  return new Proxy(store, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => unknown;
+      return (...args: unknown[]) =>
+        failing.has(property as Operation) ? Promise.reject(new Error(`SQLITE_IOERR: disk I/O error in ${String(property)}`)) : method.apply(target, args);
+    },
+  });
+}
+
+const CHAT = { model: 'gpt-4o', max_tokens: 50, messages: [{ role: 'user' as const, content: 'Hi' }] };
+const MESSAGE = { model: 'claude-sonnet-4-20250514', max_tokens: 64, messages: [{ role: 'user' as const, content: 'Hi' }] };
+
+describe('a gateway whose store fails', () => {
+  let failing: Set<Operation>;
+  let logger: ReturnType<typeof recordingLogger>;
+  let anthropic: FakeAnthropic;
+  let harness: Harness;
+  let key: string;
+
+  beforeEach(async () => {
+    failing = new Set();
+    logger = recordingLogger();
+    anthropic = await startFakeAnthropic();
+    harness = await startHarness({
+      store: failingStore(failing),
+      logger,
+      config: (openai) => ({ providers: { openai: { baseUrl: openai }, anthropic: { baseUrl: anthropic.baseUrl } }, limits: { keyCacheTtlMs: 0 } }),
+      env: { ANTHROPIC_API_KEY: ANTHROPIC_UPSTREAM_KEY },
+    });
+    key = (await harness.issue()).key;
+  });
+  afterEach(async () => {
+    await harness.close();
+    await anthropic.close();
+  });
+
+  function storeFailures(): string[] {
+    return logger.lines.filter((line) => line.event === 'store_unavailable').map((line) => String(line.fields['operation']));
+  }
+
+  it('answers 503 in OpenAI’s error shape with Retry-After when the reservation cannot be written, and forwards nothing', async () => {
+    // GIVEN a store whose reserve throws
+    failing.add('reserve');
+    const client = new OpenAI({ apiKey: key, baseURL: `${harness.gateway.url}/proxy/openai`, maxRetries: 0 });
+
+    // WHEN
+    const error = await client.chat.completions.create(CHAT).catch((e: unknown) => e);
+
+    // THEN the SDK sees a 503 it would retry, in OpenAI's shape
+    expect(error).toBeInstanceOf(OpenAI.InternalServerError);
+    const apiError = error as InstanceType<typeof OpenAI.InternalServerError>;
+    expect(apiError.status).toBe(503);
+    expect(apiError.headers.get('retry-after')).toBe('1');
+    expect(apiError.error).toMatchObject({ type: 'server_error', code: 'store_unavailable', message: expect.stringContaining('spend store') });
+    expect(JSON.stringify(apiError.error)).not.toContain('SQLITE');
+    // AND the provider saw nothing
+    expect(harness.upstream.requests).toHaveLength(0);
+    // AND the cause is logged, and counted, without the key
+    expect(storeFailures()).toContain('reserve');
+    expect(logger.lines.find((line) => line.event === 'store_unavailable')?.fields['message']).toMatch(/SQLITE_IOERR/);
+    expect(JSON.stringify(logger.lines)).not.toContain(key);
+  });
+
+  it('answers 503 in Anthropic’s error shape through the Anthropic SDK, and forwards nothing', async () => {
+    // GIVEN
+    failing.add('reserve');
+    const client = new Anthropic({ apiKey: key, baseURL: `${harness.gateway.url}/proxy/anthropic`, maxRetries: 0 });
+
+    // WHEN
+    const error = await client.messages.create(MESSAGE).catch((e: unknown) => e);
+
+    // THEN
+    expect(error).toBeInstanceOf(Anthropic.InternalServerError);
+    const apiError = error as InstanceType<typeof Anthropic.InternalServerError>;
+    expect(apiError.status).toBe(503);
+    expect(apiError.headers.get('retry-after')).toBe('1');
+    expect(apiError.error).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringContaining('spend store') } });
+    expect(anthropic.requests).toHaveLength(0);
+  });
+
+  it('answers 503 when the key cannot be looked up', async () => {
+    // GIVEN
+    failing.add('getKey');
+    const client = new OpenAI({ apiKey: key, baseURL: `${harness.gateway.url}/proxy/openai`, maxRetries: 0 });
+
+    // WHEN
+    const error = await client.chat.completions.create(CHAT).catch((e: unknown) => e);
+
+    // THEN
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect(harness.upstream.requests).toHaveLength(0);
+    expect(storeFailures()).toContain('getKey');
+  });
+
+  it('serves a response whose settlement fails, logs the spend it could not write, and leaves the reservation for the reconciler', async () => {
+    // GIVEN a store that takes the reservation, then cannot settle it
+    failing.add('settle');
+    const client = new OpenAI({ apiKey: key, baseURL: `${harness.gateway.url}/proxy/openai`, maxRetries: 0 });
+
+    // WHEN
+    const completion = await client.chat.completions.create(CHAT);
+
+    // THEN the client got its answer, and the write, retried, is logged loudly
+    expect(completion.usage?.completion_tokens).toBe(10);
+    for (let at = Date.now(); !logger.lines.some((line) => line.event === 'spend_write_failed'); ) {
+      if (Date.now() - at > 10_000) throw new Error('no spend_write_failed');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const failed = logger.lines.find((line) => line.event === 'spend_write_failed')!;
+    expect(failed.fields['nanos']).toBeGreaterThan(0);
+    expect(storeFailures().filter((operation) => operation === 'settle')).toHaveLength(4);
+
+    // WHEN the store recovers and the reservation's time runs out
+    failing.clear();
+    const settled = await reconcileExpired(harness.store, new Date(Date.now() + 2 * 3600_000), silentLogger);
+
+    // THEN the reconciler charged it at its estimate
+    expect(settled).toBe(1);
+    const lifetime = (await harness.store.getSpend({ kind: 'key', id: String(failed.fields['key_id']) })).find((c) => c.period === 'lifetime');
+    expect(lifetime).toMatchObject({ requests: 1, reservedNanos: 0, nanos: failed.fields['estimate_nanos'] });
+  });
+});
