@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { GatewayConfig, ProviderSettings } from '../config/config';
+import type { GatewayConfig, MeteringSettings, ProviderSettings } from '../config/config';
 import type { CredentialResolver } from '../config/credentials';
 import type { GroupMember } from '../config/routing';
 import { authenticate, authenticateKey, presentedKey } from '../keys/authenticate';
@@ -10,7 +10,7 @@ import { KeySlots } from '../limits/key-slots';
 import { planRateClaims, planReservation, type Policy } from '../limits/plan';
 import { refusalError } from '../limits/refusal';
 import type { RequestView, WireFormat } from '../formats/types';
-import type { Outbound, OutboundRequest } from '../providers/types';
+import type { FormatBinding, Outbound, OutboundRequest } from '../providers/types';
 import type { Pricer } from '../pricing/pricer';
 import { NOOP_TRACER, type RequestTrace, type Tracer } from '../observability/otel/tracer';
 import { FORMATS, pricingIdOf } from '../providers';
@@ -273,10 +273,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         },
         letGo: (plan) => handBack(plan.reservation, plan.candidate.account),
         send,
-        respond(plan, upstream, attempts) {
-          const { reframe } = plan.candidate.binding;
-          const ok = upstream.status >= 200 && upstream.status < 300;
-          return meterResponse(ok && reframe ? reframe(upstream, deps.config.metering) : upstream, meterContext(plan, attempts));
+        async respond(plan, upstream, attempts) {
+          return meterResponse(await asServed(plan.candidate.binding, upstream, deps.config.metering), meterContext(plan, attempts));
         },
         async unanswered(plan, error, attempts) {
           const reached = error instanceof UpstreamFailedError && error.reachedProvider;
@@ -314,14 +312,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
       hold: async () => {},
       letGo: async () => {},
       send,
-      respond: async (_plan, upstream) => ({
-        status: upstream.status,
-        headers: upstream.headers,
-        body: meteredBody(upstream.body, () => {}, async (outcome) => {
-          trace.end({ status: upstream.status, outcome: outcome.kind });
-          await done();
-        }),
-      }),
+      respond: async (plan, answered) => {
+        const upstream = await asServed(plan.candidate.binding, answered, deps.config.metering);
+        return {
+          status: upstream.status,
+          headers: upstream.headers,
+          body: meteredBody(upstream.body, () => {}, async (outcome) => {
+            trace.end({ status: upstream.status, outcome: outcome.kind });
+            await done();
+          }),
+        };
+      },
       unanswered: async (_plan, error) => {
         throw error;
       },
@@ -430,6 +431,12 @@ function outboundFor(candidate: Candidate, request: OutboundRequest): Outbound {
   const { binding, adapter, account } = candidate;
   if (binding.outbound) return binding.outbound(request, account.options);
   return { path: adapter.upstreamPath?.(request.providerPath, account.options) ?? request.providerPath };
+}
+
+/** The answer in the caller's API, where the binding must change it: a 2xx reframed, an error in the API's own error shape. */
+function asServed(binding: FormatBinding<unknown>, upstream: UpstreamResponse, metering: MeteringSettings): UpstreamResponse | Promise<UpstreamResponse> {
+  if (upstream.status >= 200 && upstream.status < 300) return binding.reframe ? binding.reframe(upstream, metering) : upstream;
+  return binding.reframeError ? binding.reframeError(upstream) : upstream;
 }
 
 /** Says which account answered: the client can tell a failover from the first choice. */

@@ -4,6 +4,8 @@ import type { Metered, Operation, StreamUsageReader } from '../formats/types';
 import { isObject, parseJson } from '../formats/shared';
 import { anthropicSseFromEventStream, GAVE_UP_FIELD } from './bedrock-anthropic-stream';
 import { bedrockModelId, type ClaudeModelOptions } from './bedrock-claude-models';
+import { anthropicErrorFromBedrock } from './claude-errors';
+import { translatedError } from './error-document';
 import type { FormatBinding, OutboundRequest, UsageReading } from './types';
 
 const MESSAGES: Operation = { kind: 'metered', name: 'messages' };
@@ -18,8 +20,9 @@ const EVENT_STREAM = 'application/vnd.amazon.eventstream';
  * sent to `/model/<Bedrock id>/invoke`, or `/invoke-with-response-stream` for `"stream": true`,
  * with the body Bedrock takes (no `model`, no `stream`, `anthropic_version` defaulted). The model
  * name becomes a Bedrock id through {@link bedrockModelId}. Bedrock's answer is Anthropic's JSON
- * unchanged; its event stream is unwrapped into Anthropic's SSE, the one case where the gateway
- * changes a response's bytes. Priced with genai-prices' `aws` prices for the Bedrock id.
+ * unchanged; its event stream is unwrapped into Anthropic's SSE, and its errors (`{"message"}`,
+ * typed by `x-amzn-errortype`) become Anthropic's: the cases where the gateway changes a response's
+ * bytes. Priced with genai-prices' `aws` prices for the Bedrock id.
  */
 export const bedrockAnthropic: FormatBinding<ClaudeModelOptions> = {
   format: 'anthropic',
@@ -52,6 +55,8 @@ export const bedrockAnthropic: FormatBinding<ClaudeModelOptions> = {
     delete headers['content-encoding'];
     return { status: response.status, headers, body, bytes: () => collect(body, limits.maxBufferedBytes), discard: response.discard };
   },
+
+  reframeError: (response) => translatedError(response, anthropicErrorFromBedrock),
 
   usageReading: bedrockUsageReading(),
 };

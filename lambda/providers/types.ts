@@ -163,6 +163,13 @@ export interface FormatBinding<Options = undefined> {
    */
   reframe?(response: UpstreamResponse, limits: MeteringSettings): UpstreamResponse;
   /**
+   * Reshapes an error (non-2xx) response into the format's own error shape, where the provider
+   * answers in another (Bedrock's `{"message"}` to a caller of Anthropic's API): see
+   * `translatedError`. Must not reject.
+   * @default the response as the upstream sent it
+   */
+  reframeError?(response: UpstreamResponse): Promise<UpstreamResponse>;
+  /**
    * Reads usage from responses served this way, when the format's own readers would misread it
    * (another genai-prices extractor flavour, a reported model less exact than the one asked for).
    * @default the format's `usageFromBody` and `streamReader`

@@ -23,6 +23,8 @@ export type { SeenRequest } from './recording-server';
 export interface FakeBedrockBehaviour {
   /** In a stream, send this many frames, then a `modelStreamErrorException` frame, then end. */
   exceptionAfterFrames?: number;
+  /** Refuse every request as Bedrock does: this status, `{"message"}`, the exception in `x-amzn-errortype`. */
+  error?: { readonly status: number; readonly type: string; readonly message: string };
 }
 
 export interface FakeBedrock {
@@ -119,6 +121,7 @@ async function verifySigV4(req: SeenRequest, credentials: AwsTestCredentials, re
 }
 
 async function respond(req: SeenRequest, res: ServerResponse, behaviour: FakeBedrockBehaviour): Promise<void> {
+  if (behaviour.error) return sendError(res, behaviour.error.status, behaviour.error.type, behaviour.error.message);
   const operation = /^\/model\/[^/]+\/([a-z-]+)$/.exec(req.url)?.[1];
   switch (req.method === 'POST' ? operation : undefined) {
     case 'converse':
