@@ -179,7 +179,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         // A free call's body is forwarded as sent, unread, unless a member must rename its model.
         const read = candidate.member.models.length > 0 && raw && raw.byteLength > 0 ? { ...view, body: parseJsonObject(raw) } : view;
         const asked = withMemberModel(route.format, read, candidate.member);
-        const outbound = outboundFor(candidate, { ...asked, method: request.method, operation, model: '' });
+        const outbound = outboundFor(candidate, { ...asked, method: request.method, operation, model: '', headers: request.headers });
         const replaced = outbound.body ?? (asked.body === read.body ? undefined : asked.body);
         return { candidate, credential, path: outbound.path, query: outbound.query, body: replaced ? serialized(replaced) : raw };
       };
@@ -250,6 +250,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
             method: request.method,
             operation: route.operation,
             model: prepared.model,
+            headers: request.headers,
           });
           // Serialised before anything is reserved: a body that cannot be forwarded is refused first.
           const replaced = outbound.body ?? prepared.rewritten ?? (asked.body === view.body ? undefined : asked.body);

@@ -1,3 +1,4 @@
+import type { IncomingHeaders } from '../core/http-types';
 import { anthropicFormat } from '../formats/anthropic';
 import { encodeModelId, pricingModel } from '../formats/bedrock-model';
 import type { Metered, Operation, StreamUsageReader } from '../formats/types';
@@ -42,7 +43,7 @@ export const bedrockAnthropic: FormatBinding<ClaudeModelOptions> = {
     const id = bedrockModelId(modelAskedFor(request, options), options);
     const operation = stream === true ? 'invoke-with-response-stream' : 'invoke';
     // Bedrock's invoke takes no query: the SDK's `?beta=true` has no meaning there.
-    return { path: `/model/${encodeModelId(id)}/${operation}`, body: { anthropic_version: BEDROCK_ANTHROPIC_VERSION, ...body }, query: '' };
+    return { path: `/model/${encodeModelId(id)}/${operation}`, body: invokeBody(body, request.headers), query: '' };
   },
 
   reframe(response, limits) {
@@ -60,6 +61,21 @@ export const bedrockAnthropic: FormatBinding<ClaudeModelOptions> = {
 
   usageReading: bedrockUsageReading(),
 };
+
+/**
+ * What InvokeModel takes: the Messages body with Bedrock's `anthropic_version` unless the caller
+ * set one, and the betas of the `anthropic-beta` header as the `anthropic_beta` array Bedrock reads
+ * (as `@anthropic-ai/bedrock-sdk` moves them), unless the body names its own.
+ */
+function invokeBody(body: Record<string, unknown>, headers: IncomingHeaders | undefined): Record<string, unknown> {
+  const header = headers?.['anthropic-beta'];
+  const betas = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((beta) => beta.trim())
+    .filter((beta) => beta !== '');
+  const withBetas = betas.length > 0 && body['anthropic_beta'] === undefined ? { anthropic_beta: betas, ...body } : body;
+  return { anthropic_version: BEDROCK_ANTHROPIC_VERSION, ...withBetas };
+}
 
 /**
  * The model to address. `request.model` is what the request is priced as, which for a profile

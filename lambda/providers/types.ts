@@ -1,6 +1,7 @@
 import type * as z from '../config/zod';
 import type { Dispatcher } from 'undici';
 import type { MeteringSettings } from '../config/config';
+import type { IncomingHeaders } from '../core/http-types';
 import type { UpstreamResponse } from '../core/upstream';
 import type { Endpoints, FormatId, Operation, PreparedRequest, RequestView, WireFormat } from '../formats/types';
 
@@ -127,6 +128,8 @@ export interface OutboundRequest extends RequestView {
   readonly operation: Operation;
   /** The model this attempt asks for: the request's, or a member's rewrite of it. */
   readonly model: string;
+  /** The caller's headers, for a binding that must carry one into the body (Bedrock reads `anthropic-beta` there). @default none */
+  readonly headers?: IncomingHeaders;
 }
 
 /**

@@ -130,6 +130,36 @@ describe('Claude on Bedrock through the Anthropic SDK (POST /v1/messages on a Be
     expectSignedUpstreamWithoutKey();
   });
 
+  it('carries the `anthropic-beta` header into the body as the `anthropic_beta` array Bedrock reads', async () => {
+    // WHEN the SDK's beta resource asks for two betas (one header, comma-separated)
+    await client.beta.messages.create({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 256,
+      messages: MESSAGES,
+      betas: ['context-1m-2025-08-07', 'interleaved-thinking-2025-05-14'],
+    });
+
+    // THEN
+    expect(harness.upstream.requests[0]?.headers['anthropic-beta']).toBe('context-1m-2025-08-07,interleaved-thinking-2025-05-14');
+    expect(upstreamBody()).toEqual({
+      anthropic_version: 'bedrock-2023-05-31',
+      anthropic_beta: ['context-1m-2025-08-07', 'interleaved-thinking-2025-05-14'],
+      max_tokens: 256,
+      messages: MESSAGES,
+    });
+    expectSignedUpstreamWithoutKey();
+  });
+
+  it('keeps a body’s own `anthropic_beta` over the header, and adds none without the header', async () => {
+    const body = { model: 'claude-sonnet-4-5', max_tokens: 256, messages: MESSAGES, anthropic_beta: ['token-efficient-tools-2025-02-19'] };
+
+    await client.messages.create(body as Anthropic.MessageCreateParamsNonStreaming, { headers: { 'anthropic-beta': 'context-1m-2025-08-07' } });
+    await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, messages: MESSAGES });
+
+    expect(upstreamBody(0)).toMatchObject({ anthropic_beta: ['token-efficient-tools-2025-02-19'] });
+    expect(upstreamBody(1)).not.toHaveProperty('anthropic_beta');
+  });
+
   it('keeps a caller’s own anthropic_version, and passes a Bedrock id through', async () => {
     const id = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
     const body = { model: id, max_tokens: 256, messages: MESSAGES, anthropic_version: 'bedrock-2099-01-01' } as Anthropic.MessageCreateParamsNonStreaming;
