@@ -176,8 +176,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const { operation } = route;
       const plan = async (candidate: Candidate): Promise<AttemptPlan> => {
         const credential = await credentialFor(candidate);
-        // A free call's body is forwarded as sent, unread, unless a member must rename its model.
-        const read = candidate.member.models.length > 0 && raw && raw.byteLength > 0 ? { ...view, body: parseJsonObject(raw) } : view;
+        // A free call's body is forwarded as sent, unread, unless a member must rename its model or the binding reads it.
+        const reads = candidate.member.models.length > 0 || candidate.binding.readsFreeBody === true;
+        const read = reads && raw && raw.byteLength > 0 ? { ...view, body: parseJsonObject(raw) } : view;
         const asked = withMemberModel(route.format, read, candidate.member);
         const outbound = outboundFor(candidate, { ...asked, method: request.method, operation, model: '', headers: request.headers });
         const replaced = outbound.body ?? (asked.body === read.body ? undefined : asked.body);
@@ -275,7 +276,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         letGo: (plan) => handBack(plan.reservation, plan.candidate.account),
         send,
         async respond(plan, upstream, attempts) {
-          return meterResponse(await asServed(plan.candidate.binding, upstream, deps.config.metering), meterContext(plan, attempts));
+          return meterResponse(await asServed(plan.candidate.binding, upstream, deps.config.metering, route.providerPath), meterContext(plan, attempts));
         },
         async unanswered(plan, error, attempts) {
           const reached = error instanceof UpstreamFailedError && error.reachedProvider;
@@ -314,7 +315,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       letGo: async () => {},
       send,
       respond: async (plan, answered) => {
-        const upstream = await asServed(plan.candidate.binding, answered, deps.config.metering);
+        const upstream = await asServed(plan.candidate.binding, answered, deps.config.metering, route.providerPath);
         return {
           status: upstream.status,
           headers: upstream.headers,
@@ -435,8 +436,8 @@ function outboundFor(candidate: Candidate, request: OutboundRequest): Outbound {
 }
 
 /** The answer in the caller's API, where the binding must change it: a 2xx reframed, an error in the API's own error shape. */
-function asServed(binding: FormatBinding<unknown>, upstream: UpstreamResponse, metering: MeteringSettings): UpstreamResponse | Promise<UpstreamResponse> {
-  if (upstream.status >= 200 && upstream.status < 300) return binding.reframe ? binding.reframe(upstream, metering) : upstream;
+function asServed(binding: FormatBinding<unknown>, upstream: UpstreamResponse, metering: MeteringSettings, providerPath: string): UpstreamResponse | Promise<UpstreamResponse> {
+  if (upstream.status >= 200 && upstream.status < 300) return binding.reframe ? binding.reframe(upstream, metering, providerPath) : upstream;
   return binding.reframeError ? binding.reframeError(upstream) : upstream;
 }
 

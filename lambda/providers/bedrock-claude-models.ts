@@ -86,6 +86,20 @@ export function bedrockModelId(model: string, options: ClaudeModelOptions): stri
   return profile === 'none' ? foundation : `${profile}.${foundation}`;
 }
 
+/** A cross-region inference profile's prefix on a vendor-prefixed model id (`us.`, `global.`…). */
+const PROFILE_PREFIX = new RegExp(`^(?:${INFERENCE_PROFILES.filter((profile) => profile !== 'none').join('|')})\\.(?=[a-z0-9-]+\\.)`);
+
+/**
+ * The bare foundation-model id for a name, as {@link bedrockModelId} reads it, without any
+ * inference-profile prefix: what Bedrock's CountTokens takes (it refuses profiles). An ARN stays.
+ *
+ * @example
+ * foundationModelId('us.anthropic.claude-sonnet-4-5-20250929-v1:0', {}); // 'anthropic.claude-sonnet-4-5-20250929-v1:0'
+ */
+export function foundationModelId(model: string, options: ClaudeModelOptions): string {
+  return bedrockModelId(model, { ...options, inferenceProfile: 'none' }).replace(PROFILE_PREFIX, '');
+}
+
 /**
  * A caller's id goes into the upstream path as one segment (`/` encoded), as a caller-written
  * Bedrock path does: it is held to the same rule, no segment an upstream that decodes it could

@@ -1,6 +1,6 @@
 import { errorType } from '../formats/anthropic';
 import { isObject } from '../formats/shared';
-import type { ErrorDocument } from './error-document';
+import type { JsonDocument } from './json-document';
 
 /**
  * Claude's errors from Bedrock and Vertex, in Anthropic's shape: a caller of the Messages API gets
@@ -49,7 +49,7 @@ const GOOGLE_TYPES: Readonly<Record<string, string>> = {
  * Undefined for a body already in Anthropic's shape (Bedrock passes some of Claude's own on) or
  * one with no message to carry.
  */
-export function anthropicErrorFromBedrock({ status, headers, json }: ErrorDocument): Record<string, unknown> | undefined {
+export function anthropicErrorFromBedrock({ status, headers, json }: JsonDocument): Record<string, unknown> | undefined {
   if (!isObject(json) || json['type'] === 'error') return undefined;
   const message = json['message'] ?? json['Message'];
   if (typeof message !== 'string') return undefined;
@@ -64,7 +64,7 @@ export function anthropicErrorFromBedrock({ status, headers, json }: ErrorDocume
  * streaming action sends it). Undefined for anything else: Claude's own errors come through Vertex
  * already in Anthropic's shape.
  */
-export function anthropicErrorFromGoogle({ status, json }: ErrorDocument): Record<string, unknown> | undefined {
+export function anthropicErrorFromGoogle({ status, json }: JsonDocument): Record<string, unknown> | undefined {
   const document = Array.isArray(json) && json.length === 1 ? json[0] : json;
   if (!isObject(document) || document['type'] === 'error') return undefined;
   const error = document['error'];

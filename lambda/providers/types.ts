@@ -155,20 +155,26 @@ export interface FormatBinding<Options = undefined> {
   prepare?(operation: string, request: RequestView, options: Options): PreparedRequest;
   /** @default the kind's `upstreamPath`, body unchanged */
   outbound?(request: OutboundRequest, options: Options): Outbound;
+  /**
+   * True when `outbound` reads a free call's body (Bedrock moves count_tokens' model into the path),
+   * which is otherwise forwarded unread. A body that is not a JSON object is then refused (400).
+   */
+  readonly readsFreeBody?: boolean;
   /** What the route's 404 lists for this binding. @default the format's own endpoints */
   readonly endpoints?: Endpoints;
   /** @default the kind's `authorize` */
   authorize?(request: UpstreamDraft, context: AuthContext<Options>): Record<string, string> | Promise<Record<string, string>>;
   /**
-   * Reshapes a successful (2xx) response before metering and the client see it: Bedrock's event
-   * stream becomes Anthropic's SSE. Must not throw, and holds no more than `limits` allow.
+   * Reshapes a successful (2xx) response to a request on `providerPath` before metering and the
+   * client see it: Bedrock's event stream becomes Anthropic's SSE, its token count Anthropic's.
+   * Must not throw (or reject), and holds no more than `limits` allow.
    * @default the response as the upstream sent it
    */
-  reframe?(response: UpstreamResponse, limits: MeteringSettings): UpstreamResponse;
+  reframe?(response: UpstreamResponse, limits: MeteringSettings, providerPath: string): UpstreamResponse | Promise<UpstreamResponse>;
   /**
    * Reshapes an error (non-2xx) response into the format's own error shape, where the provider
    * answers in another (Bedrock's `{"message"}` to a caller of Anthropic's API): see
-   * `translatedError`. Must not reject.
+   * `translatedJson`. Must not reject.
    * @default the response as the upstream sent it
    */
   reframeError?(response: UpstreamResponse): Promise<UpstreamResponse>;

@@ -5,7 +5,7 @@ import type { Operation, PreparedRequest } from '../formats/types';
 import { parseVertexPath, type VertexPath } from '../formats/vertex-path';
 import type { VertexOptions } from './google-vertex';
 import { anthropicErrorFromGoogle } from './claude-errors';
-import { translatedError } from './error-document';
+import { translatedJson } from './json-document';
 import { checkGoogleQuery } from './google-query';
 import { queryAllowList } from './query-allow-list';
 import type { FormatBinding, Outbound, OutboundRequest } from './types';
@@ -102,7 +102,7 @@ export const vertexAnthropic: FormatBinding<VertexOptions> = {
   },
 
   // Vertex's own refusals (quota, permission) are Google's; Claude's pass through in Anthropic's shape.
-  reframeError: (response) => translatedError(response, anthropicErrorFromGoogle),
+  reframeError: (response) => translatedJson(response, anthropicErrorFromGoogle),
 };
 
 /** The attempt's model into the path, out of the body; Vertex's version in the body. */

@@ -3,11 +3,11 @@ import type { OutgoingHeaders } from '../core/http-types';
 import type { UpstreamResponse } from '../core/upstream';
 import { parseJson } from '../formats/shared';
 
-/** An error document is a few hundred bytes; a longer body is passed on as it came, unread past this. */
-const MAX_ERROR_BYTES = 64 * 1024;
+/** An error document or a token count is a few hundred bytes; a longer body is passed on as it came, unread past this. */
+const MAX_DOCUMENT_BYTES = 64 * 1024;
 
-/** What a binding's translation sees of an error response. */
-export interface ErrorDocument {
+/** What a binding's translation sees of a response it rewrites. */
+export interface JsonDocument {
   readonly status: number;
   readonly headers: OutgoingHeaders;
   /** The body as JSON; undefined when it is not JSON. */
@@ -15,15 +15,17 @@ export interface ErrorDocument {
 }
 
 /**
- * An error response with its body rewritten by `translate` into another API's error shape, for a
- * binding whose callers speak another API than the provider's errors do. The status and other
+ * A small JSON response with its body rewritten by `translate` into another API's shape: an error
+ * for a binding whose callers speak another API than the provider's errors do, or a document the
+ * binding answers in the caller's API (Bedrock's token count as Anthropic's). The status and other
  * headers stay. Whatever cannot be read whole (too long, an unknown or broken encoding, a read
- * that fails) or `translate` leaves alone (undefined) passes on exactly as it came. Never rejects.
+ * that fails) or `translate` leaves alone (undefined) passes on exactly as it came. Never rejects,
+ * given a `translate` that never throws.
  *
  * @example
- * reframeError: (response) => translatedError(response, ({ json }) => (isGoogleError(json) ? anthropicShape(json) : undefined)),
+ * reframeError: (response) => translatedJson(response, ({ json }) => (isGoogleError(json) ? anthropicShape(json) : undefined)),
  */
-export async function translatedError(response: UpstreamResponse, translate: (error: ErrorDocument) => Record<string, unknown> | undefined): Promise<UpstreamResponse> {
+export async function translatedJson(response: UpstreamResponse, translate: (document: JsonDocument) => Record<string, unknown> | undefined): Promise<UpstreamResponse> {
   const iterator = response.body[Symbol.asyncIterator]();
   const read: Uint8Array[] = [];
   let size = 0;
@@ -33,7 +35,7 @@ export async function translatedError(response: UpstreamResponse, translate: (er
       if (next.done === true) break;
       read.push(next.value);
       size += next.value.byteLength;
-      if (size > MAX_ERROR_BYTES) return asItCame(response, resumed(read, iterator));
+      if (size > MAX_DOCUMENT_BYTES) return asItCame(response, resumed(read, iterator));
     }
   } catch (error) {
     return asItCame(response, resumed(read, iterator, error));
@@ -84,9 +86,9 @@ async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   return Buffer.concat(chunks);
 }
 
-/** The body decompressed, at most {@link MAX_ERROR_BYTES} of it; undefined if it cannot be. */
+/** The body decompressed, at most {@link MAX_DOCUMENT_BYTES} of it; undefined if it cannot be. */
 function decode(raw: Buffer, encoding: string | undefined): Buffer | undefined {
-  const options: ZlibOptions = { maxOutputLength: MAX_ERROR_BYTES };
+  const options: ZlibOptions = { maxOutputLength: MAX_DOCUMENT_BYTES };
   try {
     switch (encoding?.trim().toLowerCase()) {
       case undefined:
