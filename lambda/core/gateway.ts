@@ -16,7 +16,7 @@ import { NOOP_TRACER, type RequestTrace, type Tracer } from '../observability/ot
 import { FORMATS, pricingIdOf } from '../providers';
 import { meteredBody } from '../metering/metered-body';
 import { createProjectRouter, withProjectAccounts } from '../routing/project-accounts';
-import { runAttempts, type AttemptSteps, type Planned, type Routing } from '../routing/attempts';
+import { isMemberError, runAttempts, type AttemptSteps, type Planned, type Routing } from '../routing/attempts';
 import { CircuitBreaker } from '../routing/circuit-breaker';
 import type { Reservation, Store } from '../store/port';
 import { GatewayError } from './errors';
@@ -190,10 +190,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const operation = route.operation.name;
     const prepare = ({ binding, account }: Candidate, request: RequestView) =>
       binding.prepare ? binding.prepare(operation, request, account.options) : route.format.prepare(operation, request);
-    // Once, on the model the caller named, whichever member then serves it under whatever name.
-    const first = route.candidates[0];
-    if (first) {
-      const asked = prepare(first, view);
+    // Once, on the model the caller named, whichever member then serves it under whatever name:
+    // read by the first member that can (one with no name for it is passed by below as well).
+    const asked = firstReading(route.candidates, (candidate) => prepare(candidate, view));
+    if (asked) {
       checkModelAccess(policy, route.route, asked);
       trace.requested({ format: route.format.id, operation, model: asked.model, body: view.body, raw });
     }
@@ -426,6 +426,22 @@ function withMemberModel(format: WireFormat, view: RequestView, member: GroupMem
     const rewrite = member.models.find(({ match }) => match.test(model));
     return rewrite ? model.replace(rewrite.match, rewrite.to) : model;
   });
+}
+
+/**
+ * The first member's reading of the request that is not that member's own failure (Bedrock's
+ * table lacking the model); undefined when every member fails so, as every attempt then will.
+ * The request's own errors (a body with no model) are thrown.
+ */
+function firstReading<T>(candidates: readonly Candidate[], read: (candidate: Candidate) => T): T | undefined {
+  for (const candidate of candidates) {
+    try {
+      return read(candidate);
+    } catch (error) {
+      if (!isMemberError(error)) throw error;
+    }
+  }
+  return undefined;
 }
 
 /** Where one attempt goes: the binding's own addressing, else the kind's path mapping with the body as it is. */

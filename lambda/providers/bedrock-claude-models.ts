@@ -65,7 +65,8 @@ const DEFAULT_REGION = 'us-east-1';
  * The Bedrock id to call for the model a Messages request names. A Bedrock id, profile or ARN
  * passes through as it is; an operator's `models` entry wins over the built-in table; a table
  * entry gets the account's inference-profile prefix, because Bedrock runs the newer Claude models
- * only through a profile. Throws GatewayError (400) for a name neither knows.
+ * only through a profile. Throws GatewayError `model_not_served` (400) for a name neither knows,
+ * which a routing group takes as this member's alone.
  *
  * @example
  * bedrockModelId('claude-sonnet-4-5', { region: 'eu-west-1' }); // 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0'
@@ -77,7 +78,7 @@ export function bedrockModelId(model: string, options: ClaudeModelOptions): stri
   const foundation = Object.hasOwn(CLAUDE_ON_BEDROCK, model) ? CLAUDE_ON_BEDROCK[model] : undefined;
   if (foundation === undefined) {
     throw new GatewayError(
-      'invalid_request',
+      'model_not_served',
       `The model "${model}" has no Bedrock model id known to tollgate. Send a Bedrock model id or inference profile ` +
         '(such as "us.anthropic.claude-sonnet-4-5-20250929-v1:0"), or map the name in the Bedrock account\'s "options.models".',
     );

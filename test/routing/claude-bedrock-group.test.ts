@@ -88,4 +88,39 @@ describe('a [bedrock, anthropic] group on the Messages API', () => {
       error: { type: 'rate_limit_error', message: 'ThrottlingException: Too many requests, please wait before trying again.' },
     });
   });
+
+  it('a model Bedrock has no id for goes on to Anthropic, and a key allowed that model may use it', async () => {
+    // GIVEN a key whose allow-list names only the model, as the caller writes it
+    const { key: limited } = await harness.issue({ access: { models: ['claude-opus-4-7'] } });
+    const scoped = new Anthropic({ apiKey: limited, baseURL: `${harness.gateway.url}/proxy/claude`, maxRetries: 0 });
+
+    // WHEN it asks the [bedrock, anthropic] group for a name the Bedrock table lacks
+    const { response } = await scoped.messages.create({ model: 'claude-opus-4-7', max_tokens: 64, messages: MESSAGES }).withResponse();
+
+    // THEN Bedrock is passed by, Anthropic answers
+    expect(response.headers.get('x-tollgate-provider')).toBe('anthropic');
+    expect(bedrock.requests).toHaveLength(0);
+    expect(anthropic.requests).toHaveLength(1);
+    expect(JSON.parse(anthropic.requests[0]?.body.toString('utf8') ?? '{}')).toMatchObject({ model: 'claude-opus-4-7' });
+  });
+
+  it('count_tokens for such a model goes on to Anthropic too', async () => {
+    const counted = await client().messages.countTokens({ model: 'claude-opus-4-7', messages: MESSAGES });
+
+    expect(counted.input_tokens).toEqual(expect.any(Number));
+    expect(bedrock.requests).toHaveLength(0);
+    expect(anthropic.requests[0]?.url).toBe('/v1/messages/count_tokens');
+  });
+
+  it('the allow-list still judges the name the caller sent: a model outside it is refused before any member', async () => {
+    const { key: limited } = await harness.issue({ access: { models: ['claude-sonnet-*'] } });
+    const scoped = new Anthropic({ apiKey: limited, baseURL: `${harness.gateway.url}/proxy/claude`, maxRetries: 0 });
+
+    const failure = await scoped.messages.create({ model: 'claude-opus-4-7', max_tokens: 64, messages: MESSAGES }).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect((failure as APIError).error).toMatchObject({ error: { type: 'permission_error', message: expect.stringContaining('may not use model "claude-opus-4-7"') } });
+    expect(bedrock.requests).toHaveLength(0);
+    expect(anthropic.requests).toHaveLength(0);
+  });
 });
