@@ -20,6 +20,7 @@ export type GatewayErrorCode =
   | 'body_too_large'
   | 'request_timeout'
   | 'unpriced_model'
+  | 'model_not_served'
   | 'provider_not_configured'
   | 'upstream_unreachable'
   | 'upstream_timeout'
@@ -50,6 +51,8 @@ const STATUS: Record<GatewayErrorCode, number> = {
   request_timeout: 408,
   // 400, not 402/429: the SDKs would retry 429, and a missing price does not fix itself in seconds.
   unpriced_model: 400,
+  // One account has no name for the model (Bedrock's table lacks it): another member may, so a group passes it by.
+  model_not_served: 400,
   provider_not_configured: 500,
   upstream_unreachable: 502,
   upstream_timeout: 504,

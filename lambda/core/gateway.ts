@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { GatewayConfig, ProviderSettings } from '../config/config';
+import type { GatewayConfig, MeteringSettings, ProviderSettings } from '../config/config';
 import type { CredentialResolver } from '../config/credentials';
 import type { GroupMember } from '../config/routing';
 import { authenticate, authenticateKey, presentedKey } from '../keys/authenticate';
@@ -10,14 +10,14 @@ import { KeySlots } from '../limits/key-slots';
 import { planRateClaims, planReservation, type Policy } from '../limits/plan';
 import { refusalError } from '../limits/refusal';
 import type { RequestView, WireFormat } from '../formats/types';
-import type { Outbound, OutboundRequest } from '../providers/types';
+import type { FormatBinding, Outbound, OutboundRequest } from '../providers/types';
 import type { Pricer } from '../pricing/pricer';
 import { NOOP_TRACER, type RequestTrace, type Tracer } from '../observability/otel/tracer';
 import { accountLogFields } from '../observability/account-fields';
 import { FORMATS, pricingIdOf } from '../providers';
 import { meteredBody } from '../metering/metered-body';
 import { createProjectRouter, withProjectAccounts } from '../routing/project-accounts';
-import { runAttempts, type AttemptSteps, type Planned, type Routing } from '../routing/attempts';
+import { isMemberError, runAttempts, type AttemptSteps, type Planned, type Routing } from '../routing/attempts';
 import { CircuitBreaker } from '../routing/circuit-breaker';
 import type { Reservation, Store } from '../store/port';
 import { GatewayError } from './errors';
@@ -177,10 +177,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const { operation } = route;
       const plan = async (candidate: Candidate): Promise<AttemptPlan> => {
         const credential = await credentialFor(candidate);
-        // A free call's body is forwarded as sent, unread, unless a member must rename its model.
-        const read = candidate.member.models.length > 0 && raw && raw.byteLength > 0 ? { ...view, body: parseJsonObject(raw) } : view;
+        // A free call's body is forwarded as sent, unread, unless a member must rename its model or the binding reads it.
+        const reads = candidate.member.models.length > 0 || candidate.binding.readsFreeBody === true;
+        const read = reads && raw && raw.byteLength > 0 ? { ...view, body: parseJsonObject(raw) } : view;
         const asked = withMemberModel(route.format, read, candidate.member);
-        const outbound = outboundFor(candidate, { ...asked, method: request.method, operation, model: '' });
+        const outbound = outboundFor(candidate, { ...asked, method: request.method, operation, model: '', headers: request.headers });
         const replaced = outbound.body ?? (asked.body === read.body ? undefined : asked.body);
         return { candidate, credential, path: outbound.path, query: outbound.query, body: replaced ? serialized(replaced) : raw };
       };
@@ -190,10 +191,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const operation = route.operation.name;
     const prepare = ({ binding, account }: Candidate, request: RequestView) =>
       binding.prepare ? binding.prepare(operation, request, account.options) : route.format.prepare(operation, request);
-    // Once, on the model the caller named, whichever member then serves it under whatever name.
-    const first = route.candidates[0];
-    if (first) {
-      const asked = prepare(first, view);
+    // Once, on the model the caller named, whichever member then serves it under whatever name:
+    // read by the first member that can (one with no name for it is passed by below as well).
+    const asked = firstReading(route.candidates, (candidate) => prepare(candidate, view));
+    if (asked) {
       checkModelAccess(policy, route.route, asked);
       trace.requested({ format: route.format.id, operation, model: asked.model, body: view.body, raw });
     }
@@ -251,6 +252,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
             method: request.method,
             operation: route.operation,
             model: prepared.model,
+            headers: request.headers,
           });
           // Serialised before anything is reserved: a body that cannot be forwarded is refused first.
           const replaced = outbound.body ?? prepared.rewritten ?? (asked.body === view.body ? undefined : asked.body);
@@ -270,10 +272,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         hold: (plan) => reserve(plan.reservation, at, trace),
         letGo: (plan) => handBack(plan.reservation, plan.candidate.account),
         send,
-        respond(plan, upstream, attempts) {
-          const { reframe } = plan.candidate.binding;
-          const ok = upstream.status >= 200 && upstream.status < 300;
-          return meterResponse(ok && reframe ? reframe(upstream, deps.config.metering) : upstream, meterContext(plan, attempts));
+        async respond(plan, upstream, attempts) {
+          return meterResponse(await asServed(plan.candidate.binding, upstream, deps.config.metering, route.providerPath), meterContext(plan, attempts));
         },
         async unanswered(plan, error, attempts) {
           const reached = error instanceof UpstreamFailedError && error.reachedProvider;
@@ -311,14 +311,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
       hold: async () => {},
       letGo: async () => {},
       send,
-      respond: async (_plan, upstream) => ({
-        status: upstream.status,
-        headers: upstream.headers,
-        body: meteredBody(upstream.body, () => {}, async (outcome) => {
-          trace.end({ status: upstream.status, outcome: outcome.kind });
-          await done();
-        }),
-      }),
+      respond: async (plan, answered) => {
+        const upstream = await asServed(plan.candidate.binding, answered, deps.config.metering, route.providerPath);
+        return {
+          status: upstream.status,
+          headers: upstream.headers,
+          body: meteredBody(upstream.body, () => {}, async (outcome) => {
+            trace.end({ status: upstream.status, outcome: outcome.kind });
+            await done();
+          }),
+        };
+      },
       unanswered: async (_plan, error) => {
         throw error;
       },
@@ -427,11 +430,33 @@ function withMemberModel(format: WireFormat, view: RequestView, member: GroupMem
   });
 }
 
+/**
+ * The first member's reading of the request that is not that member's own failure (Bedrock's
+ * table lacking the model); undefined when every member fails so, as every attempt then will.
+ * The request's own errors (a body with no model) are thrown.
+ */
+function firstReading<T>(candidates: readonly Candidate[], read: (candidate: Candidate) => T): T | undefined {
+  for (const candidate of candidates) {
+    try {
+      return read(candidate);
+    } catch (error) {
+      if (!isMemberError(error)) throw error;
+    }
+  }
+  return undefined;
+}
+
 /** Where one attempt goes: the binding's own addressing, else the kind's path mapping with the body as it is. */
 function outboundFor(candidate: Candidate, request: OutboundRequest): Outbound {
   const { binding, adapter, account } = candidate;
   if (binding.outbound) return binding.outbound(request, account.options);
   return { path: adapter.upstreamPath?.(request.providerPath, account.options) ?? request.providerPath };
+}
+
+/** The answer in the caller's API, where the binding must change it: a 2xx reframed, an error in the API's own error shape. */
+function asServed(binding: FormatBinding<unknown>, upstream: UpstreamResponse, metering: MeteringSettings, providerPath: string): UpstreamResponse | Promise<UpstreamResponse> {
+  if (upstream.status >= 200 && upstream.status < 300) return binding.reframe ? binding.reframe(upstream, metering, providerPath) : upstream;
+  return binding.reframeError ? binding.reframeError(upstream) : upstream;
 }
 
 /** Says which account answered: the client can tell a failover from the first choice. */

@@ -111,8 +111,8 @@ function describeStreamError(error: unknown): string {
   return typeof error['message'] === 'string' ? `${type}: ${error['message']}` : type;
 }
 
-/** Anthropic's error types, by the status the gateway answers with. */
-function errorType(status: number): string {
+/** Anthropic's error types, by the status the gateway answers with (or a provider that does not name its error). */
+export function errorType(status: number): string {
   switch (status) {
     case 401:
       return 'authentication_error';

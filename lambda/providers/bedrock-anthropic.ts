@@ -1,12 +1,18 @@
+import { GatewayError } from '../core/errors';
+import type { IncomingHeaders } from '../core/http-types';
 import { anthropicFormat } from '../formats/anthropic';
 import { encodeModelId, pricingModel } from '../formats/bedrock-model';
 import type { Metered, Operation, StreamUsageReader } from '../formats/types';
-import { isObject, parseJson } from '../formats/shared';
+import { FREE, isObject, parseJson } from '../formats/shared';
 import { anthropicSseFromEventStream, GAVE_UP_FIELD } from './bedrock-anthropic-stream';
-import { bedrockModelId, type ClaudeModelOptions } from './bedrock-claude-models';
-import type { FormatBinding, OutboundRequest, UsageReading } from './types';
+import { bedrockModelId, foundationModelId, type ClaudeModelOptions } from './bedrock-claude-models';
+import { anthropicErrorFromBedrock } from './claude-errors';
+import { translatedJson, type JsonDocument } from './json-document';
+import type { FormatBinding, Outbound, OutboundRequest, UsageReading } from './types';
 
 const MESSAGES: Operation = { kind: 'metered', name: 'messages' };
+const MESSAGES_PATH = '/v1/messages';
+const COUNT_TOKENS_PATH = '/v1/messages/count_tokens';
 
 /** What Bedrock's InvokeModel takes in place of Anthropic's `anthropic-version` header. */
 export const BEDROCK_ANTHROPIC_VERSION = 'bedrock-2023-05-31';
@@ -18,15 +24,21 @@ const EVENT_STREAM = 'application/vnd.amazon.eventstream';
  * sent to `/model/<Bedrock id>/invoke`, or `/invoke-with-response-stream` for `"stream": true`,
  * with the body Bedrock takes (no `model`, no `stream`, `anthropic_version` defaulted). The model
  * name becomes a Bedrock id through {@link bedrockModelId}. Bedrock's answer is Anthropic's JSON
- * unchanged; its event stream is unwrapped into Anthropic's SSE, the one case where the gateway
- * changes a response's bytes. Priced with genai-prices' `aws` prices for the Bedrock id.
+ * unchanged; its event stream is unwrapped into Anthropic's SSE, and its errors (`{"message"}`,
+ * typed by `x-amzn-errortype`) become Anthropic's: the cases where the gateway changes a response's
+ * bytes. Priced with genai-prices' `aws` prices for the Bedrock id.
  */
 export const bedrockAnthropic: FormatBinding<ClaudeModelOptions> = {
   format: 'anthropic',
   pricingId: 'aws',
 
-  classify: (method, providerPath) => (method === 'POST' && providerPath === '/v1/messages' ? MESSAGES : undefined),
-  endpoints: { metered: ['POST /v1/messages'], free: [] },
+  classify(method, providerPath) {
+    if (method !== 'POST') return undefined;
+    if (providerPath === MESSAGES_PATH) return MESSAGES;
+    return providerPath === COUNT_TOKENS_PATH ? FREE : undefined;
+  },
+  endpoints: { metered: [`POST ${MESSAGES_PATH}`], free: [`POST ${COUNT_TOKENS_PATH}`] },
+  readsFreeBody: true,
 
   prepare(operation, request, options) {
     const { model } = anthropicFormat.prepare(operation, request);
@@ -35,14 +47,16 @@ export const bedrockAnthropic: FormatBinding<ClaudeModelOptions> = {
   },
 
   outbound(request, options) {
+    if (request.providerPath === COUNT_TOKENS_PATH) return countTokensOutbound(request, options);
     const { model: _model, stream, ...body } = request.body;
     const id = bedrockModelId(modelAskedFor(request, options), options);
     const operation = stream === true ? 'invoke-with-response-stream' : 'invoke';
     // Bedrock's invoke takes no query: the SDK's `?beta=true` has no meaning there.
-    return { path: `/model/${encodeModelId(id)}/${operation}`, body: { anthropic_version: BEDROCK_ANTHROPIC_VERSION, ...body }, query: '' };
+    return { path: `/model/${encodeModelId(id)}/${operation}`, body: invokeBody(body, request.headers), query: '' };
   },
 
-  reframe(response, limits) {
+  reframe(response, limits, providerPath) {
+    if (providerPath === COUNT_TOKENS_PATH) return translatedJson(response, anthropicTokenCount);
     if (headerString(response.headers['content-type'])?.split(';')[0]?.trim().toLowerCase() !== EVENT_STREAM) return response;
     const { headers } = response;
     const body = anthropicSseFromEventStream(response.body, headerString(headers['content-encoding']), limits.maxBufferedBytes);
@@ -53,8 +67,54 @@ export const bedrockAnthropic: FormatBinding<ClaudeModelOptions> = {
     return { status: response.status, headers, body, bytes: () => collect(body, limits.maxBufferedBytes), discard: response.discard };
   },
 
+  reframeError: (response) => translatedJson(response, anthropicErrorFromBedrock),
+
   usageReading: bedrockUsageReading(),
 };
+
+/** The beta that opened Anthropic's own count_tokens endpoint (the SDK's beta resource still sends it): no model feature, nothing for Bedrock. */
+const TOKEN_COUNTING_BETA = 'token-counting-';
+
+/**
+ * Bedrock's CountTokens for Anthropic's count_tokens: the body InvokeModel would get, base64 in
+ * `{"input":{"invokeModel":{"body":…}}}`, at the model's bare foundation id (CountTokens refuses
+ * inference profiles). Anthropic's count_tokens takes no `max_tokens`, which InvokeModel's Claude
+ * body requires; one is added when absent, as it counts no input. The caller's betas go along,
+ * but for the one that opened Anthropic's own count_tokens endpoint.
+ */
+function countTokensOutbound(request: OutboundRequest, options: ClaudeModelOptions): Outbound {
+  const { model, stream: _stream, ...body } = request.body;
+  if (typeof model !== 'string' || model === '') throw new GatewayError('invalid_request', 'model: a count_tokens request names the model to count for.');
+  const invoke = invokeBody({ max_tokens: 1, ...body }, request.headers, (beta) => !beta.startsWith(TOKEN_COUNTING_BETA));
+  let encoded: string;
+  try {
+    encoded = Buffer.from(JSON.stringify(invoke)).toString('base64');
+  } catch (error) {
+    if (error instanceof RangeError) throw new GatewayError('invalid_json', 'The request body is nested too deeply to forward.', { cause: error });
+    throw error;
+  }
+  return { path: `/model/${encodeModelId(foundationModelId(model, options))}/count-tokens`, body: { input: { invokeModel: { body: encoded } } }, query: '' };
+}
+
+/** Bedrock's `{"inputTokens": N}` as Anthropic's `{"input_tokens": N}`; anything else as it came. */
+function anthropicTokenCount({ json }: JsonDocument): Record<string, unknown> | undefined {
+  return isObject(json) && typeof json['inputTokens'] === 'number' ? { input_tokens: json['inputTokens'] } : undefined;
+}
+
+/**
+ * What InvokeModel takes: the Messages body with Bedrock's `anthropic_version` unless the caller
+ * set one, and the betas of the `anthropic-beta` header as the `anthropic_beta` array Bedrock reads
+ * (as `@anthropic-ai/bedrock-sdk` moves them), unless the body names its own.
+ */
+function invokeBody(body: Record<string, unknown>, headers: IncomingHeaders | undefined, keeps: (beta: string) => boolean = () => true): Record<string, unknown> {
+  const header = headers?.['anthropic-beta'];
+  const betas = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((beta) => beta.trim())
+    .filter((beta) => beta !== '' && keeps(beta));
+  const withBetas = betas.length > 0 && body['anthropic_beta'] === undefined ? { anthropic_beta: betas, ...body } : body;
+  return { anthropic_version: BEDROCK_ANTHROPIC_VERSION, ...withBetas };
+}
 
 /**
  * The model to address. `request.model` is what the request is priced as, which for a profile

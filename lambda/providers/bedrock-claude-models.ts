@@ -65,7 +65,8 @@ const DEFAULT_REGION = 'us-east-1';
  * The Bedrock id to call for the model a Messages request names. A Bedrock id, profile or ARN
  * passes through as it is; an operator's `models` entry wins over the built-in table; a table
  * entry gets the account's inference-profile prefix, because Bedrock runs the newer Claude models
- * only through a profile. Throws GatewayError (400) for a name neither knows.
+ * only through a profile. Throws GatewayError `model_not_served` (400) for a name neither knows,
+ * which a routing group takes as this member's alone.
  *
  * @example
  * bedrockModelId('claude-sonnet-4-5', { region: 'eu-west-1' }); // 'eu.anthropic.claude-sonnet-4-5-20250929-v1:0'
@@ -77,13 +78,27 @@ export function bedrockModelId(model: string, options: ClaudeModelOptions): stri
   const foundation = Object.hasOwn(CLAUDE_ON_BEDROCK, model) ? CLAUDE_ON_BEDROCK[model] : undefined;
   if (foundation === undefined) {
     throw new GatewayError(
-      'invalid_request',
+      'model_not_served',
       `The model "${model}" has no Bedrock model id known to tollgate. Send a Bedrock model id or inference profile ` +
         '(such as "us.anthropic.claude-sonnet-4-5-20250929-v1:0"), or map the name in the Bedrock account\'s "options.models".',
     );
   }
   const profile = options.inferenceProfile ?? defaultProfile(options.region ?? DEFAULT_REGION);
   return profile === 'none' ? foundation : `${profile}.${foundation}`;
+}
+
+/** A cross-region inference profile's prefix on a vendor-prefixed model id (`us.`, `global.`…). */
+const PROFILE_PREFIX = new RegExp(`^(?:${INFERENCE_PROFILES.filter((profile) => profile !== 'none').join('|')})\\.(?=[a-z0-9-]+\\.)`);
+
+/**
+ * The bare foundation-model id for a name, as {@link bedrockModelId} reads it, without any
+ * inference-profile prefix: what Bedrock's CountTokens takes (it refuses profiles). An ARN stays.
+ *
+ * @example
+ * foundationModelId('us.anthropic.claude-sonnet-4-5-20250929-v1:0', {}); // 'anthropic.claude-sonnet-4-5-20250929-v1:0'
+ */
+export function foundationModelId(model: string, options: ClaudeModelOptions): string {
+  return bedrockModelId(model, { ...options, inferenceProfile: 'none' }).replace(PROFILE_PREFIX, '');
 }
 
 /**

@@ -1,6 +1,7 @@
 import type * as z from '../config/zod';
 import type { Dispatcher } from 'undici';
 import type { MeteringSettings } from '../config/config';
+import type { IncomingHeaders } from '../core/http-types';
 import type { UpstreamResponse } from '../core/upstream';
 import type { Endpoints, FormatId, Operation, PreparedRequest, RequestView, WireFormat } from '../formats/types';
 
@@ -127,6 +128,8 @@ export interface OutboundRequest extends RequestView {
   readonly operation: Operation;
   /** The model this attempt asks for: the request's, or a member's rewrite of it. */
   readonly model: string;
+  /** The caller's headers, for a binding that must carry one into the body (Bedrock reads `anthropic-beta` there). @default none */
+  readonly headers?: IncomingHeaders;
 }
 
 /**
@@ -152,16 +155,29 @@ export interface FormatBinding<Options = undefined> {
   prepare?(operation: string, request: RequestView, options: Options): PreparedRequest;
   /** @default the kind's `upstreamPath`, body unchanged */
   outbound?(request: OutboundRequest, options: Options): Outbound;
+  /**
+   * True when `outbound` reads a free call's body (Bedrock moves count_tokens' model into the path),
+   * which is otherwise forwarded unread. A body that is not a JSON object is then refused (400).
+   */
+  readonly readsFreeBody?: boolean;
   /** What the route's 404 lists for this binding. @default the format's own endpoints */
   readonly endpoints?: Endpoints;
   /** @default the kind's `authorize` */
   authorize?(request: UpstreamDraft, context: AuthContext<Options>): Record<string, string> | Promise<Record<string, string>>;
   /**
-   * Reshapes a successful (2xx) response before metering and the client see it: Bedrock's event
-   * stream becomes Anthropic's SSE. Must not throw, and holds no more than `limits` allow.
+   * Reshapes a successful (2xx) response to a request on `providerPath` before metering and the
+   * client see it: Bedrock's event stream becomes Anthropic's SSE, its token count Anthropic's.
+   * Must not throw (or reject), and holds no more than `limits` allow.
    * @default the response as the upstream sent it
    */
-  reframe?(response: UpstreamResponse, limits: MeteringSettings): UpstreamResponse;
+  reframe?(response: UpstreamResponse, limits: MeteringSettings, providerPath: string): UpstreamResponse | Promise<UpstreamResponse>;
+  /**
+   * Reshapes an error (non-2xx) response into the format's own error shape, where the provider
+   * answers in another (Bedrock's `{"message"}` to a caller of Anthropic's API): see
+   * `translatedJson`. Must not reject.
+   * @default the response as the upstream sent it
+   */
+  reframeError?(response: UpstreamResponse): Promise<UpstreamResponse>;
   /**
    * Reads usage from responses served this way, when the format's own readers would misread it
    * (another genai-prices extractor flavour, a reported model less exact than the one asked for).

@@ -4,6 +4,8 @@ import { FREE } from '../formats/shared';
 import type { Operation, PreparedRequest } from '../formats/types';
 import { parseVertexPath, type VertexPath } from '../formats/vertex-path';
 import type { VertexOptions } from './google-vertex';
+import { anthropicErrorFromGoogle } from './claude-errors';
+import { translatedJson } from './json-document';
 import { checkGoogleQuery } from './google-query';
 import { queryAllowList } from './query-allow-list';
 import type { FormatBinding, Outbound, OutboundRequest } from './types';
@@ -42,7 +44,8 @@ const checkMessagesQuery = queryAllowList(['beta'], 'Vertex for Claude');
  * Either way the project and location are the gateway's, as for Gemini. For `/v1/messages` the
  * model moves from the body into the path (the attempt's model, which a route may have rewritten),
  * `anthropic_version` is set to {@link VERTEX_ANTHROPIC_VERSION} unless the body names one, and
- * `stream: true` picks `streamRawPredict`. Bodies, usage and errors are Anthropic's.
+ * `stream: true` picks `streamRawPredict`. Bodies, usage and errors are Anthropic's; Vertex's own
+ * errors (a spent quota, in Google's `{"error":{"status"}}`) are rewritten into Anthropic's shape.
  *
  * Priced under genai-prices' `google` provider: its Claude rates are Vertex's, and where it has
  * none for a model genai-prices falls back to Anthropic's. Usage is read by Anthropic's extractor
@@ -97,6 +100,9 @@ export const vertexAnthropic: FormatBinding<VertexOptions> = {
       }
     }
   },
+
+  // Vertex's own refusals (quota, permission) are Google's; Claude's pass through in Anthropic's shape.
+  reframeError: (response) => translatedJson(response, anthropicErrorFromGoogle),
 };
 
 /** The attempt's model into the path, out of the body; Vertex's version in the body. */

@@ -21,8 +21,8 @@ export interface AttemptSteps<Plan extends Planned> {
   /**
    * Readies a member to be attempt number `attempt` (from 1): its credential, its model, its
    * price, its upstream path. A GatewayError that only this member has (no credential, no price
-   * for the model where the account refuses unpriced models) passes it by; any other is the
-   * request's own, and ends it.
+   * for the model where the account refuses unpriced models, no name for the model) passes it by;
+   * any other is the request's own, and ends it.
    */
   plan(candidate: Candidate, attempt: number): Promise<Plan>;
   /** Takes what the attempt holds (its reservation); a refusal thrown here (a spend cap) ends the request. */
@@ -49,7 +49,12 @@ type Failure<Plan> =
   | { readonly kind: 'no-response'; readonly plan: Plan; readonly error: unknown };
 
 /** Errors that are one member's, not the request's: the next member may still serve it. */
-const MEMBER_ERRORS: ReadonlySet<string> = new Set(['provider_not_configured', 'unpriced_model']);
+const MEMBER_ERRORS: ReadonlySet<string> = new Set(['provider_not_configured', 'unpriced_model', 'model_not_served']);
+
+/** Whether `error` is one member's alone (no credential, no price or no name for the model), which another member may not have. */
+export function isMemberError(error: unknown): error is GatewayError {
+  return error instanceof GatewayError && MEMBER_ERRORS.has(error.code);
+}
 
 /**
  * Tries a route's members in {@link attemptOrder}, passing by those whose circuit is open (unless
@@ -86,7 +91,7 @@ export async function runAttempts<Plan extends Planned>(route: string, candidate
     try {
       plan = await steps.plan(candidate, attempts + 1);
     } catch (error) {
-      if (!(error instanceof GatewayError) || !MEMBER_ERRORS.has(error.code)) {
+      if (!isMemberError(error)) {
         // The request's own error, found only now: the failure before it stays the answer.
         if (failure) break;
         throw error;

@@ -130,6 +130,78 @@ describe('Claude on Bedrock through the Anthropic SDK (POST /v1/messages on a Be
     expectSignedUpstreamWithoutKey();
   });
 
+  it('carries the `anthropic-beta` header into the body as the `anthropic_beta` array Bedrock reads', async () => {
+    // WHEN the SDK's beta resource asks for two betas (one header, comma-separated)
+    await client.beta.messages.create({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 256,
+      messages: MESSAGES,
+      betas: ['context-1m-2025-08-07', 'interleaved-thinking-2025-05-14'],
+    });
+
+    // THEN
+    expect(harness.upstream.requests[0]?.headers['anthropic-beta']).toBe('context-1m-2025-08-07,interleaved-thinking-2025-05-14');
+    expect(upstreamBody()).toEqual({
+      anthropic_version: 'bedrock-2023-05-31',
+      anthropic_beta: ['context-1m-2025-08-07', 'interleaved-thinking-2025-05-14'],
+      max_tokens: 256,
+      messages: MESSAGES,
+    });
+    expectSignedUpstreamWithoutKey();
+  });
+
+  it('keeps a body’s own `anthropic_beta` over the header, and adds none without the header', async () => {
+    const body = { model: 'claude-sonnet-4-5', max_tokens: 256, messages: MESSAGES, anthropic_beta: ['token-efficient-tools-2025-02-19'] };
+
+    await client.messages.create(body as Anthropic.MessageCreateParamsNonStreaming, { headers: { 'anthropic-beta': 'context-1m-2025-08-07' } });
+    await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, messages: MESSAGES });
+
+    expect(upstreamBody(0)).toMatchObject({ anthropic_beta: ['token-efficient-tools-2025-02-19'] });
+    expect(upstreamBody(1)).not.toHaveProperty('anthropic_beta');
+  });
+
+  it('count_tokens: Bedrock’s CountTokens at the bare foundation model, its count in Anthropic’s shape, free', async () => {
+    // WHEN
+    const counted = await client.messages.countTokens({ model: 'claude-sonnet-4-5', system: 'Be brief.', messages: MESSAGES });
+
+    // THEN the SDK reads Anthropic's answer
+    expect(counted).toEqual({ input_tokens: 42 });
+    // AND Bedrock got InvokeModel's body, base64, at the model without its profile
+    const seen = harness.upstream.requests[0];
+    expect(seen?.url).toBe(`/model/${encodeURIComponent('anthropic.claude-sonnet-4-5-20250929-v1:0')}/count-tokens`);
+    const sent = upstreamBody() as { input: { invokeModel: { body: string } } };
+    expect(Object.keys(sent.input)).toEqual(['invokeModel']);
+    expect(JSON.parse(Buffer.from(sent.input.invokeModel.body, 'base64').toString('utf8'))).toEqual({
+      anthropic_version: 'bedrock-2023-05-31',
+      max_tokens: 1,
+      system: 'Be brief.',
+      messages: MESSAGES,
+    });
+    expectSignedUpstreamWithoutKey();
+    // AND nothing is charged
+    expect(await harness.store.getSpend()).toEqual([]);
+  });
+
+  it('count_tokens: a profile id is counted at its foundation model, with the header’s betas but the SDK’s token-counting one', async () => {
+    const counted = await client.beta.messages.countTokens({ model: US_SONNET, messages: MESSAGES, betas: ['context-1m-2025-08-07'] });
+
+    expect(counted).toEqual({ input_tokens: 42 });
+    expect(harness.upstream.refusals).toEqual([]);
+    expect(harness.upstream.requests[0]?.url).toBe(`/model/${encodeURIComponent('anthropic.claude-sonnet-4-5-20250929-v1:0')}/count-tokens`);
+    const sent = upstreamBody() as { input: { invokeModel: { body: string } } };
+    expect(JSON.parse(Buffer.from(sent.input.invokeModel.body, 'base64').toString('utf8'))).toMatchObject({ anthropic_beta: ['context-1m-2025-08-07'] });
+    expect(harness.upstream.requests[0]?.headers['anthropic-beta']).toBe('context-1m-2025-08-07,token-counting-2024-11-01');
+  });
+
+  it('count_tokens: Bedrock’s refusal reaches the SDK as its typed error', async () => {
+    harness.upstream.behaviour.error = { status: 429, type: 'ThrottlingException', message: 'Too many requests.' };
+
+    const failure = await client.messages.countTokens({ model: 'claude-sonnet-4-5', messages: MESSAGES }).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((failure as APIError).error).toEqual({ type: 'error', error: { type: 'rate_limit_error', message: 'ThrottlingException: Too many requests.' } });
+  });
+
   it('keeps a caller’s own anthropic_version, and passes a Bedrock id through', async () => {
     const id = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
     const body = { model: id, max_tokens: 256, messages: MESSAGES, anthropic_version: 'bedrock-2099-01-01' } as Anthropic.MessageCreateParamsNonStreaming;

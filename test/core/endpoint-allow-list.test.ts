@@ -91,7 +91,7 @@ beforeAll(async () => {
     upstreamRequests: () => bedrock.upstream.requests,
     notFound: (message) => ({ message, __type: 'ResourceNotFoundException' }),
     badRequest: (message) => ({ message, __type: 'ValidationException' }),
-    listsFree: 'Free (no model runs): POST /model/{modelId}/count-tokens.',
+    listsFree: 'Free (no model runs): POST /model/{modelId}/count-tokens, POST /v1/messages/count_tokens.',
   };
 });
 

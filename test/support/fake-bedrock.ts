@@ -23,6 +23,8 @@ export type { SeenRequest } from './recording-server';
 export interface FakeBedrockBehaviour {
   /** In a stream, send this many frames, then a `modelStreamErrorException` frame, then end. */
   exceptionAfterFrames?: number;
+  /** Refuse every request as Bedrock does: this status, `{"message"}`, the exception in `x-amzn-errortype`. */
+  error?: { readonly status: number; readonly type: string; readonly message: string };
 }
 
 export interface FakeBedrock {
@@ -119,14 +121,18 @@ async function verifySigV4(req: SeenRequest, credentials: AwsTestCredentials, re
 }
 
 async function respond(req: SeenRequest, res: ServerResponse, behaviour: FakeBedrockBehaviour): Promise<void> {
+  if (behaviour.error) return sendError(res, behaviour.error.status, behaviour.error.type, behaviour.error.message);
   const operation = /^\/model\/[^/]+\/([a-z-]+)$/.exec(req.url)?.[1];
   switch (req.method === 'POST' ? operation : undefined) {
     case 'converse':
       return send(res, 200, 'application/json', bedrockFixture('converse.json'));
     case 'invoke':
       return send(res, 200, 'application/json', bedrockFixture('invoke-anthropic.json'), INVOKE_COUNT_HEADERS);
-    case 'count-tokens':
+    case 'count-tokens': {
+      const refusal = countTokensRefusal(req);
+      if (refusal) return sendError(res, 400, 'ValidationException', refusal);
       return send(res, 200, 'application/json', Buffer.from(COUNT_TOKENS_BODY));
+    }
     case 'converse-stream':
       return sendFrames(res, converseStreamFrames(), behaviour);
     case 'invoke-with-response-stream':
@@ -134,6 +140,32 @@ async function respond(req: SeenRequest, res: ServerResponse, behaviour: FakeBed
     default:
       return sendError(res, 404, 'UnknownOperationException', `no operation at ${req.method} ${req.url}`);
   }
+}
+
+/**
+ * What Bedrock's CountTokens refuses: a profile id (it counts only at the bare foundation model),
+ * and an input that is not one of `converse` or `invokeModel` with a base64 JSON body.
+ */
+function countTokensRefusal(req: SeenRequest): string | undefined {
+  const model = decodeURIComponent(/^\/model\/([^/]+)\//.exec(req.url)?.[1] ?? '');
+  if (/^(?:us|us-gov|eu|apac|jp|au|ca|global)\./.test(model)) return 'The provided model doesn\'t support counting tokens.';
+  let input: unknown;
+  try {
+    input = (JSON.parse(req.body.toString('utf8')) as { input?: unknown }).input;
+  } catch {
+    return 'The request body is not JSON.';
+  }
+  if (typeof input !== 'object' || input === null || Object.keys(input).length !== 1) return 'input: exactly one of converse or invokeModel.';
+  const invoke = (input as { invokeModel?: { body?: unknown } }).invokeModel;
+  if (invoke === undefined) return 'converse' in input ? undefined : 'input: exactly one of converse or invokeModel.';
+  if (typeof invoke.body !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(invoke.body)) return 'input.invokeModel.body: must be base64.';
+  try {
+    const body = JSON.parse(Buffer.from(invoke.body, 'base64').toString('utf8')) as Record<string, unknown>;
+    if (typeof body['anthropic_version'] !== 'string' || typeof body['max_tokens'] !== 'number' || 'model' in body) return 'Malformed input request: needs anthropic_version and max_tokens, and no model.';
+  } catch {
+    return 'input.invokeModel.body: not the model\'s JSON input.';
+  }
+  return undefined;
 }
 
 /** One frame per write, as Bedrock sends them, so the gateway sees frames arrive one by one. */

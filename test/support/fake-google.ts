@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { anthropicFixture } from './fake-anthropic';
 
 export const PROJECT = 'tollgate-test';
@@ -77,6 +78,8 @@ export interface FakeGoogle {
   arrayStreamChunks: Buffer[] | undefined;
   /** The model Claude's recorded answers report instead of the recording's own. */
   claudeModel: string | undefined;
+  /** Refuse Claude's rawPredict and streamRawPredict with this status and JSON body (Vertex's own refusals are Google-shaped). */
+  claudeRefusal: { readonly status: number; readonly body: unknown; readonly gzip?: boolean } | undefined;
   /** The instant the token endpoint checks `iat` against. */
   now: () => Date;
   close(): Promise<void>;
@@ -102,6 +105,7 @@ export async function startFakeGoogle(account: Pick<ServiceAccountPair, 'publicK
     holdAfterFirstChunk: undefined,
     arrayStreamChunks: undefined,
     claudeModel: undefined,
+    claudeRefusal: undefined,
     now: () => new Date(),
     close: async () => {
       await Promise.all([stop(tokenServer), stop(vertexServer)]);
@@ -243,6 +247,13 @@ async function respondClaude(req: SeenRequest, res: ServerResponse, match: RegEx
     if (typeof body['model'] !== 'string') return claudeError(res, 'model: Field required');
     return send(res, 200, 'application/json', anthropicFixture('count-tokens.json'));
   }
+  if (fake.claudeRefusal?.gzip === true) {
+    // As Google sends its errors to a client that accepts gzip.
+    const body = gzipSync(JSON.stringify(fake.claudeRefusal.body));
+    res.writeHead(fake.claudeRefusal.status, { 'content-type': 'application/json; charset=UTF-8', 'content-encoding': 'gzip', 'content-length': String(body.length) });
+    return void res.end(body);
+  }
+  if (fake.claudeRefusal) return json(res, fake.claudeRefusal.status, fake.claudeRefusal.body);
   if ('model' in body) return claudeError(res, 'model: Extra inputs are not permitted');
   if (typeof body['anthropic_version'] !== 'string') return claudeError(res, 'anthropic_version: Field required');
   switch (action) {
