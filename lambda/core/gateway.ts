@@ -179,7 +179,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         // A free call's body is forwarded as sent, unread, unless a member must rename its model.
         const read = candidate.member.models.length > 0 && raw && raw.byteLength > 0 ? { ...view, body: parseJsonObject(raw) } : view;
         const asked = withMemberModel(route.format, read, candidate.member);
-        const outbound = outboundFor(candidate, { ...asked, method: request.method, operation, model: '' });
+        const outbound = outboundFor(candidate, asked, asked.body, request.method, operation, '');
         const replaced = outbound.body ?? (asked.body === read.body ? undefined : asked.body);
         return { candidate, credential, path: outbound.path, query: outbound.query, body: replaced ? serialized(replaced) : raw };
       };
@@ -191,10 +191,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
       binding.prepare ? binding.prepare(operation, request, account.options) : route.format.prepare(operation, request);
     // Once, on the model the caller named, whichever member then serves it under whatever name.
     const first = route.candidates[0];
-    if (first) {
-      const asked = prepare(first, view);
-      checkModelAccess(policy, route.route, asked);
-      trace.requested({ format: route.format.id, operation, model: asked.model, body: view.body, raw });
+    const preparedFirst = first && prepare(first, view);
+    if (preparedFirst) {
+      checkModelAccess(policy, route.route, preparedFirst);
+      trace.requested({ format: route.format.id, operation, model: preparedFirst.model, body: view.body, raw });
     }
     const meterContext = (plan: MeteredPlan, attempts: number): MeterContext => ({
       route,
@@ -226,7 +226,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
           const credential = await credentialFor(candidate);
           const { account, binding } = candidate;
           const asked = withMemberModel(route.format, view, candidate.member);
-          const prepared = prepare(candidate, asked);
+          // The first member asked for the caller's own model was prepared above, the same way.
+          const prepared = candidate === first && asked === view && preparedFirst ? preparedFirst : prepare(candidate, asked);
           const budget = budgetRequest({
             format: route.format,
             operation,
@@ -244,13 +245,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
                 'Add a custom price for it in the gateway config, or set the provider\'s "unpriced" policy to "allow" or "block".',
             );
           }
-          const outbound = outboundFor(candidate, {
-            ...asked,
-            body: prepared.rewritten ?? asked.body,
-            method: request.method,
-            operation: route.operation,
-            model: prepared.model,
-          });
+          const outbound = outboundFor(candidate, asked, prepared.rewritten ?? asked.body, request.method, route.operation, prepared.model);
           // Serialised before anything is reserved: a body that cannot be forwarded is refused first.
           const replaced = outbound.body ?? prepared.rewritten ?? (asked.body === view.body ? undefined : asked.body);
           const planned = planReservation(policy, budget.estimateNanos ?? 0, at, ttlMs, account);
@@ -346,7 +341,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   /** The member's credential; an account without one (where its kind needs one) is passed by. */
   async function credentialFor({ account, adapter }: Candidate): Promise<string | undefined> {
-    const credential = await resolveCredential(account);
+    let credential;
+    try {
+      credential = await deps.credential(account);
+    } catch (error) {
+      logger.error('credential_unavailable', { provider: account.name, message: error instanceof Error ? error.message : String(error) });
+      throw new GatewayError('provider_not_configured', `The gateway could not read the credential for provider ${account.name}.`, { cause: error });
+    }
     if (credential === undefined && !adapter.credentialOptional) {
       throw new GatewayError('provider_not_configured', `Provider ${account.name} has no credential configured on the gateway.`);
     }
@@ -366,15 +367,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
       throw error;
     }
     if (!reserved.ok) throw refusalError(reserved.refused, at);
-  }
-
-  async function resolveCredential(settings: ProviderSettings): Promise<string | undefined> {
-    try {
-      return await deps.credential(settings);
-    } catch (error) {
-      logger.error('credential_unavailable', { provider: settings.name, message: error instanceof Error ? error.message : String(error) });
-      throw new GatewayError('provider_not_configured', `The gateway could not read the credential for provider ${settings.name}.`, { cause: error });
-    }
   }
 
   return {
@@ -403,7 +395,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
           trace.end({ status: listed.status });
           return withTraceparent(listed, trace);
         }
-        route = await routes.parse(request.method, request.url, request.headers);
+        const parsed = routes.parse(request.method, request.url, request.headers);
+        route = parsed instanceof Promise ? await parsed : parsed;
         if (!route) throw new GatewayError('not_found', `No such path. Gateway requests go to /proxy/<route>/<provider path>.`);
         trace.routed({ route: route.route, format: route.format.id, operation: route.operation.kind === 'metered' ? route.operation.name : undefined });
         return withTraceparent(await proxy(request, route, trace), trace);
@@ -425,11 +418,22 @@ function withMemberModel(format: WireFormat, view: RequestView, member: GroupMem
   });
 }
 
-/** Where one attempt goes: the binding's own addressing, else the kind's path mapping with the body as it is. */
-function outboundFor(candidate: Candidate, request: OutboundRequest): Outbound {
+/**
+ * Where one attempt goes: the binding's own addressing, else the kind's path mapping with the body
+ * as it is. The binding's request is built only for a binding that reads it (a literal, not a
+ * spread of `asked`: the spread cost more than the rest of the attempt's planning).
+ */
+function outboundFor(
+  candidate: Candidate,
+  asked: RequestView,
+  body: Record<string, unknown>,
+  method: string,
+  operation: OutboundRequest['operation'],
+  model: string,
+): Outbound {
   const { binding, adapter, account } = candidate;
-  if (binding.outbound) return binding.outbound(request, account.options);
-  return { path: adapter.upstreamPath?.(request.providerPath, account.options) ?? request.providerPath };
+  if (binding.outbound) return binding.outbound({ providerPath: asked.providerPath, query: asked.query, body, method, operation, model }, account.options);
+  return { path: adapter.upstreamPath?.(asked.providerPath, account.options) ?? asked.providerPath };
 }
 
 /** Says which account answered: the client can tell a failover from the first choice. */
