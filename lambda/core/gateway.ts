@@ -9,7 +9,7 @@ import { budgetRequest } from '../limits/budget';
 import { KeySlots } from '../limits/key-slots';
 import { planRateClaims, planReservation, type Policy } from '../limits/plan';
 import { refusalError } from '../limits/refusal';
-import type { RequestView, WireFormat } from '../formats/types';
+import type { PreparedRequest, RequestView, WireFormat } from '../formats/types';
 import type { Outbound, OutboundRequest } from '../providers/types';
 import type { Pricer } from '../pricing/pricer';
 import { NOOP_TRACER, type RequestTrace, type Tracer } from '../observability/otel/tracer';
@@ -147,7 +147,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
     const send = async (plan: AttemptPlan): Promise<UpstreamResponse> => {
       const { account, adapter, binding } = plan.candidate;
-      const attempt = trace.attempt({ account: account.name, kind: account.kind, model: plan.model, origin: account.baseUrl.origin });
+      const attempt = trace.attempt({ account: account.name, kind: account.kind, model: plan.model, baseUrl: account.baseUrl });
       const draft = draftUpstream({
         baseUrl: account.baseUrl,
         path: plan.path,
@@ -187,11 +187,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
 
     const operation = route.operation.name;
-    const prepare = ({ binding, account }: Candidate, request: RequestView) =>
-      binding.prepare ? binding.prepare(operation, request, account.options) : route.format.prepare(operation, request);
     // Once, on the model the caller named, whichever member then serves it under whatever name.
     const first = route.candidates[0];
-    const preparedFirst = first && prepare(first, view);
+    const preparedFirst = first && prepareFor(route.format, operation, first, view);
     if (preparedFirst) {
       checkModelAccess(policy, route.route, preparedFirst);
       trace.requested({ format: route.format.id, operation, model: preparedFirst.model, body: view.body, raw });
@@ -227,7 +225,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           const { account, binding } = candidate;
           const asked = withMemberModel(route.format, view, candidate.member);
           // The first member asked for the caller's own model was prepared above, the same way.
-          const prepared = candidate === first && asked === view && preparedFirst ? preparedFirst : prepare(candidate, asked);
+          const prepared = candidate === first && asked === view && preparedFirst ? preparedFirst : prepareFor(route.format, operation, candidate, asked);
           const budget = budgetRequest({
             format: route.format,
             operation,
@@ -261,12 +259,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
             reservation: attempt === 1 ? planned : { ...planned, claims: planned.claims.filter((claim) => claim.unit !== 'requests') },
           };
         },
-        hold: (plan) => {
+        hold(plan) {
           // Before reserving: a refused request's span shows the caps it was checked against too.
           trace.reserved(plan.reservation);
           return reserve(plan.reservation, at);
         },
-        letGo: (plan) => handBack(plan.reservation, plan.candidate.account),
+        letGo(plan) {
+          return handBack(plan.reservation, plan.candidate.account);
+        },
         send,
         respond(plan, upstream, attempts) {
           const { reframe } = plan.candidate.binding;
@@ -407,6 +407,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
     },
   };
+}
+
+/** What a member reads of the request (its model, a rewritten body): the binding's own reading, else the format's. */
+function prepareFor(format: WireFormat, operation: string, { binding, account }: Candidate, request: RequestView): PreparedRequest {
+  return binding.prepare ? binding.prepare(operation, request, account.options) : format.prepare(operation, request);
 }
 
 /** The request as `member` asks for it: its first model rewrite that matches the model renames it. */
