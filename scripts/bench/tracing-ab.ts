@@ -8,6 +8,7 @@
  *   AB_ROOT=/path/to/other/checkout npx tsx scripts/bench/tracing-ab.ts   # the same, on other code
  *   AB_ARMS=on node --import tsx --cpu-prof scripts/bench/tracing-ab.ts   # one arm, to profile
  *   AB_BUNDLE=1 npx tsx scripts/bench/tracing-ab.ts   # the checkout's code bundled by esbuild, as shipped
+ *   AB_SHAPES=stream …                                 # one shape (document, stream), to profile
  *
  * By default the checkout's code runs through tsx, which compiles with esbuild's `keepNames`: every
  * function expression then calls `__name` (an `Object.defineProperty`) each time it is created,
@@ -178,7 +179,8 @@ async function main(): Promise<void> {
   const arms = (process.env['AB_ARMS']?.split(',') ?? ['off', 'on']).filter((arm) => arm === 'off' || hasTracing);
   const gateways = Object.fromEntries(await Promise.all(arms.map(async (arm) => [arm, await gatewayFor(arm)] as const)));
   const results: Record<string, { cpuUs: number[]; wallUs: number[] }> = {};
-  for (const shape of ['document', 'stream'] as const) {
+  const shapes = (process.env['AB_SHAPES']?.split(',') ?? ['document', 'stream']).filter((shape): shape is keyof typeof bodies => shape in bodies);
+  for (const shape of shapes) {
     // Warm-up: JIT, pools.
     for (const arm of arms) await run(gateways[arm]!, bodies[shape]);
     for (let round = 0; round < rounds; round++) {
