@@ -9,7 +9,7 @@ import { budgetRequest } from '../limits/budget';
 import { KeySlots } from '../limits/key-slots';
 import { planRateClaims, planReservation, type Policy } from '../limits/plan';
 import { refusalError } from '../limits/refusal';
-import type { RequestView, WireFormat } from '../formats/types';
+import type { PreparedRequest, RequestView, WireFormat } from '../formats/types';
 import type { FormatBinding, Outbound, OutboundRequest } from '../providers/types';
 import type { Pricer } from '../pricing/pricer';
 import { NOOP_TRACER, type RequestTrace, type Tracer } from '../observability/otel/tracer';
@@ -148,7 +148,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
     const send = async (plan: AttemptPlan): Promise<UpstreamResponse> => {
       const { account, adapter, binding } = plan.candidate;
-      const attempt = trace.attempt({ account: account.name, kind: account.kind, model: plan.model, origin: account.baseUrl.origin });
+      const attempt = trace.attempt({ account: account.name, kind: account.kind, model: plan.model, baseUrl: account.baseUrl });
       const draft = draftUpstream({
         baseUrl: account.baseUrl,
         path: plan.path,
@@ -181,7 +181,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         const reads = candidate.member.models.length > 0 || candidate.binding.readsFreeBody === true;
         const read = reads && raw && raw.byteLength > 0 ? { ...view, body: parseJsonObject(raw) } : view;
         const asked = withMemberModel(route.format, read, candidate.member);
-        const outbound = outboundFor(candidate, { ...asked, method: request.method, operation, model: '', headers: request.headers });
+        const outbound = outboundFor(candidate, asked, asked.body, request, operation, '');
         const replaced = outbound.body ?? (asked.body === read.body ? undefined : asked.body);
         return { candidate, credential, path: outbound.path, query: outbound.query, body: replaced ? serialized(replaced) : raw };
       };
@@ -189,14 +189,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
 
     const operation = route.operation.name;
-    const prepare = ({ binding, account }: Candidate, request: RequestView) =>
-      binding.prepare ? binding.prepare(operation, request, account.options) : route.format.prepare(operation, request);
     // Once, on the model the caller named, whichever member then serves it under whatever name:
     // read by the first member that can (one with no name for it is passed by below as well).
-    const asked = firstReading(route.candidates, (candidate) => prepare(candidate, view));
-    if (asked) {
-      checkModelAccess(policy, route.route, asked);
-      trace.requested({ format: route.format.id, operation, model: asked.model, body: view.body, raw });
+    const reading = firstReading(route.format, operation, route.candidates, view);
+    const first = reading?.candidate;
+    const preparedFirst = reading?.prepared;
+    if (preparedFirst) {
+      checkModelAccess(policy, route.route, preparedFirst);
+      trace.requested({ format: route.format.id, operation, model: preparedFirst.model, body: view.body, raw });
     }
     const meterContext = (plan: MeteredPlan, attempts: number): MeterContext => ({
       route,
@@ -228,7 +228,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
           const credential = await credentialFor(candidate);
           const { account, binding } = candidate;
           const asked = withMemberModel(route.format, view, candidate.member);
-          const prepared = prepare(candidate, asked);
+          // The first member asked for the caller's own model was prepared above, the same way.
+          const prepared = candidate === first && asked === view && preparedFirst ? preparedFirst : prepareFor(route.format, operation, candidate, asked);
           const budget = budgetRequest({
             format: route.format,
             operation,
@@ -246,14 +247,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
                 'Add a custom price for it in the gateway config, or set the provider\'s "unpriced" policy to "allow" or "block".',
             );
           }
-          const outbound = outboundFor(candidate, {
-            ...asked,
-            body: prepared.rewritten ?? asked.body,
-            method: request.method,
-            operation: route.operation,
-            model: prepared.model,
-            headers: request.headers,
-          });
+          const outbound = outboundFor(candidate, asked, prepared.rewritten ?? asked.body, request, route.operation, prepared.model);
           // Serialised before anything is reserved: a body that cannot be forwarded is refused first.
           const replaced = outbound.body ?? prepared.rewritten ?? (asked.body === view.body ? undefined : asked.body);
           const planned = planReservation(policy, budget.estimateNanos ?? 0, at, ttlMs, account);
@@ -269,8 +263,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
             reservation: attempt === 1 ? planned : { ...planned, claims: planned.claims.filter((claim) => claim.unit !== 'requests') },
           };
         },
-        hold: (plan) => reserve(plan.reservation, at, trace),
-        letGo: (plan) => handBack(plan.reservation, plan.candidate.account),
+        hold(plan) {
+          return reserve(plan.reservation, at, trace);
+        },
+        letGo(plan) {
+          return handBack(plan.reservation, plan.candidate.account);
+        },
         send,
         async respond(plan, upstream, attempts) {
           return meterResponse(await asServed(plan.candidate.binding, upstream, deps.config.metering, route.providerPath), meterContext(plan, attempts));
@@ -346,7 +344,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   /** The member's credential; an account without one (where its kind needs one) is passed by. */
   async function credentialFor({ account, adapter }: Candidate): Promise<string | undefined> {
-    const credential = await resolveCredential(account);
+    let credential;
+    try {
+      credential = await deps.credential(account);
+    } catch (error) {
+      logger.error('credential_unavailable', { provider: account.name, message: error instanceof Error ? error.message : String(error) });
+      throw new GatewayError('provider_not_configured', `The gateway could not read the credential for provider ${account.name}.`, { cause: error });
+    }
     if (credential === undefined && !adapter.credentialOptional) {
       throw new GatewayError('provider_not_configured', `Provider ${account.name} has no credential configured on the gateway.`);
     }
@@ -371,15 +375,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     trace.reserved(reservation, reserved);
     if (!reserved.ok) throw refusalError(reserved.refused, at);
-  }
-
-  async function resolveCredential(settings: ProviderSettings): Promise<string | undefined> {
-    try {
-      return await deps.credential(settings);
-    } catch (error) {
-      logger.error('credential_unavailable', { provider: settings.name, message: error instanceof Error ? error.message : String(error) });
-      throw new GatewayError('provider_not_configured', `The gateway could not read the credential for provider ${settings.name}.`, { cause: error });
-    }
   }
 
   return {
@@ -408,7 +403,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
           trace.end({ status: listed.status });
           return withTraceparent(listed, trace);
         }
-        route = await routes.parse(request.method, request.url, request.headers);
+        const parsed = routes.parse(request.method, request.url, request.headers);
+        route = parsed instanceof Promise ? await parsed : parsed;
         if (!route) throw new GatewayError('not_found', `No such path. Gateway requests go to /proxy/<route>/<provider path>.`);
         trace.routed({ route: route.route, format: route.format.id, operation: route.operation.kind === 'metered' ? route.operation.name : undefined });
         return withTraceparent(await proxy(request, route, trace), trace);
@@ -419,6 +415,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
     },
   };
+}
+
+/** What a member reads of the request (its model, a rewritten body): the binding's own reading, else the format's. */
+function prepareFor(format: WireFormat, operation: string, { binding, account }: Candidate, request: RequestView): PreparedRequest {
+  return binding.prepare ? binding.prepare(operation, request, account.options) : format.prepare(operation, request);
 }
 
 /** The request as `member` asks for it: its first model rewrite that matches the model renames it. */
@@ -435,10 +436,15 @@ function withMemberModel(format: WireFormat, view: RequestView, member: GroupMem
  * table lacking the model); undefined when every member fails so, as every attempt then will.
  * The request's own errors (a body with no model) are thrown.
  */
-function firstReading<T>(candidates: readonly Candidate[], read: (candidate: Candidate) => T): T | undefined {
+function firstReading(
+  format: WireFormat,
+  operation: string,
+  candidates: readonly Candidate[],
+  view: RequestView,
+): { readonly candidate: Candidate; readonly prepared: PreparedRequest } | undefined {
   for (const candidate of candidates) {
     try {
-      return read(candidate);
+      return { candidate, prepared: prepareFor(format, operation, candidate, view) };
     } catch (error) {
       if (!isMemberError(error)) throw error;
     }
@@ -446,11 +452,25 @@ function firstReading<T>(candidates: readonly Candidate[], read: (candidate: Can
   return undefined;
 }
 
-/** Where one attempt goes: the binding's own addressing, else the kind's path mapping with the body as it is. */
-function outboundFor(candidate: Candidate, request: OutboundRequest): Outbound {
+/**
+ * Where one attempt goes: the binding's own addressing, else the kind's path mapping with the body
+ * as it is. The binding's request is built only for a binding that reads it (a literal, not a
+ * spread of `asked`: the spread cost more than the rest of the attempt's planning).
+ */
+function outboundFor(
+  candidate: Candidate,
+  asked: RequestView,
+  body: Record<string, unknown>,
+  request: Pick<GatewayRequest, 'method' | 'headers'>,
+  operation: OutboundRequest['operation'],
+  model: string,
+): Outbound {
   const { binding, adapter, account } = candidate;
-  if (binding.outbound) return binding.outbound(request, account.options);
-  return { path: adapter.upstreamPath?.(request.providerPath, account.options) ?? request.providerPath };
+  if (binding.outbound) {
+    const { method, headers } = request;
+    return binding.outbound({ providerPath: asked.providerPath, query: asked.query, body, method, operation, model, headers }, account.options);
+  }
+  return { path: adapter.upstreamPath?.(asked.providerPath, account.options) ?? asked.providerPath };
 }
 
 /** The answer in the caller's API, where the binding must change it: a 2xx reframed, an error in the API's own error shape. */

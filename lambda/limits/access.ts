@@ -81,12 +81,18 @@ type ListName = keyof AccessLists;
  * no lists: then this reads two fields and allocates nothing.
  */
 function refusingHolder(policy: Policy, list: ListName, names: readonly string[] | string): { readonly who: string; readonly patterns: readonly string[] } | undefined {
-  const allows = (patterns: readonly string[]) => (typeof names === 'string' ? listAllows(patterns, names) : names.some((name) => listAllows(patterns, name)));
   const project = policy.project?.access?.[list];
-  if (project !== undefined && !allows(project)) return { who: `its project "${policy.key.project}"`, patterns: project };
+  if (project !== undefined && !allowsAny(project, names)) return { who: `its project "${policy.key.project}"`, patterns: project };
   const key = policy.key.access?.[list];
-  if (key !== undefined && !allows(key)) return { who: 'the key', patterns: key };
+  if (key !== undefined && !allowsAny(key, names)) return { who: 'the key', patterns: key };
   return undefined;
+}
+
+/** Whether `patterns` allow at least one of `names`. */
+function allowsAny(patterns: readonly string[], names: readonly string[] | string): boolean {
+  if (typeof names === 'string') return listAllows(patterns, names);
+  for (const name of names) if (listAllows(patterns, name)) return true;
+  return false;
 }
 
 /** The route check, for any call: the name in `/proxy/<route>/…`, as the caller wrote it. */

@@ -19,9 +19,9 @@ export interface Weighted {
  * // members a (priority 1), b and c (priority 0, weights 3 and 1), d (weight 0)
  * attemptOrder(candidates, Math.random); // [a, b, c, d] three times in four, [a, c, b, d] otherwise
  */
-export function attemptOrder<T extends Weighted>(candidates: readonly T[], random: () => number): T[] {
-  // A route of one account, the most common: no draw, no allocation beyond the copy.
-  if (candidates.length <= 1) return [...candidates];
+export function attemptOrder<T extends Weighted>(candidates: readonly T[], random: () => number): readonly T[] {
+  // A route of one account, the most common: no draw, no copy.
+  if (candidates.length <= 1) return candidates;
   const weighted = candidates.filter((candidate) => candidate.member.weight > 0);
   const priorities = [...new Set(weighted.map((candidate) => candidate.member.priority))].sort((a, b) => b - a);
   const order: T[] = [];

@@ -79,10 +79,7 @@ export function isMemberError(error: unknown): error is GatewayError {
  */
 export async function runAttempts<Plan extends Planned>(route: string, candidates: readonly Candidate[], steps: AttemptSteps<Plan>, routing: Routing): Promise<GatewayResponse> {
   const { breaker, logger } = routing;
-  const ordered = attemptOrder(candidates, routing.random);
-  const available = ordered.filter((candidate) => breaker.available(circuitOf(candidate)));
-  // Every member open: a request still goes somewhere, in the usual order.
-  const order = available.length > 0 ? available : ordered;
+  const order = tryable(attemptOrder(candidates, routing.random), breaker);
   let failure: Failure<Plan> | undefined;
   let passedBy: GatewayError | undefined;
   let attempts = 0;
@@ -128,6 +125,23 @@ export async function runAttempts<Plan extends Planned>(route: string, candidate
   if (failure?.kind === 'response') return steps.respond(failure.plan, failure.upstream, attempts);
   if (failure) return steps.unanswered(failure.plan, failure.error, attempts);
   throw passedBy ?? new GatewayError('unsupported_endpoint', `Route "${route}" has no provider for this request.`);
+}
+
+/**
+ * The members whose circuit lets them be tried; every member, in the usual order, when none does
+ * (a request still goes somewhere). The order itself when all may be tried, as a lone member
+ * always is: no copy on the common path.
+ */
+function tryable(ordered: readonly Candidate[], breaker: CircuitBreaker): readonly Candidate[] {
+  if (ordered.length <= 1) return ordered;
+  let available: Candidate[] | undefined;
+  for (let index = 0; index < ordered.length; index++) {
+    const candidate = ordered[index] as Candidate;
+    if (breaker.available(circuitOf(candidate))) available?.push(candidate);
+    else available ??= ordered.slice(0, index);
+  }
+  if (available === undefined) return ordered;
+  return available.length > 0 ? available : ordered;
 }
 
 /** Statuses that send a request on to the next member: 429, any 5xx, and those the member adds. */

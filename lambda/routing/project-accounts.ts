@@ -92,15 +92,21 @@ export function projectCandidates(candidates: readonly Candidate[], accounts: re
 
 /** The route as the key's project sees it: its own accounts in place of the gateway's (see {@link projectCandidates}). */
 export function withProjectAccounts(route: ParsedRoute, policy: Policy): ParsedRoute {
-  const accounts = (policy.accounts ?? []).filter((account) => account.project === policy.key.project);
+  // Most keys' projects have no accounts of their own: nothing to filter, nothing allocated.
+  if (policy.accounts === undefined || policy.accounts.length === 0) return route;
+  const accounts = policy.accounts.filter((account) => account.project === policy.key.project);
   if (accounts.length === 0) return route;
   return { ...route, candidates: projectCandidates(route.candidates, accounts) };
 }
 
 /** Parses request URLs whose route name may be a project's own account, known only once the key is. */
 export interface ProjectRouter {
-  /** As {@link Router.parse}, but a name no config route has may still be the presenting key's project's account. */
-  parse(method: string, url: string, headers: IncomingHeaders): Promise<ParsedRoute | undefined>;
+  /**
+   * As {@link Router.parse}, but a name no config route has may still be the presenting key's
+   * project's account. Only that case needs the key, so only its answer is a promise: a config
+   * route is parsed without a turn of the event loop.
+   */
+  parse(method: string, url: string, headers: IncomingHeaders): ParsedRoute | undefined | Promise<ParsedRoute | undefined>;
 }
 
 /**
@@ -111,19 +117,22 @@ export interface ProjectRouter {
  */
 export function createProjectRouter(router: Router, policies: PolicySource, clock: () => Date): ProjectRouter {
   const known = new Set(router.names);
+  async function projectRoute(error: unknown, method: string, url: string, headers: IncomingHeaders): Promise<ParsedRoute | undefined> {
+    const name = routeName(url);
+    if (!(error instanceof GatewayError) || error.code !== 'not_found' || name === undefined || known.has(name)) throw error;
+    const secret = presentedKey(headers);
+    if (secret === undefined) throw error;
+    const policy = await authenticateKey(secret, policies, clock());
+    const account = policy.accounts?.find((candidate) => candidate.name === name && candidate.project === policy.key.project);
+    if (!account) throw error;
+    return createRouter({ accounts: new Map([[account.name, account]]), routes: new Map() }).parse(method, url);
+  }
   return {
-    async parse(method, url, headers) {
+    parse(method, url, headers) {
       try {
         return router.parse(method, url);
       } catch (error) {
-        const name = routeName(url);
-        if (!(error instanceof GatewayError) || error.code !== 'not_found' || name === undefined || known.has(name)) throw error;
-        const secret = presentedKey(headers);
-        if (secret === undefined) throw error;
-        const policy = await authenticateKey(secret, policies, clock());
-        const account = policy.accounts?.find((candidate) => candidate.name === name && candidate.project === policy.key.project);
-        if (!account) throw error;
-        return createRouter({ accounts: new Map([[account.name, account]]), routes: new Map() }).parse(method, url);
+        return projectRoute(error, method, url, headers);
       }
     },
   };

@@ -7,12 +7,22 @@
  *   npx tsx scripts/bench/tracing-ab.ts [rounds=5] [requests=10000]
  *   AB_ROOT=/path/to/other/checkout npx tsx scripts/bench/tracing-ab.ts   # the same, on other code
  *   AB_ARMS=on node --import tsx --cpu-prof scripts/bench/tracing-ab.ts   # one arm, to profile
+ *   AB_BUNDLE=1 npx tsx scripts/bench/tracing-ab.ts   # the checkout's code bundled by esbuild, as shipped
+ *   AB_SHAPES=stream …                                 # one shape (document, stream), to profile
+ *
+ * By default the checkout's code runs through tsx, which compiles with esbuild's `keepNames`: every
+ * function expression then calls `__name` (an `Object.defineProperty`) each time it is created,
+ * which the shipped bundles (`scripts/build.mjs`, the CDK's) do not do. Closures made per request
+ * cost several times more under tsx than in production; `AB_BUNDLE=1` measures what ships (the
+ * store used to issue the bench's key still runs through tsx: it is not timed).
  *
  * Arms: `off` (no tracer given: the no-op), and, where the checkout has tracing, `on` (every span
  * built, batched and encoded to OTLP protobuf, the send replaced by a no-op so no socket is timed).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
 
 const root = resolve(process.env['AB_ROOT'] ?? resolve(__dirname, '../..'));
 const rounds = Number(process.argv[2] ?? 5);
@@ -29,16 +39,50 @@ interface Gateway {
   handle(request: { method: string; url: string; headers: Record<string, string>; body: Body }): Promise<Response>;
 }
 
+/** The timed modules as one esbuild bundle without `keepNames`; packages stay external, required from the checkout. */
+async function bundled(modules: readonly string[]): Promise<(module: string) => Promise<Record<string, unknown>>> {
+  const dir = mkdtempSync(join(tmpdir(), 'tracing-ab-'));
+  const entry = join(dir, 'entry.ts');
+  writeFileSync(entry, modules.map((module, index) => `export * as m${index} from ${JSON.stringify(`${root}/${module}`)};`).join('\n'));
+  const outfile = join(dir, 'bundle.cjs');
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    logLevel: 'warning',
+    plugins: [
+      {
+        name: 'packages-from-checkout',
+        setup(plugin) {
+          plugin.onResolve({ filter: /^[^./]/ }, (args) =>
+            args.path.startsWith('node:') ? { external: true } : { path: require.resolve(args.path, { paths: [args.resolveDir] }), external: true },
+          );
+        },
+      },
+    ],
+  });
+  const loaded = (await import(outfile)) as Record<string, Record<string, unknown>>;
+  const exports = (loaded['default'] ?? loaded) as Record<string, Record<string, unknown>>;
+  return async (module) => exports[`m${modules.indexOf(module)}`] as Record<string, unknown>;
+}
+
 async function main(): Promise<void> {
-  const { createGateway } = (await import(`${root}/lambda/core/gateway.ts`)) as { createGateway: (deps: Record<string, unknown>) => Gateway };
-  const { parseConfig } = await import(`${root}/lambda/config/config.ts`);
-  const { envCredentials } = await import(`${root}/lambda/config/credentials.ts`);
-  const { Pricer } = await import(`${root}/lambda/pricing/pricer.ts`);
-  const { openSqliteStore } = await import(`${root}/lambda/store/sqlite.ts`);
-  const { issueKey } = await import(`${root}/lambda/keys/issue-key.ts`);
-  const { silentLogger } = await import(`${root}/lambda/core/log.ts`);
   const tracingModule = `${root}/lambda/observability/otel/tracing.ts`;
   const hasTracing = existsSync(tracingModule);
+  const timed = ['lambda/core/gateway.ts', 'lambda/config/config.ts', 'lambda/config/credentials.ts', 'lambda/pricing/pricer.ts', 'lambda/core/log.ts'];
+  if (hasTracing) timed.push('lambda/observability/otel/tracing.ts', 'lambda/observability/otel/otlp-proto.ts');
+  const load = process.env['AB_BUNDLE'] === '1' ? await bundled(timed) : async (module: string) => (await import(`${root}/${module}`)) as Record<string, unknown>;
+  const use = async (module: string): Promise<any> => load(module);
+  const { createGateway } = (await use('lambda/core/gateway.ts')) as { createGateway: (deps: Record<string, unknown>) => Gateway };
+  const { parseConfig } = await use('lambda/config/config.ts');
+  const { envCredentials } = await use('lambda/config/credentials.ts');
+  const { Pricer } = await use('lambda/pricing/pricer.ts');
+  const { openSqliteStore } = await import(`${root}/lambda/store/sqlite.ts`);
+  const { issueKey } = await import(`${root}/lambda/keys/issue-key.ts`);
+  const { silentLogger } = await use('lambda/core/log.ts');
 
   const document = readFileSync(`${root}/test/fixtures/openai/chat.json`);
   const events = readFileSync(`${root}/test/fixtures/openai/chat-stream.sse`)
@@ -77,8 +121,8 @@ async function main(): Promise<void> {
   async function gatewayFor(arm: string): Promise<Gateway> {
     let tracer: unknown;
     if (arm === 'on') {
-      const { createTracing } = await import(tracingModule);
-      const { encodeProto } = await import(`${root}/lambda/observability/otel/otlp-proto.ts`);
+      const { createTracing } = await use('lambda/observability/otel/tracing.ts');
+      const { encodeProto } = await use('lambda/observability/otel/otlp-proto.ts');
       const settings = parseConfig({ tracing: { export: { endpoint: 'http://127.0.0.1:9' } } }, 'ab').tracing;
       const created = createTracing(settings, {
         env: {},
@@ -135,7 +179,8 @@ async function main(): Promise<void> {
   const arms = (process.env['AB_ARMS']?.split(',') ?? ['off', 'on']).filter((arm) => arm === 'off' || hasTracing);
   const gateways = Object.fromEntries(await Promise.all(arms.map(async (arm) => [arm, await gatewayFor(arm)] as const)));
   const results: Record<string, { cpuUs: number[]; wallUs: number[] }> = {};
-  for (const shape of ['document', 'stream'] as const) {
+  const shapes = (process.env['AB_SHAPES']?.split(',') ?? ['document', 'stream']).filter((shape): shape is keyof typeof bodies => shape in bodies);
+  for (const shape of shapes) {
     // Warm-up: JIT, pools.
     for (const arm of arms) await run(gateways[arm]!, bodies[shape]);
     for (let round = 0; round < rounds; round++) {
@@ -147,7 +192,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  process.stdout.write(`root ${root}, ${rounds} rounds × ${requests} requests, ${CONCURRENCY} in flight\n`);
+  process.stdout.write(`root ${root}${process.env['AB_BUNDLE'] === '1' ? ' (bundled)' : ''}, ${rounds} rounds × ${requests} requests, ${CONCURRENCY} in flight\n`);
   process.stdout.write('| shape | tracing | CPU µs/request, lowest round (all rounds) | wall µs/request, lowest |\n| --- | --- | --- | --- |\n');
   for (const [name, { cpuUs, wallUs }] of Object.entries(results)) {
     const [shape, arm] = name.split(' ');

@@ -22,7 +22,7 @@ import { formatTraceparent, newSpanId, newTraceId, parseTraceparent, parseTraces
  * @example
  * const trace = tracer.startRequest(request);
  * trace.routed({ route: 'openai', format: 'openai', operation: 'chat' });
- * const attempt = trace.attempt({ account: 'openai', kind: 'openai', model: 'gpt-4o', origin: 'https://api.openai.com' });
+ * const attempt = trace.attempt({ account: 'openai', kind: 'openai', model: 'gpt-4o', baseUrl: new URL('https://api.openai.com/v1') });
  * headers['traceparent'] = attempt.traceparent;   // the provider sees the attempt as its parent
  * attempt.responded(200);
  * // … when the body has ended and the spend is known:
@@ -89,8 +89,8 @@ export interface AttemptTarget {
   readonly kind: ProviderId;
   /** The model this attempt asks for. */
   readonly model: string | undefined;
-  /** The account's configured origin. */
-  readonly origin: string;
+  /** The account's configured base URL: its origin is read only when the attempt is recorded (a getter that costs as much as the rest of a no-op attempt). */
+  readonly baseUrl: URL;
 }
 
 /** What `record()` in meter-response settles: the same figures as the spend row. */
@@ -398,7 +398,7 @@ class RecordedAttempt implements AttemptTrace {
   finish(requestEndMs: number, result: EndResult): SpanData {
     const provider = GENAI_PROVIDER_NAMES[this.target.kind];
     const operation = this.operation === undefined ? undefined : genAiOperation(this.operation);
-    const { host, port } = serverOf(this.target.origin);
+    const { host, port } = serverOf(this.target.baseUrl.origin);
     const failed = this.failure !== undefined || (this.status !== undefined && this.status >= 500) || result.outcome === 'upstream-failed';
     const attributes: Attributes = {
       'gen_ai.provider.name': provider,
