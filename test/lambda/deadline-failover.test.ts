@@ -21,7 +21,7 @@ const REMAINING_MS = 300;
  * provider did nothing wrong and no other member can answer in the time left: the request ends
  * there (504, the gateway's time limit), no other member is tried, and no circuit counts it.
  */
-describe('the invocation deadline during a routing group attempt', () => {
+describe('the invocation deadline during an upstream call', () => {
   let first: FaultyUpstream;
   let second: FaultyUpstream;
   let server: Server;
@@ -96,5 +96,27 @@ describe('the invocation deadline during a routing group attempt', () => {
     expect(events.filter((event) => event === 'upstream_attempt_failed')).toHaveLength(1);
     expect(events).not.toContain('circuit_opened');
     expect(logger.lines.find((line) => line.event === 'request_settled')?.fields).toMatchObject({ status: 504, attempts: 1 });
+  });
+
+  it('answers a document still arriving at the deadline 504 with the gateway’s time limit, not 502', async () => {
+    // GIVEN an account that sends a JSON document's headers and a first piece of it, then nothing
+    first.fault = { kind: 'stall', contentType: 'application/json', chunks: [Buffer.from('{"id": "chatcmpl-1",')] };
+    try {
+      // WHEN a non-streaming request to it is still reading that document when the invocation's time is up
+      const { status, body } = await deadline.during(REMAINING_MS, async () => {
+        const response = await fetch(`${url}/proxy/first/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'gpt-4o', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }),
+        });
+        return { status: response.status, body: (await response.json()) as { error: { message: string; code: string } } };
+      });
+
+      // THEN the client is told it was the gateway's limit, in OpenAI's shape
+      expect(status).toBe(504);
+      expect(body.error).toMatchObject({ code: 'upstream_timeout', message: expect.stringMatching(/time limit/) });
+    } finally {
+      first.fault = { kind: 'hang' };
+    }
   });
 });
