@@ -369,8 +369,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
       trace.reserved(reservation, undefined);
       // The write may have committed before its answer was lost (a writer that died after its
       // commit). Nothing was forwarded: hand back whatever may be held, or the reconciler would
-      // later charge the estimate for a request never made. A no-op if nothing was held.
-      await deps.store.settle(reservation, 0).catch(() => false);
+      // later charge the estimate for a request never made; released, not settled, so no request
+      // is counted either. A no-op if nothing was held.
+      await deps.store.release(reservation).catch(() => false);
       throw error;
     }
     trace.reserved(reservation, reserved);

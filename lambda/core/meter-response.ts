@@ -172,6 +172,21 @@ function brokenStream(error: unknown): GatewayError {
     : new GatewayError('upstream_unreachable', 'The upstream provider broke off the stream; the response is incomplete.');
 }
 
+/**
+ * What the client is told when a document broke off before the gateway had all of it (nothing
+ * was sent yet): the gateway's own time limits, as {@link brokenStream} tells them, are a 504
+ * that names them; the provider breaking off (or going silent) a 502.
+ */
+function brokenDocument(error: unknown): UpstreamFailedError {
+  if (error instanceof GatewayTimeLimitError) {
+    return new UpstreamFailedError('upstream_timeout', "The gateway's time limit for this request ran out before the upstream provider finished its response.", true, error);
+  }
+  if (error instanceof UpstreamDeadlineError) {
+    return new UpstreamFailedError('upstream_timeout', 'The upstream response took longer than the gateway allows one response.', true, error);
+  }
+  return new UpstreamFailedError('upstream_unreachable', 'The upstream provider broke off its response.', true, error);
+}
+
 /** The stream's usage once its last byte went by, or why metering gave up on it. Never throws. */
 async function readStream(decoder: Decoder, parser: Framer, reader: StreamUsageReader): Promise<StreamReading> {
   const decoded = await decoder.end();
@@ -214,7 +229,7 @@ async function meterDocument(upstream: UpstreamResponse, context: MeterContext):
     // The provider answered, then broke off (or went silent past the idle timeout) inside its
     // document: it ran the model, so the request is charged as a response without usage.
     await record(context, upstream.status, chargeFor(context, upstream.status, {}), 'upstream-failed');
-    throw new UpstreamFailedError('upstream_unreachable', 'The upstream provider broke off its response.', true, error);
+    throw brokenDocument(error);
   }
   const inflater = inflaterFor(headerString(upstream.headers['content-encoding']));
   let decoded: Buffer | undefined = raw;

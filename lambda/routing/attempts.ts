@@ -1,5 +1,5 @@
 import type { GroupMember } from '../config/routing';
-import { GatewayError } from '../core/errors';
+import { GatewayError, GatewayTimeLimitError } from '../core/errors';
 import type { GatewayResponse } from '../core/http-types';
 import type { Logger } from '../core/log';
 import type { Candidate } from '../core/route';
@@ -60,7 +60,8 @@ export function isMemberError(error: unknown): error is GatewayError {
  * Tries a route's members in {@link attemptOrder}, passing by those whose circuit is open (unless
  * all are), until one answers. An attempt fails over, before anything reaches the client, when
  * its member cannot be reached or does not answer within the first-byte timeout, or answers 429,
- * a 5xx, or a status the member lists in `failoverOn`. The failed attempt's body is discarded and
+ * a 5xx, or a status the member lists in `failoverOn`; not when the gateway's own time for the
+ * request ran out (`GatewayTimeLimitError`), which ends it. The failed attempt's body is discarded and
  * what it held handed back; the request is settled by the attempt that answered. The last
  * member's failure goes to the client as it came (a response in the provider's own shape, or the
  * gateway's 502/504).
@@ -111,8 +112,11 @@ export async function runAttempts<Plan extends Planned>(route: string, candidate
     try {
       upstream = await steps.send(plan);
     } catch (error) {
-      breaker.failed(circuit, account);
       logger.error('upstream_attempt_failed', { route, ...account, attempt: attempts, error: error instanceof GatewayError ? error.code : 'internal_error' });
+      // The gateway's own time ran out, not the member: no circuit counts it, and no other member
+      // has time left to answer (each would fail at once, and count against its circuit).
+      if (outOfTime(error)) return steps.unanswered(plan, error, attempts);
+      breaker.failed(circuit, account);
       failure = { kind: 'no-response', plan, error };
       continue;
     }
@@ -142,6 +146,11 @@ function tryable(ordered: readonly Candidate[], breaker: CircuitBreaker): readon
   }
   if (available === undefined) return ordered;
   return available.length > 0 ? available : ordered;
+}
+
+/** Whether an attempt was stopped by the gateway's own time limit for the request (a Lambda invocation near its end). */
+function outOfTime(error: unknown): boolean {
+  return error instanceof GatewayTimeLimitError || (error instanceof Error && error.cause instanceof GatewayTimeLimitError);
 }
 
 /** Statuses that send a request on to the next member: 429, any 5xx, and those the member adds. */

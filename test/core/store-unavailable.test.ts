@@ -8,7 +8,8 @@ import { ANTHROPIC_UPSTREAM_KEY, startFakeAnthropic, type FakeAnthropic } from '
 import { startHarness, type Harness } from '../support/harness';
 import { recordingLogger } from '../support/recording-logger';
 
-type Operation = 'reserve' | 'settle' | 'getKey';
+/** `reserve-lost`: the reservation is written, then its answer is lost (a writer that died after its commit). */
+type Operation = 'reserve' | 'reserve-lost' | 'settle' | 'getKey';
 
 /** An in-memory SQLite store whose named operations throw, as a dead writer or a DynamoDB error would. */
 function failingStore(failing: Set<Operation>): Store {
@@ -18,8 +19,14 @@ function failingStore(failing: Set<Operation>): Store {
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== 'function') return value;
       const method = value as (...args: unknown[]) => unknown;
-      return (...args: unknown[]) =>
-        failing.has(property as Operation) ? Promise.reject(new Error(`SQLITE_IOERR: disk I/O error in ${String(property)}`)) : method.apply(target, args);
+      const failure = () => new Error(`SQLITE_IOERR: disk I/O error in ${String(property)}`);
+      return async (...args: unknown[]) => {
+        if (property === 'reserve' && failing.has('reserve-lost')) {
+          await method.apply(target, args);
+          throw failure();
+        }
+        return failing.has(property as Operation) ? Promise.reject(failure()) : method.apply(target, args);
+      };
     },
   });
 }
@@ -93,6 +100,22 @@ describe('a gateway whose store fails', () => {
     expect(apiError.headers.get('retry-after')).toBe('1');
     expect(apiError.error).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringContaining('spend store') } });
     expect(anthropic.requests).toHaveLength(0);
+  });
+
+  it('hands back a reservation written before its answer was lost, and counts no request for it', async () => {
+    // GIVEN a store that writes the reservation, then fails to say so
+    failing.add('reserve-lost');
+    const client = new OpenAI({ apiKey: key, baseURL: `${harness.gateway.url}/proxy/openai`, maxRetries: 0 });
+
+    // WHEN
+    const error = await client.chat.completions.create(CHAT).catch((e: unknown) => e);
+
+    // THEN the client is told 503 and nothing was forwarded
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect(harness.upstream.requests).toHaveLength(0);
+    // AND nothing is held, and no request is on the key's counters: none was made
+    const counters = await harness.store.getSpend({ kind: 'key' });
+    expect(counters.filter((counter) => counter.reservedNanos !== 0 || counter.requests !== 0 || counter.nanos !== 0)).toEqual([]);
   });
 
   it('answers 503 when the key cannot be looked up', async () => {

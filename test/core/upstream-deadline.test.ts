@@ -64,6 +64,24 @@ describe('an upstream that never finishes its response (local server)', () => {
     expect(logger.lines.find((line) => line.event === 'upstream_deadline')?.fields).toMatchObject({ total_timeout_ms: TOTAL_TIMEOUT_MS });
   });
 
+  it('answers 504, naming the gateway’s limit, when a document’s body is still arriving at the overall limit', async () => {
+    // GIVEN an upstream that sends a JSON document's headers, then drips its body, never finishing it
+    harness.upstream.behaviour.raw = (res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const timer = setInterval(() => res.write(' '), DRIP_EVERY_MS);
+      res.on('close', () => clearInterval(timer));
+    };
+
+    // WHEN a client asks for a (non-streaming) completion
+    const error = await client.chat.completions.create({ model: 'gpt-4o', max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+
+    // THEN it is told the gateway's limit ran out (504), not that the provider broke off (502)
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(504);
+    expect((error as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ code: 'upstream_timeout' });
+    expect(String((error as Error).message)).toMatch(/took longer than the gateway allows one response/);
+    await harness.waitForSpend((c) => c.some((x) => x.scope.kind === 'key' && x.period === 'lifetime' && x.requests === 1 && x.reservedNanos === 0));
+  });
+
   it('answers 504 when the upstream has not even answered by the overall limit', async () => {
     // GIVEN an upstream that takes the request and says nothing (the first-byte timeout is 600 s)
     harness.upstream.behaviour.raw = () => {};
