@@ -8,18 +8,25 @@ import { ANTHROPIC_UPSTREAM_KEY, startFakeAnthropic, type FakeAnthropic } from '
 import { startHarness, type Harness } from '../support/harness';
 import { recordingLogger } from '../support/recording-logger';
 
-type Operation = 'reserve' | 'settle' | 'getKey';
+type Operation = 'reserve' | 'settle' | 'release' | 'getKey';
 
-/** An in-memory SQLite store whose named operations throw, as a dead writer or a DynamoDB error would. */
-function failingStore(failing: Set<Operation>): Store {
+/**
+ * An in-memory SQLite store whose named operations throw, as a dead writer or a DynamoDB error
+ * would; those in `lost` throw after they took effect, as a write whose answer was lost.
+ */
+function failingStore(failing: Set<Operation>, lost: Set<Operation> = new Set()): Store {
   const store = openSqliteStore({ dataDir: ':memory:' });
   return new Proxy(store, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== 'function') return value;
       const method = value as (...args: unknown[]) => unknown;
-      return (...args: unknown[]) =>
-        failing.has(property as Operation) ? Promise.reject(new Error(`SQLITE_IOERR: disk I/O error in ${String(property)}`)) : method.apply(target, args);
+      const failure = () => new Error(`SQLITE_IOERR: disk I/O error in ${String(property)}`);
+      return (...args: unknown[]) => {
+        if (failing.has(property as Operation)) return Promise.reject(failure());
+        if (lost.has(property as Operation)) return Promise.resolve(method.apply(target, args)).then(() => Promise.reject(failure()));
+        return method.apply(target, args);
+      };
     },
   });
 }
@@ -29,22 +36,27 @@ const MESSAGE = { model: 'claude-sonnet-4-20250514', max_tokens: 64, messages: [
 
 describe('a gateway whose store fails', () => {
   let failing: Set<Operation>;
+  let lost: Set<Operation>;
   let logger: ReturnType<typeof recordingLogger>;
   let anthropic: FakeAnthropic;
   let harness: Harness;
   let key: string;
+  let keyId: string;
 
   beforeEach(async () => {
     failing = new Set();
+    lost = new Set();
     logger = recordingLogger();
     anthropic = await startFakeAnthropic();
     harness = await startHarness({
-      store: failingStore(failing),
+      store: failingStore(failing, lost),
       logger,
       config: (openai) => ({ providers: { openai: { baseUrl: openai }, anthropic: { baseUrl: anthropic.baseUrl } }, limits: { keyCacheTtlMs: 0 } }),
       env: { ANTHROPIC_API_KEY: ANTHROPIC_UPSTREAM_KEY },
     });
-    key = (await harness.issue()).key;
+    const issued = await harness.issue();
+    key = issued.key;
+    keyId = issued.record.id;
   });
   afterEach(async () => {
     await harness.close();
@@ -93,6 +105,37 @@ describe('a gateway whose store fails', () => {
     expect(apiError.headers.get('retry-after')).toBe('1');
     expect(apiError.error).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringContaining('spend store') } });
     expect(anthropic.requests).toHaveLength(0);
+  });
+
+  it('logs and counts a store that is down once per request, though the reservation it could not take is handed back too', async () => {
+    // GIVEN a store that cannot write at all
+    for (const operation of ['reserve', 'settle', 'release'] as const) failing.add(operation);
+    const client = new OpenAI({ apiKey: key, baseURL: `${harness.gateway.url}/proxy/openai`, maxRetries: 0 });
+
+    // WHEN
+    const error = await client.chat.completions.create(CHAT).catch((e: unknown) => e);
+
+    // THEN one failure is reported: the reserve's
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect(storeFailures()).toEqual(['reserve']);
+  });
+
+  it('hands back a reservation whose write took effect before its answer was lost', async () => {
+    // GIVEN a store whose reserve commits, then fails
+    lost.add('reserve');
+    const client = new OpenAI({ apiKey: key, baseURL: `${harness.gateway.url}/proxy/openai`, maxRetries: 0 });
+
+    // WHEN
+    const error = await client.chat.completions.create(CHAT).catch((e: unknown) => e);
+
+    // THEN the request was refused and nothing forwarded, and nothing stays held for the reconciler to charge
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect(harness.upstream.requests).toHaveLength(0);
+    expect(storeFailures()).toEqual(['reserve']);
+    lost.clear();
+    expect(await harness.store.expiredReservations(new Date(Date.now() + 2 * 3600_000))).toEqual([]);
+    const lifetime = (await harness.store.getSpend({ kind: 'key', id: keyId })).find((c) => c.period === 'lifetime');
+    expect(lifetime).toMatchObject({ reservedNanos: 0, nanos: 0 });
   });
 
   it('answers 503 when the key cannot be looked up', async () => {
