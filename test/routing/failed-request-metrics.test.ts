@@ -2,7 +2,7 @@ import { localSecretKey, sealCredential } from '../../lambda/config/sealed-crede
 import { sealingContext } from '../../lambda/config/credentials';
 import { emfLogger } from '../../lambda/observability/emf';
 import type { ProjectAccountRecord } from '../../lambda/store/port';
-import { refusedOrigin } from '../support/faulty-upstream';
+import { refusedOrigin, startFaultyUpstream, type FaultyUpstream } from '../support/faulty-upstream';
 import { UPSTREAM_KEY } from '../support/fake-openai';
 import { startHarness, type Harness } from '../support/harness';
 
@@ -19,16 +19,20 @@ type Line = Readonly<Record<string, unknown>>;
 describe('metrics of a request every member failed', () => {
   let harness: Harness;
   let lines: Line[];
+  let broken: FaultyUpstream;
 
   beforeAll(async () => {
     lines = [];
     const down = [await refusedOrigin(), await refusedOrigin()];
+    // Answers 200, then breaks off inside its JSON document.
+    broken = await startFaultyUpstream({ kind: 'cut', contentType: 'application/json', chunks: [Buffer.from('{"id":"chatcmpl-1","object":')] });
     harness = await startHarness({
       config: (openaiBaseUrl) => ({
         providers: {
           openai: { baseUrl: openaiBaseUrl },
           'openai-east': { kind: 'openai', baseUrl: `${down[0]}/v1`, credential: { env: 'OPENAI_API_KEY' } },
           'openai-west': { kind: 'openai', baseUrl: `${down[1]}/v1`, credential: { env: 'OPENAI_API_KEY' } },
+          'openai-broken': { kind: 'openai', baseUrl: `${broken.origin}/v1`, credential: { env: 'OPENAI_API_KEY' } },
         },
         routes: { pool: { members: [{ provider: 'openai-east', priority: 2 }, { provider: 'openai-west', priority: 1 }] } },
       }),
@@ -51,6 +55,7 @@ describe('metrics of a request every member failed', () => {
 
   afterAll(async () => {
     await harness.close();
+    await broken.close();
   });
 
   beforeEach(() => {
@@ -82,6 +87,21 @@ describe('metrics of a request every member failed', () => {
     expect(event('request_settled')).toHaveLength(1);
     expect(event('request_rejected')).toHaveLength(1);
     expect({ requests: sum('Requests'), serverErrors: sum('ServerErrors'), clientErrors: sum('ClientErrors') }).toEqual({ requests: 1, serverErrors: 1, clientErrors: 0 });
+  });
+
+  it('counts a request whose answer broke off inside its document once, as a server error', async () => {
+    // GIVEN an account that answers 200, then cuts its JSON short
+    const { key } = await harness.issue();
+
+    // WHEN
+    const status = await post('openai-broken', key);
+
+    // THEN the meter settled it (charged as a response without usage) before the gateway answered 502
+    expect(status).toBe(502);
+    expect(broken.requests).toHaveLength(1);
+    expect(event('request_settled')).toHaveLength(1);
+    expect(event('request_rejected')[0]).toMatchObject({ provider: 'openai-broken', status: 502, settled: true });
+    expect({ requests: sum('Requests'), serverErrors: sum('ServerErrors') }).toEqual({ requests: 1, serverErrors: 1 });
   });
 
   it('names the project’s own account it tried in the rejection, not the route’s managed account', async () => {
