@@ -25,21 +25,21 @@ function noteOf(error: unknown): FailedRequest | undefined {
   return note;
 }
 
-/** Records that the request `error` ends ended on an attempt at `account`; returns `error`, to be thrown. */
+/** Notes that `error` ended its request on an attempt at `account` (the first note stands); returns `error`, to be thrown. */
 export function failedOn(error: unknown, account: ProviderSettings): unknown {
   const note = noteOf(error);
   if (note && note.account === undefined) note.account = account;
   return error;
 }
 
-/** Records that the request `error` ends was already settled, so counted; returns `error`, to be thrown. */
+/** Notes that `error`'s request was settled, so counted, before it failed; returns `error`, to be thrown. */
 export function settledBefore(error: unknown): unknown {
   const note = noteOf(error);
   if (note) note.settled = true;
   return error;
 }
 
-/** What is known of the request `error` ended. */
+/** What was noted of the request `error` ended; undefined when nothing was (it ended before any attempt). */
 export function failedRequest(error: unknown): FailedRequest | undefined {
   return (typeof error === 'object' || typeof error === 'function') && error !== null ? notes.get(error) : undefined;
 }
