@@ -92,6 +92,8 @@ export class TollgateMonitoring extends Construct {
   readonly topic: Topic;
   readonly serverErrorAlarm: Alarm;
   readonly spendWriteAlarm: Alarm;
+  /** Any operation of the spend store failed (`store_unavailable`): a request refused 503, or a spend write left to the reconciler. */
+  readonly storeFailureAlarm: Alarm;
   readonly usageClampedAlarm: Alarm;
   readonly stalePricesAlarm: Alarm;
   readonly proxyErrorAlarm: Alarm;
@@ -190,6 +192,12 @@ export class TollgateMonitoring extends Construct {
       'SpendWriteFailures',
       'The gateway served requests whose spend it could not record in DynamoDB (event spend_write_failed in the proxy logs): spend totals and caps are under-counting.',
       total('spendWriteFailures', 'Sum', fiveMinutes),
+      { atLeast: 1 },
+    );
+    this.storeFailureAlarm = alarm(
+      'StoreFailures',
+      'The gateway could not reach its spend store (event store_unavailable in the proxy logs, with the operation and the error): requests are answered 503 and nothing is forwarded, or a served request\'s spend is left to the reconciler. Check the keys and spend tables (throttles, errors) and the function\'s DynamoDB permissions.',
+      new Metric({ namespace, metricName: metricRef('store', 'storeFailures').metricName, statistic: 'Sum', period: fiveMinutes }),
       { atLeast: 1 },
     );
     this.usageClampedAlarm = alarm(
@@ -315,6 +323,7 @@ export class TollgateMonitoring extends Construct {
     this.alarms = [
       this.serverErrorAlarm,
       this.spendWriteAlarm,
+      this.storeFailureAlarm,
       this.usageClampedAlarm,
       this.stalePricesAlarm,
       this.proxyErrorAlarm,

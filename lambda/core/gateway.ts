@@ -21,6 +21,7 @@ import { isMemberError, runAttempts, type AttemptSteps, type Planned, type Routi
 import { CircuitBreaker } from '../routing/circuit-breaker';
 import type { Reservation, Store } from '../store/port';
 import { GatewayError } from './errors';
+import { failedRequest, settledBefore } from './failed-request';
 import { bytes, headerValue, type GatewayRequest, type GatewayResponse } from './http-types';
 import { jsonLogger, type Logger } from './log';
 import { meterResponse, recordUnanswered, settleReservation, type MeterContext } from './meter-response';
@@ -276,7 +277,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         async unanswered(plan, error, attempts) {
           const reached = error instanceof UpstreamFailedError && error.reachedProvider;
           await recordUnanswered(meterContext(plan, attempts), error instanceof GatewayError ? error.status : 500, reached);
-          throw error;
+          throw settledBefore(error);
         },
       },
       routing,
@@ -517,11 +518,21 @@ function serialized(body: Record<string, unknown>): Buffer {
   }
 }
 
+/** The caller's answer to a failed request, in its API's error shape, and the one `request_rejected` line that reports it. */
 function errorResponse(error: unknown, route: ParsedRoute | undefined, logger: Logger, named: WireFormat | undefined): GatewayResponse {
   const gatewayError = error instanceof GatewayError ? error : new GatewayError('internal_error', 'Internal gateway error.');
   if (!(error instanceof GatewayError)) logger.error('unexpected_error', { message: error instanceof Error ? error.message : String(error) });
-  const account = route?.candidates[0]?.account;
-  const fields = { route: route?.route, ...(account && accountLogFields(account)), status: gatewayError.status, code: gatewayError.code };
+  // The account tried last, as the key's project saw the route (its own accounts swapped in), if any was.
+  const failed = failedRequest(error);
+  const account = failed?.account;
+  const fields = {
+    route: route?.route,
+    ...(account && accountLogFields(account)),
+    status: gatewayError.status,
+    code: gatewayError.code,
+    // Its `request_settled` line counted it (and its error) already: metrics skip this one.
+    ...(failed?.settled && { settled: true }),
+  };
   if (gatewayError.status >= 500) logger.error('request_rejected', fields);
   else logger.info('request_rejected', fields);
   // A path refused before its route was parsed still speaks the API its route name chose; with

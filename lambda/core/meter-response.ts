@@ -14,6 +14,7 @@ import type { Pricer } from '../pricing/pricer';
 import type { UsageReading } from '../providers/types';
 import type { Reservation, Store } from '../store/port';
 import { GatewayError, GatewayTimeLimitError } from './errors';
+import { settledBefore } from './failed-request';
 import type { GatewayResponse } from './http-types';
 import type { LogFields, Logger } from './log';
 import type { ParsedRoute } from './route';
@@ -229,7 +230,7 @@ async function meterDocument(upstream: UpstreamResponse, context: MeterContext):
     // The provider answered, then broke off (or went silent past the idle timeout) inside its
     // document: it ran the model, so the request is charged as a response without usage.
     await record(context, upstream.status, chargeFor(context, upstream.status, {}), 'upstream-failed');
-    throw brokenDocument(error);
+    throw settledBefore(brokenDocument(error));
   }
   const inflater = inflaterFor(headerString(upstream.headers['content-encoding']));
   let decoded: Buffer | undefined = raw;

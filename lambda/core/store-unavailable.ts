@@ -1,4 +1,4 @@
-import type { Store } from '../store/port';
+import type { Reservation, ReserveOutcome, Store } from '../store/port';
 import { GatewayError } from './errors';
 import type { Logger } from './log';
 
@@ -22,7 +22,7 @@ export class StoreUnavailableError extends GatewayError {
 /**
  * The store as the gateway should see it: an operation that throws (a dead SQLite writer, a
  * DynamoDB error, a store file moved away) is logged once as `store_unavailable` (its class and
- * message; the store's errors carry no credential) and rethrown as a {@link StoreUnavailableError},
+ * message; the store's errors carry no credential: once per request, see `unreserved` below) and rethrown as a {@link StoreUnavailableError},
  * which each format renders as its API's 503. Without it the failure was an anonymous 500 that
  * the SDKs cannot tell from a gateway bug. Where it happens decides what follows: a failed reserve
  * or key lookup forwards nothing; a failed settlement is retried by the meter, then logged as
@@ -33,32 +33,51 @@ export class StoreUnavailableError extends GatewayError {
  */
 export function storeFailuresAsUnavailable(store: Store, logger: Logger): Store {
   const guarded = new Map<PropertyKey, unknown>();
-  const fail = (operation: string) => (error: unknown): never => {
+  // A reserve that threw may still have been recorded (SQLite's writer died after its commit;
+  // DynamoDB's parallel claims, or their undo, partly applied), so the gateway hands the
+  // reservation back. When the store is down that fails too: the same outage, of the same
+  // request, logged and counted once, by the reserve.
+  const unreserved = new WeakSet<Reservation>();
+  const fail = (operation: string, logged: boolean) => (error: unknown): never => {
     if (error instanceof GatewayError) throw error;
-    logger.error('store_unavailable', {
-      operation,
-      error: error instanceof Error ? error.name : typeof error,
-      message: error instanceof Error ? error.message : String(error),
-    });
+    if (logged) {
+      logger.error('store_unavailable', {
+        operation,
+        error: error instanceof Error ? error.name : typeof error,
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }
     throw new StoreUnavailableError(operation, error);
+  };
+  const failReserve = fail('reserve', true);
+  const reserve = async (reservation: Reservation): Promise<ReserveOutcome> => {
+    try {
+      return await store.reserve(reservation);
+    } catch (error) {
+      unreserved.add(reservation);
+      return failReserve(error);
+    }
   };
   return new Proxy(store, {
     get(target, property) {
+      if (property === 'reserve') return reserve;
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== 'function' || property === 'close') return value;
       let wrapped = guarded.get(property);
       if (wrapped === undefined) {
         const method = value as (...args: unknown[]) => unknown;
-        const onError = fail(String(property));
+        const onError = fail(String(property), true);
+        const quietly = fail(String(property), false);
         // One wrapper per method, made once: the hot path pays a `.then`, not an allocation of closures.
         wrapped = (...args: unknown[]): unknown => {
+          const handler = unreserved.has(args[0] as Reservation) ? quietly : onError;
           let result: unknown;
           try {
             result = method.apply(target, args);
           } catch (error) {
-            return Promise.reject(error).catch(onError);
+            return Promise.reject(error).catch(handler);
           }
-          return result instanceof Promise ? result.catch(onError) : result;
+          return result instanceof Promise ? result.catch(handler) : result;
         };
         guarded.set(property, wrapped);
       }

@@ -51,8 +51,10 @@ const ROUTING_SETS: readonly MetricSetName[] = ['routing'];
  * - `request_settled`: Requests, errors by status class, CostUSD, tokens, LatencyMs, UnpricedRequests,
  *   SpendOverReservation, UsageClamped
  * - `spend_write_failed`: the same (the request was still served) plus SpendWriteFailures
- * - `request_rejected`: Requests and errors, by provider when the route named one
- * - `store_unavailable`: StoreFailures (one per failed store operation)
+ * - `request_rejected`: Requests and errors, by the provider account tried last if any was; nothing
+ *   when it says `settled` (its `request_settled` line counted the request: one request, one count)
+ * - `store_unavailable`: StoreFailures (one per failed store operation; the hand-back of a reservation
+ *   whose reserve failed is the same failure, and not logged again)
  * - `upstream_attempt_failed`: FailedAttempts, by provider (the account that failed)
  * - `circuit_opened`: CircuitsOpened, by provider
  *
@@ -160,6 +162,8 @@ function requestMetrics(event: string, fields: LogFields): EventMetrics | undefi
       };
     }
     case 'request_rejected':
+      // A request settled before it failed was counted, error and all, by its `request_settled` line.
+      if (fields['settled'] === true) return undefined;
       return { sets: REQUEST_SETS, values: { requests: 1, ...errors }, dimensions: { ...optional('provider', providerDimension(fields)) } };
     case 'store_unavailable':
       return { sets: STORE_SETS, values: { storeFailures: 1 }, dimensions: {} };

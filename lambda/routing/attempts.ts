@@ -1,5 +1,6 @@
 import type { GroupMember } from '../config/routing';
 import { GatewayError, GatewayTimeLimitError } from '../core/errors';
+import { failedOn } from '../core/failed-request';
 import type { GatewayResponse } from '../core/http-types';
 import type { Logger } from '../core/log';
 import type { Candidate } from '../core/route';
@@ -32,7 +33,11 @@ export interface AttemptSteps<Plan extends Planned> {
   send(plan: Plan): Promise<UpstreamResponse>;
   /** The client's response: the answer, or the last member's failure as it came. */
   respond(plan: Plan, upstream: UpstreamResponse, attempts: number): Promise<GatewayResponse>;
-  /** The last attempt got no response: settles it and throws `error`. */
+  /**
+   * The last attempt got no response: settles it and throws `error`. An error thrown by `hold`,
+   * `respond` or `unanswered` carries the attempt's account to the request's error line (see
+   * `failedOn`); one thrown after the attempt was settled should say so (`settledBefore`).
+   */
   unanswered(plan: Plan, error: unknown, attempts: number): Promise<never>;
 }
 
@@ -104,7 +109,11 @@ export async function runAttempts<Plan extends Planned>(route: string, candidate
       failure = undefined;
     }
     attempts++;
-    await steps.hold(plan);
+    try {
+      await steps.hold(plan);
+    } catch (error) {
+      throw failedOn(error, candidate.account);
+    }
     const account = accountLogFields(candidate.account);
     const circuit = circuitOf(candidate);
     breaker.starting(circuit);
@@ -122,12 +131,25 @@ export async function runAttempts<Plan extends Planned>(route: string, candidate
     }
     if (accountFailed(upstream.status)) breaker.failed(circuit, account);
     else breaker.succeeded(circuit, account);
-    if (!failsOver(upstream.status, candidate.member)) return steps.respond(plan, upstream, attempts);
+    if (!failsOver(upstream.status, candidate.member)) {
+      try {
+        return await steps.respond(plan, upstream, attempts);
+      } catch (error) {
+        throw failedOn(error, candidate.account);
+      }
+    }
     logger.error('upstream_attempt_failed', { route, ...account, attempt: attempts, status: upstream.status });
     failure = { kind: 'response', plan, upstream };
   }
-  if (failure?.kind === 'response') return steps.respond(failure.plan, failure.upstream, attempts);
-  if (failure) return steps.unanswered(failure.plan, failure.error, attempts);
+  if (failure) {
+    // The last member's failure is the request's: an error in answering it names that member's account.
+    const last = failure;
+    try {
+      return await (last.kind === 'response' ? steps.respond(last.plan, last.upstream, attempts) : steps.unanswered(last.plan, last.error, attempts));
+    } catch (error) {
+      throw failedOn(error, last.plan.candidate.account);
+    }
+  }
   throw passedBy ?? new GatewayError('unsupported_endpoint', `Route "${route}" has no provider for this request.`);
 }
 

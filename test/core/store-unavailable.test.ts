@@ -8,11 +8,13 @@ import { ANTHROPIC_UPSTREAM_KEY, startFakeAnthropic, type FakeAnthropic } from '
 import { startHarness, type Harness } from '../support/harness';
 import { recordingLogger } from '../support/recording-logger';
 
-/** `reserve-lost`: the reservation is written, then its answer is lost (a writer that died after its commit). */
-type Operation = 'reserve' | 'reserve-lost' | 'settle' | 'getKey';
+type Operation = 'reserve' | 'settle' | 'release' | 'getKey';
 
-/** An in-memory SQLite store whose named operations throw, as a dead writer or a DynamoDB error would. */
-function failingStore(failing: Set<Operation>): Store {
+/**
+ * An in-memory SQLite store whose named operations throw, as a dead writer or a DynamoDB error
+ * would; those in `lost` throw after they took effect, as a write whose answer was lost.
+ */
+function failingStore(failing: Set<Operation>, lost: Set<Operation> = new Set()): Store {
   const store = openSqliteStore({ dataDir: ':memory:' });
   return new Proxy(store, {
     get(target, property) {
@@ -20,12 +22,10 @@ function failingStore(failing: Set<Operation>): Store {
       if (typeof value !== 'function') return value;
       const method = value as (...args: unknown[]) => unknown;
       const failure = () => new Error(`SQLITE_IOERR: disk I/O error in ${String(property)}`);
-      return async (...args: unknown[]) => {
-        if (property === 'reserve' && failing.has('reserve-lost')) {
-          await method.apply(target, args);
-          throw failure();
-        }
-        return failing.has(property as Operation) ? Promise.reject(failure()) : method.apply(target, args);
+      return (...args: unknown[]) => {
+        if (failing.has(property as Operation)) return Promise.reject(failure());
+        if (lost.has(property as Operation)) return Promise.resolve(method.apply(target, args)).then(() => Promise.reject(failure()));
+        return method.apply(target, args);
       };
     },
   });
@@ -36,22 +36,27 @@ const MESSAGE = { model: 'claude-sonnet-4-20250514', max_tokens: 64, messages: [
 
 describe('a gateway whose store fails', () => {
   let failing: Set<Operation>;
+  let lost: Set<Operation>;
   let logger: ReturnType<typeof recordingLogger>;
   let anthropic: FakeAnthropic;
   let harness: Harness;
   let key: string;
+  let keyId: string;
 
   beforeEach(async () => {
     failing = new Set();
+    lost = new Set();
     logger = recordingLogger();
     anthropic = await startFakeAnthropic();
     harness = await startHarness({
-      store: failingStore(failing),
+      store: failingStore(failing, lost),
       logger,
       config: (openai) => ({ providers: { openai: { baseUrl: openai }, anthropic: { baseUrl: anthropic.baseUrl } }, limits: { keyCacheTtlMs: 0 } }),
       env: { ANTHROPIC_API_KEY: ANTHROPIC_UPSTREAM_KEY },
     });
-    key = (await harness.issue()).key;
+    const issued = await harness.issue();
+    key = issued.key;
+    keyId = issued.record.id;
   });
   afterEach(async () => {
     await harness.close();
@@ -102,18 +107,36 @@ describe('a gateway whose store fails', () => {
     expect(anthropic.requests).toHaveLength(0);
   });
 
-  it('hands back a reservation written before its answer was lost, and counts no request for it', async () => {
-    // GIVEN a store that writes the reservation, then fails to say so
-    failing.add('reserve-lost');
+  it('logs and counts a store that is down once per request, though the reservation it could not take is handed back too', async () => {
+    // GIVEN a store that cannot write at all
+    for (const operation of ['reserve', 'settle', 'release'] as const) failing.add(operation);
     const client = new OpenAI({ apiKey: key, baseURL: `${harness.gateway.url}/proxy/openai`, maxRetries: 0 });
 
     // WHEN
     const error = await client.chat.completions.create(CHAT).catch((e: unknown) => e);
 
-    // THEN the client is told 503 and nothing was forwarded
+    // THEN one failure is reported: the reserve's
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect(storeFailures()).toEqual(['reserve']);
+  });
+
+  it('hands back a reservation whose write took effect before its answer was lost', async () => {
+    // GIVEN a store whose reserve commits, then fails
+    lost.add('reserve');
+    const client = new OpenAI({ apiKey: key, baseURL: `${harness.gateway.url}/proxy/openai`, maxRetries: 0 });
+
+    // WHEN
+    const error = await client.chat.completions.create(CHAT).catch((e: unknown) => e);
+
+    // THEN the request was refused and nothing forwarded, and nothing stays held for the reconciler to charge
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
     expect(harness.upstream.requests).toHaveLength(0);
-    // AND nothing is held, and no request is on the key's counters: none was made
+    expect(storeFailures()).toEqual(['reserve']);
+    lost.clear();
+    expect(await harness.store.expiredReservations(new Date(Date.now() + 2 * 3600_000))).toEqual([]);
+    const lifetime = (await harness.store.getSpend({ kind: 'key', id: keyId })).find((c) => c.period === 'lifetime');
+    expect(lifetime).toMatchObject({ reservedNanos: 0, nanos: 0 });
+    // AND no request is on the key's counters: none was made
     const counters = await harness.store.getSpend({ kind: 'key' });
     expect(counters.filter((counter) => counter.reservedNanos !== 0 || counter.requests !== 0 || counter.nanos !== 0)).toEqual([]);
   });

@@ -457,7 +457,7 @@ describe('TollgateStack: dashboard and alarms', () => {
     expect(Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ [LAMBDA_ENV.metricsNamespace]: 'Tollgate/staging' }) } } }))).toHaveLength(3);
   });
 
-  test('the gateway\'s own alarms — 5xx rate, spend-write failures, impossible usage, stale prices — on the published metrics', () => {
+  test('the gateway\'s own alarms — 5xx rate, spend-write failures, store failures, impossible usage, stale prices — on the published metrics', () => {
     // GIVEN
     const { template } = synth();
 
@@ -472,6 +472,17 @@ describe('TollgateStack: dashboard and alarms', () => {
       ]),
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'SpendWriteFailures', Namespace: 'Tollgate', Statistic: 'Sum', Threshold: 1, TreatMissingData: 'notBreaching' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'StoreFailures',
+      Namespace: 'Tollgate',
+      Dimensions: Match.absent(),
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'UsageClamped', Namespace: 'Tollgate', Statistic: 'Sum', Threshold: 1, TreatMissingData: 'notBreaching' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'PriceDataAgeHours', Namespace: 'Tollgate', Statistic: 'Maximum', Threshold: 48, Period: 10800, TreatMissingData: 'breaching' });
   });
@@ -521,7 +532,7 @@ describe('TollgateStack: dashboard and alarms', () => {
 
       // THEN
       const alarms = template.findResources('AWS::CloudWatch::Alarm');
-      expect(Object.keys(alarms)).toHaveLength(14);
+      expect(Object.keys(alarms)).toHaveLength(15);
       for (const alarm of Object.values(alarms)) {
         const properties = alarm['Properties'] as Json;
         expect(properties['AlarmActions']).toEqual([{ Ref: expect.stringMatching(/^MonitoringAlarmTopic/) }]);
@@ -529,15 +540,15 @@ describe('TollgateStack: dashboard and alarms', () => {
       }
       template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
       const { body } = dashboardMetrics(template);
-      expect(stack.monitoring.alarms).toHaveLength(14);
+      expect(stack.monitoring.alarms).toHaveLength(15);
       const widgetAlarms = ((JSON.parse(body) as { widgets: Array<{ properties: { alarms?: unknown[] } }> }).widgets.find((w) => w.properties.alarms)?.properties.alarms ?? []);
-      expect(widgetAlarms).toHaveLength(14);
+      expect(widgetAlarms).toHaveLength(15);
     });
 
     test('without reserved concurrency there is no concurrency alarm', () => {
       const { template } = synth({ proxyReservedConcurrency: 'unreserved' });
       expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ConcurrentExecutions' } }))).toEqual([]);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 14);
     });
   });
 

@@ -104,6 +104,21 @@ describe('emfLogger', () => {
     expect(lines[1]).not.toHaveProperty('Provider');
   });
 
+  it('publishes nothing for a rejection whose request was settled, so counted, first', () => {
+    // GIVEN
+    const { lines, logger } = capture();
+
+    // WHEN the meter settled the request (every member unreachable), then the gateway answered 502
+    logger.error('request_settled', { route: 'pool', provider: 'openai', status: 502, outcome: 'not-forwarded', nanos: 0 });
+    logger.error('request_rejected', { route: 'pool', provider: 'openai', status: 502, code: 'upstream_unreachable', settled: true });
+
+    // THEN one request, one server error; the rejection is still logged
+    expect(lines[0]).toMatchObject({ Requests: 1, ServerErrors: 1 });
+    expect(lines[1]).toMatchObject({ event: 'request_rejected', settled: true });
+    expect(lines[1]).not.toHaveProperty('_aws');
+    expect(lines[1]).not.toHaveProperty('Requests');
+  });
+
   it('counts each failed store operation as a region total, and not as a request', () => {
     // GIVEN
     const { lines, logger } = capture();

@@ -75,11 +75,16 @@ describe('metrics of requests served by projects’ own accounts (BYOK)', () => 
     expect([served.status, served.headers.get('x-tollgate-provider'), rejected.status, failed.status]).toEqual([200, 'openai-acme-team-7', 400, 502]);
     const settled = await until('request_settled');
     expect(settled).toMatchObject({ Provider: 'byok:openai', Project: 'acme', provider: 'openai-acme-team-7', byok_project: 'acme', byok_kind: 'openai' });
-    expect(withMetrics('request_rejected')[0]).toMatchObject({ Provider: 'byok:openai', provider: 'openai-acme-team-7', status: 400 });
+    // The bad JSON was refused before any account was tried: counted, under no provider.
+    expect(withMetrics('request_rejected')[0]).toMatchObject({ Requests: 1, ClientErrors: 1, status: 400 });
+    expect(withMetrics('request_rejected')[0]).not.toHaveProperty('Provider');
+    // The failed request's rejection names the account tried; its settlement counted it, under byok:<kind>.
+    expect(lines.find((line) => line['event'] === 'request_rejected' && line['status'] === 502)).toMatchObject({ provider: 'claude-acme-team-7', byok_kind: 'anthropic', settled: true });
+    expect(withMetrics('request_settled').find((line) => line['status'] === 502)).toMatchObject({ Provider: 'byok:anthropic', Requests: 1, ServerErrors: 1 });
     expect(withMetrics('upstream_attempt_failed')[0]).toMatchObject({ Provider: 'byok:anthropic', provider: 'claude-acme-team-7', byok_project: 'acme' });
     expect(withMetrics('circuit_opened')[0]).toMatchObject({ Provider: 'byok:anthropic', provider: 'claude-acme-team-7', byok_project: 'acme' });
     for (const line of lines.filter((each) => each._aws !== undefined)) {
-      expect(line['Provider']).not.toMatch(/acme-team-7/);
+      expect(String(line['Provider'] ?? '')).not.toMatch(/acme-team-7/);
       for (const directive of line._aws!.CloudWatchMetrics) for (const metric of directive.Metrics) expect(publishedMetrics()).toContain(`${metric.Name}|${directive.Dimensions[0]!.join(',')}`);
     }
   });
