@@ -1,4 +1,4 @@
-import { Double, toNanos, type Attributes, type AttributeValue, type SpanData, type SpanSource } from './span';
+import { Double, type Attributes, type AttributeValue, type SpanData, type SpanSource } from './span';
 
 /**
  * An `ExportTraceServiceRequest` in OTLP/protobuf (`application/x-protobuf`), written directly:
@@ -36,9 +36,9 @@ function writeSpan(w: ProtoWriter, span: SpanData): void {
   w.tag(6, WIRE_VARINT);
   w.varint(span.kind);
   w.tag(7, WIRE_FIXED64);
-  w.fixed64(toNanos(span.startMs));
+  w.nanos(span.startMs);
   w.tag(8, WIRE_FIXED64);
-  w.fixed64(toNanos(span.endMs));
+  w.nanos(span.endMs);
   keyValues(w, 9, span.attributes);
   w.begin(15); // Span.status
   if (span.statusMessage !== undefined) w.string(2, span.statusMessage);
@@ -54,7 +54,7 @@ function keyValues(w: ProtoWriter, field: number, attributes: Attributes): void 
     const value = attributes[key];
     if (value === undefined) continue;
     w.begin(field); // KeyValue
-    w.string(1, key);
+    w.key(key);
     w.begin(2); // KeyValue.value
     anyValue(w, value);
     w.end();
@@ -95,6 +95,7 @@ function anyValue(w: ProtoWriter, value: AttributeValue): void {
 const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
 const WIRE_LEN = 2;
+const TWO_32 = 0x1_0000_0000;
 
 /**
  * An append-only protobuf writer. A nested message is written in place and its length put in
@@ -137,9 +138,21 @@ class ProtoWriter {
     this.buf[this.pos++] = Number(rest);
   }
 
-  fixed64(value: bigint): void {
+  /**
+   * Epoch milliseconds as fixed64 nanoseconds: the figure {@link toNanos} gives, written as two
+   * 32-bit halves from exact integer arithmetic (every product stays below 2^53) instead of three
+   * BigInts per timestamp.
+   */
+  nanos(ms: number): void {
     this.reserve(8);
-    this.view.setBigUint64(this.pos, value, true);
+    const whole = Math.floor(ms);
+    const fraction = Math.round((ms - whole) * 1e6);
+    const high = Math.floor(whole / TWO_32);
+    const lowNanos = (whole - high * TWO_32) * 1e6 + fraction;
+    const carry = Math.floor(lowNanos / TWO_32);
+    // setUint32 takes each half modulo 2^32, as the 64-bit two's complement would.
+    this.view.setUint32(this.pos, lowNanos - carry * TWO_32, true);
+    this.view.setUint32(this.pos + 4, (high * 1e6 + carry) % TWO_32, true);
     this.pos += 8;
   }
 
@@ -181,6 +194,22 @@ class ProtoWriter {
     this.varint(bytes);
     this.reserve(bytes);
     this.pos += this.buf.write(value, this.pos, bytes, 'utf8');
+  }
+
+  /**
+   * `KeyValue.key`: its tag, length and bytes, encoded once per name and copied after. Attribute
+   * names are the code's constants: a few dozen, written on every span.
+   */
+  key(name: string): void {
+    let encoded = KEYS.get(name);
+    if (encoded === undefined) {
+      const bytes = Buffer.from(name, 'utf8');
+      encoded = Buffer.concat([Buffer.from([(1 << 3) | WIRE_LEN]), varintBytes(bytes.length), bytes]);
+      if (KEYS.size < MAX_KEYS) KEYS.set(name, encoded);
+    }
+    this.reserve(encoded.length);
+    this.buf.set(encoded, this.pos);
+    this.pos += encoded.length;
   }
 
   hexBytes(field: number, hex: string): void {
@@ -234,6 +263,20 @@ class ProtoWriter {
     this.buf = grown;
     this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
+}
+
+/** Encoded attribute names; bounded, though the names a gateway writes are a few dozen. */
+const KEYS = new Map<string, Uint8Array>();
+const MAX_KEYS = 1024;
+
+function varintBytes(value: number): Buffer {
+  const bytes: number[] = [];
+  while (value > 0x7f) {
+    bytes.push((value & 0x7f) | 0x80);
+    value >>>= 7;
+  }
+  bytes.push(value);
+  return Buffer.from(bytes);
 }
 
 function varintSize(value: number): number {
