@@ -53,6 +53,7 @@ function keyValues(w: ProtoWriter, field: number, attributes: Attributes): void 
   for (const key in attributes) {
     const value = attributes[key];
     if (value === undefined) continue;
+    if (typeof value === 'string' && w.shortStringPair(field, key, value)) continue;
     w.begin(field); // KeyValue
     w.key(key);
     w.begin(2); // KeyValue.value
@@ -197,16 +198,43 @@ class ProtoWriter {
   }
 
   /**
+   * A whole `KeyValue` with a string value, when it is short ASCII (most are: a method, a route, a
+   * model, an account): every length is known before a byte is written, so nothing is opened and
+   * closed. False, with nothing written, for any other pair.
+   */
+  shortStringPair(field: number, key: string, value: string): boolean {
+    const name = keyBytes(key);
+    const length = value.length;
+    // KeyValue: the key, then `value` (tag, length) holding AnyValue's `string_value` (tag, length, bytes).
+    const pair = name.length + 4 + length;
+    if (pair > 0x7f || field > 15) return false;
+    this.reserve(pair + 2);
+    const buf = this.buf;
+    const start = this.pos;
+    const at = start + 2 + name.length + 4;
+    for (let i = 0; i < length; i++) {
+      const code = value.charCodeAt(i);
+      if (code >= 0x80) return false;
+      buf[at + i] = code;
+    }
+    buf[start] = (field << 3) | WIRE_LEN;
+    buf[start + 1] = pair;
+    buf.set(name, start + 2);
+    const head = start + 2 + name.length;
+    buf[head] = (2 << 3) | WIRE_LEN;
+    buf[head + 1] = length + 2;
+    buf[head + 2] = (1 << 3) | WIRE_LEN;
+    buf[head + 3] = length;
+    this.pos = at + length;
+    return true;
+  }
+
+  /**
    * `KeyValue.key`: its tag, length and bytes, encoded once per name and copied after. Attribute
    * names are the code's constants: a few dozen, written on every span.
    */
   key(name: string): void {
-    let encoded = KEYS.get(name);
-    if (encoded === undefined) {
-      const bytes = Buffer.from(name, 'utf8');
-      encoded = Buffer.concat([Buffer.from([(1 << 3) | WIRE_LEN]), varintBytes(bytes.length), bytes]);
-      if (KEYS.size < MAX_KEYS) KEYS.set(name, encoded);
-    }
+    const encoded = keyBytes(name);
     this.reserve(encoded.length);
     this.buf.set(encoded, this.pos);
     this.pos += encoded.length;
@@ -268,6 +296,16 @@ class ProtoWriter {
 /** Encoded attribute names; bounded, though the names a gateway writes are a few dozen. */
 const KEYS = new Map<string, Uint8Array>();
 const MAX_KEYS = 1024;
+
+function keyBytes(name: string): Uint8Array {
+  let encoded = KEYS.get(name);
+  if (encoded === undefined) {
+    const bytes = Buffer.from(name, 'utf8');
+    encoded = Buffer.concat([Buffer.from([(1 << 3) | WIRE_LEN]), varintBytes(bytes.length), bytes]);
+    if (KEYS.size < MAX_KEYS) KEYS.set(name, encoded);
+  }
+  return encoded;
+}
 
 function varintBytes(value: number): Buffer {
   const bytes: number[] = [];
