@@ -53,7 +53,7 @@ function keyValues(w: ProtoWriter, field: number, attributes: Attributes): void 
   for (const key in attributes) {
     const value = attributes[key];
     if (value === undefined) continue;
-    if (typeof value === 'string' && w.shortStringPair(field, key, value)) continue;
+    if (typeof value === 'string' ? w.shortStringPair(field, key, value) : typeof value === 'number' && w.smallIntPair(field, key, value)) continue;
     w.begin(field); // KeyValue
     w.key(key);
     w.begin(2); // KeyValue.value
@@ -226,6 +226,34 @@ class ProtoWriter {
     buf[head + 2] = (1 << 3) | WIRE_LEN;
     buf[head + 3] = length;
     this.pos = at + length;
+    return true;
+  }
+
+  /** The same for a non-negative integer below 2^31 (a status, a token count, most nano-dollar figures); false for any other number. */
+  smallIntPair(field: number, key: string, value: number): boolean {
+    if (!(value >= 0 && value <= 0x7fffffff && Number.isInteger(value))) return false;
+    const name = keyBytes(key);
+    const size = varintSize(value);
+    // KeyValue: the key, then `value` (tag, length) holding AnyValue's `int_value` (tag, varint).
+    const pair = name.length + 3 + size;
+    if (pair > 0x7f || field > 15) return false;
+    this.reserve(pair + 2);
+    const buf = this.buf;
+    let at = this.pos;
+    buf[at++] = (field << 3) | WIRE_LEN;
+    buf[at++] = pair;
+    buf.set(name, at);
+    at += name.length;
+    buf[at++] = (2 << 3) | WIRE_LEN;
+    buf[at++] = size + 1;
+    buf[at++] = (3 << 3) | WIRE_VARINT;
+    let rest = value;
+    while (rest > 0x7f) {
+      buf[at++] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    buf[at++] = rest;
+    this.pos = at;
     return true;
   }
 
