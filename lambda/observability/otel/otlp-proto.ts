@@ -273,7 +273,20 @@ class ProtoWriter {
     const length = hex.length >> 1;
     this.varint(length);
     this.reserve(length);
-    this.pos += this.buf.write(hex, this.pos, length, 'hex');
+    // Ids are 16 or 32 hex digits: a table lookup per digit costs less than a `Buffer.write` call.
+    const buf = this.buf;
+    const at = this.pos;
+    for (let i = 0; i < length; i++) {
+      const high = hexValue(hex.charCodeAt(2 * i));
+      const low = hexValue(hex.charCodeAt(2 * i + 1));
+      // Not hex: `Buffer.write` decides what is written, as it always has.
+      if ((high | low) < 0) {
+        this.pos += buf.write(hex, at, length, 'hex');
+        return;
+      }
+      buf[at + i] = (high << 4) | low;
+    }
+    this.pos = at + length;
   }
 
   /**
@@ -333,6 +346,17 @@ function keyBytes(name: string): Uint8Array {
     if (KEYS.size < MAX_KEYS) KEYS.set(name, encoded);
   }
   return encoded;
+}
+
+/** Each ASCII hex digit's value, -1 for any other character. */
+const HEX_VALUES = new Int8Array(128).fill(-1);
+for (let digit = 0; digit < 16; digit++) {
+  HEX_VALUES[digit.toString(16).charCodeAt(0)] = digit;
+  HEX_VALUES[digit.toString(16).toUpperCase().charCodeAt(0)] = digit;
+}
+
+function hexValue(code: number): number {
+  return code < 128 ? HEX_VALUES[code]! : -1;
 }
 
 function varintBytes(value: number): Buffer {
