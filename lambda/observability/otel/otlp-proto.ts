@@ -1,4 +1,4 @@
-import { Double, toNanos, type Attributes, type AttributeValue, type SpanData, type SpanSource } from './span';
+import { Double, type Attributes, type AttributeValue, type SpanData, type SpanSource } from './span';
 
 /**
  * An `ExportTraceServiceRequest` in OTLP/protobuf (`application/x-protobuf`), written directly:
@@ -36,9 +36,9 @@ function writeSpan(w: ProtoWriter, span: SpanData): void {
   w.tag(6, WIRE_VARINT);
   w.varint(span.kind);
   w.tag(7, WIRE_FIXED64);
-  w.fixed64(toNanos(span.startMs));
+  w.nanos(span.startMs);
   w.tag(8, WIRE_FIXED64);
-  w.fixed64(toNanos(span.endMs));
+  w.nanos(span.endMs);
   keyValues(w, 9, span.attributes);
   w.begin(15); // Span.status
   if (span.statusMessage !== undefined) w.string(2, span.statusMessage);
@@ -53,8 +53,9 @@ function keyValues(w: ProtoWriter, field: number, attributes: Attributes): void 
   for (const key in attributes) {
     const value = attributes[key];
     if (value === undefined) continue;
+    if (typeof value === 'string' ? w.shortStringPair(field, key, value) : typeof value === 'number' && w.smallIntPair(field, key, value)) continue;
     w.begin(field); // KeyValue
-    w.string(1, key);
+    w.key(key);
     w.begin(2); // KeyValue.value
     anyValue(w, value);
     w.end();
@@ -95,6 +96,7 @@ function anyValue(w: ProtoWriter, value: AttributeValue): void {
 const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
 const WIRE_LEN = 2;
+const TWO_32 = 0x1_0000_0000;
 
 /**
  * An append-only protobuf writer. A nested message is written in place and its length put in
@@ -137,9 +139,21 @@ class ProtoWriter {
     this.buf[this.pos++] = Number(rest);
   }
 
-  fixed64(value: bigint): void {
+  /**
+   * Epoch milliseconds as fixed64 nanoseconds: the figure {@link toNanos} gives, written as two
+   * 32-bit halves from exact integer arithmetic (every product stays below 2^53) instead of three
+   * BigInts per timestamp.
+   */
+  nanos(ms: number): void {
     this.reserve(8);
-    this.view.setBigUint64(this.pos, value, true);
+    const whole = Math.floor(ms);
+    const fraction = Math.round((ms - whole) * 1e6);
+    const high = Math.floor(whole / TWO_32);
+    const lowNanos = (whole - high * TWO_32) * 1e6 + fraction;
+    const carry = Math.floor(lowNanos / TWO_32);
+    // setUint32 takes each half modulo 2^32, as the 64-bit two's complement would.
+    this.view.setUint32(this.pos, lowNanos - carry * TWO_32, true);
+    this.view.setUint32(this.pos + 4, (high * 1e6 + carry) % TWO_32, true);
     this.pos += 8;
   }
 
@@ -183,12 +197,96 @@ class ProtoWriter {
     this.pos += this.buf.write(value, this.pos, bytes, 'utf8');
   }
 
+  /**
+   * A whole `KeyValue` with a string value, when it is short ASCII (most are: a method, a route, a
+   * model, an account): every length is known before a byte is written, so nothing is opened and
+   * closed. False, with nothing written, for any other pair.
+   */
+  shortStringPair(field: number, key: string, value: string): boolean {
+    const name = keyBytes(key);
+    const length = value.length;
+    // KeyValue: the key, then `value` (tag, length) holding AnyValue's `string_value` (tag, length, bytes).
+    const pair = name.length + 4 + length;
+    if (pair > 0x7f || field > 15) return false;
+    this.reserve(pair + 2);
+    const buf = this.buf;
+    const start = this.pos;
+    const at = start + 2 + name.length + 4;
+    for (let i = 0; i < length; i++) {
+      const code = value.charCodeAt(i);
+      if (code >= 0x80) return false;
+      buf[at + i] = code;
+    }
+    buf[start] = (field << 3) | WIRE_LEN;
+    buf[start + 1] = pair;
+    buf.set(name, start + 2);
+    const head = start + 2 + name.length;
+    buf[head] = (2 << 3) | WIRE_LEN;
+    buf[head + 1] = length + 2;
+    buf[head + 2] = (1 << 3) | WIRE_LEN;
+    buf[head + 3] = length;
+    this.pos = at + length;
+    return true;
+  }
+
+  /** The same for a non-negative integer below 2^31 (a status, a token count, most nano-dollar figures); false for any other number. */
+  smallIntPair(field: number, key: string, value: number): boolean {
+    if (!(value >= 0 && value <= 0x7fffffff && Number.isInteger(value))) return false;
+    const name = keyBytes(key);
+    const size = varintSize(value);
+    // KeyValue: the key, then `value` (tag, length) holding AnyValue's `int_value` (tag, varint).
+    const pair = name.length + 3 + size;
+    if (pair > 0x7f || field > 15) return false;
+    this.reserve(pair + 2);
+    const buf = this.buf;
+    let at = this.pos;
+    buf[at++] = (field << 3) | WIRE_LEN;
+    buf[at++] = pair;
+    buf.set(name, at);
+    at += name.length;
+    buf[at++] = (2 << 3) | WIRE_LEN;
+    buf[at++] = size + 1;
+    buf[at++] = (3 << 3) | WIRE_VARINT;
+    let rest = value;
+    while (rest > 0x7f) {
+      buf[at++] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    buf[at++] = rest;
+    this.pos = at;
+    return true;
+  }
+
+  /**
+   * `KeyValue.key`: its tag, length and bytes, encoded once per name and copied after. Attribute
+   * names are the code's constants: a few dozen, written on every span.
+   */
+  key(name: string): void {
+    const encoded = keyBytes(name);
+    this.reserve(encoded.length);
+    this.buf.set(encoded, this.pos);
+    this.pos += encoded.length;
+  }
+
   hexBytes(field: number, hex: string): void {
     this.tag(field, WIRE_LEN);
     const length = hex.length >> 1;
     this.varint(length);
     this.reserve(length);
-    this.pos += this.buf.write(hex, this.pos, length, 'hex');
+    // Ids are 16 or 32 hex digits: a table lookup per digit costs less than a `Buffer.write` call.
+    const buf = this.buf;
+    const at = this.pos;
+    for (let i = 0; i < length; i++) {
+      const high = hexValue(hex.charCodeAt(2 * i));
+      const low = hexValue(hex.charCodeAt(2 * i + 1));
+      // Not hex: `Buffer.write` decides what is written, as it always has.
+      if ((high | low) < 0) {
+        this.pos += buf.write(hex, at, length, 'hex');
+        return;
+      }
+      buf[at + i] = (high << 4) | low;
+    }
+    this.pos = at + length;
   }
 
   /**
@@ -234,6 +332,41 @@ class ProtoWriter {
     this.buf = grown;
     this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
+}
+
+/** Encoded attribute names; bounded, though the names a gateway writes are a few dozen. */
+const KEYS = new Map<string, Uint8Array>();
+const MAX_KEYS = 1024;
+
+function keyBytes(name: string): Uint8Array {
+  let encoded = KEYS.get(name);
+  if (encoded === undefined) {
+    const bytes = Buffer.from(name, 'utf8');
+    encoded = Buffer.concat([Buffer.from([(1 << 3) | WIRE_LEN]), varintBytes(bytes.length), bytes]);
+    if (KEYS.size < MAX_KEYS) KEYS.set(name, encoded);
+  }
+  return encoded;
+}
+
+/** Each ASCII hex digit's value, -1 for any other character. */
+const HEX_VALUES = new Int8Array(128).fill(-1);
+for (let digit = 0; digit < 16; digit++) {
+  HEX_VALUES[digit.toString(16).charCodeAt(0)] = digit;
+  HEX_VALUES[digit.toString(16).toUpperCase().charCodeAt(0)] = digit;
+}
+
+function hexValue(code: number): number {
+  return code < 128 ? HEX_VALUES[code]! : -1;
+}
+
+function varintBytes(value: number): Buffer {
+  const bytes: number[] = [];
+  while (value > 0x7f) {
+    bytes.push((value & 0x7f) | 0x80);
+    value >>>= 7;
+  }
+  bytes.push(value);
+  return Buffer.from(bytes);
 }
 
 function varintSize(value: number): number {

@@ -36,7 +36,7 @@ export interface SpanData {
   readonly attributes: Attributes;
   readonly status: StatusCode;
   /** Only with an error status, as OTLP asks. */
-  readonly statusMessage?: string;
+  readonly statusMessage?: string | undefined;
 }
 
 /** Resource and scope: who produced a batch of spans. */
