@@ -8,7 +8,7 @@ import { jsonLogger, type Logger } from '../core/log';
 import { storeFailuresAsUnavailable } from '../core/store-unavailable';
 import { startReconciler } from '../limits/reconciler';
 import { createUpstreamAgent } from '../core/upstream';
-import { withUpstreamDeadline } from '../core/upstream-deadline';
+import { headersTimeoutWithin, withUpstreamDeadline } from '../core/upstream-deadline';
 import { tracingFromEnv } from '../observability/otel/settings';
 import { createTracing } from '../observability/otel/tracing';
 import { Pricer } from '../pricing/pricer';
@@ -60,7 +60,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<R
   // Header values named by environment variable are read now: a missing one stops startup, as
   // does one held in Secrets Manager (only the AWS deployment reads those).
   const tracing = createTracing(tracingFromEnv(config.tracing, env), { env, logger });
-  const upstream: Dispatcher = withUpstreamDeadline(createUpstreamAgent(config.upstream), config.upstream.totalTimeoutMs, logger);
+  const upstream: Dispatcher = withUpstreamDeadline(createUpstreamAgent(headersTimeoutWithin(config.upstream)), config.upstream.totalTimeoutMs, logger);
   const gateway = createGateway({
     config,
     store: storeFailuresAsUnavailable(options.store, logger),
