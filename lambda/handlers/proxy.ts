@@ -75,7 +75,7 @@ export function wireProxy(env: NodeJS.ProcessEnv, tracer: Tracer): ProxyDeps {
   // One cache for every secret: provider credentials, and tracing headers (read per span batch).
   const secretValues = secretsManagerReader({ client: secrets, ttlMs: numberEnv(env, LAMBDA_ENV.secretsTtlSeconds, DEFAULT_SECRETS_TTL_SECONDS) * 1000 });
   const tracingSettings = tracingFromEnv(config.tracing, env);
-  const tracing = createTracing(tracingSettings, { env, logger, secrets: secretValues });
+  const tracing = createTracing(tracingSettings, { env, logger, secrets: secretValues, onlyWhenFlushed: true });
   const gateway = createGateway({
     config,
     store: storeFailuresAsUnavailable(store, logger),

@@ -55,11 +55,11 @@ describe('the Lambda proxy handler, tracing', () => {
     await dynamo.close();
   });
 
-  /** A sandbox whose config sends spans to `receiver`; its queue would hold a span for a minute on its own. */
-  function coldStart(receiver: OtlpReceiver, flushTimeoutMs: number): StreamingHandler<LambdaFunctionURLEvent> {
+  /** A sandbox whose config sends spans to `receiver`. */
+  function coldStart(receiver: OtlpReceiver, flushTimeoutMs: number, delayMs = 60_000): StreamingHandler<LambdaFunctionURLEvent> {
     process.env['TOLLGATE_CONFIG_JSON'] = JSON.stringify({
       providers: { openai: { baseUrl: upstream.baseUrl } },
-      tracing: { export: { endpoint: receiver.url }, queue: { delayMs: 60_000 }, flushTimeoutMs },
+      tracing: { export: { endpoint: receiver.url }, queue: { delayMs }, flushTimeoutMs },
     });
     let loaded: StreamingHandler<LambdaFunctionURLEvent> | undefined;
     jest.isolateModules(() => {
@@ -142,5 +142,26 @@ describe('the Lambda proxy handler, tracing', () => {
       expect(invocation.returnedAt - lastWrite).toBeGreaterThanOrEqual(190);
       expect(invocation.returnedAt - lastWrite).toBeLessThan(5_000);
     }
+  });
+
+  it('sends nothing between invocations: a failed export waits for the next invocation instead of a timer', async () => {
+    // GIVEN a receiver that is down for its first request, a queue whose own timer would fire within
+    // 10 ms, and a flush budget shorter than the first retry's backoff (at least half a second)
+    const receiver = await startOtlpReceiver({ respond: ({ index }) => (index === 0 ? 503 : 200) });
+    receivers.push(receiver);
+    const handler = coldStart(receiver, 300, 10);
+
+    // WHEN one request is served, and the sandbox then sits idle (frozen, in Lambda) for longer than the backoff
+    const first = await invoke(handler, chat(false));
+    expect(first.error).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+
+    // THEN nothing was sent while no invocation ran: a timer or retry firing there would run at thaw, outside any invocation
+    expect(receiver.requests).toHaveLength(1);
+
+    // AND the next invocation sends the kept spans along with its own
+    const second = await invoke(handler, chat(false));
+    expect(second.error).toBeUndefined();
+    expect(receiver.spans).toHaveLength(6);
   });
 });

@@ -142,6 +142,64 @@ describe('SpanQueue', () => {
     expect(queue.stats()).toMatchObject({ pending: 1, exported: 0 });
   });
 
+  describe('when it sends only when flushed (Lambda)', () => {
+    it('sends nothing on its own, however many spans wait', async () => {
+      const receiver = scripted([]);
+      const queue = new SpanQueue(receiver.send, options({ onlyWhenFlushed: true, batchSize: 2, delayMs: 1 }));
+      for (const name of ['a', 'b', 'c']) queue.push(span(name));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(receiver.sent).toEqual([]);
+      await queue.flush(5000);
+      expect(receiver.sent).toEqual([['a', 'b'], ['c']]);
+    });
+
+    it('keeps a batch whose retry would outlast the flush for the next flush, sending nothing in between, and counts its tries across flushes', async () => {
+      // GIVEN a receiver that fails twice, and a backoff far longer than the flush's time
+      const receiver = scripted([{ kind: 'retry', reason: 'HTTP 503' }, { kind: 'retry', reason: 'HTTP 503' }]);
+      const queue = new SpanQueue(receiver.send, options({ onlyWhenFlushed: true, backoffBaseMs: 40, backoffMaxMs: 40, maxAttempts: 2 }));
+      queue.push(span('x'));
+
+      // WHEN it is flushed with 10 ms to spare
+      const started = Date.now();
+      await queue.flush(10);
+
+      // THEN the flush returned at once, and no retry went out after it, even once the backoff had passed
+      expect(Date.now() - started).toBeLessThan(1000);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      expect(receiver.sent).toEqual([['x']]);
+      expect(queue.stats()).toMatchObject({ pending: 1, retries: 1, exported: 0 });
+
+      // AND the next flush sends it first; its second failure is its last try (2 in all), so it is dropped, and the next batch goes out
+      queue.push(span('y'));
+      await queue.flush(5000);
+      expect(receiver.sent).toEqual([['x'], ['x'], ['y']]);
+      expect(queue.stats()).toMatchObject({ pending: 0, droppedFailed: 1, exported: 1 });
+    });
+
+    it('does not try again after the flush when a send still in flight then fails', async () => {
+      const failLater = gate();
+      const receiver = scripted([failLater.promise.then(() => ({ kind: 'retry', reason: 'ECONNRESET' }) as const)]);
+      const queue = new SpanQueue(receiver.send, options({ onlyWhenFlushed: true }));
+      queue.push(span('x'));
+      await queue.flush(20);
+      failLater.open();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(receiver.sent).toEqual([['x']]);
+      expect(queue.stats()).toMatchObject({ pending: 1, retries: 1 });
+    });
+  });
+
+  it('does not try again once closed while waiting to retry', async () => {
+    const receiver = scripted([{ kind: 'retry', reason: 'ECONNREFUSED' }]);
+    const queue = new SpanQueue(receiver.send, options({ backoffBaseMs: 60, backoffMaxMs: 60 }));
+    queue.push(span('x'));
+    await queue.flush(10);
+    await queue.close(0);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(receiver.sent).toEqual([['x']]);
+    expect(queue.stats()).toMatchObject({ droppedFailed: 1, pending: 0 });
+  });
+
   it('takes no spans once closed', async () => {
     const receiver = scripted([]);
     const queue = new SpanQueue(receiver.send, options());

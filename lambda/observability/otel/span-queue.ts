@@ -25,6 +25,13 @@ export interface SpanQueueOptions extends QueueSettings {
   readonly backoffBaseMs?: number;
   /** @default 30000 */
   readonly backoffMaxMs?: number;
+  /**
+   * Send only inside {@link SpanQueue.flush}, and retry only while its time lasts (Lambda): a timer
+   * or a retry left running when the sandbox froze would fire at thaw, outside any invocation,
+   * where a traced request has no trace to join. A batch whose retry would outlast the flush waits,
+   * with its tries so far, for the next one.
+   */
+  readonly onlyWhenFlushed?: boolean;
 }
 
 /** The longest a failure is kept quiet: later ones are counted and logged together. */
@@ -36,7 +43,8 @@ const LOG_EVERY_MS = 60_000;
  * spans are waiting or the oldest has waited `delayMs`, from a timer or an immediate — never
  * from inside a request. A retryable failure is tried again with exponential backoff (and
  * jitter, or the receiver's `Retry-After`) up to `maxAttempts`; then the batch is dropped and
- * counted. Timers are unref'd: a queue never keeps a process alive.
+ * counted. Timers are unref'd: a queue never keeps a process alive. In Lambda
+ * (`onlyWhenFlushed`) nothing is sent but by `flush`, and nothing after its time is up.
  *
  * ```
  * push ─▶ [ queue ≤ maxSpans ] ─batch─▶ send ─ok──────────────▶ exported
@@ -48,6 +56,9 @@ const LOG_EVERY_MS = 60_000;
 export class SpanQueue {
   private readonly queue: SpanData[] = [];
   private sending: readonly SpanData[] | undefined;
+  /** A batch that failed and waits for the next flush, with the tries it has had. */
+  private deferred: { readonly batch: readonly SpanData[]; readonly tries: number } | undefined;
+  private flushingUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private idleWaiters: (() => void)[] = [];
@@ -68,13 +79,13 @@ export class SpanQueue {
       return;
     }
     this.queue.push(span);
-    if (this.sending) return;
+    if (this.sending || this.options.onlyWhenFlushed) return;
     if (this.queue.length >= this.options.batchSize) this.sendSoon();
     else if (!this.timer) this.timer = unref(setTimeout(() => this.sendSoon(), this.options.delayMs));
   }
 
   stats(): QueueStats {
-    return { ...this.stats_, pending: this.queue.length + (this.sending?.length ?? 0) };
+    return { ...this.stats_, pending: this.queue.length + (this.sending?.length ?? 0) + (this.deferred?.batch.length ?? 0) };
   }
 
   /**
@@ -82,7 +93,8 @@ export class SpanQueue {
    * is empty or after `timeoutMs`, whichever is first. Spans still queued then stay queued.
    */
   async flush(timeoutMs: number): Promise<void> {
-    if (this.queue.length === 0 && !this.sending) return;
+    if (this.queue.length === 0 && !this.sending && !this.deferred) return;
+    this.flushingUntil = Math.max(this.flushingUntil, Date.now() + timeoutMs);
     let timeout: NodeJS.Timeout | undefined;
     const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     if (!this.sending) this.sendSoon();
@@ -113,14 +125,17 @@ export class SpanQueue {
    */
   private async drain(): Promise<void> {
     let partialAllowed = true;
-    while (this.queue.length > 0 && (partialAllowed || this.queue.length >= this.options.batchSize || this.idleWaiters.length > 0)) {
-      const batch = this.queue.splice(0, this.options.batchSize);
-      this.sending = batch;
-      await this.deliver(batch);
-      this.sending = undefined;
+    let sent = true;
+    if (this.deferred) {
+      const { batch, tries } = this.deferred;
+      this.deferred = undefined;
+      sent = await this.sendBatch(batch, tries);
+    }
+    while (sent && this.queue.length > 0 && (partialAllowed || this.queue.length >= this.options.batchSize || this.idleWaiters.length > 0) && !this.flushOver()) {
+      sent = await this.sendBatch(this.queue.splice(0, this.options.batchSize), 0);
       partialAllowed = false;
     }
-    if (this.queue.length > 0) {
+    if (sent && this.queue.length > 0 && !this.options.onlyWhenFlushed) {
       this.timer ??= unref(setTimeout(() => this.sendSoon(), this.options.delayMs));
       return;
     }
@@ -129,8 +144,22 @@ export class SpanQueue {
     for (const resolve of waiters) resolve();
   }
 
-  private async deliver(batch: readonly SpanData[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+  private flushOver(): boolean {
+    return this.options.onlyWhenFlushed === true && Date.now() >= this.flushingUntil;
+  }
+
+  /** False when the batch was put aside for the next flush. */
+  private async sendBatch(batch: readonly SpanData[], tries: number): Promise<boolean> {
+    this.sending = batch;
+    try {
+      return await this.deliver(batch, tries);
+    } finally {
+      this.sending = undefined;
+    }
+  }
+
+  private async deliver(batch: readonly SpanData[], triesBefore: number): Promise<boolean> {
+    for (let attempt = triesBefore + 1; ; attempt++) {
       let result: ExportResult;
       try {
         result = await this.send(batch);
@@ -139,21 +168,30 @@ export class SpanQueue {
       }
       if (result.kind === 'ok') {
         this.stats_.exported += batch.length;
-        return;
+        return true;
       }
       if (result.kind === 'rejected') {
         this.stats_.droppedRejected += batch.length;
         this.report('tracing_export_rejected', result.reason);
-        return;
+        return true;
       }
-      if (result.kind === 'failed' || attempt >= this.options.maxAttempts || this.closed) {
-        this.stats_.droppedFailed += batch.length;
-        this.report('tracing_export_failed', result.reason);
-        return;
-      }
+      if (result.kind === 'failed' || attempt >= this.options.maxAttempts || this.closed) return this.dropFailed(batch, result.reason);
       this.stats_.retries++;
-      await sleep(result.afterMs ?? this.backoff(attempt));
+      const wait = result.afterMs ?? this.backoff(attempt);
+      if (this.options.onlyWhenFlushed && Date.now() + wait >= this.flushingUntil) {
+        this.deferred = { batch, tries: attempt };
+        return false;
+      }
+      await sleep(wait);
+      // Closed while waiting: one more try would reach a receiver the owner has let go.
+      if (this.closed) return this.dropFailed(batch, result.reason);
     }
+  }
+
+  private dropFailed(batch: readonly SpanData[], reason: string): true {
+    this.stats_.droppedFailed += batch.length;
+    this.report('tracing_export_failed', reason);
+    return true;
   }
 
   /** 1 s, 2 s, 4 s … up to 30 s, each between half and all of that (full jitter would make some waits nothing). */

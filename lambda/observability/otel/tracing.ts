@@ -31,6 +31,8 @@ export interface TracingDeps {
   readonly logger: Logger;
   /** @default one keep-alive agent for all destinations, apart from the upstream pool */
   readonly dispatcher?: Dispatcher;
+  /** Lambda: spans go out only when flushed, inside an invocation (see `SpanQueueOptions.onlyWhenFlushed`). */
+  readonly onlyWhenFlushed?: boolean;
   /** @default HTTP export; tests may replace the sending. */
   readonly send?: (destination: ExportSettings, source: SpanSource) => SendSpans;
 }
@@ -71,7 +73,7 @@ export function createTracing(settings: TracingSettings | undefined, deps: Traci
     const send =
       deps.send?.(destination, source) ??
       otlpHttpSender({ url: destination.endpoint, protocol: destination.protocol, headers, timeoutMs: destination.timeoutMs }, source, dispatcher);
-    const queue = new SpanQueue(send, { ...settings.queue, label, logger: deps.logger });
+    const queue = new SpanQueue(send, { ...settings.queue, label, logger: deps.logger, onlyWhenFlushed: deps.onlyWhenFlushed });
     queues.set(label, queue);
     return queue;
   };
