@@ -117,14 +117,10 @@ function meterStream(upstream: UpstreamResponse, framing: Framing, context: Mete
   const { maxBufferedBytes, maxDecodedBytes } = context.metering;
   const { format } = context.route;
   const reader = (context.usageReading ?? format).streamReader(context.operation);
-  // When tracing, a second reader takes the response's id and finish reasons from the same messages.
+  // When tracing, a second reader takes the response's id and finish reasons from the same
+  // messages, and the JSON the usage reader parsed of them, rather than parse it again.
   const facts = context.trace.responseReader('stream');
-  const onMessage = facts
-    ? (message: StreamMessage) => {
-        reader.onMessage(message);
-        facts.message(message);
-      }
-    : (message: StreamMessage) => reader.onMessage(message);
+  const onMessage = facts ? (message: StreamMessage) => facts.message(message, reader.onMessage(message)) : (message: StreamMessage) => reader.onMessage(message);
   const parser = createFramer(framing, onMessage, maxBufferedBytes);
   const sink = (chunk: Uint8Array): boolean => {
     parser.push(chunk);
