@@ -15,7 +15,7 @@ import type { Pricer } from '../pricing/pricer';
 import { NOOP_TRACER, type RequestTrace, type Tracer } from '../observability/otel/tracer';
 import { accountLogFields } from '../observability/account-fields';
 import { FORMATS, pricingIdOf } from '../providers';
-import { meteredBody } from '../metering/metered-body';
+import { meteredBody, type BodyOutcome } from '../metering/metered-body';
 import { createProjectRouter, withProjectAccounts } from '../routing/project-accounts';
 import { isMemberError, runAttempts, type AttemptSteps, type Planned, type Routing } from '../routing/attempts';
 import { CircuitBreaker } from '../routing/circuit-breaker';
@@ -302,7 +302,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const reservation = planRateClaims(policy, at, ttlMs);
     if (reservation) await reserve(reservation, at, trace);
     // The request's one `free_request_settled` line, which metrics count as its `request_settled` would be.
-    const done = async (status: number, account: ProviderSettings | undefined, outcome: string): Promise<void> => {
+    const done = async (status: number, account: ProviderSettings | undefined, outcome: BodyOutcome['kind'] | 'not-forwarded' | 'no-response'): Promise<void> => {
       release();
       const fields = { route: route.route, ...(account && accountLogFields(account)), status, ...keyLogFields(policy), nanos: 0, outcome };
       if (reservation) await settleReservation({ store: deps.store, reservation, logger }, 0, fields, 'free_request_settled');
