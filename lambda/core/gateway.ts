@@ -15,7 +15,7 @@ import type { Pricer } from '../pricing/pricer';
 import { NOOP_TRACER, type RequestTrace, type Tracer } from '../observability/otel/tracer';
 import { accountLogFields } from '../observability/account-fields';
 import { FORMATS, pricingIdOf } from '../providers';
-import { meteredBody } from '../metering/metered-body';
+import { meteredBody, type BodyOutcome } from '../metering/metered-body';
 import { createProjectRouter, withProjectAccounts } from '../routing/project-accounts';
 import { isMemberError, runAttempts, type AttemptSteps, type Planned, type Routing } from '../routing/attempts';
 import { CircuitBreaker } from '../routing/circuit-breaker';
@@ -301,9 +301,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
   ): Promise<GatewayResponse> {
     const reservation = planRateClaims(policy, at, ttlMs);
     if (reservation) await reserve(reservation, at, trace);
-    const done = async (): Promise<void> => {
+    // The request's one `free_request_settled` line, which metrics count as its `request_settled` would be.
+    const done = async (status: number, account: ProviderSettings | undefined, outcome: BodyOutcome['kind'] | 'not-forwarded' | 'no-response'): Promise<void> => {
       release();
-      if (reservation) await settleReservation({ store: deps.store, reservation, logger }, 0, { outcome: 'free', key_id: policy.key.id }, 'free_request_settled');
+      const fields = { route: route.route, ...(account && accountLogFields(account)), status, ...keyLogFields(policy), nanos: 0, outcome };
+      if (reservation) await settleReservation({ store: deps.store, reservation, logger }, 0, fields, 'free_request_settled');
+      else logger.info('free_request_settled', fields);
     };
     const steps: AttemptSteps<AttemptPlan> = {
       plan,
@@ -317,7 +320,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           headers: upstream.headers,
           body: meteredBody(upstream.body, () => {}, async (outcome) => {
             trace.end({ status: upstream.status, outcome: outcome.kind });
-            await done();
+            await done(upstream.status, plan.candidate.account, outcome.kind);
           }),
         };
       },
@@ -328,8 +331,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     try {
       return await runAttempts(route.route, route.candidates, steps, routing);
     } catch (error) {
-      await done();
-      throw error;
+      const reached = error instanceof UpstreamFailedError && error.reachedProvider;
+      await done(error instanceof GatewayError ? error.status : 500, failedRequest(error)?.account, reached ? 'no-response' : 'not-forwarded');
+      // Counted by the line above: the gateway's `request_rejected` line for it is not counted again.
+      throw settledBefore(error);
     }
   }
 
@@ -402,6 +407,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
           const policy = await authenticate(request.headers, policies, clock());
           trace.identified(policy.key);
           const listed = await listModels(deps.config, router, deps.credential, accessFilter(policy));
+          // A request like any other in the metrics, though no provider is asked.
+          logger.info('free_request_settled', { status: listed.status, ...keyLogFields(policy), nanos: 0, outcome: 'complete' });
           trace.end({ status: listed.status });
           return withTraceparent(listed, trace);
         }
@@ -498,6 +505,11 @@ function attemptFailure(error: unknown): { code: string; status?: number; reache
   if (error instanceof UpstreamFailedError) return { code: error.code, status: error.status, reachedProvider: error.reachedProvider };
   if (error instanceof GatewayError) return { code: error.code, status: error.status };
   return { code: 'internal_error' };
+}
+
+/** Whose request a log line is about, as `request_settled` names it. */
+function keyLogFields({ key }: Policy): { key_id: string; project: string; user: string | undefined } {
+  return { key_id: key.id, project: key.project, user: key.user };
 }
 
 function headerString(value: string | string[] | undefined): string | undefined {

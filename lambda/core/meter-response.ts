@@ -117,14 +117,10 @@ function meterStream(upstream: UpstreamResponse, framing: Framing, context: Mete
   const { maxBufferedBytes, maxDecodedBytes } = context.metering;
   const { format } = context.route;
   const reader = (context.usageReading ?? format).streamReader(context.operation);
-  // When tracing, a second reader takes the response's id and finish reasons from the same messages.
+  // When tracing, a second reader takes the response's id and finish reasons from the same
+  // messages, and the JSON the usage reader parsed of them, rather than parse it again.
   const facts = context.trace.responseReader('stream');
-  const onMessage = facts
-    ? (message: StreamMessage) => {
-        reader.onMessage(message);
-        facts.message(message);
-      }
-    : (message: StreamMessage) => reader.onMessage(message);
+  const onMessage = facts ? (message: StreamMessage) => facts.message(message, reader.onMessage(message)) : (message: StreamMessage) => reader.onMessage(message);
   const parser = createFramer(framing, onMessage, maxBufferedBytes);
   const sink = (chunk: Uint8Array): boolean => {
     parser.push(chunk);
@@ -159,33 +155,49 @@ function meterStream(upstream: UpstreamResponse, framing: Framing, context: Mete
 const TIME_LIMIT_REACHED = "The gateway's time limit for this request ran out; the response is incomplete.";
 
 /**
- * What the client is told when its stream broke: the gateway's time for the request ran out, the
- * provider outlasted the gateway's time for one response, went silent past the idle timeout, or broke off.
+ * Who cut a response short. The rule both kinds of response follow: the gateway's own limits
+ * (its time for the request, its time for one response, the silence it waits through) are
+ * `upstream_timeout` (504); the provider breaking off is `upstream_unreachable` (502).
  */
-function brokenStream(error: unknown): GatewayError {
-  if (error instanceof GatewayTimeLimitError) return new GatewayError('upstream_timeout', TIME_LIMIT_REACHED);
-  if (error instanceof UpstreamDeadlineError) {
-    return new GatewayError('upstream_timeout', 'The upstream response took longer than the gateway allows one response; the response is incomplete.');
-  }
+type Cut = 'time-limit' | 'response-limit' | 'silence' | 'provider';
+
+function cutOf(error: unknown): Cut {
+  if (error instanceof GatewayTimeLimitError) return 'time-limit';
+  if (error instanceof UpstreamDeadlineError) return 'response-limit';
   const silent = typeof error === 'object' && error !== null && 'code' in error && error.code === 'UND_ERR_BODY_TIMEOUT';
-  return silent
-    ? new GatewayError('upstream_timeout', 'The upstream provider went silent in the middle of the stream; the response is incomplete.')
-    : new GatewayError('upstream_unreachable', 'The upstream provider broke off the stream; the response is incomplete.');
+  return silent ? 'silence' : 'provider';
+}
+
+/** What the client is told, in its API's stream error message, when its stream broke (see {@link cutOf}). */
+function brokenStream(error: unknown): GatewayError {
+  switch (cutOf(error)) {
+    case 'time-limit':
+      return new GatewayError('upstream_timeout', TIME_LIMIT_REACHED);
+    case 'response-limit':
+      return new GatewayError('upstream_timeout', 'The upstream response took longer than the gateway allows one response; the response is incomplete.');
+    case 'silence':
+      return new GatewayError('upstream_timeout', 'The upstream provider went silent in the middle of the stream; the response is incomplete.');
+    case 'provider':
+      return new GatewayError('upstream_unreachable', 'The upstream provider broke off the stream; the response is incomplete.');
+  }
 }
 
 /**
  * What the client is told when a document broke off before the gateway had all of it (nothing
- * was sent yet): the gateway's own time limits, as {@link brokenStream} tells them, are a 504
- * that names them; the provider breaking off (or going silent) a 502.
+ * was sent yet), as {@link brokenStream} tells a stream: a 504 that names the gateway's limit, or
+ * a 502 for the provider breaking off.
  */
 function brokenDocument(error: unknown): UpstreamFailedError {
-  if (error instanceof GatewayTimeLimitError) {
-    return new UpstreamFailedError('upstream_timeout', "The gateway's time limit for this request ran out before the upstream provider finished its response.", true, error);
+  switch (cutOf(error)) {
+    case 'time-limit':
+      return new UpstreamFailedError('upstream_timeout', "The gateway's time limit for this request ran out before the upstream provider finished its response.", true, error);
+    case 'response-limit':
+      return new UpstreamFailedError('upstream_timeout', 'The upstream response took longer than the gateway allows one response.', true, error);
+    case 'silence':
+      return new UpstreamFailedError('upstream_timeout', 'The upstream provider went silent in the middle of its response for longer than the gateway waits.', true, error);
+    case 'provider':
+      return new UpstreamFailedError('upstream_unreachable', 'The upstream provider broke off its response.', true, error);
   }
-  if (error instanceof UpstreamDeadlineError) {
-    return new UpstreamFailedError('upstream_timeout', 'The upstream response took longer than the gateway allows one response.', true, error);
-  }
-  return new UpstreamFailedError('upstream_unreachable', 'The upstream provider broke off its response.', true, error);
 }
 
 /** The stream's usage once its last byte went by, or why metering gave up on it. Never throws. */
@@ -227,8 +239,9 @@ async function meterDocument(upstream: UpstreamResponse, context: MeterContext):
       raw = gathered.bytes;
     }
   } catch (error) {
-    // The provider answered, then broke off (or went silent past the idle timeout) inside its
-    // document: it ran the model, so the request is charged as a response without usage.
+    // The provider answered, then broke off (or went silent past the idle timeout, or outlasted
+    // the gateway's time) inside its document: it ran the model, so the request is charged as a
+    // response without usage.
     await record(context, upstream.status, chargeFor(context, upstream.status, {}), 'upstream-failed');
     throw settledBefore(brokenDocument(error));
   }

@@ -72,24 +72,25 @@ function messagesStreamReader(): StreamUsageReader {
   return {
     onMessage(message: StreamMessage) {
       // Content deltas are nearly all of a stream and carry no usage: skip them unparsed.
-      if (message.framing === 'sse' && message.event !== undefined && !USAGE_EVENTS.has(message.event)) return;
+      if (message.framing === 'sse' && message.event !== undefined && !USAGE_EVENTS.has(message.event)) return undefined;
       const event = parseJson(message.data);
-      if (!isObject(event)) return;
+      if (!isObject(event)) return event;
       switch (event['type']) {
         case 'message_start': {
           const started = event['message'];
-          if (!isObject(started)) return;
+          if (!isObject(started)) break;
           if (typeof started['model'] === 'string') model = started['model'];
           if (isObject(started['usage'])) usage = { ...started['usage'] };
-          return;
+          break;
         }
         case 'message_delta':
           if (isObject(event['usage'])) usage = { ...usage, ...withoutNulls(event['usage']) };
-          return;
+          break;
         case 'error':
           failure = describeStreamError(event['error']);
-          return;
+          break;
       }
+      return event;
     },
     result(): Metered {
       const document: UsageDocument | undefined = usage && { flavor: USAGE_FLAVOR, extractorProvider: USAGE_EXTRACTOR, doc: { model, usage } };

@@ -15,11 +15,12 @@ export function converseStreamReader(): StreamUsageReader {
   let failure: string | undefined;
   return {
     onMessage(message) {
-      if (message.framing !== 'aws-eventstream') return;
+      if (message.framing !== 'aws-eventstream') return undefined;
       failure ??= failureOf(message);
-      if (message.headers[':event-type'] !== 'metadata') return;
+      if (message.headers[':event-type'] !== 'metadata') return undefined;
       const payload = parseJson(message.data);
       if (isObject(payload) && isObject(payload['usage'])) usage = { flavor: 'default', doc: payload };
+      return payload;
     },
     result: () => metered(usage, failure),
   };
@@ -38,22 +39,23 @@ export function invokeStreamReader(): StreamUsageReader {
   let failure: string | undefined;
   return {
     onMessage(message) {
-      if (message.framing !== 'aws-eventstream') return;
+      if (message.framing !== 'aws-eventstream') return undefined;
       failure ??= failureOf(message);
-      if (message.headers[':event-type'] !== 'chunk') return;
+      if (message.headers[':event-type'] !== 'chunk') return undefined;
       const payload = parseJson(message.data);
       const bytes = isObject(payload) ? payload['bytes'] : undefined;
-      if (typeof bytes !== 'string') return;
+      if (typeof bytes !== 'string') return payload;
       const text = Buffer.from(bytes, 'base64').toString('utf8');
       // Most chunks are content deltas; only these few carry usage.
-      if (!text.includes('usage') && !text.includes('invocationMetrics')) return;
+      if (!text.includes('usage') && !text.includes('invocationMetrics')) return payload;
       const event = parseJson(text);
-      if (!isObject(event)) return;
+      if (!isObject(event)) return payload;
       const metrics = event['amazon-bedrock-invocationMetrics'];
       if (isObject(metrics)) counts = countsFromMetrics(metrics) ?? counts;
       const startMessage = event['type'] === 'message_start' ? event['message'] : undefined;
       if (isObject(startMessage) && isObject(startMessage['usage'])) started = startMessage['usage'];
       if (event['type'] === 'message_delta' && isObject(event['usage'])) delta = { ...delta, ...event['usage'] };
+      return payload;
     },
     result() {
       if (counts) return metered(countsDocument(counts), failure);

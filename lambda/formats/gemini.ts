@@ -75,7 +75,11 @@ export const geminiFormat: WireFormat = {
     const reader = usageReader();
     return {
       // Every Vertex chunk carries `modelVersion` and `usageMetadata`, so there is no cheap skip.
-      onMessage: (message: StreamMessage) => reader.onChunk(parseJson(message.data)),
+      onMessage(message: StreamMessage) {
+        const chunk = parseJson(message.data);
+        reader.onChunk(chunk);
+        return chunk;
+      },
       result: () => reader.result(),
     };
   },

@@ -59,15 +59,16 @@ function chatStreamReader(): StreamUsageReader {
     onMessage(message: StreamMessage) {
       // Only the final chunk carries usage (and a failed stream an error): skip the content deltas unparsed.
       const mayMatter = message.data.includes('"usage"') || message.data.includes('"error"');
-      if (!mayMatter && result.model !== undefined) return;
+      if (!mayMatter && result.model !== undefined) return undefined;
       const chunk = parseJson(message.data);
-      if (!isObject(chunk)) return;
+      if (!isObject(chunk)) return chunk;
       const extension = isObject(chunk['x_groq']) ? chunk['x_groq'] : {};
       failure = streamError(chunk['error']) ?? streamError(extension['error']) ?? failure;
       // The top-level block is the one the client asked for; `x_groq.usage` holds the same counts.
       const usage = isObject(chunk['usage']) ? chunk['usage'] : extension['usage'];
       if (isObject(usage)) result = usageOf(chunk, usage);
       else if (result.model === undefined && typeof chunk['model'] === 'string') result = { ...result, model: chunk['model'] };
+      return chunk;
     },
     result: () => (failure === undefined ? result : { ...result, failure }),
   };

@@ -105,13 +105,17 @@ function chatStreamReader(): StreamUsageReader {
   let result: Metered = {};
   return {
     onMessage(event: StreamMessage) {
-      // Only the last chunk carries usage; skip parsing the hundreds of content deltas before it.
+      // Only the last chunk carries usage; skip parsing the hundreds of content deltas before it
+      // (but the first, for the model, which the last may not name).
       if (!event.data.includes('"usage"')) {
-        if (result.model === undefined) result = modelOnly(event.data) ?? result;
-        return;
+        if (result.model !== undefined) return undefined;
+        const first = parseJson(event.data);
+        if (isObject(first) && typeof first['model'] === 'string') result = { model: first['model'] };
+        return first;
       }
       const chunk = parseJson(event.data);
       if (isObject(chunk) && isObject(chunk['usage'])) result = withModel(chunk, { flavor: 'chat', doc: chunk, shapeOf: SHAPE });
+      return chunk;
     },
     result: () => result,
   };
@@ -122,18 +126,14 @@ function responsesStreamReader(): StreamUsageReader {
   let result: Metered = {};
   return {
     onMessage(event: StreamMessage) {
-      if (!event.data.includes('"usage"')) return;
+      if (!event.data.includes('"usage"')) return undefined;
       const payload = parseJson(event.data);
       const response = isObject(payload) ? payload['response'] : undefined;
       if (isObject(response) && isObject(response['usage'])) result = withModel(response, { flavor: 'responses', doc: response, shapeOf: SHAPE });
+      return payload;
     },
     result: () => result,
   };
-}
-
-function modelOnly(data: string): Metered | undefined {
-  const chunk = parseJson(data);
-  return isObject(chunk) && typeof chunk['model'] === 'string' ? { model: chunk['model'] } : undefined;
 }
 
 function withModel(doc: Record<string, unknown>, usage: Metered['usage']): Metered {

@@ -76,7 +76,12 @@ export interface PreparedRequest {
 }
 
 export interface StreamUsageReader {
-  onMessage(message: StreamMessage): void;
+  /**
+   * Reads one message. Returns the message's `data` as parsed JSON when this reader parsed it
+   * (undefined when it skipped it unparsed): a second reader of the same messages, the span's
+   * when tracing, takes it rather than parse the same text again.
+   */
+  onMessage(message: StreamMessage): unknown;
   result(): Metered;
 }
 

@@ -37,7 +37,7 @@ export interface MetricDefinition {
 }
 
 export const METRICS = {
-  /** One per request the gateway answered, whatever the outcome. */
+  /** One per request the gateway answered, whatever the outcome, free calls (model lists, token counts) included. */
   requests: { name: 'Requests', unit: 'Count' },
   /** 5xx answers (the gateway's or the provider's) and streams the provider broke. */
   serverErrors: { name: 'ServerErrors', unit: 'Count' },
@@ -47,7 +47,7 @@ export const METRICS = {
   costUsd: { name: 'CostUSD', unit: 'None' },
   inputTokens: { name: 'InputTokens', unit: 'Count' },
   outputTokens: { name: 'OutputTokens', unit: 'Count' },
-  /** From the start of forwarding to settlement: for a stream, its whole length. */
+  /** From the start of forwarding to settlement: for a stream, its whole length. Metered requests only. */
   latency: { name: 'LatencyMs', unit: 'Milliseconds' },
   /** Requests whose usage could not be priced and were recorded at zero cost. */
   unpriced: { name: 'UnpricedRequests', unit: 'Count' },

@@ -51,8 +51,11 @@ const ROUTING_SETS: readonly MetricSetName[] = ['routing'];
  * - `request_settled`: Requests, errors by status class, CostUSD, tokens, LatencyMs, UnpricedRequests,
  *   SpendOverReservation, UsageClamped
  * - `spend_write_failed`: the same (the request was still served) plus SpendWriteFailures
+ * - `free_request_settled`: a call that runs no model (a model list, a token count): Requests,
+ *   errors by status class, CostUSD 0, by provider and project
  * - `request_rejected`: Requests and errors, by the provider account tried last if any was; nothing
- *   when it says `settled` (its `request_settled` line counted the request: one request, one count)
+ *   when it says `settled` (its `request_settled` or `free_request_settled` line counted the
+ *   request: one request, one count)
  * - `store_unavailable`: StoreFailures (one per failed store operation; the hand-back of a reservation
  *   whose reserve failed is the same failure, and not logged again)
  * - `upstream_attempt_failed`: FailedAttempts, by provider (the account that failed)
@@ -161,6 +164,14 @@ function requestMetrics(event: string, fields: LogFields): EventMetrics | undefi
         },
       };
     }
+    case 'free_request_settled':
+      // A call that ran no model: a request and its error like any other, at no cost. No latency:
+      // a model list's milliseconds would pull the percentiles of model calls down.
+      return {
+        sets: REQUEST_SETS,
+        values: { requests: 1, ...errors, ...(fields['outcome'] === 'upstream-failed' && { serverErrors: 1 }), costUsd: 0 },
+        dimensions: { ...optional('provider', providerDimension(fields)), ...optional('project', stringField(fields, 'project')) },
+      };
     case 'request_rejected':
       // A request settled before it failed was counted, error and all, by its `request_settled` line.
       if (fields['settled'] === true) return undefined;

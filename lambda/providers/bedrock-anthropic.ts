@@ -140,7 +140,7 @@ function bedrockUsageReading(): UsageReading {
       return {
         onMessage(message) {
           if (message.framing === 'sse' && message.event === 'error') unreadable ??= gaveUpReason(message.data);
-          reader.onMessage(message);
+          return reader.onMessage(message);
         },
         result() {
           // Thrown, so that metering gives up as it would on a stream it could not parse: the

@@ -116,7 +116,7 @@ describe('an upstream that fails to answer', () => {
     }
   });
 
-  it('that starts a document and goes silent is cut after the idle timeout with a 502, and settled at once at its reservation (the model ran)', async () => {
+  it('that starts a document and goes silent is cut after the idle timeout with a 504 (the gateway’s limit cut it), and settled at once at its reservation (the model ran)', async () => {
     // GIVEN an upstream that announces 2000 bytes, sends ten, and then nothing
     const stalling = await startRawUpstream((res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2000' });
@@ -127,10 +127,49 @@ describe('an upstream that fails to answer', () => {
     try {
       const { response, keyId } = await chat(harness);
 
-      expect(response.status).toBe(502);
-      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_unreachable');
+      expect(response.status).toBe(504);
+      const { error } = (await response.json()) as { error: { code: string; message: string } };
+      expect(error).toMatchObject({ code: 'upstream_timeout', message: expect.stringContaining('went silent') });
       expect(await lifetimeSpend(harness, keyId)).toBe(CHAT_ESTIMATE);
       expect(logger.lines.find((line) => line.event === 'request_settled')?.fields).toMatchObject({ outcome: 'upstream-failed', basis: 'usage-missing' });
+    } finally {
+      await harness.close();
+      await stalling.close();
+    }
+  });
+
+  it('that starts a stream and goes silent is ended after the idle timeout with the API’s own error event naming the timeout, and settled', async () => {
+    // GIVEN an upstream that sends a stream's first event, and then nothing
+    const first = 'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"}}]}\n\n';
+    const stalling = await startRawUpstream((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(first);
+    });
+    const logger = recordingLogger();
+    const harness = await startHarness({ config: () => ({ providers: { openai: { baseUrl: stalling.baseUrl } }, upstream: { idleTimeoutMs: 300 } }), logger });
+    try {
+      // WHEN
+      const { key, record } = await harness.issue();
+      const response = await fetch(`${harness.gateway.url}/proxy/openai/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...(JSON.parse(CHAT_BODY) as object), stream: true }),
+      });
+      const text = await response.text();
+
+      // THEN the client got what came, then OpenAI's stream error shape with the gateway's 504 code, not a clean end
+      expect(response.status).toBe(200);
+      expect(text.startsWith(first)).toBe(true);
+      const events = text.slice(first.length).split('\n\n').filter((event) => event !== '');
+      expect(events).toHaveLength(1);
+      expect(JSON.parse(events[0]!.replace(/^data: /, ''))).toEqual({
+        error: { message: expect.stringContaining('went silent'), type: 'server_error', param: null, code: 'upstream_timeout' },
+      });
+      // AND the request was settled at its reservation (its usage never came), nothing left held
+      await harness.waitForSpend((c) => c.some((x) => x.scope.kind === 'key' && x.scope.id === record.id && x.period === 'lifetime' && x.requests === 1 && x.reservedNanos === 0));
+      const settled = logger.lines.find((line) => line.event === 'request_settled')!.fields;
+      expect(settled).toMatchObject({ outcome: 'upstream-failed', basis: 'usage-missing', status: 200 });
+      expect(settled['nanos']).toBe(settled['estimate_nanos']);
     } finally {
       await harness.close();
       await stalling.close();

@@ -119,6 +119,28 @@ describe('emfLogger', () => {
     expect(lines[1]).not.toHaveProperty('Requests');
   });
 
+  it('counts a free call as a request at no cost, with its error class, by provider and project, and no latency', () => {
+    // GIVEN
+    const { lines, logger } = capture();
+
+    // WHEN a model list is answered, another's body breaks off, and a third's provider says 404
+    const free = { route: 'openai', provider: 'openai', key_id: 'k1', project: 'acme', nanos: 0 };
+    logger.info('free_request_settled', { ...free, status: 200, outcome: 'complete' });
+    logger.info('free_request_settled', { ...free, status: 200, outcome: 'upstream-failed' });
+    logger.info('free_request_settled', { ...free, status: 404, outcome: 'complete' });
+
+    // THEN
+    expect(lines.map(({ Requests, ServerErrors, ClientErrors, CostUSD }) => ({ Requests, ServerErrors, ClientErrors, CostUSD }))).toEqual([
+      { Requests: 1, ServerErrors: 0, ClientErrors: 0, CostUSD: 0 },
+      { Requests: 1, ServerErrors: 1, ClientErrors: 0, CostUSD: 0 },
+      { Requests: 1, ServerErrors: 0, ClientErrors: 1, CostUSD: 0 },
+    ]);
+    expect(published(lines[0]!)).toEqual(
+      ['ClientErrors|', 'CostUSD|', 'Requests|', 'ServerErrors|', 'ClientErrors|Provider', 'CostUSD|Provider', 'Requests|Provider', 'ServerErrors|Provider', 'CostUSD|Project', 'Requests|Project'].sort(),
+    );
+    expect(lines[0]).toMatchObject({ Provider: 'openai', Project: 'acme' });
+  });
+
   it('counts each failed store operation as a region total, and not as a request', () => {
     // GIVEN
     const { lines, logger } = capture();

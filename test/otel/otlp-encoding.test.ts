@@ -116,3 +116,50 @@ describe('OTLP encoders', () => {
     for (const [, [got]] of both([span({ body: big })])) expect(got?.attributes['body']).toBe(big);
   });
 });
+
+describe('the protobuf encoder’s buffer', () => {
+  /** An attempt span's attributes (~400 bytes encoded), or the same with a captured response body. */
+  const attempt = (body?: string): Attributes => ({
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.provider.name': 'openai',
+    'gen_ai.request.model': 'gpt-4o',
+    'tollgate.account': 'openai-east',
+    'tollgate.attempt': 1,
+    'http.request.method': 'POST',
+    'http.response.status_code': 200,
+    'server.address': 'api.openai.com',
+    'server.port': 443,
+    'url.full': 'https://api.openai.com/v1/chat/completions',
+    ...(body !== undefined && { 'tollgate.response.body': body }),
+  });
+  const batch = (body?: string): SpanData[] => Array.from({ length: 512 }, () => span(attempt(body)));
+  /** What the encoded bytes hold on to while they are sent: the whole buffer they were written in. */
+  const held = (bytes: Uint8Array): number => bytes.buffer.byteLength / bytes.byteLength;
+
+  it('is sized from the batch, after what spans took lately: neither far more than its bytes, nor grown from far less', () => {
+    // GIVEN small spans seen before
+    encodeProto(SOURCE, batch());
+
+    // WHEN a batch of small spans is encoded, then (once the encoder has seen some) a batch of spans carrying bodies
+    const small = encodeProto(SOURCE, batch());
+    encodeProto(SOURCE, batch('b'.repeat(4096)));
+    const large = encodeProto(SOURCE, batch('b'.repeat(4096)));
+
+    // THEN each holds little more memory than its bytes
+    expect(small.byteLength).toBeLessThan(300 * 1024);
+    expect(held(small)).toBeLessThanOrEqual(1.25);
+    expect(large.byteLength).toBeGreaterThan(2 * 1024 * 1024);
+    expect(held(large)).toBeLessThanOrEqual(1.25);
+  });
+
+  it('writes the same bytes whatever it guessed: too small, about right or too large', () => {
+    const spans = batch('y'.repeat(300));
+    const encoded = [batch(), batch('z'.repeat(8192)), batch('y'.repeat(300))].map((before) => {
+      encodeProto(SOURCE, before);
+      return Buffer.from(encodeProto(SOURCE, spans));
+    });
+    expect(encoded[1]!.equals(encoded[0]!)).toBe(true);
+    expect(encoded[2]!.equals(encoded[0]!)).toBe(true);
+    expect(decodeOtlp(encoded[0]!, 'application/x-protobuf')).toHaveLength(512);
+  });
+});

@@ -139,7 +139,8 @@ export interface ResponseFacts {
 /** Reads {@link ResponseFacts} from a whole response document, or from a stream's messages as they pass. */
 export interface ResponseFactsReader {
   document(doc: unknown): void;
-  message(message: StreamMessage): void;
+  /** `parsed`: the message's data as the usage reader parsed it, if it did (see `StreamUsageReader.onMessage`); else it is parsed here, if it is worth it. */
+  message(message: StreamMessage, parsed?: unknown): void;
   readonly facts: ResponseFacts;
 }
 
@@ -175,16 +176,19 @@ const bedrockInvoke: DocumentReading = (doc) => ({
  */
 interface FormatFacts {
   readonly document: (operation: string) => DocumentReading;
-  /** The event's fields, or undefined to skip it unparsed; `started` once an earlier event gave some. */
-  readonly event: (operation: string) => (message: StreamMessage, started: boolean) => FactFields | undefined;
+  /**
+   * The event's fields, or undefined to skip it; `started` once an earlier event gave some;
+   * `parsed` the event's JSON if the usage reader parsed it already (see {@link eventObject}).
+   */
+  readonly event: (operation: string) => (message: StreamMessage, started: boolean, parsed: unknown) => FactFields | undefined;
 }
 
 const FINISH_REASON = /"finish_reason"\s*:\s*"/;
 
-const openAiChatEvent = (message: StreamMessage, started: boolean): FactFields | undefined => {
+const openAiChatEvent = (message: StreamMessage, started: boolean, parsed: unknown): FactFields | undefined => {
   // Every chunk repeats the id and model: the first gives them, then only a finish reason is news.
   if (started && !FINISH_REASON.test(message.data)) return undefined;
-  const chunk = parseObject(message.data);
+  const chunk = eventObject(message, parsed);
   return chunk && openAiChat(chunk);
 };
 
@@ -193,10 +197,10 @@ const FORMAT_FACTS = {
     document: (operation) => (operation === 'responses' ? openAiResponse : openAiChat),
     event: (operation) =>
       operation === 'responses'
-        ? (message) => {
+        ? (message, _started, parsed) => {
             // The terminal event (`response.completed`, `.incomplete`, `.failed`) carries the whole response.
             if (!message.data.includes('"usage"')) return undefined;
-            const response = parseObject(message.data)?.['response'];
+            const response = eventObject(message, parsed)?.['response'];
             return isObject(response) ? openAiResponse(response) : undefined;
           }
         : openAiChatEvent,
@@ -204,9 +208,9 @@ const FORMAT_FACTS = {
   groq: { document: () => openAiChat, event: () => openAiChatEvent },
   anthropic: {
     document: () => anthropicMessage,
-    event: () => (message) => {
+    event: () => (message, _started, parsed) => {
       if (!message.data.includes('"message_start"') && !message.data.includes('"message_delta"')) return undefined;
-      const event = parseObject(message.data);
+      const event = eventObject(message, parsed);
       if (!event) return undefined;
       if (event['type'] === 'message_start' && isObject(event['message'])) return { id: event['message']['id'], model: event['message']['model'] };
       if (event['type'] === 'message_delta') return { reasons: [field(event['delta'], 'stop_reason')] };
@@ -215,9 +219,9 @@ const FORMAT_FACTS = {
   },
   gemini: {
     document: () => geminiResponse,
-    event: () => (message, started) => {
+    event: () => (message, started, parsed) => {
       if (started && !message.data.includes('"finishReason"')) return undefined;
-      const chunk = parseObject(message.data);
+      const chunk = eventObject(message, parsed);
       return chunk && geminiResponse(chunk);
     },
   },
@@ -225,14 +229,14 @@ const FORMAT_FACTS = {
     document: (operation) => (operation.startsWith('converse') ? bedrockConverse : bedrockInvoke),
     event: (operation) =>
       operation === 'converse-stream'
-        ? (message) => {
+        ? (message, _started, parsed) => {
             if (!message.data.includes('"stopReason"')) return undefined;
-            const event = parseObject(message.data);
+            const event = eventObject(message, parsed);
             return event && bedrockConverse(event);
           }
-        : (message) => {
+        : (message, _started, parsed) => {
             // InvokeModel streams wrap each vendor event, base64-encoded, in `{"bytes": …}`.
-            const bytes = parseObject(message.data)?.['bytes'];
+            const bytes = eventObject(message, parsed)?.['bytes'];
             if (typeof bytes !== 'string') return undefined;
             const inner = parseObject(Buffer.from(bytes, 'base64').toString('utf8'));
             if (!inner) return undefined;
@@ -261,8 +265,8 @@ export function responseFactsReader(format: FormatId, operation: string): Respon
     document(doc) {
       if (isObject(doc)) take(readDocument(doc));
     },
-    message(message) {
-      const fields = readEvent(message, started);
+    message(message, parsed) {
+      const fields = readEvent(message, started, parsed);
       if (!fields) return;
       started = true;
       take(fields);
@@ -293,6 +297,12 @@ function first(list: unknown): unknown {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A stream event's JSON object: as the usage reader parsed it, when it did, else parsed here. */
+function eventObject(message: StreamMessage, parsed: unknown): Record<string, unknown> | undefined {
+  if (parsed === undefined) return parseObject(message.data);
+  return isObject(parsed) ? parsed : undefined;
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {

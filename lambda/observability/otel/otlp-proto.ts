@@ -7,7 +7,7 @@ import { Double, type Attributes, type AttributeValue, type SpanData, type SpanS
  * Field numbers are the wire contract; the tests decode the output with an independent decoder.
  */
 export function encodeProto(source: SpanSource, spans: readonly SpanData[]): Uint8Array {
-  const w = new ProtoWriter(256 + spans.length * 1024);
+  const w = new ProtoWriter(256 + spans.length * Math.ceil(bytesPerSpan * GUESS_HEADROOM));
   w.begin(1); // ExportTraceServiceRequest.resource_spans
   w.begin(1); // ResourceSpans.resource
   keyValues(w, 1, source.resource); // Resource.attributes
@@ -24,7 +24,27 @@ export function encodeProto(source: SpanSource, spans: readonly SpanData[]): Uin
   }
   w.end();
   w.end();
-  return w.finish();
+  const bytes = w.finish();
+  learn(bytes.byteLength, spans.length);
+  return bytes;
+}
+
+/**
+ * The buffer a batch is written into is sized from the batch: its span count times what spans
+ * took lately, with a little room, so a batch neither holds (while it is sent) far more memory
+ * than its bytes nor grows, copying, several times over. A gateway's spans are alike (~900 bytes
+ * for a request's two, more with bodies captured): the guess is close after the first batch.
+ */
+let bytesPerSpan = 1024;
+const GUESS_HEADROOM = 1.125;
+/** How many spans the running average spans: one batch of the default size. */
+const LEARNING_SPANS = 512;
+
+/** A span-weighted moving average: one odd span (a large body) moves the guess by its share of {@link LEARNING_SPANS}. */
+function learn(bytes: number, spans: number): void {
+  if (spans === 0) return;
+  const weight = Math.min(1, spans / LEARNING_SPANS);
+  bytesPerSpan += (bytes / spans - bytesPerSpan) * weight;
 }
 
 function writeSpan(w: ProtoWriter, span: SpanData): void {
