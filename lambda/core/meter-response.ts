@@ -278,7 +278,7 @@ function unmetered(upstream: UpstreamResponse, context: MeterContext, why: GiveU
 async function gaveUp(context: MeterContext, status: number, why: GiveUp, outcome: Outcome): Promise<void> {
   context.logger.error('metering_gave_up', {
     route: context.route.route,
-    provider: context.account.name,
+    ...accountLogFields(context.account),
     status,
     reason: why.reason,
     // Only the error's class: a parser's message can quote the body it choked on.
