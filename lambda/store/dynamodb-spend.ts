@@ -75,10 +75,13 @@ interface CounterWrite extends CounterKey {
   readonly claims?: readonly number[];
 }
 
-/** Writes that failed: those an error proved were not applied, and every failure with its error. */
+type FailedWrite = CounterKey & { readonly error: unknown };
+
+/** Writes that failed: those an error proved were not applied, those that may have been, and every failure with its error. */
 interface WritesLeft {
   readonly unapplied: readonly CounterWrite[];
-  readonly failed: readonly (CounterKey & { readonly error: unknown })[];
+  readonly doubtful: readonly FailedWrite[];
+  readonly failed: readonly FailedWrite[];
 }
 
 /** Some counters of a settlement did not move after retries; `failed` names them. */
@@ -109,6 +112,8 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
   const priors = new PriorSums(client, table, options.clock);
   // What reserves that did not go through still hold, where their record may not say so (see `recordHeld`).
   const abandoned = new WeakMap<Reservation, readonly number[]>();
+  // Settlements that took their record but did not move every counter (see `finishAgain`).
+  const unsettled = new WeakMap<Reservation, WritesLeft>();
   const shards = options.uncappedShards ?? 1;
   if (!Number.isInteger(shards) || shards < 1 || shards > DAY_SHARDS) throw new RangeError(`uncappedShards must be a whole number from 1 to ${DAY_SHARDS}, got ${shards}`);
 
@@ -177,7 +182,8 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
       pending = unapplied.map(({ write }) => write);
     }
     if (pending.length === 0 && doubtful.length === 0) return undefined;
-    return { unapplied: pending, failed: [...unapplied, ...doubtful].map(({ write: { kind, id, period }, error }) => ({ kind, id, period, error })) };
+    const failedWrite = ({ write: { kind, id, period }, error }: { write: CounterWrite; error: unknown }): FailedWrite => ({ kind, id, period, error });
+    return { unapplied: pending, doubtful: doubtful.map(failedWrite), failed: [...unapplied, ...doubtful].map(failedWrite) };
   };
 
   const reservationKey = (r: Reservation): Item => ({
@@ -282,6 +288,8 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
 
   /** Settles (or, with null, releases) a reservation. Whoever deletes the record settles it: the request, or the reconciler once it expired. */
   const finish = async (reservation: Reservation, actualNanos: number | null): Promise<boolean> => {
+    const unfinished = unsettled.get(reservation);
+    if (unfinished) return finishAgain(reservation, unfinished);
     let record: Item | undefined;
     const mine = await conditionally(async () => {
       record = (
@@ -300,8 +308,28 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
           ? settlementWrites(reservation, actualNanos, shards)
           : legacySettlementWrites(reservation, actualNanos);
     const left = await addAll(writes);
-    if (left) throw new SpendWriteError(left.failed, writes.length);
+    if (left) {
+      unsettled.set(reservation, left);
+      throw new SpendWriteError(left.failed, writes.length);
+    }
     return true;
+  };
+
+  /**
+   * A settlement retried (the meter retries) after its record was deleted and some of its counters
+   * did not move: only the writes surely not applied are sent again. One that may have been
+   * applied is never resent, and keeps failing the settlement, so it ends as `spend_write_failed`
+   * rather than as settled twice, or as settled by someone else.
+   */
+  const finishAgain = async (reservation: Reservation, previous: WritesLeft): Promise<boolean> => {
+    const left = await addAll(previous.unapplied);
+    const now: WritesLeft = { unapplied: left?.unapplied ?? [], doubtful: [...previous.doubtful, ...(left?.doubtful ?? [])], failed: [...(left?.failed ?? []), ...previous.doubtful] };
+    if (now.failed.length === 0) {
+      unsettled.delete(reservation);
+      return true;
+    }
+    unsettled.set(reservation, now);
+    throw new SpendWriteError(now.failed, previous.unapplied.length + previous.doubtful.length);
   };
 
   return {

@@ -1,7 +1,7 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { silentLogger } from '../../lambda/core/log';
 import { reconcileExpired } from '../../lambda/limits/reconciler';
-import { openDynamoStore } from '../../lambda/store/dynamodb';
+import { openDynamoStore, SpendWriteError } from '../../lambda/store/dynamodb';
 import { ratePk } from '../../lambda/store/dynamodb-day-counters';
 import type { Claim, Reservation, ReserveOutcome, Scope, Store } from '../../lambda/store/port';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
@@ -19,13 +19,21 @@ interface Fault {
   readonly command: Command;
   /** Which call of that command: its input, as sent. */
   readonly matches: (input: Record<string, unknown>) => boolean;
-  /** `fails`: refused before it reaches the table. `lost`: applied, then its answer is lost. */
-  readonly kind: 'fails' | 'lost';
+  /**
+   * `fails`: never reaches the table, and says so no more than a 500 does. `throttled`: refused,
+   * saying so (a 400). `lost`: applied, then its answer is lost.
+   */
+  readonly kind: 'fails' | 'throttled' | 'lost';
 }
 
 /** An error as the SDK raises a DynamoDB 500: whether the write happened, the caller cannot tell. */
 function internalError(): Error {
   return Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'InternalServerError', $fault: 'server', $metadata: { httpStatusCode: 500 } });
+}
+
+/** An error as the SDK raises a DynamoDB throttle: the write was refused, not applied. */
+function throttled(): Error {
+  return Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
 }
 
 /** A client on dynalite whose calls matching a fault fail, each fault once. */
@@ -38,6 +46,7 @@ function faultyClient(endpoint: string, faults: Fault[]): DynamoDBClient {
       if (at < 0) return next(args);
       const [fault] = faults.splice(at, 1);
       if (fault?.kind === 'fails') throw internalError();
+      if (fault?.kind === 'throttled') throw throttled();
       await next(args);
       throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
     },
@@ -210,7 +219,7 @@ describe('dynamodb spend under failed and lost calls', () => {
     expect(await admittedByKeyCap()).toBe(3);
   });
 
-  it('does not send again a settlement write whose answer was lost, and a retried settlement is a no-op', async () => {
+  it('does not send again a settlement write whose answer was lost, even when the settlement is retried', async () => {
     // GIVEN a granted request, and its settlement's write to the key's counter applied with its answer lost
     const r = { ...request('r1', [spend(KEY, KEY_CAP)]), scopes: [KEY] };
     expect((await store.reserve(r)).ok).toBe(true);
@@ -219,12 +228,32 @@ describe('dynamodb spend under failed and lost calls', () => {
 
     // WHEN it is settled, fails, and is settled again (as the meter retries)
     await expect(store.settle(r, actual)).rejects.toThrow();
-    expect(await store.settle(r, actual)).toBe(false);
+    // THEN the retry fails too: the write may not have happened, so the request ends as spend_write_failed
+    await expect(store.settle(r, actual)).rejects.toThrow(SpendWriteError);
 
     // THEN its spend is counted once, its hold handed back once
     expect(faults).toEqual([]);
     expect(await today(KEY)).toEqual({ nanos: actual, reservedNanos: 0, requests: 1 });
     // AND what is left of the cap admits two more estimates, not three
+    expect(await admittedByKeyCap()).toBe(2);
+  });
+
+  it('writes, when the settlement is retried, a counter write refused on every attempt before', async () => {
+    // GIVEN a granted request, whose settlement's write to the key's counter is throttled on each of its attempts
+    const r = { ...request('r1', [spend(KEY, KEY_CAP)]), scopes: [KEY] };
+    expect((await store.reserve(r)).ok).toBe(true);
+    for (let i = 0; i < 3; i++) faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'throttled' });
+    const actual = ESTIMATE / 4;
+
+    // WHEN it is settled, fails, and is settled again (as the meter retries)
+    await expect(store.settle(r, actual)).rejects.toThrow(SpendWriteError);
+    expect(faults).toEqual([]);
+    expect(await today(KEY)).toEqual({ nanos: 0, reservedNanos: ESTIMATE, requests: 0 });
+    expect(await store.settle(r, actual)).toBe(true);
+
+    // THEN its spend is counted once, its hold handed back once, and a third settlement finds nothing to do
+    expect(await today(KEY)).toEqual({ nanos: actual, reservedNanos: 0, requests: 1 });
+    expect(await store.settle(r, actual)).toBe(false);
     expect(await admittedByKeyCap()).toBe(2);
   });
 });
