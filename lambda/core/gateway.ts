@@ -344,7 +344,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       await deps.store.release(reservation);
     } catch (error) {
       // Left held, the reconciler settles it at its estimate once it expires: loud, so it can be refunded.
-      logger.error('reservation_release_failed', { provider: account.name, reservation: reservation.id, message: error instanceof Error ? error.message : String(error) });
+      logger.error('reservation_release_failed', { ...accountLogFields(account), reservation: reservation.id, message: error instanceof Error ? error.message : String(error) });
     }
   }
 
@@ -354,7 +354,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     try {
       credential = await deps.credential(account);
     } catch (error) {
-      logger.error('credential_unavailable', { provider: account.name, message: error instanceof Error ? error.message : String(error) });
+      logger.error('credential_unavailable', { ...accountLogFields(account), message: error instanceof Error ? error.message : String(error) });
       throw new GatewayError('provider_not_configured', `The gateway could not read the credential for provider ${account.name}.`, { cause: error });
     }
     if (credential === undefined && !adapter.credentialOptional) {

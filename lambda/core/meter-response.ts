@@ -15,6 +15,7 @@ import type { UsageReading } from '../providers/types';
 import type { Reservation, Store } from '../store/port';
 import { GatewayError, GatewayTimeLimitError } from './errors';
 import { settledBefore } from './failed-request';
+import { logStoreUnavailable, StoreUnavailableError } from './store-unavailable';
 import type { GatewayResponse } from './http-types';
 import type { LogFields, Logger } from './log';
 import type { ParsedRoute } from './route';
@@ -290,7 +291,7 @@ function unmetered(upstream: UpstreamResponse, context: MeterContext, why: GiveU
 async function gaveUp(context: MeterContext, status: number, why: GiveUp, outcome: Outcome): Promise<void> {
   context.logger.error('metering_gave_up', {
     route: context.route.route,
-    provider: context.account.name,
+    ...accountLogFields(context.account),
     status,
     reason: why.reason,
     // Only the error's class: a parser's message can quote the body it choked on.
@@ -399,7 +400,9 @@ async function record(context: MeterContext, status: number, charge: Charge, out
 /**
  * Settles with retries; a write that still fails is logged loudly (and alarmed on in AWS), never
  * dropped silently. `fields` (the request's log fields, `outcome` among them) are logged as given,
- * under `settledEvent` once the write is done.
+ * under `settledEvent` once the write is done. A store that failed is logged once, as the
+ * settlement ends, with how many attempts it took and whether the last was written: one request,
+ * one `store_unavailable`, however many retries.
  */
 export async function settleReservation(
   context: Pick<MeterContext, 'store' | 'reservation' | 'logger'>,
@@ -407,15 +410,22 @@ export async function settleReservation(
   fields: LogFields,
   settledEvent = 'request_settled',
 ): Promise<void> {
+  let unavailable: StoreUnavailableError | undefined;
+  const storeFailed = (attempts: number, written: boolean) => {
+    if (unavailable) logStoreUnavailable(context.logger, unavailable.operation, unavailable.cause, { reservation: context.reservation.id, attempts, written });
+  };
   for (let attempt = 1; ; attempt++) {
     try {
       const settled = await context.store.settle(context.reservation, nanos);
+      storeFailed(attempt, true);
       // Not ours to settle: it outlived its expiry and the reconciler charged its estimate.
       if (!settled) context.logger.error('reservation_already_settled', { ...fields, reservation: context.reservation.id });
       else context.logger.info(settledEvent, fields);
       return;
     } catch (error) {
+      if (error instanceof StoreUnavailableError) unavailable = error;
       if (attempt >= SPEND_WRITE_ATTEMPTS) {
+        storeFailed(attempt, false);
         // The store's own error, not the 503 its wrapper turned it into: the log is for the operator.
         const cause = error instanceof GatewayError && error.cause !== undefined ? error.cause : error;
         context.logger.error('spend_write_failed', { ...fields, nanos, reservation: context.reservation.id, message: cause instanceof Error ? cause.message : String(cause) });

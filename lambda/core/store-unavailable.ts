@@ -1,6 +1,6 @@
 import type { Reservation, ReserveOutcome, Store } from '../store/port';
 import { GatewayError } from './errors';
-import type { Logger } from './log';
+import type { LogFields, Logger } from './log';
 
 /** Seconds a client is asked to wait before retrying a request the store could not take. */
 const RETRY_AFTER_SECONDS = '1';
@@ -20,13 +20,28 @@ export class StoreUnavailableError extends GatewayError {
 }
 
 /**
+ * Logs a failed store operation as `store_unavailable`: its class and message (the store's errors
+ * carry no credential), and whatever else the caller knows of it. One line per request: it is
+ * what the `StoreFailures` metric counts.
+ */
+export function logStoreUnavailable(logger: Logger, operation: string, error: unknown, fields?: LogFields): void {
+  logger.error('store_unavailable', {
+    operation,
+    error: error instanceof Error ? error.name : typeof error,
+    message: error instanceof Error ? error.message : String(error),
+    ...fields,
+  });
+}
+
+/**
  * The store as the gateway should see it: an operation that throws (a dead SQLite writer, a
- * DynamoDB error, a store file moved away) is logged once as `store_unavailable` (its class and
- * message; the store's errors carry no credential: once per request, see `unreserved` below) and rethrown as a {@link StoreUnavailableError},
- * which each format renders as its API's 503. Without it the failure was an anonymous 500 that
- * the SDKs cannot tell from a gateway bug. Where it happens decides what follows: a failed reserve
- * or key lookup forwards nothing; a failed settlement is retried by the meter, then logged as
- * `spend_write_failed` and left to the reconciler.
+ * DynamoDB error, a store file moved away) is logged once per request as `store_unavailable` and
+ * rethrown as a {@link StoreUnavailableError}, which each format renders as its API's 503.
+ * Without it the failure was an anonymous 500 that the SDKs cannot tell from a gateway bug. Where
+ * it happens decides what follows: a failed reserve or key lookup forwards nothing; a failed
+ * settlement is retried by the meter, which logs it once with its attempts (`settleReservation`
+ * in meter-response.ts, so it is not logged here), then as `spend_write_failed`, and leaves it
+ * to the reconciler.
  *
  * @example
  * const gateway = createGateway({ ...deps, store: storeFailuresAsUnavailable(store, logger) });
@@ -40,13 +55,7 @@ export function storeFailuresAsUnavailable(store: Store, logger: Logger): Store 
   const unreserved = new WeakSet<Reservation>();
   const fail = (operation: string, logged: boolean) => (error: unknown): never => {
     if (error instanceof GatewayError) throw error;
-    if (logged) {
-      logger.error('store_unavailable', {
-        operation,
-        error: error instanceof Error ? error.name : typeof error,
-        message: error instanceof Error ? error.message : String(error),
-      });
-    }
+    if (logged) logStoreUnavailable(logger, operation, error);
     throw new StoreUnavailableError(operation, error);
   };
   const failReserve = fail('reserve', true);
@@ -66,7 +75,8 @@ export function storeFailuresAsUnavailable(store: Store, logger: Logger): Store 
       let wrapped = guarded.get(property);
       if (wrapped === undefined) {
         const method = value as (...args: unknown[]) => unknown;
-        const onError = fail(String(property), true);
+        // A settlement is retried, and its failure logged once, by its caller.
+        const onError = fail(String(property), property !== 'settle');
         const quietly = fail(String(property), false);
         // One wrapper per method, made once: the hot path pays a `.then`, not an allocation of closures.
         wrapped = (...args: unknown[]): unknown => {

@@ -56,8 +56,9 @@ const ROUTING_SETS: readonly MetricSetName[] = ['routing'];
  * - `request_rejected`: Requests and errors, by the provider account tried last if any was; nothing
  *   when it says `settled` (its `request_settled` or `free_request_settled` line counted the
  *   request: one request, one count)
- * - `store_unavailable`: StoreFailures (one per failed store operation; the hand-back of a reservation
- *   whose reserve failed is the same failure, and not logged again)
+ * - `store_unavailable`: StoreFailures (one per request whose store operation failed: the hand-back
+ *   of a reservation whose reserve failed is the same failure, and a settlement's retries are logged
+ *   once, as it ends)
  * - `upstream_attempt_failed`: FailedAttempts, by provider (the account that failed)
  * - `circuit_opened`: CircuitsOpened, by provider
  *

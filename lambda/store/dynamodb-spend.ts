@@ -19,6 +19,21 @@ import { assertNanos, standingOf, type Claim, type Reservation, type ReserveOutc
  * when any is refused the ones that succeeded are rolled back. Between the two, a concurrent
  * request may see a claim that is about to be undone and be refused too: caps err towards
  * refusing, never towards overshooting.
+ *
+ * Whoever deletes a reservation record hands back what it holds, so a claim is handed back at
+ * most once. A reserve that did not go through deletes its record before undoing its granted
+ * claims; when that delete fails, it writes the record again naming only the claims still held
+ * ({@link HELD}), and whoever then finishes it (the gateway's release, or the reconciler) hands
+ * back those and nothing else:
+ *
+ * ```
+ *  put record ∥ claims ──all granted──▶ ok
+ *        │ a refusal or an error
+ *        ▼
+ *  delete record ──mine, or never written──▶ undo granted claims ──some surely not undone──▶ record naming them
+ *        │ failed: deleted or not, unknown
+ *        └──▶ record naming the granted claims; nothing undone here
+ * ```
  */
 export interface DynamoSpend {
   reserve(reservation: Reservation): Promise<ReserveOutcome>;
@@ -43,12 +58,30 @@ const SCOPE_KINDS: Readonly<Record<ScopeKind, true>> = { key: true, user: true, 
  */
 const LAYOUT = 'day';
 
+/**
+ * On the record of a reserve that did not go through: the indexes (JSON, into its claims) of the
+ * claims it still holds. Finishing such a record hands back those claims and records nothing, as
+ * no request was forwarded; an ungranted claim, or one already undone, is never handed back.
+ */
+const HELD = 'held';
+
 /** One counter change: an item, and what to ADD to it. */
 interface CounterWrite extends CounterKey {
   readonly pk: string;
   nanos: number;
   committed: number;
   requests: number;
+  /** For a write undoing a reserve: the indexes of the claims it hands back. */
+  readonly claims?: readonly number[];
+}
+
+type FailedWrite = CounterKey & { readonly error: unknown };
+
+/** Writes that failed: those an error proved were not applied, those that may have been, and every failure with its error. */
+interface WritesLeft {
+  readonly unapplied: readonly CounterWrite[];
+  readonly doubtful: readonly FailedWrite[];
+  readonly failed: readonly FailedWrite[];
 }
 
 /** Some counters of a settlement did not move after retries; `failed` names them. */
@@ -77,6 +110,10 @@ export interface DynamoSpendOptions {
 
 export function dynamoSpend(client: DynamoDBClient, table: string, options: DynamoSpendOptions = {}): DynamoSpend {
   const priors = new PriorSums(client, table, options.clock);
+  // What reserves that did not go through still hold, where their record may not say so (see `recordHeld`).
+  const abandoned = new WeakMap<Reservation, readonly number[]>();
+  // Settlements that took their record but did not move every counter (see `finishAgain`).
+  const unsettled = new WeakMap<Reservation, WritesLeft>();
   const shards = options.uncappedShards ?? 1;
   if (!Number.isInteger(shards) || shards < 1 || shards > DAY_SHARDS) throw new RangeError(`uncappedShards must be a whole number from 1 to ${DAY_SHARDS}, got ${shards}`);
 
@@ -124,24 +161,29 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
   };
 
   /**
-   * ADD is not idempotent, so a retried write whose first response was lost counts twice. We
-   * accept that direction: over-counting makes a cap trip early; dropping a write lets it leak.
+   * ADD is not idempotent, so a write resent after its answer was lost counts twice. Counted twice,
+   * a write that adds makes a cap trip early, the direction we accept; one that hands back (lowers
+   * `committed`) would let a later request past a cap, so it is resent only after an error that
+   * says it was not applied, and otherwise left undone: held too long, never handed back twice.
+   * Resolves what did not move, or undefined when everything did.
    */
-  const addAll = async (writes: CounterWrite[]): Promise<void> => {
+  const addAll = async (writes: readonly CounterWrite[]): Promise<WritesLeft | undefined> => {
     let pending = writes;
-    let errors: unknown[] = [];
+    let unapplied: { write: CounterWrite; error: unknown }[] = [];
+    const doubtful: { write: CounterWrite; error: unknown }[] = [];
     for (let attempt = 0; attempt < WRITE_ATTEMPTS && pending.length > 0; attempt++) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
       const results = await Promise.allSettled(pending.map(add));
-      errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-      pending = pending.filter((_, i) => results[i]?.status === 'rejected');
+      unapplied = [];
+      results.forEach((result, i) => {
+        const write = pending[i]!;
+        if (result.status === 'rejected') (write.committed < 0 && !notApplied(result.reason) ? doubtful : unapplied).push({ write, error: result.reason as unknown });
+      });
+      pending = unapplied.map(({ write }) => write);
     }
-    if (pending.length > 0) {
-      throw new SpendWriteError(
-        pending.map(({ kind, id, period }, i) => ({ kind, id, period, error: errors[i] })),
-        writes.length,
-      );
-    }
+    if (pending.length === 0 && doubtful.length === 0) return undefined;
+    const failedWrite = ({ write: { kind, id, period }, error }: { write: CounterWrite; error: unknown }): FailedWrite => ({ kind, id, period, error });
+    return { unapplied: pending, doubtful: doubtful.map(failedWrite), failed: [...unapplied, ...doubtful].map(failedWrite) };
   };
 
   const reservationKey = (r: Reservation): Item => ({
@@ -204,8 +246,50 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
     return firstRefused(group, prior, totalsOf(item));
   };
 
+  /**
+   * Writes a reserve's record again naming the claims it still holds (see {@link HELD}), replacing
+   * whatever is there, and remembers them for this process's own release should that write fail.
+   */
+  const recordHeld = async (reservation: Reservation, held: readonly number[]): Promise<void> => {
+    abandoned.set(reservation, held);
+    await client.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: { ...reservationKey(reservation), body: { S: serializeReservation(reservation) }, layout: { S: LAYOUT }, [HELD]: { S: JSON.stringify(held) } },
+      }),
+    );
+  };
+
+  /**
+   * Hands back what a reserve that did not go through was granted (`held`, indexes of its claims),
+   * once: only after deleting its record, so no one else can, or else by naming them on it.
+   * `recorded` is whether its record was surely written.
+   */
+  const abandon = async (reservation: Reservation, held: readonly number[], recorded: boolean): Promise<void> => {
+    let mine: boolean;
+    try {
+      mine = await conditionally(() => client.send(new DeleteItemCommand({ TableName: table, Key: reservationKey(reservation), ConditionExpression: 'attribute_exists(pk)' })));
+    } catch (error) {
+      // Deleted or not, unknown: whoever finishes the record hands back what it then names.
+      await recordHeld(reservation, held);
+      throw error;
+    }
+    // Written, yet gone: it outlived its expiry and the reconciler finished it, handing back its claims.
+    if (!mine && recorded) return;
+    const writes = undoWrites(reservation, held);
+    const left = await addAll(writes);
+    if (left) {
+      // Undone or not, a doubtful write stays held: only the ones surely not applied are named.
+      const unapplied = left.unapplied.flatMap((write) => write.claims ?? []);
+      if (unapplied.length > 0) await recordHeld(reservation, unapplied);
+      throw new SpendWriteError(left.failed, writes.length);
+    }
+  };
+
   /** Settles (or, with null, releases) a reservation. Whoever deletes the record settles it: the request, or the reconciler once it expired. */
   const finish = async (reservation: Reservation, actualNanos: number | null): Promise<boolean> => {
+    const unfinished = unsettled.get(reservation);
+    if (unfinished) return finishAgain(reservation, unfinished);
     let record: Item | undefined;
     const mine = await conditionally(async () => {
       record = (
@@ -215,8 +299,37 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
       ).Attributes;
     });
     if (!mine) return false;
-    await addAll(record?.['layout']?.S === LAYOUT ? settlementWrites(reservation, actualNanos, shards) : legacySettlementWrites(reservation, actualNanos));
+    // A reserve that did not go through: only what it still holds is handed back.
+    const held = heldOf(record) ?? abandoned.get(reservation);
+    const writes =
+      held !== undefined
+        ? undoWrites(reservation, held)
+        : record?.['layout']?.S === LAYOUT
+          ? settlementWrites(reservation, actualNanos, shards)
+          : legacySettlementWrites(reservation, actualNanos);
+    const left = await addAll(writes);
+    if (left) {
+      unsettled.set(reservation, left);
+      throw new SpendWriteError(left.failed, writes.length);
+    }
     return true;
+  };
+
+  /**
+   * A settlement retried (the meter retries) after its record was deleted and some of its counters
+   * did not move: only the writes surely not applied are sent again. One that may have been
+   * applied is never resent, and keeps failing the settlement, so it ends as `spend_write_failed`
+   * rather than as settled twice, or as settled by someone else.
+   */
+  const finishAgain = async (reservation: Reservation, previous: WritesLeft): Promise<boolean> => {
+    const left = await addAll(previous.unapplied);
+    const now: WritesLeft = { unapplied: left?.unapplied ?? [], doubtful: [...previous.doubtful, ...(left?.doubtful ?? [])], failed: [...(left?.failed ?? []), ...previous.doubtful] };
+    if (now.failed.length === 0) {
+      unsettled.delete(reservation);
+      return true;
+    }
+    unsettled.set(reservation, now);
+    throw new SpendWriteError(now.failed, previous.unapplied.length + previous.doubtful.length);
   };
 
   return {
@@ -248,21 +361,22 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
         return { ok: true, standing: reservation.claims.map((c) => standingOf(c, used.get(c) ?? 0)) };
       }
 
-      // Undo what did go through: held claims and the reservation record.
-      const undo: CounterWrite[] = [];
+      // Hand back what did go through: the claims granted, as indexes into the reservation's own.
+      const held: number[] = [];
+      const granted = (r: PromiseSettledResult<Claim | number[]> | undefined) => r?.status === 'fulfilled' && Array.isArray(r.value);
       groups.forEach((group, i) => {
-        const r = claimed[i];
-        if (r?.status === 'fulfilled' && Array.isArray(r.value) && group.hold > 0) {
-          undo.push({ ...group.scope, pk: dayPk(group.scope), period: day, nanos: 0, committed: -group.hold, requests: 0 });
-        }
+        if (granted(claimed[i])) for (const c of group.claims) held.push(reservation.claims.indexOf(c));
       });
       rates.forEach((c, i) => {
-        const r = claimed[groups.length + i];
-        if (r?.status === 'fulfilled' && Array.isArray(r.value) && c.amount !== 0) undo.push({ ...c.scope, pk: ratePk(c.scope), period: c.period, nanos: 0, committed: -c.amount, requests: 0 });
+        if (granted(claimed[groups.length + i])) held.push(reservation.claims.indexOf(c));
       });
-      await addAll(undo);
-      if (recorded?.status === 'fulfilled') await client.send(new DeleteItemCommand({ TableName: table, Key: reservationKey(reservation) }));
-      if (failure?.status === 'rejected') throw failure.reason;
+      const undone = abandon(reservation, held, recorded?.status === 'fulfilled');
+      if (failure?.status === 'rejected') {
+        // The first failure is the one to report; the hand-back's own, if any, is the same outage.
+        await undone.catch(() => {});
+        throw failure.reason;
+      }
+      await undone;
       // The first refused claim in the reservation's own order, as the caller listed its caps.
       const refused = reservation.claims.find((c) => refusals.includes(c));
       if (!refused) throw new Error('unreachable: a refusal without its claim');
@@ -291,7 +405,11 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
         .flat()
         .sort((a, b) => compareText(a['sk']?.S ?? '', b['sk']?.S ?? ''))
         .slice(0, limit)
-        .map((item) => parseReservation(item['body']?.S ?? '{}'));
+        .map((item) => {
+          const reservation = parseReservation(item['body']?.S ?? '{}');
+          // A reserve that did not go through forwarded nothing: it is settled at nothing (see HELD).
+          return heldOf(item) === undefined ? reservation : { ...reservation, estimateNanos: 0 };
+        });
     },
 
     async getSpend(query) {
@@ -403,6 +521,39 @@ function settlementWrites(reservation: Reservation, actualNanos: number | null, 
     if (c.unit === 'inflight' && c.amount !== 0) writes.push({ ...c.scope, pk: ratePk(c.scope), period: c.period, nanos: 0, committed: -c.amount, requests: 0 });
   }
   return writes;
+}
+
+/**
+ * Undoing a reserve: each of the `held` claims (indexes into the reservation's) hands back what it
+ * took, a rate claim included, since the request was never forwarded.
+ */
+function undoWrites(reservation: Reservation, held: readonly number[]): CounterWrite[] {
+  const day = dayLabel(reservation.at);
+  const writes: CounterWrite[] = [];
+  const index = new Map(held.map((i) => [reservation.claims[i], i] as const));
+  const claims = [...index.keys()].filter((c): c is Claim => c !== undefined);
+  for (const group of spendClaimsByScope(claims)) {
+    if (group.hold > 0) writes.push({ ...group.scope, pk: dayPk(group.scope), period: day, nanos: 0, committed: -group.hold, requests: 0, claims: group.claims.map((c) => index.get(c)!) });
+  }
+  for (const c of claims) {
+    if (c.unit !== 'nanos' && c.amount !== 0) writes.push({ ...c.scope, pk: ratePk(c.scope), period: c.period, nanos: 0, committed: -c.amount, requests: 0, claims: [index.get(c)!] });
+  }
+  return writes;
+}
+
+/** The claims a record of a reserve that did not go through still holds; undefined on any other record. */
+function heldOf(record: Item | undefined): readonly number[] | undefined {
+  const held = record?.[HELD]?.S;
+  return held === undefined ? undefined : (JSON.parse(held) as number[]);
+}
+
+/**
+ * DynamoDB answered and refused the write (throttled, invalid, a condition): it did not happen.
+ * A 5xx, a timeout or a dropped connection may have happened.
+ */
+function notApplied(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return status !== undefined && status >= 400 && status < 500;
 }
 
 /** A reservation recorded before the day-counter layout, settled on the per-period counters it claimed. */

@@ -12,9 +12,10 @@ type Operation = 'reserve' | 'settle' | 'release' | 'getKey';
 
 /**
  * An in-memory SQLite store whose named operations throw, as a dead writer or a DynamoDB error
- * would; those in `lost` throw after they took effect, as a write whose answer was lost.
+ * would; those in `lost` throw after they took effect, as a write whose answer was lost; those in
+ * `flaky` throw as many times as they say, then work.
  */
-function failingStore(failing: Set<Operation>, lost: Set<Operation> = new Set()): Store {
+function failingStore(failing: Set<Operation>, lost: Set<Operation> = new Set(), flaky: Map<Operation, number> = new Map()): Store {
   const store = openSqliteStore({ dataDir: ':memory:' });
   return new Proxy(store, {
     get(target, property) {
@@ -23,7 +24,9 @@ function failingStore(failing: Set<Operation>, lost: Set<Operation> = new Set())
       const method = value as (...args: unknown[]) => unknown;
       const failure = () => new Error(`SQLITE_IOERR: disk I/O error in ${String(property)}`);
       return (...args: unknown[]) => {
-        if (failing.has(property as Operation)) return Promise.reject(failure());
+        const left = flaky.get(property as Operation) ?? 0;
+        if (left > 0) flaky.set(property as Operation, left - 1);
+        if (failing.has(property as Operation) || left > 0) return Promise.reject(failure());
         if (lost.has(property as Operation)) return Promise.resolve(method.apply(target, args)).then(() => Promise.reject(failure()));
         return method.apply(target, args);
       };
@@ -37,6 +40,7 @@ const MESSAGE = { model: 'claude-sonnet-4-20250514', max_tokens: 64, messages: [
 describe('a gateway whose store fails', () => {
   let failing: Set<Operation>;
   let lost: Set<Operation>;
+  let flaky: Map<Operation, number>;
   let logger: ReturnType<typeof recordingLogger>;
   let anthropic: FakeAnthropic;
   let harness: Harness;
@@ -46,10 +50,11 @@ describe('a gateway whose store fails', () => {
   beforeEach(async () => {
     failing = new Set();
     lost = new Set();
+    flaky = new Map();
     logger = recordingLogger();
     anthropic = await startFakeAnthropic();
     harness = await startHarness({
-      store: failingStore(failing, lost),
+      store: failingStore(failing, lost, flaky),
       logger,
       config: (openai) => ({ providers: { openai: { baseUrl: openai }, anthropic: { baseUrl: anthropic.baseUrl } }, limits: { keyCacheTtlMs: 0 } }),
       env: { ANTHROPIC_API_KEY: ANTHROPIC_UPSTREAM_KEY },
@@ -169,7 +174,15 @@ describe('a gateway whose store fails', () => {
     }
     const failed = logger.lines.find((line) => line.event === 'spend_write_failed')!;
     expect(failed.fields['nanos']).toBeGreaterThan(0);
-    expect(storeFailures().filter((operation) => operation === 'settle')).toHaveLength(4);
+    // AND the store's failure is logged, and counted, once for the request, with its attempts
+    expect(storeFailures()).toEqual(['settle']);
+    expect(logger.lines.find((line) => line.event === 'store_unavailable')?.fields).toMatchObject({
+      operation: 'settle',
+      attempts: 4,
+      written: false,
+      reservation: failed.fields['reservation'],
+      message: expect.stringMatching(/SQLITE_IOERR/),
+    });
 
     // WHEN the store recovers and the reservation's time runs out
     failing.clear();
@@ -179,5 +192,22 @@ describe('a gateway whose store fails', () => {
     expect(settled).toBe(1);
     const lifetime = (await harness.store.getSpend({ kind: 'key', id: String(failed.fields['key_id']) })).find((c) => c.period === 'lifetime');
     expect(lifetime).toMatchObject({ requests: 1, reservedNanos: 0, nanos: failed.fields['estimate_nanos'] });
+  });
+
+  it('logs a settlement that succeeds on a retry once, with its attempts, and settles it', async () => {
+    // GIVEN a store whose settlement fails twice, then works
+    flaky.set('settle', 2);
+    const client = new OpenAI({ apiKey: key, baseURL: `${harness.gateway.url}/proxy/openai`, maxRetries: 0 });
+
+    // WHEN
+    await client.chat.completions.create(CHAT);
+
+    // THEN the request is settled, and the failure is one line saying it took three attempts
+    await harness.waitForSpend((counters) => counters.some((c) => c.scope.kind === 'key' && c.scope.id === keyId && c.requests === 1 && c.reservedNanos === 0 && c.nanos > 0));
+    expect(logger.lines.filter((line) => line.event === 'spend_write_failed')).toEqual([]);
+    expect(logger.lines.filter((line) => line.event === 'store_unavailable').map((line) => line.fields)).toEqual([
+      expect.objectContaining({ operation: 'settle', attempts: 3, written: true, message: expect.stringMatching(/SQLITE_IOERR/) }),
+    ]);
+    expect(logger.lines.map((line) => line.event)).toContain('request_settled');
   });
 });

@@ -1,0 +1,259 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { silentLogger } from '../../lambda/core/log';
+import { reconcileExpired } from '../../lambda/limits/reconciler';
+import { openDynamoStore, SpendWriteError } from '../../lambda/store/dynamodb';
+import { ratePk } from '../../lambda/store/dynamodb-day-counters';
+import type { Claim, Reservation, ReserveOutcome, Scope, Store } from '../../lambda/store/port';
+import { type LocalDynamo, startDynalite } from '../support/dynalite';
+
+/**
+ * Spend caps on DynamoDB when single AWS calls fail or lose their answer: dynalite is the engine,
+ * and a client middleware fails the calls a test names. Whatever fails, a granted claim is handed
+ * back at most once and an ungranted one never, so `committed` never falls below what requests
+ * really hold, and a cap still refuses exactly where it should.
+ */
+
+type Command = 'PutItemCommand' | 'DeleteItemCommand' | 'UpdateItemCommand';
+
+interface Fault {
+  readonly command: Command;
+  /** Which call of that command: its input, as sent. */
+  readonly matches: (input: Record<string, unknown>) => boolean;
+  /**
+   * `fails`: never reaches the table, and says so no more than a 500 does. `throttled`: refused,
+   * saying so (a 400). `lost`: applied, then its answer is lost.
+   */
+  readonly kind: 'fails' | 'throttled' | 'lost';
+}
+
+/** An error as the SDK raises a DynamoDB 500: whether the write happened, the caller cannot tell. */
+function internalError(): Error {
+  return Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'InternalServerError', $fault: 'server', $metadata: { httpStatusCode: 500 } });
+}
+
+/** An error as the SDK raises a DynamoDB throttle: the write was refused, not applied. */
+function throttled(): Error {
+  return Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+}
+
+/** A client on dynalite whose calls matching a fault fail, each fault once. */
+function faultyClient(endpoint: string, faults: Fault[]): DynamoDBClient {
+  const client = new DynamoDBClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'tollgate-test', secretAccessKey: 'tollgate-test' } });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as Record<string, unknown>;
+      const at = faults.findIndex((fault) => fault.command === context.commandName && fault.matches(input));
+      if (at < 0) return next(args);
+      const [fault] = faults.splice(at, 1);
+      if (fault?.kind === 'fails') throw internalError();
+      if (fault?.kind === 'throttled') throw throttled();
+      await next(args);
+      throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    },
+    { step: 'initialize', name: 'injectedFaults' },
+  );
+  return client;
+}
+
+const AT = new Date('2026-11-27T12:00:00Z');
+const DAY = 'day:2026-11-27';
+const EXPIRES = new Date('2026-11-27T12:20:00Z');
+const ESTIMATE = 1_000;
+const KEY: Scope = { kind: 'key', id: 'k1' };
+const PROJECT: Scope = { kind: 'project', id: 'acme' };
+const KEY_CAP = 3 * ESTIMATE;
+
+const spend = (scope: Scope, limit: number): Claim => ({ scope, period: DAY, unit: 'nanos', amount: ESTIMATE, limit, rule: 'within' });
+const inflight: Claim = { scope: KEY, period: 'inflight', unit: 'inflight', amount: 1, limit: 100, rule: 'within' };
+
+function request(id: string, claims: Claim[]): Reservation {
+  return { id, at: AT, scopes: [KEY, PROJECT], claims, estimateNanos: ESTIMATE, expiresAt: EXPIRES };
+}
+
+/** The key's daily cap, its in-flight slot and the project's cap, which `filler` has filled: the key is granted, the project refuses. */
+const refusedByProject = (id: string) => request(id, [spend(KEY, KEY_CAP), inflight, spend(PROJECT, ESTIMATE)]);
+const filler = () => ({ ...request('filler', [spend(PROJECT, ESTIMATE)]), scopes: [PROJECT] });
+
+/** What the gateway does with a reserve that throws (gateway.ts `reserve`): hands it back, in case it was recorded. */
+async function reserveAsGateway(store: Store, reservation: Reservation): Promise<ReserveOutcome | 'failed'> {
+  try {
+    return await store.reserve(reservation);
+  } catch {
+    await store.release(reservation).catch(() => false);
+    return 'failed';
+  }
+}
+
+const onRecord = (id: string) => (input: Record<string, unknown>) => (input['Key'] as { sk?: { S?: string } } | undefined)?.sk?.S?.endsWith(`#${id}`) === true;
+const handsBackOn = (pk: string) => (input: Record<string, unknown>) => {
+  const values = input['ExpressionAttributeValues'] as Record<string, { N?: string }> | undefined;
+  return (input['Key'] as { pk?: { S?: string } }).pk?.S === pk && Number(values?.[':committed']?.N) < 0;
+};
+const claimOn = (pk: string) => (input: Record<string, unknown>) => (input['Key'] as { pk?: { S?: string } }).pk?.S === pk && input['ConditionExpression'] !== undefined;
+
+let dynamo: LocalDynamo;
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+
+describe('dynamodb spend under failed and lost calls', () => {
+  let faults: Fault[];
+  let faulty: DynamoDBClient;
+  let store: Store;
+  /** The same tables through a client nothing fails on: to read, and to send the requests after. */
+  let clean: Store;
+  let spendTable: string;
+
+  beforeEach(async () => {
+    const tables = await dynamo.createTables();
+    spendTable = tables.spendTable;
+    faults = [];
+    faulty = faultyClient(dynamo.endpoint, faults);
+    store = openDynamoStore({ client: faulty, ...tables });
+    clean = openDynamoStore({ client: dynamo.client, ...tables });
+  });
+  afterEach(() => {
+    faulty.destroy();
+  });
+
+  async function today(scope: Scope) {
+    const day = (await clean.getSpend({ kind: scope.kind, id: scope.id })).find((c) => c.period === DAY);
+    return { nanos: day?.nanos ?? 0, reservedNanos: day?.reservedNanos ?? 0, requests: day?.requests ?? 0 };
+  }
+
+  async function inflightCount(): Promise<number> {
+    const item = (await dynamo.client.send(new GetItemCommand({ TableName: spendTable, Key: { pk: { S: ratePk(KEY) }, sk: { S: 'inflight' } }, ConsistentRead: true }))).Item;
+    return Number(item?.['committed']?.N ?? 0);
+  }
+
+  /** How many requests on the key alone its cap admits from here before refusing one. */
+  async function admittedByKeyCap(): Promise<number> {
+    for (let admitted = 0; ; admitted++) {
+      const outcome = await clean.reserve({ ...request(`after-${admitted}`, [spend(KEY, KEY_CAP)]), scopes: [KEY] });
+      if (!outcome.ok) return admitted;
+      if (admitted > 10) throw new Error('the key cap admits without end');
+    }
+  }
+
+  it('hands back a refused reserve’s claims once when its record cannot be deleted', async () => {
+    // GIVEN a project cap already full, and the reservation record's delete failing
+    expect((await clean.reserve(filler())).ok).toBe(true);
+    faults.push({ command: 'DeleteItemCommand', matches: onRecord('r1'), kind: 'fails' });
+
+    // WHEN a request the project refuses is reserved, and handed back as the gateway does
+    expect(await reserveAsGateway(store, refusedByProject('r1'))).toBe('failed');
+
+    // THEN the key holds nothing, the project still holds the filler's estimate, and no slot is taken
+    expect(faults).toEqual([]);
+    expect(await today(KEY)).toEqual({ nanos: 0, reservedNanos: 0, requests: 0 });
+    expect(await today(PROJECT)).toEqual({ nanos: 0, reservedNanos: ESTIMATE, requests: 0 });
+    expect(await inflightCount()).toBe(0);
+    // AND the key's cap refuses exactly where it should
+    expect(await admittedByKeyCap()).toBe(3);
+  });
+
+  it('hands back only the granted claims when a claim fails and the record cannot be deleted', async () => {
+    // GIVEN the project's claim failing with an AWS error, and the record's delete failing too
+    faults.push({ command: 'UpdateItemCommand', matches: claimOn('project#acme'), kind: 'fails' });
+    faults.push({ command: 'DeleteItemCommand', matches: onRecord('r1'), kind: 'fails' });
+
+    // WHEN
+    expect(await reserveAsGateway(store, refusedByProject('r1'))).toBe('failed');
+
+    // THEN the key's granted claims came back once, and the project's, never granted, were not handed back
+    expect(faults).toEqual([]);
+    expect(await today(KEY)).toEqual({ nanos: 0, reservedNanos: 0, requests: 0 });
+    expect(await today(PROJECT)).toEqual({ nanos: 0, reservedNanos: 0, requests: 0 });
+    expect(await inflightCount()).toBe(0);
+    expect(await admittedByKeyCap()).toBe(3);
+  });
+
+  it('does not send again a hand-back whose answer was lost', async () => {
+    // GIVEN a project cap already full, and the key's hand-back applied with its answer lost
+    expect((await clean.reserve(filler())).ok).toBe(true);
+    faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'lost' });
+
+    // WHEN a request the project refuses is reserved
+    await reserveAsGateway(store, refusedByProject('r1'));
+
+    // THEN the key's hold came back once
+    expect(faults).toEqual([]);
+    expect(await today(KEY)).toEqual({ nanos: 0, reservedNanos: 0, requests: 0 });
+    expect(await today(PROJECT)).toEqual({ nanos: 0, reservedNanos: ESTIMATE, requests: 0 });
+    expect(await admittedByKeyCap()).toBe(3);
+  });
+
+  it('hands back nothing twice when the record’s write was applied but its answer lost', async () => {
+    // GIVEN a project cap already full, and the reservation record written with its answer lost
+    expect((await clean.reserve(filler())).ok).toBe(true);
+    faults.push({ command: 'PutItemCommand', matches: (input) => (input['Item'] as { sk?: { S?: string } }).sk?.S?.endsWith('#r1') === true, kind: 'lost' });
+
+    // WHEN
+    expect(await reserveAsGateway(store, refusedByProject('r1'))).toBe('failed');
+
+    // THEN the record is gone and each granted claim came back once
+    expect(faults).toEqual([]);
+    expect(await clean.expiredReservations(new Date(EXPIRES.getTime() + 1000))).toEqual([filler()]);
+    expect(await today(KEY)).toEqual({ nanos: 0, reservedNanos: 0, requests: 0 });
+    expect(await today(PROJECT)).toEqual({ nanos: 0, reservedNanos: ESTIMATE, requests: 0 });
+    expect(await inflightCount()).toBe(0);
+    expect(await admittedByKeyCap()).toBe(3);
+  });
+
+  it('lets the reconciler hand back what a reserve that did not go through still holds, and charge nothing', async () => {
+    // GIVEN a reserve whose record could not be deleted, and no release after it (the process died)
+    faults.push({ command: 'UpdateItemCommand', matches: claimOn('project#acme'), kind: 'fails' });
+    faults.push({ command: 'DeleteItemCommand', matches: onRecord('r1'), kind: 'fails' });
+    await expect(store.reserve(refusedByProject('r1'))).rejects.toThrow();
+
+    // WHEN the reconciler finds it expired
+    expect(await reconcileExpired(clean, new Date(EXPIRES.getTime() + 1000), silentLogger)).toBe(1);
+
+    // THEN it held the key's claims until then, and handed back those only; no request or spend was recorded
+    expect(await today(KEY)).toEqual({ nanos: 0, reservedNanos: 0, requests: 0 });
+    expect(await today(PROJECT)).toEqual({ nanos: 0, reservedNanos: 0, requests: 0 });
+    expect(await inflightCount()).toBe(0);
+    expect(await admittedByKeyCap()).toBe(3);
+  });
+
+  it('does not send again a settlement write whose answer was lost, even when the settlement is retried', async () => {
+    // GIVEN a granted request, and its settlement's write to the key's counter applied with its answer lost
+    const r = { ...request('r1', [spend(KEY, KEY_CAP)]), scopes: [KEY] };
+    expect((await store.reserve(r)).ok).toBe(true);
+    faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'lost' });
+    const actual = ESTIMATE / 4;
+
+    // WHEN it is settled, fails, and is settled again (as the meter retries)
+    await expect(store.settle(r, actual)).rejects.toThrow();
+    // THEN the retry fails too: the write may not have happened, so the request ends as spend_write_failed
+    await expect(store.settle(r, actual)).rejects.toThrow(SpendWriteError);
+
+    // THEN its spend is counted once, its hold handed back once
+    expect(faults).toEqual([]);
+    expect(await today(KEY)).toEqual({ nanos: actual, reservedNanos: 0, requests: 1 });
+    // AND what is left of the cap admits two more estimates, not three
+    expect(await admittedByKeyCap()).toBe(2);
+  });
+
+  it('writes, when the settlement is retried, a counter write refused on every attempt before', async () => {
+    // GIVEN a granted request, whose settlement's write to the key's counter is throttled on each of its attempts
+    const r = { ...request('r1', [spend(KEY, KEY_CAP)]), scopes: [KEY] };
+    expect((await store.reserve(r)).ok).toBe(true);
+    for (let i = 0; i < 3; i++) faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'throttled' });
+    const actual = ESTIMATE / 4;
+
+    // WHEN it is settled, fails, and is settled again (as the meter retries)
+    await expect(store.settle(r, actual)).rejects.toThrow(SpendWriteError);
+    expect(faults).toEqual([]);
+    expect(await today(KEY)).toEqual({ nanos: 0, reservedNanos: ESTIMATE, requests: 0 });
+    expect(await store.settle(r, actual)).toBe(true);
+
+    // THEN its spend is counted once, its hold handed back once, and a third settlement finds nothing to do
+    expect(await today(KEY)).toEqual({ nanos: actual, reservedNanos: 0, requests: 1 });
+    expect(await store.settle(r, actual)).toBe(false);
+    expect(await admittedByKeyCap()).toBe(2);
+  });
+});
