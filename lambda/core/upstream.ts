@@ -184,25 +184,33 @@ export async function sendUpstream(dispatcher: Dispatcher, draft: UpstreamDraft,
   const headers: Record<string, string | string[]> = {};
   for (const name in draft.headers) headers[name] = draft.headers[name] as string | string[];
   for (const name in auth) headers[name] = auth[name] as string;
+  let response: Dispatcher.ResponseData;
   try {
-    const response = await dispatcher.request({
+    response = await dispatcher.request({
       origin: draft.origin,
       path: draft.target,
       method: draft.method as Dispatcher.HttpMethod,
       headers,
       body: draft.body,
     });
-    const body = response.body;
-    return {
-      status: response.statusCode,
-      headers: clientHeaders(response.headers),
-      body,
-      bytes: () => body.bytes(),
-      discard: () => body.dump({ limit: DISCARD_LIMIT_BYTES }).catch(() => {}),
-    };
   } catch (error) {
     throw upstreamFailure(error, new URL(draft.origin).host);
   }
+  const body = response.body;
+  if (response.statusCode > 599) {
+    // undici takes any three digits; HTTP has none past 599 (RFC 9110 §15), and neither HTTP/2 nor
+    // a function URL can send one on. The provider took the request, and may have run it.
+    await body.dump({ limit: DISCARD_LIMIT_BYTES }).catch(() => {});
+    const host = new URL(draft.origin).host;
+    throw new UpstreamFailedError('upstream_unreachable', `The upstream provider at ${host} answered with HTTP status ${response.statusCode}, which HTTP does not have.`, true, undefined);
+  }
+  return {
+    status: response.statusCode,
+    headers: clientHeaders(response.headers),
+    body,
+    bytes: () => body.bytes(),
+    discard: () => body.dump({ limit: DISCARD_LIMIT_BYTES }).catch(() => {}),
+  };
 }
 
 function upstreamFailure(error: unknown, host: string): UpstreamFailedError {
