@@ -1,6 +1,6 @@
 import { calcPrice, findProvider, type ModelInfo, type ModelPrice, type PriceCalculationResult, type Provider, type Usage } from '@pydantic/genai-prices';
 import type { UsageDocument } from '../formats/types';
-import { usdToNanos } from './money';
+import { MAX_REQUEST_NANOS, usdToNanos } from './money';
 import { plainPriceTotal } from './plain-price';
 import { genaiPricesProvider, usesGenaiPrices } from './pricing-id';
 import { readUsage as readProviderUsage } from './usage-reader';
@@ -79,6 +79,7 @@ export class Pricer {
    * `outputBound` is the most output the request could produce (`n` × its `max_tokens`, …). A
    * provider cannot exceed it, so usage that claims more is wrong, and its output is priced at the
    * bound: an upstream reporting nonsense cannot charge a key past what the request could cost.
+   * Usage priced above what any one request may cost ({@link MAX_REQUEST_NANOS}) is no price either.
    */
   price(pricingId: string, model: string, document: UsageDocument, outputBound?: number): PricedUsage | undefined {
     let usage = readUsage(pricingId, document);
@@ -90,6 +91,9 @@ export class Pricer {
       const result = this.calc(usage, pricingId, model);
       if (!result) return undefined;
       const nanos = usdToNanos(result.total);
+      // Usage no request can cost (400 billion output tokens, from a request with no output cap):
+      // charged as a total too large to store would be, lest counters leave exact integers.
+      if (nanos > MAX_REQUEST_NANOS) return undefined;
       return clamped ? { nanos, usage, model: result.model, reportedOutputTokens: reported } : { nanos, usage, model: result.model };
     } catch {
       // Usage genai-prices refuses (more cached tokens than prompt tokens, say) or a total too
