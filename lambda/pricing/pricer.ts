@@ -31,6 +31,13 @@ export interface PricedUsage {
  */
 type Match = { readonly provider: Provider; readonly model: ModelInfo } | undefined;
 
+/**
+ * No model's name is longer (the longest real ones, Bedrock ARNs and fine-tune ids, are about a
+ * hundred characters). A longer name is no model: matching one costs time in proportion to its
+ * length against every pattern, and remembering it costs its size.
+ */
+export const MAX_MODEL_NAME_LENGTH = 512;
+
 /** Model names remembered per provider; a name no client has sent recently is dropped first. */
 const MAX_MATCHES_PER_PROVIDER = 1_000;
 
@@ -103,6 +110,8 @@ export class Pricer {
   }
 
   private calc(usage: Usage, pricingId: string, model: string): Priced | undefined {
+    // Never matched, so never remembered: a name an upstream reports goes through here unchecked.
+    if (model.length > MAX_MODEL_NAME_LENGTH) return undefined;
     const custom = this.custom.get(pricingId);
     const own = custom && this.calcWith(custom, usage, model);
     if (own || !usesGenaiPrices(pricingId)) return own;
