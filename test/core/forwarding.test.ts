@@ -46,6 +46,22 @@ describe('what leaves for the upstream', () => {
     expect(seen.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
   });
 
+  it('never lets the caller pick the organization or project the gateway’s OpenAI key bills', async () => {
+    // WHEN a client names another organization and project, as the OpenAI SDK does from OPENAI_ORG_ID and OPENAI_PROJECT_ID
+    const response = await fetch(`${harness.gateway.url}/proxy/openai/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'openai-organization': 'org-someone-else', 'openai-project': 'proj_someone_else', 'content-type': 'application/json' },
+      body: CHAT_BODY,
+    });
+    await response.arrayBuffer();
+
+    // THEN the upstream sees neither: the key's own defaults apply
+    expect(response.status).toBe(200);
+    const seen = harness.upstream.requests[0]!;
+    expect(seen.headers['openai-organization']).toBeUndefined();
+    expect(seen.headers['openai-project']).toBeUndefined();
+  });
+
   it('drops the hop-by-hop headers a Connection header names (RFC 9110 §7.6.1), and method overrides', async () => {
     // fetch refuses to send a Connection header of its own: node:http sends it as given.
     const status = await new Promise<number>((resolve, reject) => {
