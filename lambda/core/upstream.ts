@@ -196,16 +196,23 @@ export async function sendUpstream(dispatcher: Dispatcher, draft: UpstreamDraft,
   } catch (error) {
     throw upstreamFailure(error, new URL(draft.origin).host);
   }
-  const body = response.body;
-  if (response.statusCode > 599) {
+  const { statusCode: status, body } = response;
+  if (status > 599) {
     // undici takes any three digits; HTTP has none past 599 (RFC 9110 §15), and neither HTTP/2 nor
     // a function URL can send one on. The provider took the request, and may have run it.
     await body.dump({ limit: DISCARD_LIMIT_BYTES }).catch(() => {});
+    throw new UpstreamFailedError('upstream_unreachable', `The upstream provider at ${new URL(draft.origin).host} answered with HTTP status ${status}, which HTTP does not have.`, true, undefined);
+  }
+  if (status >= 300 && status < 400 && status !== 304) {
+    // No provider API redirects a call. Passed on, its Location would send the client's SDK (which
+    // follows redirects) with the prompt, and perhaps the gateway key, to a host the config never
+    // named, and whatever answered there would reach the client unmetered. No model ran: not billed.
+    await body.dump({ limit: DISCARD_LIMIT_BYTES }).catch(() => {});
     const host = new URL(draft.origin).host;
-    throw new UpstreamFailedError('upstream_unreachable', `The upstream provider at ${host} answered with HTTP status ${response.statusCode}, which HTTP does not have.`, true, undefined);
+    throw new UpstreamFailedError('upstream_unreachable', `The upstream provider at ${host} answered with a redirect (HTTP ${status}), which tollgate does not follow or pass on.`, false, undefined);
   }
   return {
-    status: response.statusCode,
+    status,
     headers: clientHeaders(response.headers),
     body,
     bytes: () => body.bytes(),

@@ -1,6 +1,8 @@
+import Anthropic from '@anthropic-ai/sdk';
 import { request } from 'node:http';
 import { UPSTREAM_KEY } from '../support/fake-openai';
-import { startHarness, type Harness } from '../support/harness';
+import { startHarness, startProviderGateway, type Harness } from '../support/harness';
+import { startRecordingServer } from '../support/recording-server';
 import { startRawUpstream } from '../support/raw-upstream';
 import { recordingLogger } from '../support/recording-logger';
 import { CHAT_BODY, CHAT_ESTIMATE } from '../limits/support';
@@ -150,6 +152,61 @@ describe('an upstream that fails to answer', () => {
     } finally {
       await harness.close();
       await stalling.close();
+    }
+  });
+});
+
+describe('an upstream that redirects', () => {
+  it.each([301, 302, 303, 307, 308])(
+    'answers a %i with a 502 in the API’s shape, never its Location: the client’s SDK would follow it elsewhere with the gateway key',
+    async (status) => {
+      // GIVEN somewhere else that records what reaches it, and an Anthropic upstream that redirects every request there
+      const elsewhere = await startRecordingServer((_seen, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{}');
+      });
+      const redirecting = await startRecordingServer((_seen, res) => {
+        res.writeHead(status, { location: `${elsewhere.origin}/v1/messages`, 'content-length': '0' });
+        res.end();
+      });
+      const gateway = await startProviderGateway('anthropic', { baseUrl: redirecting.origin, close: () => redirecting.close() }, { ANTHROPIC_API_KEY: 'sk-ant-upstream' });
+      try {
+        const { key, record } = await gateway.harness.issue();
+        // The Anthropic SDK sends the gateway key as x-api-key, which fetch keeps across origins when it follows a redirect.
+        const anthropic = new Anthropic({ apiKey: key, baseURL: `${gateway.harness.gateway.url}/proxy/anthropic`, maxRetries: 0 });
+
+        // WHEN a client calls through the gateway
+        const failure = await anthropic.messages.create({ model: 'claude-sonnet-4-20250514', max_tokens: 50, messages: [{ role: 'user', content: 'a secret prompt' }] }).catch((error: unknown) => error);
+
+        // THEN its SDK shows the gateway's error, nothing reached the other host, and nothing was charged (no model ran)
+        expect(failure).toBeInstanceOf(Anthropic.APIError);
+        expect((failure as InstanceType<typeof Anthropic.APIError>).status).toBe(502);
+        expect(String(failure)).toMatch(new RegExp(`answered with a redirect \\(HTTP ${status}\\)`));
+        expect(elsewhere.requests).toEqual([]);
+        expect(redirecting.requests).toHaveLength(1);
+        const counters = await gateway.harness.waitForSpend((c) => c.some((x) => x.scope.id === record.id && x.requests === 1 && x.reservedNanos === 0));
+        expect(counters.find((c) => c.scope.id === record.id && c.period === 'lifetime')?.nanos).toBe(0);
+      } finally {
+        await gateway.close();
+        await elsewhere.close();
+      }
+    },
+  );
+
+  it('passes a 304 to a conditional request through as it is', async () => {
+    const harness = await startHarness();
+    try {
+      const { key } = await harness.issue();
+      harness.upstream.behaviour.raw = (res) => {
+        res.writeHead(304, { etag: '"models-v1"' });
+        res.end();
+      };
+      const response = await fetch(`${harness.gateway.url}/proxy/openai/models`, { headers: { authorization: `Bearer ${key}`, 'if-none-match': '"models-v1"' } });
+
+      expect(response.status).toBe(304);
+      expect(response.headers.get('etag')).toBe('"models-v1"');
+    } finally {
+      await harness.close();
     }
   });
 });
