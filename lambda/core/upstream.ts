@@ -236,12 +236,23 @@ function upstreamFailure(error: unknown, host: string): UpstreamFailedError {
   return new UpstreamFailedError('upstream_unreachable', `The upstream provider at ${host} failed before answering.`, true, error);
 }
 
+/**
+ * The upstream's headers as the client gets them: without hop-by-hop headers, and without the
+ * gateway's own (`x-tollgate-*`, the price header pydantic-ai reads), which only this gateway
+ * sets: another gateway upstream of it, or an upstream that sends them, must not tell the client
+ * a cost this one did not charge (on a stream, which carries none of this gateway's, it would).
+ */
 function clientHeaders(headers: Dispatcher.ResponseData['headers']): OutgoingHeaders {
   const hopByHop = connectionTokens(headers['connection']);
   const out: OutgoingHeaders = {};
   for (const name in headers) {
     const value = headers[name];
-    if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name) && !hopByHop?.has(name)) out[name] = value;
+    if (value === undefined || DROPPED_RESPONSE_HEADERS.has(name) || hopByHop?.has(name) || isGatewayHeader(name)) continue;
+    out[name] = value;
   }
   return out;
+}
+
+function isGatewayHeader(name: string): boolean {
+  return name.startsWith('x-tollgate-') || name === 'pydantic-ai-gateway-price-estimate';
 }

@@ -210,3 +210,44 @@ describe('an upstream that redirects', () => {
     }
   });
 });
+
+describe('what comes back from the upstream', () => {
+  it.each([
+    ['a stream', true],
+    ['a document whose usage cannot be read', false],
+  ])('never carries cost or error headers of the gateway’s own that the upstream sent, on %s', async (_what, stream) => {
+    // GIVEN an upstream (another gateway, say) that sends tollgate's own headers
+    const harness = await startHarness();
+    try {
+      const { key } = await harness.issue();
+      harness.upstream.behaviour.raw = (res) => {
+        res.writeHead(200, {
+          'content-type': stream ? 'text/event-stream' : 'text/html',
+          'x-tollgate-cost-usd': '0.000001',
+          'pydantic-ai-gateway-price-estimate': '0.000001USD',
+          'x-tollgate-error': 'none',
+          'x-request-id': 'req_kept',
+        });
+        res.end(stream ? 'data: [DONE]\n\n' : '<html>busy</html>');
+      };
+
+      // WHEN
+      const response = await fetch(`${harness.gateway.url}/proxy/openai/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...JSON.parse(CHAT_BODY), stream }),
+      });
+      await response.arrayBuffer();
+
+      // THEN the client sees none of them (this gateway charged its reservation, not $0.000001), and the upstream's own headers as sent
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-tollgate-cost-usd')).toBeNull();
+      expect(response.headers.get('pydantic-ai-gateway-price-estimate')).toBeNull();
+      expect(response.headers.get('x-tollgate-error')).toBeNull();
+      expect(response.headers.get('x-request-id')).toBe('req_kept');
+      expect(response.headers.get('x-tollgate-provider')).toBe('openai');
+    } finally {
+      await harness.close();
+    }
+  });
+});
