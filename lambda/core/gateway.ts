@@ -11,7 +11,7 @@ import { planRateClaims, planReservation, type Policy } from '../limits/plan';
 import { refusalError } from '../limits/refusal';
 import type { PreparedRequest, RequestView, WireFormat } from '../formats/types';
 import type { FormatBinding, Outbound, OutboundRequest } from '../providers/types';
-import type { Pricer } from '../pricing/pricer';
+import { MAX_MODEL_NAME_LENGTH, type Pricer } from '../pricing/pricer';
 import { NOOP_TRACER, type RequestTrace, type Tracer } from '../observability/otel/tracer';
 import { accountLogFields } from '../observability/account-fields';
 import { FORMATS, pricingIdOf } from '../providers';
@@ -426,9 +426,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
   };
 }
 
-/** What a member reads of the request (its model, a rewritten body): the binding's own reading, else the format's. */
+/**
+ * What a member reads of the request (its model, a rewritten body): the binding's own reading, else
+ * the format's. A model name longer than any model has is refused here, before anything prices,
+ * remembers or forwards it (nor is it echoed: it may be megabytes long).
+ */
 function prepareFor(format: WireFormat, operation: string, { binding, account }: Candidate, request: RequestView): PreparedRequest {
-  return binding.prepare ? binding.prepare(operation, request, account.options) : format.prepare(operation, request);
+  const prepared = binding.prepare ? binding.prepare(operation, request, account.options) : format.prepare(operation, request);
+  if (prepared.model.length > MAX_MODEL_NAME_LENGTH) {
+    throw new GatewayError('invalid_request', `The model name is ${prepared.model.length} characters long; tollgate accepts at most ${MAX_MODEL_NAME_LENGTH}.`);
+  }
+  return prepared;
 }
 
 /** The request as `member` asks for it: its first model rewrite that matches the model renames it. */

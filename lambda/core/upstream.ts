@@ -184,25 +184,40 @@ export async function sendUpstream(dispatcher: Dispatcher, draft: UpstreamDraft,
   const headers: Record<string, string | string[]> = {};
   for (const name in draft.headers) headers[name] = draft.headers[name] as string | string[];
   for (const name in auth) headers[name] = auth[name] as string;
+  let response: Dispatcher.ResponseData;
   try {
-    const response = await dispatcher.request({
+    response = await dispatcher.request({
       origin: draft.origin,
       path: draft.target,
       method: draft.method as Dispatcher.HttpMethod,
       headers,
       body: draft.body,
     });
-    const body = response.body;
-    return {
-      status: response.statusCode,
-      headers: clientHeaders(response.headers),
-      body,
-      bytes: () => body.bytes(),
-      discard: () => body.dump({ limit: DISCARD_LIMIT_BYTES }).catch(() => {}),
-    };
   } catch (error) {
     throw upstreamFailure(error, new URL(draft.origin).host);
   }
+  const { statusCode: status, body } = response;
+  if (status > 599) {
+    // undici takes any three digits; HTTP has none past 599 (RFC 9110 §15), and neither HTTP/2 nor
+    // a function URL can send one on. The provider took the request, and may have run it.
+    await body.dump({ limit: DISCARD_LIMIT_BYTES }).catch(() => {});
+    throw new UpstreamFailedError('upstream_unreachable', `The upstream provider at ${new URL(draft.origin).host} answered with HTTP status ${status}, which HTTP does not have.`, true, undefined);
+  }
+  if (status >= 300 && status < 400 && status !== 304) {
+    // No provider API redirects a call. Passed on, its Location would send the client's SDK (which
+    // follows redirects) with the prompt, and perhaps the gateway key, to a host the config never
+    // named, and whatever answered there would reach the client unmetered. No model ran: not billed.
+    await body.dump({ limit: DISCARD_LIMIT_BYTES }).catch(() => {});
+    const host = new URL(draft.origin).host;
+    throw new UpstreamFailedError('upstream_unreachable', `The upstream provider at ${host} answered with a redirect (HTTP ${status}), which tollgate does not follow or pass on.`, false, undefined);
+  }
+  return {
+    status,
+    headers: clientHeaders(response.headers),
+    body,
+    bytes: () => body.bytes(),
+    discard: () => body.dump({ limit: DISCARD_LIMIT_BYTES }).catch(() => {}),
+  };
 }
 
 function upstreamFailure(error: unknown, host: string): UpstreamFailedError {
@@ -221,12 +236,23 @@ function upstreamFailure(error: unknown, host: string): UpstreamFailedError {
   return new UpstreamFailedError('upstream_unreachable', `The upstream provider at ${host} failed before answering.`, true, error);
 }
 
+/**
+ * The upstream's headers as the client gets them: without hop-by-hop headers, and without the
+ * gateway's own (`x-tollgate-*`, the price header pydantic-ai reads), which only this gateway
+ * sets: another gateway upstream of it, or an upstream that sends them, must not tell the client
+ * a cost this one did not charge (on a stream, which carries none of this gateway's, it would).
+ */
 function clientHeaders(headers: Dispatcher.ResponseData['headers']): OutgoingHeaders {
   const hopByHop = connectionTokens(headers['connection']);
   const out: OutgoingHeaders = {};
   for (const name in headers) {
     const value = headers[name];
-    if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name) && !hopByHop?.has(name)) out[name] = value;
+    if (value === undefined || DROPPED_RESPONSE_HEADERS.has(name) || hopByHop?.has(name) || isGatewayHeader(name)) continue;
+    out[name] = value;
   }
   return out;
+}
+
+function isGatewayHeader(name: string): boolean {
+  return name.startsWith('x-tollgate-') || name === 'pydantic-ai-gateway-price-estimate';
 }

@@ -63,11 +63,14 @@ export const anthropicFormat: WireFormat = {
 /**
  * Usage arrives in two halves: `message_start` holds the input side (cache reads and writes
  * included) and a first output count; each `message_delta` holds cumulative totals that replace
- * what came before — server tools can send several, so they are never added up.
+ * what came before — server tools can send several, so they are never added up. The first output
+ * count is a placeholder: a stream cut before any `message_delta` reports no usage (and is charged
+ * its reservation), unless the model's own `error` event ended it, when what it counted stands.
  */
 function messagesStreamReader(): StreamUsageReader {
   let model: string | undefined;
   let usage: Record<string, unknown> | undefined;
+  let counted = false;
   let failure: string | undefined;
   return {
     onMessage(message: StreamMessage) {
@@ -84,7 +87,10 @@ function messagesStreamReader(): StreamUsageReader {
           break;
         }
         case 'message_delta':
-          if (isObject(event['usage'])) usage = { ...usage, ...withoutNulls(event['usage']) };
+          if (isObject(event['usage'])) {
+            usage = { ...usage, ...withoutNulls(event['usage']) };
+            counted = true;
+          }
           break;
         case 'error':
           failure = describeStreamError(event['error']);
@@ -93,7 +99,8 @@ function messagesStreamReader(): StreamUsageReader {
       return event;
     },
     result(): Metered {
-      const document: UsageDocument | undefined = usage && { flavor: USAGE_FLAVOR, extractorProvider: USAGE_EXTRACTOR, doc: { model, usage } };
+      const read = counted || failure !== undefined ? usage : undefined;
+      const document: UsageDocument | undefined = read && { flavor: USAGE_FLAVOR, extractorProvider: USAGE_EXTRACTOR, doc: { model, usage: read } };
       return { model, usage: document, failure };
     },
   };

@@ -45,7 +45,23 @@ export const bedrockFormat: WireFormat = {
 
   maxOutputTokens(operation, { body }) {
     const config = isObject(body['inferenceConfig']) ? body['inferenceConfig'] : {};
-    if (operation.startsWith('converse')) return countField(config['maxTokens'], 'inferenceConfig.maxTokens', 1);
+    if (operation.startsWith('converse')) {
+      const cap = countField(config['maxTokens'], 'inferenceConfig.maxTokens', 1);
+      // The model's own fields ride beside Converse's in `additionalModelRequestFields`, merged into
+      // its native request: whether one there can raise the cap is the vendor's business, so a cap
+      // it names may raise the bound, never make one where Converse's own is absent.
+      const extra = isObject(body['additionalModelRequestFields']) ? body['additionalModelRequestFields'] : {};
+      const raised = largestCount(
+        [
+          [extra['max_tokens'], 'additionalModelRequestFields.max_tokens'],
+          [extra['maxTokens'], 'additionalModelRequestFields.maxTokens'],
+          [extra['max_gen_len'], 'additionalModelRequestFields.max_gen_len'],
+          [extra['max_new_tokens'], 'additionalModelRequestFields.max_new_tokens'],
+        ],
+        1,
+      );
+      return cap === undefined || raised === undefined ? cap : Math.max(cap, raised);
+    }
     // InvokeModel bodies are the vendor's own: Anthropic, Mistral, Cohere and AI21 say max_tokens,
     // Llama max_gen_len, Nova inferenceConfig.max_new_tokens, Titan textGenerationConfig.maxTokenCount.
     const titan = isObject(body['textGenerationConfig']) ? body['textGenerationConfig'] : {};

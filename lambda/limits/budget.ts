@@ -1,14 +1,10 @@
 import { GatewayError } from '../core/errors';
 import type { RequestView, WireFormat } from '../formats/types';
-import { formatUsd } from '../pricing/money';
+import { formatUsd, MAX_REQUEST_NANOS } from '../pricing/money';
 import type { Pricer } from '../pricing/pricer';
 
-/**
- * The most one request may reserve: $10,000. Far above what any request to today's models can
- * cost (a full context window at the dearest rates is in the hundreds), and far below where
- * counters summing many such reservations would leave the range of exact integers.
- */
-export const MAX_ESTIMATE_NANOS = 10_000 * 1_000_000_000;
+/** The most one request may reserve: {@link MAX_REQUEST_NANOS}, $10,000. */
+export const MAX_ESTIMATE_NANOS = MAX_REQUEST_NANOS;
 
 export interface RequestBudget {
   /** The upper bound to reserve, in nano-dollars; undefined when the model has no known price. */

@@ -1,6 +1,6 @@
 import { calcPrice, findProvider, type ModelInfo, type ModelPrice, type PriceCalculationResult, type Provider, type Usage } from '@pydantic/genai-prices';
 import type { UsageDocument } from '../formats/types';
-import { usdToNanos } from './money';
+import { MAX_REQUEST_NANOS, usdToNanos } from './money';
 import { plainPriceTotal } from './plain-price';
 import { genaiPricesProvider, usesGenaiPrices } from './pricing-id';
 import { readUsage as readProviderUsage } from './usage-reader';
@@ -30,6 +30,13 @@ export interface PricedUsage {
  * (and lower-casing every pattern in it) on every call.
  */
 type Match = { readonly provider: Provider; readonly model: ModelInfo } | undefined;
+
+/**
+ * No model's name is longer (the longest real ones, Bedrock ARNs and fine-tune ids, are about a
+ * hundred characters). A longer name is no model: matching one costs time in proportion to its
+ * length against every pattern, and remembering it costs its size.
+ */
+export const MAX_MODEL_NAME_LENGTH = 512;
 
 /** Model names remembered per provider; a name no client has sent recently is dropped first. */
 const MAX_MATCHES_PER_PROVIDER = 1_000;
@@ -79,6 +86,7 @@ export class Pricer {
    * `outputBound` is the most output the request could produce (`n` × its `max_tokens`, …). A
    * provider cannot exceed it, so usage that claims more is wrong, and its output is priced at the
    * bound: an upstream reporting nonsense cannot charge a key past what the request could cost.
+   * Usage priced above what any one request may cost ({@link MAX_REQUEST_NANOS}) is no price either.
    */
   price(pricingId: string, model: string, document: UsageDocument, outputBound?: number): PricedUsage | undefined {
     let usage = readUsage(pricingId, document);
@@ -90,6 +98,9 @@ export class Pricer {
       const result = this.calc(usage, pricingId, model);
       if (!result) return undefined;
       const nanos = usdToNanos(result.total);
+      // Usage no request can cost (400 billion output tokens, from a request with no output cap):
+      // charged as a total too large to store would be, lest counters leave exact integers.
+      if (nanos > MAX_REQUEST_NANOS) return undefined;
       return clamped ? { nanos, usage, model: result.model, reportedOutputTokens: reported } : { nanos, usage, model: result.model };
     } catch {
       // Usage genai-prices refuses (more cached tokens than prompt tokens, say) or a total too
@@ -99,6 +110,8 @@ export class Pricer {
   }
 
   private calc(usage: Usage, pricingId: string, model: string): Priced | undefined {
+    // Never matched, so never remembered: a name an upstream reports goes through here unchecked.
+    if (model.length > MAX_MODEL_NAME_LENGTH) return undefined;
     const custom = this.custom.get(pricingId);
     const own = custom && this.calcWith(custom, usage, model);
     if (own || !usesGenaiPrices(pricingId)) return own;

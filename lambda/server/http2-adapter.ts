@@ -3,8 +3,11 @@ import type { GatewayRequest, IncomingHeaders, OutgoingHeaders } from '../core/h
 import type { NodeResponse } from './node-http';
 import { requestBody, type BodyTimeouts } from './request-body';
 
-/** Connection-level headers HTTP/2 forbids (RFC 9113 §8.2.2); node:http2 throws on them. */
-const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings']);
+/**
+ * Connection-level headers HTTP/2 forbids (RFC 9113 §8.2.2); node:http2 throws on them. `te` is a
+ * request header, allowed there only as `trailers`: in an upstream's response it means nothing.
+ */
+const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'te']);
 
 /**
  * An HTTP/2 stream as the core's request: pseudo-headers become method and URL and are never
@@ -26,7 +29,11 @@ export function http2Response(stream: ServerHttp2Stream): NodeResponse {
     writeHead(status, headers) {
       const allowed: OutgoingHeaders = {};
       for (const [name, value] of Object.entries(headers)) {
-        if (!CONNECTION_HEADERS.has(name)) allowed[name] = value;
+        if (CONNECTION_HEADERS.has(name)) continue;
+        // An upstream may repeat a header HTTP/2 allows once (`content-type`, `location`), and
+        // node:http2 throws on it: one field, its values joined as RFC 9110 §5.3 combines them
+        // (what an HTTP/1.1 client's fetch reads too). Cookies stay apart: they cannot be joined.
+        allowed[name] = Array.isArray(value) && name !== 'set-cookie' ? value.join(', ') : value;
       }
       stream.respond({ ...allowed, ':status': status });
     },

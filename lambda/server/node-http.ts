@@ -56,11 +56,13 @@ async function serve(gateway: Gateway, request: GatewayRequest, res: NodeRespons
     // A body of unknown length is a stream: send its headers now rather than with the first chunk,
     // so the client's SDK can return the stream object at once. Sized bodies go out in one write.
     if (response.headers['content-length'] === undefined) res.flushHeaders();
-  } catch {
+  } catch (error) {
     // The client went away before the headers could go (an HTTP/2 stream it cancelled throws
-    // here). The body is still started and at once abandoned, so that the upstream is read to
-    // its end and the spend settled, as for any client that leaves.
+    // here), or the head could not be written at all. The body is still started and at once
+    // abandoned, so that the upstream is read to its end and the spend settled, as for any client
+    // that leaves; a client still there is cut rather than left waiting for an answer that will never come.
     await abandon(response.body);
+    if (!res.destroyed) res.destroy(error instanceof Error ? error : new Error(String(error)));
     return;
   }
   try {

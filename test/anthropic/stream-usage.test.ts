@@ -70,6 +70,15 @@ describe('Anthropic stream usage', () => {
     expect(nanosOf(metered)).toBe(12_600_000 + 270_000 + 1_800_000 + 20_000_000);
   });
 
+  it('reports no usage for a stream cut before its message_delta: message_start’s output count is a placeholder, not the answer’s', () => {
+    // GIVEN a stream that started, wrote, and was cut by the transport before its final counts
+    const whole = anthropicFixture('message-stream.sse').toString('utf8');
+    const cut = Buffer.from(whole.slice(0, whole.indexOf('event: message_delta')));
+
+    // THEN it reads the model but no usage, so the request is charged its reservation, not 2 output tokens
+    expect(meter([cut])).toEqual({ model: 'claude-sonnet-4-20250514', usage: undefined, failure: undefined });
+  });
+
   it('reports no usage for a stream that never started a message', () => {
     expect(meter([Buffer.from('event: ping\ndata: {"type":"ping"}\n\n')])).toEqual({ model: undefined, usage: undefined, failure: undefined });
   });

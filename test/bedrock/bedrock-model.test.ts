@@ -73,6 +73,19 @@ describe('the model a Bedrock path is priced as', () => {
     expect(budget('invoke', { max_gen_len: 100 }).outputBound).toBeUndefined();
   });
 
+  it('lets a cap among the model’s own Converse fields raise the bound, never make one', () => {
+    const view = (body: Record<string, unknown>) => ({ providerPath: '/model/m/x', query: '', body });
+    const budget = (body: Record<string, unknown>) =>
+      budgetRequest({ format: bedrockFormat, operation: 'converse', view: view(body), pricer: new Pricer(), pricingId: 'aws', model: 'amazon.nova-pro-v1:0', inputBytes: 10, defaultMaxOutputTokens: 4096 });
+
+    // A request reserving one token of output cannot have usage of 64,000 cut to that one token.
+    expect(budget({ inferenceConfig: { maxTokens: 1 }, additionalModelRequestFields: { max_tokens: 64_000 } }).outputBound).toBe(64_000);
+    expect(budget({ inferenceConfig: { maxTokens: 100 }, additionalModelRequestFields: { top_k: 5 } }).outputBound).toBe(100);
+    // Alone, the vendor's field may be ignored, and Bedrock's default then applies: no bound to cut usage to.
+    expect(budget({ additionalModelRequestFields: { max_tokens: 10 } }).outputBound).toBeUndefined();
+    expect(() => budget({ inferenceConfig: { maxTokens: 100 }, additionalModelRequestFields: { max_tokens: '64000' } })).toThrow(/additionalModelRequestFields\.max_tokens/);
+  });
+
   it('maps any spelling of the model id to the one Bedrock expects', () => {
     expect(bedrock.upstreamPath?.('/model/anthropic.claude-v2:1/invoke', {})).toBe('/model/anthropic.claude-v2%3A1/invoke');
     expect(bedrock.upstreamPath?.('/model/anthropic.claude-v2%3a1/invoke', {})).toBe('/model/anthropic.claude-v2%3A1/invoke');

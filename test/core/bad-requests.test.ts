@@ -80,6 +80,30 @@ describe('requests the gateway refuses in the API’s own shape, never with a 50
     expect(harness.upstream.requests).toHaveLength(0);
   });
 
+  it('answers 400 to a model name longer than any model has, without echoing it, pricing it or forwarding it — even where unpriced models are allowed', async () => {
+    // GIVEN an account that forwards models it has no price for
+    const lenient = await startHarness({ config: (baseUrl) => ({ providers: { openai: { baseUrl, unpriced: 'allow' } } }) });
+    try {
+      const lenientKey = (await lenient.issue()).key;
+
+      // WHEN a request names a 4 MB model
+      const response = await fetch(`${lenient.gateway.url}/proxy/openai/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${lenientKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: `gpt-4o-${'x'.repeat(4 * 1024 * 1024)}`, max_tokens: 5, messages: [{ role: 'user', content: 'Hi' }] }),
+      });
+
+      // THEN it is refused in OpenAI's shape, briefly, and nothing reached the provider
+      expect(response.status).toBe(400);
+      const text = await response.text();
+      expect(text.length).toBeLessThan(1_000);
+      expect(JSON.parse(text)).toEqual({ error: { message: expect.stringMatching(/model name is 4194311 characters long; tollgate accepts at most 512/), type: 'invalid_request_error', param: null, code: 'invalid_request' } });
+      expect(lenient.upstream.requests).toHaveLength(0);
+    } finally {
+      await lenient.close();
+    }
+  });
+
   it('answers 413 at once to a body announced larger than the limit, without waiting for it', async () => {
     // The announced 100 GB never comes: a gateway that waited for it would not answer at all.
     const answer = await rawExchange(

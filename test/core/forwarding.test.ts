@@ -1,6 +1,8 @@
+import Anthropic from '@anthropic-ai/sdk';
 import { request } from 'node:http';
 import { UPSTREAM_KEY } from '../support/fake-openai';
-import { startHarness, type Harness } from '../support/harness';
+import { startHarness, startProviderGateway, type Harness } from '../support/harness';
+import { startRecordingServer } from '../support/recording-server';
 import { startRawUpstream } from '../support/raw-upstream';
 import { recordingLogger } from '../support/recording-logger';
 import { CHAT_BODY, CHAT_ESTIMATE } from '../limits/support';
@@ -44,6 +46,22 @@ describe('what leaves for the upstream', () => {
     expect(seen.headers['api-key']).toBeUndefined();
     expect(seen.headers['x-kept']).toBe('kept');
     expect(seen.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
+  });
+
+  it('never lets the caller pick the organization or project the gateway’s OpenAI key bills', async () => {
+    // WHEN a client names another organization and project, as the OpenAI SDK does from OPENAI_ORG_ID and OPENAI_PROJECT_ID
+    const response = await fetch(`${harness.gateway.url}/proxy/openai/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'openai-organization': 'org-someone-else', 'openai-project': 'proj_someone_else', 'content-type': 'application/json' },
+      body: CHAT_BODY,
+    });
+    await response.arrayBuffer();
+
+    // THEN the upstream sees neither: the key's own defaults apply
+    expect(response.status).toBe(200);
+    const seen = harness.upstream.requests[0]!;
+    expect(seen.headers['openai-organization']).toBeUndefined();
+    expect(seen.headers['openai-project']).toBeUndefined();
   });
 
   it('drops the hop-by-hop headers a Connection header names (RFC 9110 §7.6.1), and method overrides', async () => {
@@ -173,6 +191,102 @@ describe('an upstream that fails to answer', () => {
     } finally {
       await harness.close();
       await stalling.close();
+    }
+  });
+});
+
+describe('an upstream that redirects', () => {
+  it.each([301, 302, 303, 307, 308])(
+    'answers a %i with a 502 in the API’s shape, never its Location: the client’s SDK would follow it elsewhere with the gateway key',
+    async (status) => {
+      // GIVEN somewhere else that records what reaches it, and an Anthropic upstream that redirects every request there
+      const elsewhere = await startRecordingServer((_seen, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{}');
+      });
+      const redirecting = await startRecordingServer((_seen, res) => {
+        res.writeHead(status, { location: `${elsewhere.origin}/v1/messages`, 'content-length': '0' });
+        res.end();
+      });
+      const gateway = await startProviderGateway('anthropic', { baseUrl: redirecting.origin, close: () => redirecting.close() }, { ANTHROPIC_API_KEY: 'sk-ant-upstream' });
+      try {
+        const { key, record } = await gateway.harness.issue();
+        // The Anthropic SDK sends the gateway key as x-api-key, which fetch keeps across origins when it follows a redirect.
+        const anthropic = new Anthropic({ apiKey: key, baseURL: `${gateway.harness.gateway.url}/proxy/anthropic`, maxRetries: 0 });
+
+        // WHEN a client calls through the gateway
+        const failure = await anthropic.messages.create({ model: 'claude-sonnet-4-20250514', max_tokens: 50, messages: [{ role: 'user', content: 'a secret prompt' }] }).catch((error: unknown) => error);
+
+        // THEN its SDK shows the gateway's error, nothing reached the other host, and nothing was charged (no model ran)
+        expect(failure).toBeInstanceOf(Anthropic.APIError);
+        expect((failure as InstanceType<typeof Anthropic.APIError>).status).toBe(502);
+        expect(String(failure)).toMatch(new RegExp(`answered with a redirect \\(HTTP ${status}\\)`));
+        expect(elsewhere.requests).toEqual([]);
+        expect(redirecting.requests).toHaveLength(1);
+        const counters = await gateway.harness.waitForSpend((c) => c.some((x) => x.scope.id === record.id && x.requests === 1 && x.reservedNanos === 0));
+        expect(counters.find((c) => c.scope.id === record.id && c.period === 'lifetime')?.nanos).toBe(0);
+      } finally {
+        await gateway.close();
+        await elsewhere.close();
+      }
+    },
+  );
+
+  it('passes a 304 to a conditional request through as it is', async () => {
+    const harness = await startHarness();
+    try {
+      const { key } = await harness.issue();
+      harness.upstream.behaviour.raw = (res) => {
+        res.writeHead(304, { etag: '"models-v1"' });
+        res.end();
+      };
+      const response = await fetch(`${harness.gateway.url}/proxy/openai/models`, { headers: { authorization: `Bearer ${key}`, 'if-none-match': '"models-v1"' } });
+
+      expect(response.status).toBe(304);
+      expect(response.headers.get('etag')).toBe('"models-v1"');
+    } finally {
+      await harness.close();
+    }
+  });
+});
+
+describe('what comes back from the upstream', () => {
+  it.each([
+    ['a stream', true],
+    ['a document whose usage cannot be read', false],
+  ])('never carries cost or error headers of the gateway’s own that the upstream sent, on %s', async (_what, stream) => {
+    // GIVEN an upstream (another gateway, say) that sends tollgate's own headers
+    const harness = await startHarness();
+    try {
+      const { key } = await harness.issue();
+      harness.upstream.behaviour.raw = (res) => {
+        res.writeHead(200, {
+          'content-type': stream ? 'text/event-stream' : 'text/html',
+          'x-tollgate-cost-usd': '0.000001',
+          'pydantic-ai-gateway-price-estimate': '0.000001USD',
+          'x-tollgate-error': 'none',
+          'x-request-id': 'req_kept',
+        });
+        res.end(stream ? 'data: [DONE]\n\n' : '<html>busy</html>');
+      };
+
+      // WHEN
+      const response = await fetch(`${harness.gateway.url}/proxy/openai/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...JSON.parse(CHAT_BODY), stream }),
+      });
+      await response.arrayBuffer();
+
+      // THEN the client sees none of them (this gateway charged its reservation, not $0.000001), and the upstream's own headers as sent
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-tollgate-cost-usd')).toBeNull();
+      expect(response.headers.get('pydantic-ai-gateway-price-estimate')).toBeNull();
+      expect(response.headers.get('x-tollgate-error')).toBeNull();
+      expect(response.headers.get('x-request-id')).toBe('req_kept');
+      expect(response.headers.get('x-tollgate-provider')).toBe('openai');
+    } finally {
+      await harness.close();
     }
   });
 });

@@ -140,7 +140,36 @@ describe.each(storesUnderTest())('output counts and output caps on the $name sto
     expect(overshoot?.fields['over_reservation_nanos']).toBe(actual - estimate);
     expect(settled.fields['over_reservation_nanos']).toBe(actual - estimate);
   });
+
+  it('charges usage that prices past what one request may cost ($10,000) at the reservation, and its counters stay exact and readable', async () => {
+    // GIVEN a request with no output cap, and an upstream claiming 400 billion output tokens ($4M at gpt-4o's rate)
+    harness.upstream.behaviour.rewrite = claimingOutput(400_000_000_000);
+    const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }] });
+
+    // WHEN it happens three times: $12M would take every counter past the largest exact integer of nano-dollars
+    for (let sent = 1; sent <= 3; sent++) {
+      const response = await post(harness, key, body);
+      await response.arrayBuffer();
+      expect(response.status).toBe(200);
+      // Not a price: no cost header claims the absurd figure.
+      expect(response.headers.get('x-tollgate-cost-usd')).toBeNull();
+      await harness.waitForSpend((counters) => counters.length === 12 && counters.every((c) => c.requests === sent && c.reservedNanos === 0));
+    }
+
+    // THEN each was charged its reservation, as a response whose usage cannot be read is, and logged
+    const settled = await eventually(() => logger.lines.find((line) => line.event === 'request_settled'), 'a request_settled line');
+    const estimate = Number(settled.fields['estimate_nanos']);
+    expect(settled.fields).toMatchObject({ basis: 'usage-missing', nanos: estimate });
+    const counters = await harness.store.getSpend();
+    expect(counters.find((c) => c.scope.kind === 'key' && c.period === 'lifetime')?.nanos).toBe(3 * estimate);
+    // AND the key is still served: its counters were never made unreadable
+    const next = await post(harness, key, CHAT_BODY_WITH_CAP);
+    await next.arrayBuffer();
+    expect(next.status).toBe(200);
+  });
 });
+
+const CHAT_BODY_WITH_CAP = JSON.stringify({ model: 'gpt-4o', max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }] });
 
 describe('Gemini candidateCount', () => {
   let vertex: VertexHarness;

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { calcPrice, findProvider, waitForUpdate, type ModelInfo, type ModelPrice, type Provider, type Usage } from '@pydantic/genai-prices';
 import { applyPriceData, requiredPricingIds } from '../../lambda/prices/apply';
 import { plainPriceTotal } from '../../lambda/pricing/plain-price';
@@ -180,5 +182,23 @@ describe('Pricer', () => {
         expect(priced?.nanos).toBe(Math.round((expected(pricingId, model, priced?.usage ?? {}) ?? NaN) * 1e9));
       }
     }
+  });
+
+  it('knows no model whose name is longer than any model has, and keeps none of those names', () => {
+    // GIVEN the names an upstream could report in a response (the gateway refuses them in requests)
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const pricer = new Pricer();
+    gc();
+    const before = process.memoryUsage().heapUsed;
+
+    // WHEN it is asked about forty distinct 4 MB names
+    const known = Array.from({ length: 40 }, (_, n) => pricer.knows('openai', `gpt-4o-${n}-${'x'.repeat(4 * 1024 * 1024)}`));
+
+    // THEN none is known, and the 160 MB of names were not kept in its cache of matches
+    expect(known.every((k) => !k)).toBe(true);
+    gc();
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(32 * 1024 * 1024);
+    expect(pricer.knows('openai', 'gpt-4o')).toBe(true);
   });
 });
