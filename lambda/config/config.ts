@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FormatId } from '../formats/types';
-import type { CustomPrice } from '../pricing/pricer';
+import { MAX_MODEL_NAME_LENGTH, type CustomPrice } from '../pricing/pricer';
 import { formatsOf, HOSTED_PROVIDER_IDS, isProviderId, pricingIdOf, PROVIDER_IDS, PROVIDERS } from '../providers';
 import type { HostedProviderId, ProviderAdapter, ProviderId, UnhostedProviderId } from '../providers/types';
 import { resolveRouteGroups, routeGroupSchema, type RouteGroup } from './routing';
@@ -203,7 +203,8 @@ const usdPerMillion = z.number().check(z.nonnegative());
 const priceSchema = z.strictObject({
   /** A provider kind, or the name of a configured account (its prices are its kind's). */
   provider: nonEmpty(),
-  model: nonEmpty(),
+  // A longer name is refused before pricing, so its price could never be used.
+  model: z.string().check(z.minLength(1), z.maxLength(MAX_MODEL_NAME_LENGTH)),
   input_mtok: usdPerMillion,
   output_mtok: usdPerMillion,
   cache_read_mtok: z.optional(usdPerMillion),

@@ -12,6 +12,10 @@ const ASSERTION_LIFETIME_SECONDS = 3600;
 const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 /** Every request waiting on a mint waits on this one call: a hung endpoint must fail them soon. */
 const TOKEN_TIMEOUT_MS = 15_000;
+/** Google's tokens live an hour: a longer `expires_in` is not believed, so a token is never cached for good. */
+const MAX_TOKEN_LIFETIME_SECONDS = 3600;
+/** A token answer is a few hundred bytes; anything past this is not one, and is not read into memory. */
+const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
 
 /** The fields of a service-account key file (the JSON the Cloud console downloads) that minting uses. */
 const serviceAccountSchema = z.object({
@@ -87,8 +91,9 @@ export async function mintAccessToken({ account, privateKey, tokenUrl, dispatche
       bodyTimeout: TOKEN_TIMEOUT_MS,
     });
     status = response.statusCode;
-    text = await response.body.text();
+    text = await readBounded(response.body, MAX_TOKEN_RESPONSE_BYTES);
   } catch (error) {
+    if (error instanceof GatewayError) throw error;
     throw new GatewayError('upstream_unreachable', `Google's token endpoint at ${tokenUrl.host} could not be reached.`, { cause: error });
   }
   const body = parseJson(text);
@@ -96,7 +101,21 @@ export async function mintAccessToken({ account, privateKey, tokenUrl, dispatche
   if (status < 200 || status >= 300) throw notConfigured(`Google's token endpoint refused its service account (${describeOAuthError(body, status)})`);
   const parsed = tokenResponseSchema.safeParse(body);
   if (!parsed.success) throw new GatewayError('upstream_unreachable', `Google's token endpoint answered without an access token.`);
-  return { value: parsed.data.access_token, expiresAt: now.getTime() + parsed.data.expires_in * 1000 };
+  return { value: parsed.data.access_token, expiresAt: now.getTime() + Math.min(parsed.data.expires_in, MAX_TOKEN_LIFETIME_SECONDS) * 1000 };
+}
+
+async function readBounded(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, limit: number): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    length += chunk.byteLength;
+    if (length > limit) {
+      body.destroy();
+      throw new GatewayError('upstream_unreachable', `Google's token endpoint answered with more than ${limit} bytes, which is not a token.`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 interface CacheEntry {

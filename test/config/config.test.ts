@@ -65,6 +65,7 @@ describe('config', () => {
     [{ providers: { openai: { baseURL: 'https://x' } } }, 'providers.openai.baseURL: unknown field'],
     [{ prices: [{ provider: 'openai', model: 'm', input_mtok: -1, output_mtok: 1 }] }, 'prices.0.input_mtok'],
     [{ prices: [{ provider: 'openai', model: 'm', input_mtok: 1 }] }, 'prices.0.output_mtok'],
+    [{ prices: [{ provider: 'openai', model: 'm'.repeat(513), input_mtok: 1, output_mtok: 1 }] }, 'prices.0.model'],
     [{ routing: { circuitBreakerFailures: 0 } }, 'routing.circuitBreakerFailures'],
     [{ routing: { breakerFailures: 3 } }, 'routing.breakerFailures: unknown field'],
   ])('names the field at fault: %j', (raw, message) => {

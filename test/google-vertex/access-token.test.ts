@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { GatewayError } from '../../lambda/core/errors';
 import { AccessTokenCache } from '../../lambda/providers/google-oauth';
@@ -38,6 +40,46 @@ describe('access tokens minted from a service account', () => {
     expect([first, reused, refreshed]).toEqual(['ya29.fake-access-token-1', 'ya29.fake-access-token-1', 'ya29.fake-access-token-2']);
     expect(google.refusals).toEqual([]);
     expect(google.mints[1]?.claims).toMatchObject({ aud: google.tokenUrl, iat: Math.floor(clock.getTime() / 1000) });
+  });
+
+  it('does not believe a lifetime longer than an hour: the token is minted again within the hour', async () => {
+    const cache = new AccessTokenCache();
+    google.tokenLifetimeSeconds = 10 ** 12;
+
+    const first = await cache.token(serviceAccount().json, new URL(google.tokenUrl), dispatcher, now);
+    clock = new Date(clock.getTime() + 56 * 60_000);
+    const later = await cache.token(serviceAccount().json, new URL(google.tokenUrl), dispatcher, now);
+
+    expect([first, later]).toEqual(['ya29.fake-access-token-1', 'ya29.fake-access-token-2']);
+  });
+
+  it('refuses a token answer too large to be one, without reading it all', async () => {
+    // GIVEN a token endpoint that answers 200 with an endless body
+    let written = 0;
+    const endless = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = (): void => {
+        while (written < 48 * 1024 * 1024 && response.write(chunk)) written += chunk.length;
+        if (written < 48 * 1024 * 1024 && !response.destroyed) response.once('drain', pump);
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = new URL(`http://127.0.0.1:${(endless.address() as AddressInfo).port}/token`);
+
+      // WHEN a token is asked for
+      const error = await new AccessTokenCache().token(serviceAccount().json, url, dispatcher, now).catch((e: unknown) => e);
+
+      // THEN it fails as the endpoint's fault, having read a small part of what was on offer
+      expect(error).toBeInstanceOf(GatewayError);
+      expect((error as GatewayError).message).toContain('not a token');
+      expect(written).toBeLessThan(32 * 1024 * 1024);
+    } finally {
+      endless.closeAllConnections();
+      await new Promise((resolve) => endless.close(resolve));
+    }
   });
 
   it('shares one mint between concurrent callers', async () => {
