@@ -2,6 +2,7 @@ import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand,
 import { parseReservation, serializeReservation, settlementDeltas, type CounterKey } from './counters';
 import { DAY_SHARDS, dayLabel, dayPk, dayTotals, parseDayPk, type Prior, PriorSums, ratePk, shardFor, type DayTotals } from './dynamodb-day-counters';
 import { compareText, conditionally, type Item, queryAll, safeInteger, scanAll } from './dynamodb-items';
+import { deleteOnce, updateOnce } from './dynamodb-single-try';
 import { periodLabels } from './periods';
 import { assertNanos, standingOf, type Claim, type Reservation, type ReserveOutcome, type Scope, type ScopeKind, type SpendCounter, type SpendQuery } from './port';
 
@@ -155,9 +156,8 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
       values[`:${field}`] = { N: String(write[field]) };
     }
     if (parts.length === 0) return Promise.resolve();
-    return client.send(
-      new UpdateItemCommand({ TableName: table, Key: { pk: { S: write.pk }, sk: { S: write.period } }, UpdateExpression: `ADD ${parts.join(', ')}`, ExpressionAttributeValues: values }),
-    );
+    const input = { TableName: table, Key: { pk: { S: write.pk }, sk: { S: write.period } }, UpdateExpression: `ADD ${parts.join(', ')}`, ExpressionAttributeValues: values };
+    return write.committed < 0 ? updateOnce(client, input) : client.send(new UpdateItemCommand(input));
   };
 
   /**
@@ -165,6 +165,7 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
    * a write that adds makes a cap trip early, the direction we accept; one that hands back (lowers
    * `committed`) would let a later request past a cap, so it is resent only after an error that
    * says it was not applied, and otherwise left undone: held too long, never handed back twice.
+   * The SDK, which would resend it after any 5xx or lost answer, sends it once ({@link updateOnce}).
    * Resolves what did not move, or undefined when everything did.
    */
   const addAll = async (writes: readonly CounterWrite[]): Promise<WritesLeft | undefined> => {
@@ -268,7 +269,9 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
   const abandon = async (reservation: Reservation, held: readonly number[], recorded: boolean): Promise<void> => {
     let mine: boolean;
     try {
-      mine = await conditionally(() => client.send(new DeleteItemCommand({ TableName: table, Key: reservationKey(reservation), ConditionExpression: 'attribute_exists(pk)' })));
+      // Once: resent by the SDK after its answer was lost, a delete that was applied is refused, and
+      // reads as the reconciler's, which would leave every claim held.
+      mine = await conditionally(() => deleteOnce(client, { TableName: table, Key: reservationKey(reservation), ConditionExpression: 'attribute_exists(pk)' }));
     } catch (error) {
       // Deleted or not, unknown: whoever finishes the record hands back what it then names.
       await recordHeld(reservation, held);

@@ -1,16 +1,17 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { silentLogger } from '../../lambda/core/log';
 import { reconcileExpired } from '../../lambda/limits/reconciler';
-import { openDynamoStore, SpendWriteError } from '../../lambda/store/dynamodb';
+import { openDynamoStore, SpendWriteError, type TollgateTableNames } from '../../lambda/store/dynamodb';
 import { ratePk } from '../../lambda/store/dynamodb-day-counters';
 import type { Claim, Reservation, ReserveOutcome, Scope, Store } from '../../lambda/store/port';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 
 /**
  * Spend caps on DynamoDB when single AWS calls fail or lose their answer: dynalite is the engine,
- * and a client middleware fails the calls a test names. Whatever fails, a granted claim is handed
- * back at most once and an ungranted one never, so `committed` never falls below what requests
- * really hold, and a cap still refuses exactly where it should.
+ * and a client middleware fails the calls a test names, either as the store sees them once the
+ * SDK is done or on the wire, below the SDK's own retries. Whatever fails, a granted claim is
+ * handed back at most once and an ungranted one never, so `committed` never falls below what
+ * requests really hold, and a cap still refuses exactly where it should.
  */
 
 type Command = 'PutItemCommand' | 'DeleteItemCommand' | 'UpdateItemCommand';
@@ -21,9 +22,16 @@ interface Fault {
   readonly matches: (input: Record<string, unknown>) => boolean;
   /**
    * `fails`: never reaches the table, and says so no more than a 500 does. `throttled`: refused,
-   * saying so (a 400). `lost`: applied, then its answer is lost.
+   * saying so (a 400). `lost`: applied, then its answer is lost (the connection drops).
+   * `answered500`: applied, then answered with a 500.
    */
-  readonly kind: 'fails' | 'throttled' | 'lost';
+  readonly kind: 'fails' | 'throttled' | 'lost' | 'answered500';
+  /**
+   * `store` (the default): above the SDK's retries, as the store sees a call once the SDK is done
+   * with it. `wire`: one attempt, below them, as DynamoDB or the network fail it; the SDK then
+   * sends again what it deems retryable (a 5xx, a throttle, a dropped connection).
+   */
+  readonly at?: 'store' | 'wire';
 }
 
 /** An error as the SDK raises a DynamoDB 500: whether the write happened, the caller cannot tell. */
@@ -36,22 +44,29 @@ function throttled(): Error {
   return Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
 }
 
-/** A client on dynalite whose calls matching a fault fail, each fault once. */
-function faultyClient(endpoint: string, faults: Fault[]): DynamoDBClient {
-  const client = new DynamoDBClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'tollgate-test', secretAccessKey: 'tollgate-test' } });
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
+/**
+ * A client on dynalite whose calls matching a fault fail, each fault once. It keeps the SDK's
+ * default retries, which a fault `at: 'wire'` meets and one at the store does not.
+ */
+function faultyClient(endpoint: string, faults: Fault[], config: DynamoDBClientConfig = {}): DynamoDBClient {
+  const client = new DynamoDBClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'tollgate-test', secretAccessKey: 'tollgate-test' }, ...config });
+  const inject =
+    (layer: 'store' | 'wire') =>
+    <Args extends { input: object }, Result>(next: (args: Args) => Promise<Result>, context: { commandName?: string }) =>
+    async (args: Args): Promise<Result> => {
       const input = args.input as Record<string, unknown>;
-      const at = faults.findIndex((fault) => fault.command === context.commandName && fault.matches(input));
+      const at = faults.findIndex((fault) => (fault.at ?? 'store') === layer && fault.command === context.commandName && fault.matches(input));
       if (at < 0) return next(args);
       const [fault] = faults.splice(at, 1);
       if (fault?.kind === 'fails') throw internalError();
       if (fault?.kind === 'throttled') throw throttled();
       await next(args);
-      throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
-    },
-    { step: 'initialize', name: 'injectedFaults' },
-  );
+      if (fault?.kind === 'answered500') throw internalError();
+      throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ECONNRESET' });
+    };
+  client.middlewareStack.add(inject('store'), { step: 'initialize', name: 'injectedFaults' });
+  // Below the retry middleware (finalizeRequest, high) and the signer: what each attempt sends and gets.
+  client.middlewareStack.add(inject('wire'), { step: 'finalizeRequest', priority: 'low', name: 'injectedWireFaults' });
   return client;
 }
 
@@ -105,11 +120,10 @@ describe('dynamodb spend under failed and lost calls', () => {
   let store: Store;
   /** The same tables through a client nothing fails on: to read, and to send the requests after. */
   let clean: Store;
-  let spendTable: string;
+  let tables: TollgateTableNames;
 
   beforeEach(async () => {
-    const tables = await dynamo.createTables();
-    spendTable = tables.spendTable;
+    tables = await dynamo.createTables();
     faults = [];
     faulty = faultyClient(dynamo.endpoint, faults);
     store = openDynamoStore({ client: faulty, ...tables });
@@ -125,7 +139,7 @@ describe('dynamodb spend under failed and lost calls', () => {
   }
 
   async function inflightCount(): Promise<number> {
-    const item = (await dynamo.client.send(new GetItemCommand({ TableName: spendTable, Key: { pk: { S: ratePk(KEY) }, sk: { S: 'inflight' } }, ConsistentRead: true }))).Item;
+    const item = (await dynamo.client.send(new GetItemCommand({ TableName: tables.spendTable, Key: { pk: { S: ratePk(KEY) }, sk: { S: 'inflight' } }, ConsistentRead: true }))).Item;
     return Number(item?.['committed']?.N ?? 0);
   }
 
@@ -255,5 +269,126 @@ describe('dynamodb spend under failed and lost calls', () => {
     expect(await today(KEY)).toEqual({ nanos: actual, reservedNanos: 0, requests: 1 });
     expect(await store.settle(r, actual)).toBe(false);
     expect(await admittedByKeyCap()).toBe(2);
+  });
+
+  describe('on the wire, below the SDK’s own retries', () => {
+    const keyOnly = (id: string) => ({ ...request(id, [spend(KEY, KEY_CAP), inflight]), scopes: [KEY] });
+
+    it.each(['answered500', 'lost'] as const)('hands back a settlement’s hold once when its write is applied and then %s', async (kind) => {
+      // GIVEN a granted request, and its settlement's write to the key's counter applied, then failed as the SDK would retry
+      const r = keyOnly('r1');
+      expect((await store.reserve(r)).ok).toBe(true);
+      faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind, at: 'wire' });
+      const actual = ESTIMATE / 4;
+
+      // WHEN it is settled
+      const settled = await store.settle(r, actual).catch((error: unknown) => error);
+
+      // THEN its spend is counted once and its hold handed back once (not sent again by the SDK): the cap admits two more estimates, not three
+      expect(faults).toEqual([]);
+      expect({ counter: await today(KEY), admitted: await admittedByKeyCap() }).toEqual({ counter: { nanos: actual, reservedNanos: 0, requests: 1 }, admitted: 2 });
+      // AND the settlement fails, since the write may not have happened: the request ends as spend_write_failed
+      expect(settled).toBeInstanceOf(SpendWriteError);
+      await expect(store.settle(r, actual)).rejects.toThrow(SpendWriteError);
+      // AND the in-flight slot, whose write was answered, is free
+      expect(await inflightCount()).toBe(0);
+    });
+
+    it('hands back a settlement’s hold once on a client that caches its middleware per command', async () => {
+      // GIVEN a client that reuses one handler per command class, on which the hold went through with the SDK's retries
+      const caching = faultyClient(dynamo.endpoint, faults, { cacheMiddleware: true });
+      const cached = openDynamoStore({ client: caching, ...tables });
+      const r = keyOnly('r1');
+      expect((await cached.reserve(r)).ok).toBe(true);
+      faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'answered500', at: 'wire' });
+
+      // WHEN it is settled
+      const settled = await cached.settle(r, ESTIMATE / 4).catch((error: unknown) => error);
+      caching.destroy();
+
+      // THEN the write was sent once
+      expect(faults).toEqual([]);
+      expect({ counter: await today(KEY), admitted: await admittedByKeyCap() }).toEqual({ counter: { nanos: ESTIMATE / 4, reservedNanos: 0, requests: 1 }, admitted: 2 });
+      expect(settled).toBeInstanceOf(SpendWriteError);
+    });
+
+    it('hands back a released hold once when its write is applied and then answered with a 500', async () => {
+      // GIVEN a granted request, and its release's write to the key's counter applied, then answered with a 500
+      const r = keyOnly('r1');
+      expect((await store.reserve(r)).ok).toBe(true);
+      faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'answered500', at: 'wire' });
+
+      // WHEN it is released
+      const released = await store.release(r).catch((error: unknown) => error);
+
+      // THEN the hold came back once, and the cap admits three estimates, not four
+      expect(faults).toEqual([]);
+      expect({ counter: await today(KEY), admitted: await admittedByKeyCap() }).toEqual({ counter: { nanos: 0, reservedNanos: 0, requests: 0 }, admitted: 3 });
+      expect(released).toBeInstanceOf(SpendWriteError);
+    });
+
+    it('hands back a refused reserve’s claims once when the hand-back is applied and then answered with a 500', async () => {
+      // GIVEN a project cap already full, and the key's hand-back applied, then answered with a 500
+      expect((await clean.reserve(filler())).ok).toBe(true);
+      faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'answered500', at: 'wire' });
+
+      // WHEN a request the project refuses is reserved, and handed back as the gateway does
+      await reserveAsGateway(store, refusedByProject('r1'));
+
+      // THEN the key's hold came back once, and its cap admits three estimates, not four
+      expect(faults).toEqual([]);
+      expect(await today(PROJECT)).toEqual({ nanos: 0, reservedNanos: ESTIMATE, requests: 0 });
+      expect(await inflightCount()).toBe(0);
+      expect({ counter: await today(KEY), admitted: await admittedByKeyCap() }).toEqual({ counter: { nanos: 0, reservedNanos: 0, requests: 0 }, admitted: 3 });
+    });
+
+    it('hands back a refused reserve’s claims when its record’s delete is applied and then answered with a 500', async () => {
+      // GIVEN a project cap already full, and the refused reserve's delete of its record applied, then answered with a 500
+      expect((await clean.reserve(filler())).ok).toBe(true);
+      faults.push({ command: 'DeleteItemCommand', matches: onRecord('r1'), kind: 'answered500', at: 'wire' });
+
+      // WHEN a request the project refuses is reserved, and handed back as the gateway does
+      await reserveAsGateway(store, refusedByProject('r1'));
+
+      // THEN the key's claims came back (a resent delete, refused as the record is gone, reads as the
+      // reconciler's, and nothing would be handed back: the key held until the day ends)
+      expect(faults).toEqual([]);
+      expect(await today(PROJECT)).toEqual({ nanos: 0, reservedNanos: ESTIMATE, requests: 0 });
+      expect({ counter: await today(KEY), inflight: await inflightCount(), admitted: await admittedByKeyCap() }).toEqual({
+        counter: { nanos: 0, reservedNanos: 0, requests: 0 },
+        inflight: 0,
+        admitted: 3,
+      });
+    });
+
+    it('still lets the SDK retry a throttled hold', async () => {
+      // GIVEN the key's hold throttled once
+      faults.push({ command: 'UpdateItemCommand', matches: claimOn('key#k1'), kind: 'throttled', at: 'wire' });
+
+      // WHEN a request is reserved
+      const outcome = await store.reserve(keyOnly('r1'));
+
+      // THEN the SDK sent the hold again, and it was granted: once
+      expect(faults).toEqual([]);
+      expect(outcome.ok).toBe(true);
+      expect(await today(KEY)).toEqual({ nanos: 0, reservedNanos: ESTIMATE, requests: 0 });
+      expect(await inflightCount()).toBe(1);
+    });
+
+    it('still writes a throttled hand-back, sent again by the store', async () => {
+      // GIVEN a granted request, and its settlement's write to the key's counter throttled once
+      const r = keyOnly('r1');
+      expect((await store.reserve(r)).ok).toBe(true);
+      faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'throttled', at: 'wire' });
+      const actual = ESTIMATE / 4;
+
+      // WHEN it is settled
+      expect(await store.settle(r, actual)).toBe(true);
+
+      // THEN it was written, once
+      expect(faults).toEqual([]);
+      expect(await today(KEY)).toEqual({ nanos: actual, reservedNanos: 0, requests: 1 });
+      expect(await admittedByKeyCap()).toBe(2);
+    });
   });
 });
