@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { TollgateStack } from '../../lib/tollgate-stack';
 import { tempDir } from '../cli/run';
+import { CDK_JSON_CONTEXT } from './support/entry-point';
 
 /**
  * The one test that bundles for real, as `cdk deploy` would: the local esbuild, no Docker. It
@@ -16,7 +17,7 @@ describe('Lambda bundles (local esbuild)', () => {
 
   beforeAll(() => {
     out = tempDir('tollgate-cdk-out-');
-    const app = new App({ outdir: out.path });
+    const app = new App({ outdir: out.path, context: CDK_JSON_CONTEXT });
     const stack = new TollgateStack(app, 'Bundle', { env: { account: '123456789012', region: 'us-east-1' } });
     const assembly = app.synth();
     const template = assembly.getStackByName(stack.stackName).template as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }> };

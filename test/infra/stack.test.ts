@@ -9,28 +9,10 @@ import { RECONCILER_TABLE_ACTIONS } from '../../lib/reconciler';
 import { BEDROCK_ACTIONS, PROXY_TABLE_ACTIONS } from '../../lib/proxy';
 import { KEY_ADMIN_ACTIONS, TollgateStack, type TollgateStackProps } from '../../lib/tollgate-stack';
 import { tempDir } from '../cli/run';
-
-/** Bundling is skipped here (measured: ~1 s per function per synth); test/infra/bundle.test.ts bundles for real. */
-const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] as string[] };
-
-/** Loads bin/cdk-app.ts afresh with the given CLI context, exactly as `cdk synth -c ...` would. */
-function appFromEntryPoint(context: Record<string, unknown>): App {
-  const saved = process.env.CDK_CONTEXT_JSON;
-  process.env.CDK_CONTEXT_JSON = JSON.stringify({ ...SKIP_BUNDLING, ...context });
-  try {
-    let app: App | undefined;
-    jest.isolateModules(() => {
-      app = (require('../../bin/cdk-app') as { app: App }).app;
-    });
-    return app!;
-  } finally {
-    if (saved === undefined) delete process.env.CDK_CONTEXT_JSON;
-    else process.env.CDK_CONTEXT_JSON = saved;
-  }
-}
+import { APP_CONTEXT, appFromEntryPoint } from './support/entry-point';
 
 function synth(props?: TollgateStackProps) {
-  const stack = new TollgateStack(new App({ context: SKIP_BUNDLING }), 'Test', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
+  const stack = new TollgateStack(new App({ context: APP_CONTEXT }), 'Test', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
   return { stack, template: Template.fromStack(stack) };
 }
 
@@ -258,7 +240,7 @@ describe('TollgateStack: least-privilege IAM', () => {
       {
         Effect: 'Allow',
         Action: 'secretsmanager:GetSecretValue',
-        Resource: [secretArn, { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:eu-west-1:123456789012:secret:tollgate/Test/*']] }],
+        Resource: [secretArn, 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tollgate/Test/*'],
       },
       {
         Effect: 'Allow',
@@ -270,9 +252,9 @@ describe('TollgateStack: least-privilege IAM', () => {
         Effect: 'Allow',
         Action: [...BEDROCK_ACTIONS],
         Resource: [
-          { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:*::foundation-model/*']] },
-          { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:eu-west-1:123456789012:inference-profile/*']] },
-          { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:eu-west-1:123456789012:application-inference-profile/*']] },
+          'arn:aws:bedrock:*::foundation-model/*',
+          'arn:aws:bedrock:eu-west-1:123456789012:inference-profile/*',
+          'arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/*',
         ],
       },
     ]);
@@ -350,7 +332,7 @@ describe('TollgateStack: the secrets key', () => {
     const statements = ((key['Properties'] as Json)['KeyPolicy'] as { Statement: Statement[] }).Statement;
 
     // THEN no statement grants kms:* (KMS's default policy), and only the administration statement is unconditional
-    const root = { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:root']] } };
+    const root = { AWS: 'arn:aws:iam::123456789012:root' };
     expect(statements[0]).toEqual({ Sid: 'AdministerThroughIam', Effect: 'Allow', Principal: root, Action: [...KEY_ADMIN_ACTIONS], Resource: '*' });
     const everyAction = statements.flatMap(actions);
     expect(everyAction).not.toContain('kms:*');

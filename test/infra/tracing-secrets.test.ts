@@ -2,12 +2,11 @@ import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { LAMBDA_ENV } from '../../lambda/handlers/env';
 import { TollgateStack, type TollgateStackProps } from '../../lib/tollgate-stack';
+import { APP_CONTEXT } from './support/entry-point';
 
-/** Bundling is skipped here, as in stack.test.ts. */
-const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] as string[] };
 
 function synth(props?: TollgateStackProps) {
-  const stack = new TollgateStack(new App({ context: SKIP_BUNDLING }), 'Test', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
+  const stack = new TollgateStack(new App({ context: APP_CONTEXT }), 'Test', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
   return { stack, template: Template.fromStack(stack) };
 }
 
