@@ -13,6 +13,14 @@ const spendShards = context('spendShards'); // -c spendShards=4
 const front = context('front'); // -c front=cloudfront
 const rateLimit = context('frontRateLimit'); // requests per IP per 5 minutes
 if (front !== undefined && front !== 'cloudfront' && front !== 'none') throw new Error(`-c front must be "cloudfront" or "none", got "${front}"`);
+const flag = (name: string): boolean | undefined => {
+  const value = context(name);
+  if (value === undefined) return undefined;
+  if (String(value) !== 'true' && String(value) !== 'false') throw new Error(`-c ${name} must be "true" or "false", got "${value}"`);
+  return String(value) === 'true';
+};
+const retainTables = flag('retainTables'); // -c retainTables=false: a throwaway stage's tables go with it
+const pointInTimeRecovery = flag('pointInTimeRecovery'); // -c pointInTimeRecovery=false
 const account = process.env.CDK_DEFAULT_ACCOUNT;
 for (const region of regions) {
   // CloudFront takes web ACLs only from us-east-1: each region's sits in a stack there.
@@ -31,6 +39,8 @@ for (const region of regions) {
     ...(alarmEmail && { alarmEmail }),
     ...(concurrency !== undefined && { proxyReservedConcurrency: concurrency === 'unreserved' ? concurrency : Number(concurrency) }),
     ...(spendShards !== undefined && { spendShards: Number(spendShards) }),
+    ...(retainTables !== undefined && { retainTables }),
+    ...(pointInTimeRecovery !== undefined && { pointInTimeRecovery }),
   });
   if (edge) {
     Annotations.of(stack).acknowledgeWarning(

@@ -116,6 +116,28 @@ describe('TollgateStack: tables', () => {
   test('an out-of-range recovery window is rejected at synth time, not at deploy time', () => {
     expect(() => synth({ recoveryPeriodInDays: 36 })).toThrow(/recoveryPeriodInDays/);
   });
+
+  test('a throwaway stage can let its keys and spend tables go with the stack (retainTables: false): no deletion protection, deleted on stack delete', () => {
+    // WHEN
+    const { stack, template } = synth({ retainTables: false });
+
+    // THEN
+    const resources = template.toJSON().Resources as Record<string, Json>;
+    for (const table of [stack.keysTable, stack.spendTable].map((t) => resources[logicalId(stack, t)]!)) {
+      expect(table).toMatchObject({ DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete', Properties: { PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } } });
+      expect((table['Properties'] as Json)['DeletionProtectionEnabled']).not.toBe(true);
+    }
+  });
+
+  test('point-in-time recovery can be turned off (pointInTimeRecovery: false), and then no recovery window may be given', () => {
+    // WHEN
+    const { template } = synth({ pointInTimeRecovery: false });
+
+    // THEN no table has backups, and the keys and spend tables still survive deletion
+    expect(Object.keys(template.findResources('AWS::DynamoDB::Table', { Properties: { PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } } }))).toEqual([]);
+    expect(Object.keys(template.findResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', Properties: { DeletionProtectionEnabled: true } }))).toHaveLength(2);
+    expect(() => synth({ pointInTimeRecovery: false, recoveryPeriodInDays: 7 })).toThrow(/recoveryPeriodInDays .*pointInTimeRecovery/);
+  });
 });
 
 describe('TollgateStack: the proxy function', () => {
@@ -583,6 +605,17 @@ describe('bin/cdk-app.ts', () => {
     Template.fromStack(reserved).hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 40 });
     expect(Object.keys(Template.fromStack(shared).findResources('AWS::Lambda::Function', { Properties: { ReservedConcurrentExecutions: Match.anyValue() } }))).toEqual([]);
     expect(() => appFromEntryPoint({ proxyConcurrency: 'lots' })).toThrow(/reservedConcurrency must be a whole number/);
+  });
+
+  test('-c retainTables=false and -c pointInTimeRecovery=false reach the tables; a value not true or false fails synth', () => {
+    // WHEN
+    const [stack] = appFromEntryPoint({ retainTables: 'false', pointInTimeRecovery: 'false' }).node.children.filter(Stack.isStack);
+    const template = Template.fromStack(stack!);
+
+    // THEN
+    expect(Object.keys(template.findResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' }))).toEqual([]);
+    expect(Object.keys(template.findResources('AWS::DynamoDB::Table', { Properties: { PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } } }))).toEqual([]);
+    expect(() => appFromEntryPoint({ retainTables: 'no' })).toThrow('-c retainTables must be "true" or "false", got "no"');
   });
 
   test('-c config and -c alarmEmail reach every region\'s stack', () => {
