@@ -516,6 +516,20 @@ describe('TollgateStack: dashboard and alarms', () => {
         'spend table throttled reads and writes',
         { Threshold: 1, Metrics: Match.arrayWith([stat('AWS/DynamoDB', 'ReadThrottleEvents', table('SpendTable'), 'Sum', 300), stat('AWS/DynamoDB', 'WriteThrottleEvents', table('SpendTable'), 'Sum', 300)]) },
       ],
+      [
+        'DynamoDB errors on AWS\'s side (SystemErrors), on every operation the functions use on the keys and spend tables, in 2 of 3 periods',
+        {
+          Threshold: 1,
+          EvaluationPeriods: 3,
+          DatapointsToAlarm: 2,
+          Metrics: Match.arrayWith([
+            ...['GetItem', 'UpdateItem'].map((operation) => stat('AWS/DynamoDB', 'SystemErrors', [{ Name: 'Operation', Value: operation }, ...table('KeysTable')], 'Sum', 300)),
+            ...['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'].map((operation) =>
+              stat('AWS/DynamoDB', 'SystemErrors', [{ Name: 'Operation', Value: operation }, ...table('SpendTable')], 'Sum', 300),
+            ),
+          ]),
+        },
+      ],
       ['reconciler failures in 2 of 3 runs', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: fn('ReconcilerFunction'), Period: 300, EvaluationPeriods: 3, DatapointsToAlarm: 2, Threshold: 1 }],
       ['a reconciler that stopped running (no invocations is breaching)', { Namespace: 'AWS/Lambda', MetricName: 'Invocations', Dimensions: fn('ReconcilerFunction'), ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'breaching' }],
       [
@@ -536,7 +550,7 @@ describe('TollgateStack: dashboard and alarms', () => {
 
       // THEN
       const alarms = template.findResources('AWS::CloudWatch::Alarm');
-      expect(Object.keys(alarms)).toHaveLength(15);
+      expect(Object.keys(alarms)).toHaveLength(16);
       for (const alarm of Object.values(alarms)) {
         const properties = alarm['Properties'] as Json;
         expect(properties['AlarmActions']).toEqual([{ Ref: expect.stringMatching(/^MonitoringAlarmTopic/) }]);
@@ -544,15 +558,15 @@ describe('TollgateStack: dashboard and alarms', () => {
       }
       template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
       const { body } = dashboardMetrics(template);
-      expect(stack.monitoring.alarms).toHaveLength(15);
+      expect(stack.monitoring.alarms).toHaveLength(16);
       const widgetAlarms = ((JSON.parse(body) as { widgets: Array<{ properties: { alarms?: unknown[] } }> }).widgets.find((w) => w.properties.alarms)?.properties.alarms ?? []);
-      expect(widgetAlarms).toHaveLength(15);
+      expect(widgetAlarms).toHaveLength(16);
     });
 
     test('without reserved concurrency there is no concurrency alarm', () => {
       const { template } = synth({ proxyReservedConcurrency: 'unreserved' });
       expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ConcurrentExecutions' } }))).toEqual([]);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 14);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 15);
     });
   });
 
