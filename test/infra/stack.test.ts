@@ -398,6 +398,24 @@ describe('TollgateStack: price refresh', () => {
     });
   });
 
+  test('a scheduled run that could not start before the next is due is dropped, not run late: no pile of queued runs after a throttle', () => {
+    // GIVEN
+    const { template } = synth();
+
+    // THEN each function's asynchronous invocations expire after one interval (not Lambda's 6 hours), without retries
+    const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig')).map((config) => config['Properties'] as Json);
+    expect(configs).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ FunctionName: { Ref: expect.stringMatching(/^PriceRefreshFunction/) }, MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 3600 }),
+        expect.objectContaining({ FunctionName: { Ref: expect.stringMatching(/^ReconcilerFunction/) }, MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300 }),
+      ]),
+    );
+    expect(configs).toHaveLength(2);
+    // AND an interval past Lambda's longest event age gets that
+    const longest = Object.values(synth({ priceRefreshInterval: Duration.hours(8) }).template.findResources('AWS::Lambda::EventInvokeConfig')).map((config) => (config['Properties'] as Json)['MaximumEventAgeInSeconds']);
+    expect(longest).toEqual(expect.arrayContaining([21_600, 300]));
+  });
+
   test('the interval and the URL can be changed', () => {
     // WHEN
     const { template } = synth({ priceRefreshInterval: Duration.hours(6), pricesUrl: 'https://mirror.internal/prices.json' });
