@@ -13,6 +13,7 @@ import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
 import type { HeaderValue, TracingSettings } from '../lambda/observability/otel/settings';
 import { HOSTED_PROVIDER_IDS, isProviderId, PROVIDERS } from '../lambda/providers';
+import { bedrockSigningRegion, type BedrockOptions } from '../lambda/providers/bedrock';
 import { DAY_SHARDS } from '../lambda/store/dynamodb-day-counters';
 import { bundledFunctionDefaults, handlerEntry } from './lambda-defaults';
 import { acknowledge, FUNCTION_ROLE_FINDINGS, wildcardResource } from './nag';
@@ -215,22 +216,52 @@ export class TollgateProxy extends Construct {
     allow(['kms:Decrypt'], [props.secretsKey.keyArn], { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } });
     acknowledge(this.function, {
       ...FUNCTION_ROLE_FINDINGS,
-      [wildcardResource(this, ({ partition }) => `arn:${partition}:bedrock:*::foundation-model/*`)]:
-        'Which models a key may use is the gateway\'s decision (its allow-lists), and cross-region inference profiles run foundation models in any region of their geography: the role cannot list them.',
-      [wildcardResource(this, ({ partition, region, account }) => `arn:${partition}:bedrock:${region}:${account}:inference-profile/*`)]:
-        'Inference profiles are named by the model a request asks for; the gateway\'s allow-lists decide which are used.',
-      [wildcardResource(this, ({ partition, region, account }) => `arn:${partition}:bedrock:${region}:${account}:application-inference-profile/*`)]:
-        'Application inference profiles are the operator\'s own, created after deploying; the gateway\'s allow-lists decide which are used.',
       [wildcardResource(this, ({ partition, region, account }) => `arn:${partition}:secretsmanager:${region}:${account}:secret:${prefix}*`)]:
         'Bring-your-own provider secrets, tracing header tokens and projects\' own (BYOK) credentials: named by the operator and the CLI under this prefix after deploying.',
     });
-    allow(BEDROCK_ACTIONS, [
-      // Cross-region inference profiles route to foundation models in other regions.
-      `arn:${stack.partition}:bedrock:*::foundation-model/*`,
-      stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: '*' }),
-      stack.formatArn({ service: 'bedrock', resource: 'application-inference-profile', resourceName: '*' }),
-    ]);
+
+    // Bedrock, in each region a Bedrock account of the config signs for with the role (one with a
+    // credential of its own does not use it); none at all when no account does.
+    const bedrockRegions = bedrockRoleRegions(validated);
+    if (bedrockRegions.length > 0) {
+      const profiles = (resource: string, region: string) => stack.formatArn({ service: 'bedrock', region, resource, resourceName: '*' });
+      allow(BEDROCK_ACTIONS, [
+        // Cross-region inference profiles route to foundation models in other regions.
+        `arn:${stack.partition}:bedrock:*::foundation-model/*`,
+        ...bedrockRegions.flatMap((region) => [profiles('inference-profile', region), profiles('application-inference-profile', region)]),
+      ]);
+      acknowledge(this.function, {
+        [wildcardResource(this, ({ partition }) => `arn:${partition}:bedrock:*::foundation-model/*`)]:
+          'Which models a key may use is the gateway\'s decision (its allow-lists), and cross-region inference profiles run foundation models in any region of their geography: the role cannot list them.',
+        ...Object.fromEntries(
+          bedrockRegions.flatMap((region) => [
+            [
+              wildcardResource(this, ({ partition, account }) => `arn:${partition}:bedrock:${region}:${account}:inference-profile/*`),
+              'Inference profiles are named by the model a request asks for; the gateway\'s allow-lists decide which are used.',
+            ],
+            [
+              wildcardResource(this, ({ partition, account }) => `arn:${partition}:bedrock:${region}:${account}:application-inference-profile/*`),
+              'Application inference profiles are the operator\'s own, created after deploying; the gateway\'s allow-lists decide which are used.',
+            ],
+          ]),
+        ),
+      });
+    }
   }
+}
+
+/**
+ * The regions the function's role signs Bedrock calls for: those of the config's Bedrock accounts
+ * with no credential of their own (BYOK accounts always have one), each once, sorted (so reordering
+ * the config changes no policy).
+ */
+export function bedrockRoleRegions(config: GatewayConfig): string[] {
+  const regions = new Set<string>();
+  for (const account of config.accounts.values()) {
+    if (account.kind !== 'bedrock' || account.credential !== undefined) continue;
+    regions.add(bedrockSigningRegion(account.options as BedrockOptions, account.baseUrl.hostname));
+  }
+  return [...regions].sort();
 }
 
 /**
