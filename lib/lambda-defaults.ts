@@ -22,6 +22,9 @@ export const LAMBDA_ARCHITECTURE = Architecture.ARM_64;
  * What every tollgate function shares: the runtime, X-Ray, and a bundle built by the esbuild in
  * node_modules — never Docker, so `cdk synth` works offline on a laptop or in CI. The AWS SDK is
  * bundled too, at the versions package-lock.json pins, rather than whatever the runtime carries.
+ * Source maps (lines only, no sources) cost nothing until a stack trace is formatted — the first
+ * one parses the map, ~80 ms of CPU (docs/benchmarks.md, *Lambda*) — and the gateway formats
+ * none on its own paths: they are paid for by a crash, whose stack then names the TypeScript line.
  */
 export function bundledFunctionDefaults(entry: string): NodejsFunctionProps {
   return {
