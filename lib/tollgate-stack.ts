@@ -60,8 +60,9 @@ export interface TollgateStackProps extends StackProps {
   readonly pointInTimeRecovery?: boolean;
   /**
    * Whether the keys and spend tables outlive the stack: kept on `cdk destroy` and when a change
-   * would replace them, with deletion protection against a console click or a script. `false` is for
-   * a throwaway stage: they are deleted with the stack, keys and spend history with them.
+   * would replace them, with deletion protection against a console click or a script — and the
+   * secrets key with them, which projects' own (BYOK) secrets need. `false` is for a throwaway
+   * stage: they are deleted with the stack, keys and spend history with them.
    *
    * @default true
    */
@@ -195,7 +196,10 @@ export class TollgateStack extends Stack {
         statements: [new PolicyStatement({ sid: 'AdministerThroughIam', effect: Effect.ALLOW, principals: [new AccountRootPrincipal()], actions: [...KEY_ADMIN_ACTIONS], resources: ['*'] })],
       }),
       enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
+      // Kept with the tables: projects' own credentials (BYOK secrets, which the CLI makes outside
+      // the stack and the kept keys table names) are encrypted with it, and are unreadable for good
+      // once it is deleted. A throwaway stage's is scheduled for deletion with the stack.
+      removalPolicy: retainTables ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
     this.providerSecret = new Secret(this, 'ProviderSecret', {

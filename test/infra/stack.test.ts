@@ -342,6 +342,19 @@ describe('TollgateStack: secrets', () => {
       SecretString: '{}',
     });
   });
+
+  test('the secrets key outlives the stack as the tables do: the kept keys table\'s BYOK secrets, made outside the stack, need it; a throwaway stage\'s goes with it', () => {
+    // GIVEN
+    const kept = synth();
+    const throwaway = synth({ retainTables: false });
+
+    // THEN
+    const key = ({ stack, template }: ReturnType<typeof synth>) => (template.toJSON().Resources as Record<string, Json>)[logicalId(stack, stack.secretsKey)]!;
+    expect(key(kept)).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(key(throwaway)).toMatchObject({ DeletionPolicy: 'Delete', Properties: { PendingWindowInDays: 7 } });
+    // AND the provider secret, whose credentials the operator keeps elsewhere, goes with the stack either way
+    expect(Object.values(kept.template.findResources('AWS::SecretsManager::Secret')).map((secret) => secret['DeletionPolicy'])).toEqual(['Delete']);
+  });
 });
 
 describe('TollgateStack: the secrets key', () => {
