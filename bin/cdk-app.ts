@@ -21,6 +21,7 @@ const flag = (name: string): boolean | undefined => {
 };
 const retainTables = flag('retainTables'); // -c retainTables=false: a throwaway stage's tables go with it
 const pointInTimeRecovery = flag('pointInTimeRecovery'); // -c pointInTimeRecovery=false
+const terminationProtection = flag('terminationProtection'); // default: on unless -c retainTables=false
 const account = process.env.CDK_DEFAULT_ACCOUNT;
 for (const region of regions) {
   // CloudFront takes web ACLs only from us-east-1: each region's sits in a stack there.
@@ -41,6 +42,7 @@ for (const region of regions) {
     ...(spendShards !== undefined && { spendShards: Number(spendShards) }),
     ...(retainTables !== undefined && { retainTables }),
     ...(pointInTimeRecovery !== undefined && { pointInTimeRecovery }),
+    ...(terminationProtection !== undefined && { terminationProtection }),
   });
   if (edge) {
     Annotations.of(stack).acknowledgeWarning(

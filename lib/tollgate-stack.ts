@@ -68,6 +68,12 @@ export interface TollgateStackProps extends StackProps {
    */
   readonly retainTables?: boolean;
   /**
+   * CloudFormation refuses to delete a protected stack (`cdk destroy` fails until it is turned off).
+   *
+   * @default retainTables - a stage whose data is kept is protected; a throwaway one is not
+   */
+  readonly terminationProtection?: boolean;
+  /**
    * The gateway config (the `tollgate.config.json` shape: providers, custom prices, limits).
    * Providers it gives no credential read theirs from the stack's provider secret.
    *
@@ -146,7 +152,9 @@ export class TollgateStack extends Stack {
   readonly front: TollgateFront | undefined;
 
   constructor(scope: Construct, id: string, props: TollgateStackProps = {}) {
-    super(scope, id, props);
+    // Deleting the stack deletes the function URL, which every client is configured with (a new
+    // one has another address): a production stage, whose tables are kept, is protected from it.
+    super(scope, id, { ...props, terminationProtection: props.terminationProtection ?? props.retainTables ?? true });
 
     const pointInTimeRecovery = props.pointInTimeRecovery ?? true;
     if (!pointInTimeRecovery && props.recoveryPeriodInDays !== undefined) {

@@ -663,6 +663,20 @@ describe('bin/cdk-app.ts', () => {
     expect(() => appFromEntryPoint({ retainTables: 'no' })).toThrow('-c retainTables must be "true" or "false", got "no"');
   });
 
+  test('a stack with kept tables has termination protection (deleting it loses the function URL every client is configured with); a throwaway one has none; -c terminationProtection decides', () => {
+    // WHEN
+    const protectedBy = (context: Record<string, unknown>) => {
+      const assembly = appFromEntryPoint(context).synth();
+      return assembly.stacks.map((stack) => stack.terminationProtection);
+    };
+
+    // THEN
+    expect(protectedBy({})).toEqual([true]);
+    expect(protectedBy({ retainTables: 'false' })).toEqual([false]);
+    expect(protectedBy({ terminationProtection: 'false' })).toEqual([false]);
+    expect(protectedBy({ retainTables: 'false', terminationProtection: 'true' })).toEqual([true]);
+  });
+
   test('-c config and -c alarmEmail reach every region\'s stack', () => {
     // GIVEN a config file, as an operator would keep one next to the app
     const dir = tempDir('tollgate-cdk-config-');
