@@ -61,8 +61,9 @@ export interface TollgateStackProps extends StackProps {
   /**
    * Whether the keys and spend tables outlive the stack: kept on `cdk destroy` and when a change
    * would replace them, with deletion protection against a console click or a script — and the
-   * secrets key with them, which projects' own (BYOK) secrets need. `false` is for a throwaway
-   * stage: they are deleted with the stack, keys and spend history with them.
+   * secrets key with them, which projects' own (BYOK) secrets need, and the functions' logs until
+   * their retention ends. `false` is for a throwaway stage: they are deleted with the stack, keys
+   * and spend history with them.
    *
    * @default true
    */
@@ -280,6 +281,10 @@ export class TollgateStack extends Stack {
       metricsNamespace,
       ...(props.logRetention && { logRetention: props.logRetention }),
     });
+
+    // The logs hold each request's spend line and each reconciled reservation: kept with the tables,
+    // they outlive the stack until their retention ends (and cost nothing after that).
+    for (const fn of [this.proxy.function, this.priceRefresh.function, this.reconciler.function]) fn.logGroup.applyRemovalPolicy(durable.removalPolicy);
 
     this.monitoring = new TollgateMonitoring(this, 'Monitoring', {
       metricsNamespace,

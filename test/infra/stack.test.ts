@@ -129,6 +129,17 @@ describe('TollgateStack: tables', () => {
     }
   });
 
+  test('the functions\' logs — each request\'s spend line, each reconciled reservation — outlive the stack until their retention ends, as the tables do; a throwaway stage\'s go with it', () => {
+    // GIVEN
+    const logGroups = (template: Template) => Object.values(template.findResources('AWS::Logs::LogGroup'));
+
+    // THEN
+    const kept = logGroups(synth().template);
+    expect(kept).toHaveLength(3);
+    for (const group of kept) expect(group).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain', Properties: { RetentionInDays: 30 } });
+    for (const group of logGroups(synth({ retainTables: false }).template)) expect(group).toMatchObject({ DeletionPolicy: 'Delete' });
+  });
+
   test('point-in-time recovery can be turned off (pointInTimeRecovery: false), and then no recovery window may be given', () => {
     // WHEN
     const { template } = synth({ pointInTimeRecovery: false });
