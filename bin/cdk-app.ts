@@ -1,4 +1,5 @@
 import { Annotations, App, Validations } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { TollgateEdgeStack } from '../lib/edge';
 import { readGatewayConfigFile } from '../lib/proxy';
 import { TollgateStack } from '../lib/tollgate-stack';
@@ -22,6 +23,12 @@ const flag = (name: string): boolean | undefined => {
 const retainTables = flag('retainTables'); // -c retainTables=false: a throwaway stage's tables go with it
 const pointInTimeRecovery = flag('pointInTimeRecovery'); // -c pointInTimeRecovery=false
 const terminationProtection = flag('terminationProtection'); // default: on unless -c retainTables=false
+const proxyMemorySize = context('proxyMemorySize'); // -c proxyMemorySize=1024 (MB)
+const logRetentionDays = context('logRetentionDays'); // -c logRetentionDays=365
+const retentions = Object.values(RetentionDays).filter((days): days is RetentionDays => typeof days === 'number' && days !== RetentionDays.INFINITE);
+if (logRetentionDays !== undefined && !retentions.includes(Number(logRetentionDays))) {
+  throw new Error(`-c logRetentionDays must be one of CloudWatch's retention periods (${retentions.join(', ')}), got "${logRetentionDays}"`);
+}
 const account = process.env.CDK_DEFAULT_ACCOUNT;
 for (const region of regions) {
   // CloudFront takes web ACLs only from us-east-1: each region's sits in a stack there.
@@ -43,6 +50,8 @@ for (const region of regions) {
     ...(retainTables !== undefined && { retainTables }),
     ...(pointInTimeRecovery !== undefined && { pointInTimeRecovery }),
     ...(terminationProtection !== undefined && { terminationProtection }),
+    ...(proxyMemorySize !== undefined && { proxyMemorySize: Number(proxyMemorySize) }),
+    ...(logRetentionDays !== undefined && { logRetention: Number(logRetentionDays) as RetentionDays }),
   });
   if (edge) {
     Annotations.of(stack).acknowledgeWarning(

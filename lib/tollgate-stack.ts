@@ -258,7 +258,7 @@ export class TollgateStack extends Stack {
       secretsKey: this.secretsKey,
       metricsNamespace,
       ...(props.gatewayConfig && { gatewayConfig: props.gatewayConfig }),
-      ...(props.proxyMemorySize && { memorySize: props.proxyMemorySize }),
+      ...(props.proxyMemorySize !== undefined && { memorySize: props.proxyMemorySize }),
       ...(props.proxyReservedConcurrency !== undefined && { reservedConcurrency: props.proxyReservedConcurrency }),
       ...(props.spendShards !== undefined && { spendShards: props.spendShards }),
       ...(originSecret && { originSecret, frontReadTimeout: props.front?.originReadTimeout ?? DEFAULT_FRONT_READ_TIMEOUT }),

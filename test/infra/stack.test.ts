@@ -688,6 +688,18 @@ describe('bin/cdk-app.ts', () => {
     expect(protectedBy({ retainTables: 'false', terminationProtection: 'true' })).toEqual([true]);
   });
 
+  test('-c proxyMemorySize and -c logRetentionDays reach the functions; a retention CloudWatch does not offer fails synth, naming those it does', () => {
+    // WHEN
+    const [stack] = appFromEntryPoint({ proxyMemorySize: '1024', logRetentionDays: '365' }).node.children.filter(Stack.isStack);
+    const template = Template.fromStack(stack!);
+
+    // THEN
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^tollgate gateway'), MemorySize: 1024 });
+    expect(Object.values(template.findResources('AWS::Logs::LogGroup')).map((group) => (group['Properties'] as Json)['RetentionInDays'])).toEqual([365, 365, 365]);
+    expect(() => appFromEntryPoint({ proxyMemorySize: 'lots' })).toThrow('TollgateProxy memorySize must be a whole number of MB from 256 to 10240, got NaN');
+    expect(() => appFromEntryPoint({ logRetentionDays: '100' })).toThrow(/-c logRetentionDays must be one of CloudWatch's retention periods \(1, 3, 5, 7, 14, 30, .*, 3653\), got "100"/);
+  });
+
   test('-c config and -c alarmEmail reach every region\'s stack', () => {
     // GIVEN a config file, as an operator would keep one next to the app
     const dir = tempDir('tollgate-cdk-config-');
