@@ -11,6 +11,8 @@ describe('cdk.json feature flags', () => {
   const KEPT: Record<string, string> = {
     '@aws-cdk/core:defaultCrossStackReferences':
       'strong (the default) where CDK recommends weak: CloudFormation then refuses to delete the edge stack\'s web ACL while a distribution uses it (bin/cdk-app.ts acknowledges the warning)',
+    '@aws-cdk/core:enableAdditionalMetadataCollection':
+      'false: it reports how constructs are used to AWS in the stack\'s CDKMetadata, and the app turns the CLI\'s telemetry off (cdk.json) for the same reason',
     '@aws-cdk/aws-iam:minimizePolicies':
       'false: each grant stays one statement, as lib/ writes it and the IAM tests check it; merging matters only near IAM\'s policy size limit, which these policies are far below',
   };
