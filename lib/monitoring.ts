@@ -21,6 +21,18 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { SETTLE_MARGIN_MS } from '../lambda/handlers/env';
 import { DEFAULT_METRICS_NAMESPACE, metricRef, type MetricOf } from '../lambda/observability/catalog';
+import { PROXY_TABLE_ACTIONS } from './proxy';
+import { RECONCILER_TABLE_ACTIONS } from './reconciler';
+
+/** The DynamoDB operations the functions call on each table: the ones whose `SystemErrors` are watched. */
+export const WATCHED_TABLE_OPERATIONS = {
+  keys: operations(PROXY_TABLE_ACTIONS.keys),
+  spend: operations([...PROXY_TABLE_ACTIONS.spend, ...RECONCILER_TABLE_ACTIONS]),
+} as const;
+
+function operations(actions: readonly string[]): string[] {
+  return [...new Set(actions.map((action) => action.replace(/^dynamodb:/, '')))];
+}
 
 export interface TollgateMonitoringProps {
   /** The gateway function: its native Lambda and function URL metrics are watched too. */
@@ -104,6 +116,8 @@ export class TollgateMonitoring extends Construct {
   readonly functionUrlErrorAlarm: Alarm;
   readonly keysTableThrottleAlarm: Alarm;
   readonly spendTableThrottleAlarm: Alarm;
+  /** DynamoDB answering the functions' operations on the keys or spend table with 500s (its side, not ours). */
+  readonly tableSystemErrorAlarm: Alarm;
   readonly reconcilerFailureAlarm: Alarm;
   readonly reconcilerStoppedAlarm: Alarm;
   readonly priceRefreshFailureAlarm: Alarm;
@@ -289,6 +303,27 @@ export class TollgateMonitoring extends Construct {
       throttled(props.spendTable, 'spend'),
       { atLeast: 1 },
     );
+    // One alarm over both tables (at most 10 metrics fit one): which table and operation is on the dashboard.
+    const systemErrorMetrics: Record<string, IMetric> = {};
+    for (const [name, table] of [['keys', props.keysTable], ['spend', props.spendTable]] as const) {
+      for (const operation of WATCHED_TABLE_OPERATIONS[name]) {
+        systemErrorMetrics[`${name}${operation}`] = table.metric('SystemErrors', {
+          dimensionsMap: { TableName: table.tableName, Operation: operation },
+          period: fiveMinutes,
+          statistic: 'Sum',
+        });
+      }
+    }
+    const systemErrors = (label: string) =>
+      new MathExpression({ expression: Object.keys(systemErrorMetrics).map((id) => `FILL(${id}, 0)`).join(' + '), usingMetrics: systemErrorMetrics, period: fiveMinutes, label });
+    this.tableSystemErrorAlarm = alarm(
+      'TableSystemErrors',
+      'DynamoDB answered operations on the keys or spend table with internal errors (SystemErrors) in 2 of the last 3 five-minute periods: a problem on AWS\'s side. ' +
+        'The SDK retries them; what still fails shows as StoreFailures or SpendWriteFailures. Check the AWS Health Dashboard for DynamoDB in this region.',
+      systemErrors('DynamoDB system errors'),
+      { atLeast: 1 },
+      { evaluationPeriods: 3, datapointsToAlarm: 2 },
+    );
     const runPeriod = props.reconcilerInterval;
     this.reconcilerFailureAlarm = alarm(
       'ReconcilerFailures',
@@ -333,6 +368,7 @@ export class TollgateMonitoring extends Construct {
       this.functionUrlErrorAlarm,
       this.keysTableThrottleAlarm,
       this.spendTableThrottleAlarm,
+      this.tableSystemErrorAlarm,
       this.reconcilerFailureAlarm,
       this.reconcilerStoppedAlarm,
       this.priceRefreshFailureAlarm,
@@ -401,7 +437,7 @@ export class TollgateMonitoring extends Construct {
       graph('Function URL and tables (per 5 minutes)', [
         proxy.metric('Url4xxCount', { period: fiveMinutes, statistic: 'Sum', label: 'URL 4xx' }),
         proxy.metric('Url5xxCount', { period: fiveMinutes, statistic: 'Sum', label: 'URL 5xx' }),
-      ], { right: [throttled(props.keysTable, 'keys', 'keys table throttled'), throttled(props.spendTable, 'spend', 'spend table throttled')] }),
+      ], { right: [throttled(props.keysTable, 'keys', 'keys table throttled'), throttled(props.spendTable, 'spend', 'spend table throttled'), systemErrors('tables: DynamoDB system errors')] }),
     );
     this.dashboard.addWidgets(new AlarmStatusWidget({ width: 24, height: 4, title: 'Alarms', alarms: [...this.alarms] }));
   }

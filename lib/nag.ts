@@ -11,13 +11,14 @@ export function acknowledge(scope: IConstruct, findings: Readonly<Record<string,
 }
 
 /**
- * How cdk-nag names a wildcard resource in an IAM5 finding: tokens as `<AWS::Partition>`, and the
- * account as `<AWS::AccountId>` unless the stack's account is known.
+ * How cdk-nag names a wildcard resource in an IAM5 finding: each of the partition, region and
+ * account as its pseudo parameter (`<AWS::Partition>`) unless the stack knows it (the partition
+ * does from a known region, with cdk.json's `enablePartitionLiterals`).
  */
 export function wildcardResource(scope: IConstruct, arn: (parts: { partition: string; region: string; account: string }) => string): string {
   const stack = Stack.of(scope);
   const known = (value: string, placeholder: string) => (Token.isUnresolved(value) ? placeholder : value);
-  return `IAM5[Resource::${arn({ partition: '<AWS::Partition>', region: known(stack.region, '<AWS::Region>'), account: known(stack.account, '<AWS::AccountId>') })}]`;
+  return `IAM5[Resource::${arn({ partition: known(stack.partition, '<AWS::Partition>'), region: known(stack.region, '<AWS::Region>'), account: known(stack.account, '<AWS::AccountId>') })}]`;
 }
 
 /** Every tollgate function's role: the Lambda logging policy, and X-Ray's trace actions. */

@@ -57,6 +57,7 @@ export class PriceRefresh extends Construct {
     this.function = scheduledFunction(this, {
       entry: 'price-refresh',
       description: "tollgate: fetches, checks and stores genai-prices' price data",
+      interval: this.interval,
       logRetention: props.logRetention,
       environment: {
         [LAMBDA_ENV.pricesTable]: props.pricesTable.tableName,

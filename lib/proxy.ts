@@ -11,8 +11,9 @@ import { Construct } from 'constructs';
 import { ConfigError, parseConfig, type GatewayConfig } from '../lambda/config/config';
 import { DEFAULT_PRICES_RECHECK_MINUTES, DEFAULT_SECRETS_TTL_SECONDS, LAMBDA_ENV, SETTLE_MARGIN_MS } from '../lambda/handlers/env';
 import { DEFAULT_METRICS_NAMESPACE } from '../lambda/observability/catalog';
-import type { TracingSettings } from '../lambda/observability/otel/settings';
+import type { HeaderValue, TracingSettings } from '../lambda/observability/otel/settings';
 import { HOSTED_PROVIDER_IDS, isProviderId, PROVIDERS } from '../lambda/providers';
+import { bedrockSigningRegion, type BedrockOptions } from '../lambda/providers/bedrock';
 import { DAY_SHARDS } from '../lambda/store/dynamodb-day-counters';
 import { bundledFunctionDefaults, handlerEntry } from './lambda-defaults';
 import { acknowledge, FUNCTION_ROLE_FINDINGS, wildcardResource } from './nag';
@@ -171,6 +172,7 @@ export class TollgateProxy extends Construct {
     );
     const validated = validateGatewayConfig(this.gatewayConfig);
     checkReservationTtl(validated.limits.reservationTtlSeconds, timeout);
+    checkTracingHeadersOnLambda(this, validated.tracing, prefix);
     for (const outside of tracingSecretsOutside(validated.tracing, prefix)) {
       Annotations.of(this).addWarningV2(
         'tollgate:tracing-secret-outside-prefix',
@@ -214,22 +216,52 @@ export class TollgateProxy extends Construct {
     allow(['kms:Decrypt'], [props.secretsKey.keyArn], { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } });
     acknowledge(this.function, {
       ...FUNCTION_ROLE_FINDINGS,
-      [wildcardResource(this, ({ partition }) => `arn:${partition}:bedrock:*::foundation-model/*`)]:
-        'Which models a key may use is the gateway\'s decision (its allow-lists), and cross-region inference profiles run foundation models in any region of their geography: the role cannot list them.',
-      [wildcardResource(this, ({ partition, region, account }) => `arn:${partition}:bedrock:${region}:${account}:inference-profile/*`)]:
-        'Inference profiles are named by the model a request asks for; the gateway\'s allow-lists decide which are used.',
-      [wildcardResource(this, ({ partition, region, account }) => `arn:${partition}:bedrock:${region}:${account}:application-inference-profile/*`)]:
-        'Application inference profiles are the operator\'s own, created after deploying; the gateway\'s allow-lists decide which are used.',
       [wildcardResource(this, ({ partition, region, account }) => `arn:${partition}:secretsmanager:${region}:${account}:secret:${prefix}*`)]:
         'Bring-your-own provider secrets, tracing header tokens and projects\' own (BYOK) credentials: named by the operator and the CLI under this prefix after deploying.',
     });
-    allow(BEDROCK_ACTIONS, [
-      // Cross-region inference profiles route to foundation models in other regions.
-      `arn:${stack.partition}:bedrock:*::foundation-model/*`,
-      stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: '*' }),
-      stack.formatArn({ service: 'bedrock', resource: 'application-inference-profile', resourceName: '*' }),
-    ]);
+
+    // Bedrock, in each region a Bedrock account of the config signs for with the role (one with a
+    // credential of its own does not use it); none at all when no account does.
+    const bedrockRegions = bedrockRoleRegions(validated);
+    if (bedrockRegions.length > 0) {
+      const profiles = (resource: string, region: string) => stack.formatArn({ service: 'bedrock', region, resource, resourceName: '*' });
+      allow(BEDROCK_ACTIONS, [
+        // Cross-region inference profiles route to foundation models in other regions.
+        `arn:${stack.partition}:bedrock:*::foundation-model/*`,
+        ...bedrockRegions.flatMap((region) => [profiles('inference-profile', region), profiles('application-inference-profile', region)]),
+      ]);
+      acknowledge(this.function, {
+        [wildcardResource(this, ({ partition }) => `arn:${partition}:bedrock:*::foundation-model/*`)]:
+          'Which models a key may use is the gateway\'s decision (its allow-lists), and cross-region inference profiles run foundation models in any region of their geography: the role cannot list them.',
+        ...Object.fromEntries(
+          bedrockRegions.flatMap((region) => [
+            [
+              wildcardResource(this, ({ partition, account }) => `arn:${partition}:bedrock:${region}:${account}:inference-profile/*`),
+              'Inference profiles are named by the model a request asks for; the gateway\'s allow-lists decide which are used.',
+            ],
+            [
+              wildcardResource(this, ({ partition, account }) => `arn:${partition}:bedrock:${region}:${account}:application-inference-profile/*`),
+              'Application inference profiles are the operator\'s own, created after deploying; the gateway\'s allow-lists decide which are used.',
+            ],
+          ]),
+        ),
+      });
+    }
   }
+}
+
+/**
+ * The regions the function's role signs Bedrock calls for: those of the config's Bedrock accounts
+ * with no credential of their own (BYOK accounts always have one), each once, sorted (so reordering
+ * the config changes no policy).
+ */
+export function bedrockRoleRegions(config: GatewayConfig): string[] {
+  const regions = new Set<string>();
+  for (const account of config.accounts.values()) {
+    if (account.kind !== 'bedrock' || account.credential !== undefined) continue;
+    regions.add(bedrockSigningRegion(account.options as BedrockOptions, account.baseUrl.hostname));
+  }
+  return [...regions].sort();
 }
 
 /**
@@ -238,22 +270,50 @@ export class TollgateProxy extends Construct {
  * in with its own secret.
  */
 export function tracingSecretsOutside(tracing: TracingSettings | undefined, prefix: string): { readonly where: string; readonly secretId: string }[] {
-  if (!tracing || Token.isUnresolved(prefix)) return [];
+  if (Token.isUnresolved(prefix)) return [];
+  const outside: { where: string; secretId: string }[] = [];
+  for (const { where, value } of tracingHeaders(tracing)) {
+    if (value.kind !== 'secret') continue;
+    // An ARN's resource is `secret:<name>-<6 random characters>`; the name is what the grant's prefix matches.
+    const name = value.secretId.startsWith('arn:') ? (value.secretId.split(':secret:')[1] ?? '') : value.secretId;
+    if (!name.startsWith(prefix)) outside.push({ where, secretId: value.secretId });
+  }
+  return outside;
+}
+
+/** Every export header of the tracing settings, with its place in the config (`tracing.export.headers.<name>`). */
+function tracingHeaders(tracing: TracingSettings | undefined): { readonly where: string; readonly value: HeaderValue }[] {
+  if (!tracing) return [];
   const destinations = [
     { where: 'tracing.export', settings: tracing.export },
     ...Object.entries(tracing.projects).map(([name, project]) => ({ where: `tracing.projects.${name}.export`, settings: project.export })),
   ];
-  const outside: { where: string; secretId: string }[] = [];
-  for (const { where, settings } of destinations) {
-    for (const header of settings?.headers ?? []) {
-      if (header.value.kind !== 'secret') continue;
-      const secretId = header.value.secretId;
-      // An ARN's resource is `secret:<name>-<6 random characters>`; the name is what the grant's prefix matches.
-      const name = secretId.startsWith('arn:') ? (secretId.split(':secret:')[1] ?? '') : secretId;
-      if (!name.startsWith(prefix)) outside.push({ where: `${where}.headers.${header.name}`, secretId });
+  return destinations.flatMap(({ where, settings }) => (settings?.headers ?? []).map((header) => ({ where: `${where}.headers.${header.name}`, value: header.value })));
+}
+
+/**
+ * Tracing headers whose value is not in Secrets Manager. One written in the config travels in the
+ * template and the function's environment, readable by whoever can read either: a warning (it may
+ * be no secret: a dataset name), acknowledgeable by its id. One read from an environment variable
+ * cannot work at all — the stack sets none of the operator's, and a missing one stops the function
+ * at start — so synth refuses it.
+ */
+function checkTracingHeadersOnLambda(scope: Construct, tracing: TracingSettings | undefined, prefix: string): void {
+  for (const { where, value } of tracingHeaders(tracing)) {
+    if (value.kind === 'env') {
+      throw new Error(
+        `TollgateProxy gatewayConfig ${where}: {"env": "${value.name}"} is never set on Lambda (the stack sets no environment variables of yours), so the function would fail to start: ` +
+          `keep the value in Secrets Manager and name it, {"secret": "${prefix}<name>"}`,
+      );
+    }
+    if (value.kind === 'literal') {
+      Annotations.of(scope).addWarningV2(
+        'tollgate:tracing-header-in-plain-text',
+        `gatewayConfig ${where}: its value is in plain text in the template and in the function's environment, readable by whoever may read either. ` +
+          `If it is a token, keep it in Secrets Manager and name it: {"secret": "${prefix}<name>"}; if it is not a secret, acknowledge this warning`,
+      );
     }
   }
-  return outside;
 }
 
 /** Reads a `tollgate.config.json`-shaped file for {@link TollgateProxyProps.gatewayConfig}; it is validated when the proxy is built. */

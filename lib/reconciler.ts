@@ -47,6 +47,7 @@ export class Reconciler extends Construct {
     this.function = scheduledFunction(this, {
       entry: 'reconcile',
       description: 'tollgate: settles reservations whose request never settled them',
+      interval: interval,
       logRetention: props.logRetention,
       environment: {
         [LAMBDA_ENV.keysTable]: props.keysTable.tableName,

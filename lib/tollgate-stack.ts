@@ -52,6 +52,29 @@ export interface TollgateStackProps extends StackProps {
    */
   readonly recoveryPeriodInDays?: number;
   /**
+   * Point-in-time recovery on the keys and spend tables ($0.20 per GB-month in us-east-1: cents for
+   * a gateway's tables). Off, a bad key rotation or spend reset cannot be undone.
+   *
+   * @default true
+   */
+  readonly pointInTimeRecovery?: boolean;
+  /**
+   * Whether the keys and spend tables outlive the stack: kept on `cdk destroy` and when a change
+   * would replace them, with deletion protection against a console click or a script — and the
+   * secrets key with them, which projects' own (BYOK) secrets need, and the functions' logs until
+   * their retention ends. `false` is for a throwaway stage: they are deleted with the stack, keys
+   * and spend history with them.
+   *
+   * @default true
+   */
+  readonly retainTables?: boolean;
+  /**
+   * CloudFormation refuses to delete a protected stack (`cdk destroy` fails until it is turned off).
+   *
+   * @default retainTables - a stage whose data is kept is protected; a throwaway one is not
+   */
+  readonly terminationProtection?: boolean;
+  /**
    * The gateway config (the `tollgate.config.json` shape: providers, custom prices, limits).
    * Providers it gives no credential read theirs from the stack's provider secret.
    *
@@ -130,24 +153,31 @@ export class TollgateStack extends Stack {
   readonly front: TollgateFront | undefined;
 
   constructor(scope: Construct, id: string, props: TollgateStackProps = {}) {
-    super(scope, id, props);
+    // Deleting the stack deletes the function URL, which every client is configured with (a new
+    // one has another address): a production stage, whose tables are kept, is protected from it.
+    super(scope, id, { ...props, terminationProtection: props.terminationProtection ?? props.retainTables ?? true });
 
-    const pointInTimeRecoverySpecification = {
-      pointInTimeRecoveryEnabled: true,
-      recoveryPeriodInDays: props.recoveryPeriodInDays,
-    };
+    const pointInTimeRecovery = props.pointInTimeRecovery ?? true;
+    if (!pointInTimeRecovery && props.recoveryPeriodInDays !== undefined) {
+      throw new Error(`TollgateStack recoveryPeriodInDays (${props.recoveryPeriodInDays}) needs point-in-time recovery, which pointInTimeRecovery: false turns off: drop one of them`);
+    }
+    const pointInTimeRecoverySpecification = pointInTimeRecovery
+      ? { pointInTimeRecoveryEnabled: true, recoveryPeriodInDays: props.recoveryPeriodInDays }
+      : { pointInTimeRecoveryEnabled: false };
+    const retainTables = props.retainTables ?? true;
+    const durable = { deletionProtection: retainTables, removalPolicy: retainTables ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY };
     const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
 
     // Names are generated (and published as outputs) so several stages can share one account and region.
     // On-demand billing because gateway traffic is bursty and idle stages should cost nothing.
     // RETAIN (explicit, not just the default) because losing keys and spend history on a stack delete
-    // is unrecoverable; deletion protection because the same is true of a console click or a script.
+    // is unrecoverable; deletion protection because the same is true of a console click or a script
+    // (both unless the operator says the stage is throwaway: retainTables: false).
     this.keysTable = new Table(this, 'KeysTable', {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification,
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      ...durable,
     });
 
     this.spendTable = new Table(this, 'SpendTable', {
@@ -156,8 +186,7 @@ export class TollgateStack extends Stack {
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification,
       timeToLiveAttribute: 'expiresAt',
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      ...durable,
     });
 
     this.pricesTable = new Table(this, 'PricesTable', {
@@ -176,7 +205,10 @@ export class TollgateStack extends Stack {
         statements: [new PolicyStatement({ sid: 'AdministerThroughIam', effect: Effect.ALLOW, principals: [new AccountRootPrincipal()], actions: [...KEY_ADMIN_ACTIONS], resources: ['*'] })],
       }),
       enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
+      // Kept with the tables: projects' own credentials (BYOK secrets, which the CLI makes outside
+      // the stack and the kept keys table names) are encrypted with it, and are unreadable for good
+      // once it is deleted. A throwaway stage's is scheduled for deletion with the stack.
+      removalPolicy: retainTables ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
     this.providerSecret = new Secret(this, 'ProviderSecret', {
@@ -189,6 +221,9 @@ export class TollgateStack extends Stack {
     acknowledge(this.providerSecret, {
       SMG4: 'Provider API keys are issued by the providers, which Secrets Manager cannot rotate; a new value put here is in use within 5 minutes (docs/deploy.md, step 4).',
     });
+    if (!pointInTimeRecovery) {
+      for (const table of [this.keysTable, this.spendTable]) acknowledge(table, { DDB3: 'The operator turned point-in-time recovery off (pointInTimeRecovery: false).' });
+    }
     acknowledge(this.pricesTable, { DDB3: 'One item the refresher fetches again every hour: point-in-time recovery would back up refetchable data.' });
 
     this.priceRefresh = new PriceRefresh(this, 'PriceRefresh', {
@@ -223,7 +258,7 @@ export class TollgateStack extends Stack {
       secretsKey: this.secretsKey,
       metricsNamespace,
       ...(props.gatewayConfig && { gatewayConfig: props.gatewayConfig }),
-      ...(props.proxyMemorySize && { memorySize: props.proxyMemorySize }),
+      ...(props.proxyMemorySize !== undefined && { memorySize: props.proxyMemorySize }),
       ...(props.proxyReservedConcurrency !== undefined && { reservedConcurrency: props.proxyReservedConcurrency }),
       ...(props.spendShards !== undefined && { spendShards: props.spendShards }),
       ...(originSecret && { originSecret, frontReadTimeout: props.front?.originReadTimeout ?? DEFAULT_FRONT_READ_TIMEOUT }),
@@ -246,6 +281,10 @@ export class TollgateStack extends Stack {
       metricsNamespace,
       ...(props.logRetention && { logRetention: props.logRetention }),
     });
+
+    // The logs hold each request's spend line and each reconciled reservation: kept with the tables,
+    // they outlive the stack until their retention ends (and cost nothing after that).
+    for (const fn of [this.proxy.function, this.priceRefresh.function, this.reconciler.function]) fn.logGroup.applyRemovalPolicy(durable.removalPolicy);
 
     this.monitoring = new TollgateMonitoring(this, 'Monitoring', {
       metricsNamespace,

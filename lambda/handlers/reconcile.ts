@@ -10,13 +10,25 @@ import { LAMBDA_ENV, requiredEnv } from './env';
 let store: Store | undefined;
 
 /**
+ * What a run keeps of its timeout: it takes no new reservation after this, so Lambda never cuts a
+ * settlement in two (its reservation deleted, its spend not yet written).
+ */
+export const RECONCILE_MARGIN_MS = 10_000;
+
+/**
  * The EventBridge-scheduled reconciler: settles reservations whose invocation died before it
  * could (a timeout, a crash) at their estimate. A proxy cannot do this on a timer of its own —
- * Lambda freezes it between invocations — so it runs here, every few minutes.
+ * Lambda freezes it between invocations — so it runs here, every few minutes. A backlog too long
+ * for one run is left, once {@link RECONCILE_MARGIN_MS} remain, to the next.
  */
-export const handler = async (): Promise<{ readonly settled: number }> => {
+export const handler = async (_event?: unknown, context?: { getRemainingTimeInMillis(): number }): Promise<{ readonly settled: number; readonly stoppedEarly?: true }> => {
   const env = process.env;
   store ??= openDynamoStore({ client: new DynamoDBClient({}), keysTable: requiredEnv(env, LAMBDA_ENV.keysTable), spendTable: requiredEnv(env, LAMBDA_ENV.spendTable) });
-  const settled = await reconcileExpired(store, new Date(), emfLogger({ namespace: env[LAMBDA_ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE }));
-  return { settled };
+  const logger = emfLogger({ namespace: env[LAMBDA_ENV.metricsNamespace] || DEFAULT_METRICS_NAMESPACE });
+  let stoppedEarly = false;
+  const stopping = () => (stoppedEarly ||= context !== undefined && context.getRemainingTimeInMillis() < RECONCILE_MARGIN_MS);
+  const settled = await reconcileExpired(store, new Date(), logger, { stopping });
+  if (!stoppedEarly) return { settled };
+  logger.info('reconcile_stopped_early', { settled, margin_ms: RECONCILE_MARGIN_MS });
+  return { settled, stoppedEarly: true };
 };

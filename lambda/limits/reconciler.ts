@@ -6,12 +6,14 @@ import type { Store } from '../store/port';
  * their estimate: an upper bound of what they could have cost upstream, so a crash can never
  * let spend slip past a cap — and the hold on the budget ends instead of lasting forever.
  */
-export async function reconcileExpired(store: Store, now: Date, logger: Logger): Promise<number> {
+export async function reconcileExpired(store: Store, now: Date, logger: Logger, options: { readonly stopping?: () => boolean } = {}): Promise<number> {
   let settled = 0;
   for (;;) {
     const expired = await store.expiredReservations(now, 100);
     if (expired.length === 0) return settled;
     for (const reservation of expired) {
+      // Checked between settlements, never during one: a settlement cut in two would lose its spend.
+      if (options.stopping?.()) return settled;
       if (await store.settle(reservation, reservation.estimateNanos)) {
         settled++;
         logger.error('reservation_reconciled', {

@@ -33,6 +33,11 @@ export type BedrockOptions = z.infer<typeof bedrockOptionsSchema>;
 const DEFAULT_REGION = 'us-east-1';
 const REGIONAL_HOST = /^bedrock-runtime(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
 
+/** The region an account's requests are signed for (and its IAM grant must name): the option, else the regional host's, else us-east-1. */
+export function bedrockSigningRegion(options: BedrockOptions, hostname: string): string {
+  return options.region ?? REGIONAL_HOST.exec(hostname)?.[1] ?? DEFAULT_REGION;
+}
+
 /**
  * AWS Bedrock Runtime, in its own API and, for Claude, in Anthropic's Messages API
  * (`bedrock-anthropic.ts`). With no credential configured, requests are signed (SigV4) with the AWS
@@ -62,8 +67,7 @@ export const bedrock: ProviderAdapter<BedrockOptions> = {
     const configured = credential === undefined ? undefined : parseBedrockCredential(credential);
     if (configured?.kind === 'api-key') return { authorization: `Bearer ${configured.key}` };
     const credentials = configured?.credentials ?? (await ambientCredentials(env ?? process.env));
-    const region = options.region ?? REGIONAL_HOST.exec(request.url.hostname)?.[1] ?? DEFAULT_REGION;
-    return signDraft(request, { service: 'bedrock', region, credentials, at: now() });
+    return signDraft(request, { service: 'bedrock', region: bedrockSigningRegion(options, request.url.hostname), credentials, at: now() });
   },
 
   alsoServes: [bedrockAnthropic],

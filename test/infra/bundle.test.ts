@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { PROJECT_ROOT } from '../../lib/lambda-defaults';
 import { TollgateStack } from '../../lib/tollgate-stack';
 import { tempDir } from '../cli/run';
+import { CDK_JSON_CONTEXT } from './support/entry-point';
 
 /**
  * The one test that bundles for real, as `cdk deploy` would: the local esbuild, no Docker. It
@@ -16,7 +18,7 @@ describe('Lambda bundles (local esbuild)', () => {
 
   beforeAll(() => {
     out = tempDir('tollgate-cdk-out-');
-    const app = new App({ outdir: out.path });
+    const app = new App({ outdir: out.path, context: CDK_JSON_CONTEXT });
     const stack = new TollgateStack(app, 'Bundle', { env: { account: '123456789012', region: 'us-east-1' } });
     const assembly = app.synth();
     const template = assembly.getStackByName(stack.stackName).template as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }> };
@@ -47,5 +49,17 @@ describe('Lambda bundles (local esbuild)', () => {
 
     // THEN it exports its handler
     expect(loaded).toBe('function');
+  });
+
+  it.each(['proxy', 'price-refresh', 'reconcile'])('bundles no dev dependency into %s, and maps lines without carrying the sources', (name) => {
+    // GIVEN the packages the bundle's source map names
+    const map = JSON.parse(readFileSync(join(assets.get(name)!, 'index.js.map'), 'utf8')) as { sources: string[]; sourcesContent?: unknown };
+    const bundled = new Set(map.sources.flatMap((source) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(source)?.[1] ?? []));
+    const { devDependencies } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+
+    // THEN
+    expect(bundled.size).toBeGreaterThan(0);
+    expect([...bundled].filter((pkg) => pkg in devDependencies || pkg === 'aws-cdk-lib' || pkg === 'better-sqlite3')).toEqual([]);
+    expect(map.sourcesContent).toBeUndefined();
   });
 });

@@ -3,12 +3,12 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { LAMBDA_ENV, ORIGIN_HEADER } from '../../lambda/handlers/env';
 import { TollgateEdgeStack } from '../../lib/edge';
 import { TollgateStack, type TollgateStackProps } from '../../lib/tollgate-stack';
-import { appFromEntryPoint, SKIP_BUNDLING } from './support/entry-point';
+import { APP_CONTEXT, appFromEntryPoint } from './support/entry-point';
 
 const WEB_ACL = 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/tollgate/0f1e2d3c';
 
 function synth(props: TollgateStackProps = { front: { webAclArn: WEB_ACL } }) {
-  const stack = new TollgateStack(new App({ context: SKIP_BUNDLING }), 'Test', { env: { account: '123456789012', region: 'us-east-1' }, ...props });
+  const stack = new TollgateStack(new App({ context: APP_CONTEXT }), 'Test', { env: { account: '123456789012', region: 'us-east-1' }, ...props });
   return { stack, template: Template.fromStack(stack) };
 }
 
@@ -93,7 +93,7 @@ describe('the CloudFront + WAF front (-c front=cloudfront)', () => {
 
 describe('TollgateEdgeStack', () => {
   const edge = (props: ConstructorParameters<typeof TollgateEdgeStack>[2] = {}) =>
-    Template.fromStack(new TollgateEdgeStack(new App(), 'Edge', { env: { account: '123456789012', region: 'us-east-1' }, ...props }));
+    Template.fromStack(new TollgateEdgeStack(new App({ context: APP_CONTEXT }), 'Edge', { env: { account: '123456789012', region: 'us-east-1' }, ...props }));
 
   test('a CloudFront-scope web ACL: bad-reputation IPs, known bad inputs, then a per-IP rate limit answered 429 with Retry-After', () => {
     // THEN
@@ -120,7 +120,7 @@ describe('TollgateEdgeStack', () => {
   test('the rate limit can be changed, within WAF\'s range, and the stack must be in us-east-1', () => {
     edge({ rateLimitPer5Minutes: 600 }).hasResourceProperties('AWS::WAFv2::WebACL', { Rules: Match.arrayWith([Match.objectLike({ Statement: { RateBasedStatement: Match.objectLike({ Limit: 600 }) } })]) });
     expect(() => edge({ rateLimitPer5Minutes: 5 })).toThrow(/rateLimitPer5Minutes must be a whole number from 10/);
-    expect(() => new TollgateEdgeStack(new App(), 'Edge', { env: { region: 'eu-west-1' } })).toThrow(/must be deployed to us-east-1/);
+    expect(() => new TollgateEdgeStack(new App({ context: APP_CONTEXT }), 'Edge', { env: { region: 'eu-west-1' } })).toThrow(/must be deployed to us-east-1/);
   });
 });
 

@@ -9,28 +9,10 @@ import { RECONCILER_TABLE_ACTIONS } from '../../lib/reconciler';
 import { BEDROCK_ACTIONS, PROXY_TABLE_ACTIONS } from '../../lib/proxy';
 import { KEY_ADMIN_ACTIONS, TollgateStack, type TollgateStackProps } from '../../lib/tollgate-stack';
 import { tempDir } from '../cli/run';
-
-/** Bundling is skipped here (measured: ~1 s per function per synth); test/infra/bundle.test.ts bundles for real. */
-const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] as string[] };
-
-/** Loads bin/cdk-app.ts afresh with the given CLI context, exactly as `cdk synth -c ...` would. */
-function appFromEntryPoint(context: Record<string, unknown>): App {
-  const saved = process.env.CDK_CONTEXT_JSON;
-  process.env.CDK_CONTEXT_JSON = JSON.stringify({ ...SKIP_BUNDLING, ...context });
-  try {
-    let app: App | undefined;
-    jest.isolateModules(() => {
-      app = (require('../../bin/cdk-app') as { app: App }).app;
-    });
-    return app!;
-  } finally {
-    if (saved === undefined) delete process.env.CDK_CONTEXT_JSON;
-    else process.env.CDK_CONTEXT_JSON = saved;
-  }
-}
+import { APP_CONTEXT, appFromEntryPoint } from './support/entry-point';
 
 function synth(props?: TollgateStackProps) {
-  const stack = new TollgateStack(new App({ context: SKIP_BUNDLING }), 'Test', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
+  const stack = new TollgateStack(new App({ context: APP_CONTEXT }), 'Test', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
   return { stack, template: Template.fromStack(stack) };
 }
 
@@ -133,6 +115,39 @@ describe('TollgateStack: tables', () => {
 
   test('an out-of-range recovery window is rejected at synth time, not at deploy time', () => {
     expect(() => synth({ recoveryPeriodInDays: 36 })).toThrow(/recoveryPeriodInDays/);
+  });
+
+  test('a throwaway stage can let its keys and spend tables go with the stack (retainTables: false): no deletion protection, deleted on stack delete', () => {
+    // WHEN
+    const { stack, template } = synth({ retainTables: false });
+
+    // THEN
+    const resources = template.toJSON().Resources as Record<string, Json>;
+    for (const table of [stack.keysTable, stack.spendTable].map((t) => resources[logicalId(stack, t)]!)) {
+      expect(table).toMatchObject({ DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete', Properties: { PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } } });
+      expect((table['Properties'] as Json)['DeletionProtectionEnabled']).not.toBe(true);
+    }
+  });
+
+  test('the functions\' logs — each request\'s spend line, each reconciled reservation — outlive the stack until their retention ends, as the tables do; a throwaway stage\'s go with it', () => {
+    // GIVEN
+    const logGroups = (template: Template) => Object.values(template.findResources('AWS::Logs::LogGroup'));
+
+    // THEN
+    const kept = logGroups(synth().template);
+    expect(kept).toHaveLength(3);
+    for (const group of kept) expect(group).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain', Properties: { RetentionInDays: 30 } });
+    for (const group of logGroups(synth({ retainTables: false }).template)) expect(group).toMatchObject({ DeletionPolicy: 'Delete' });
+  });
+
+  test('point-in-time recovery can be turned off (pointInTimeRecovery: false), and then no recovery window may be given', () => {
+    // WHEN
+    const { template } = synth({ pointInTimeRecovery: false });
+
+    // THEN no table has backups, and the keys and spend tables still survive deletion
+    expect(Object.keys(template.findResources('AWS::DynamoDB::Table', { Properties: { PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } } }))).toEqual([]);
+    expect(Object.keys(template.findResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', Properties: { DeletionProtectionEnabled: true } }))).toHaveLength(2);
+    expect(() => synth({ pointInTimeRecovery: false, recoveryPeriodInDays: 7 })).toThrow(/recoveryPeriodInDays .*pointInTimeRecovery/);
   });
 });
 
@@ -258,7 +273,7 @@ describe('TollgateStack: least-privilege IAM', () => {
       {
         Effect: 'Allow',
         Action: 'secretsmanager:GetSecretValue',
-        Resource: [secretArn, { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:eu-west-1:123456789012:secret:tollgate/Test/*']] }],
+        Resource: [secretArn, 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:tollgate/Test/*'],
       },
       {
         Effect: 'Allow',
@@ -270,9 +285,9 @@ describe('TollgateStack: least-privilege IAM', () => {
         Effect: 'Allow',
         Action: [...BEDROCK_ACTIONS],
         Resource: [
-          { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:*::foundation-model/*']] },
-          { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:eu-west-1:123456789012:inference-profile/*']] },
-          { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:eu-west-1:123456789012:application-inference-profile/*']] },
+          'arn:aws:bedrock:*::foundation-model/*',
+          'arn:aws:bedrock:eu-west-1:123456789012:inference-profile/*',
+          'arn:aws:bedrock:eu-west-1:123456789012:application-inference-profile/*',
         ],
       },
     ]);
@@ -338,6 +353,19 @@ describe('TollgateStack: secrets', () => {
       SecretString: '{}',
     });
   });
+
+  test('the secrets key outlives the stack as the tables do: the kept keys table\'s BYOK secrets, made outside the stack, need it; a throwaway stage\'s goes with it', () => {
+    // GIVEN
+    const kept = synth();
+    const throwaway = synth({ retainTables: false });
+
+    // THEN
+    const key = ({ stack, template }: ReturnType<typeof synth>) => (template.toJSON().Resources as Record<string, Json>)[logicalId(stack, stack.secretsKey)]!;
+    expect(key(kept)).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(key(throwaway)).toMatchObject({ DeletionPolicy: 'Delete', Properties: { PendingWindowInDays: 7 } });
+    // AND the provider secret, whose credentials the operator keeps elsewhere, goes with the stack either way
+    expect(Object.values(kept.template.findResources('AWS::SecretsManager::Secret')).map((secret) => secret['DeletionPolicy'])).toEqual(['Delete']);
+  });
 });
 
 describe('TollgateStack: the secrets key', () => {
@@ -350,7 +378,7 @@ describe('TollgateStack: the secrets key', () => {
     const statements = ((key['Properties'] as Json)['KeyPolicy'] as { Statement: Statement[] }).Statement;
 
     // THEN no statement grants kms:* (KMS's default policy), and only the administration statement is unconditional
-    const root = { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::123456789012:root']] } };
+    const root = { AWS: 'arn:aws:iam::123456789012:root' };
     expect(statements[0]).toEqual({ Sid: 'AdministerThroughIam', Effect: 'Allow', Principal: root, Action: [...KEY_ADMIN_ACTIONS], Resource: '*' });
     const everyAction = statements.flatMap(actions);
     expect(everyAction).not.toContain('kms:*');
@@ -392,6 +420,24 @@ describe('TollgateStack: price refresh', () => {
       ScheduleExpression: 'rate(5 minutes)',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ReconcilerFunction'), 'Arn'] } })],
     });
+  });
+
+  test('a scheduled run that could not start before the next is due is dropped, not run late: no pile of queued runs after a throttle', () => {
+    // GIVEN
+    const { template } = synth();
+
+    // THEN each function's asynchronous invocations expire after one interval (not Lambda's 6 hours), without retries
+    const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig')).map((config) => config['Properties'] as Json);
+    expect(configs).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ FunctionName: { Ref: expect.stringMatching(/^PriceRefreshFunction/) }, MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 3600 }),
+        expect.objectContaining({ FunctionName: { Ref: expect.stringMatching(/^ReconcilerFunction/) }, MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300 }),
+      ]),
+    );
+    expect(configs).toHaveLength(2);
+    // AND an interval past Lambda's longest event age gets that
+    const longest = Object.values(synth({ priceRefreshInterval: Duration.hours(8) }).template.findResources('AWS::Lambda::EventInvokeConfig')).map((config) => (config['Properties'] as Json)['MaximumEventAgeInSeconds']);
+    expect(longest).toEqual(expect.arrayContaining([21_600, 300]));
   });
 
   test('the interval and the URL can be changed', () => {
@@ -512,6 +558,20 @@ describe('TollgateStack: dashboard and alarms', () => {
         'spend table throttled reads and writes',
         { Threshold: 1, Metrics: Match.arrayWith([stat('AWS/DynamoDB', 'ReadThrottleEvents', table('SpendTable'), 'Sum', 300), stat('AWS/DynamoDB', 'WriteThrottleEvents', table('SpendTable'), 'Sum', 300)]) },
       ],
+      [
+        'DynamoDB errors on AWS\'s side (SystemErrors), on every operation the functions use on the keys and spend tables, in 2 of 3 periods',
+        {
+          Threshold: 1,
+          EvaluationPeriods: 3,
+          DatapointsToAlarm: 2,
+          Metrics: Match.arrayWith([
+            ...['GetItem', 'UpdateItem'].map((operation) => stat('AWS/DynamoDB', 'SystemErrors', [{ Name: 'Operation', Value: operation }, ...table('KeysTable')], 'Sum', 300)),
+            ...['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'].map((operation) =>
+              stat('AWS/DynamoDB', 'SystemErrors', [{ Name: 'Operation', Value: operation }, ...table('SpendTable')], 'Sum', 300),
+            ),
+          ]),
+        },
+      ],
       ['reconciler failures in 2 of 3 runs', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: fn('ReconcilerFunction'), Period: 300, EvaluationPeriods: 3, DatapointsToAlarm: 2, Threshold: 1 }],
       ['a reconciler that stopped running (no invocations is breaching)', { Namespace: 'AWS/Lambda', MetricName: 'Invocations', Dimensions: fn('ReconcilerFunction'), ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'breaching' }],
       [
@@ -532,7 +592,7 @@ describe('TollgateStack: dashboard and alarms', () => {
 
       // THEN
       const alarms = template.findResources('AWS::CloudWatch::Alarm');
-      expect(Object.keys(alarms)).toHaveLength(15);
+      expect(Object.keys(alarms)).toHaveLength(16);
       for (const alarm of Object.values(alarms)) {
         const properties = alarm['Properties'] as Json;
         expect(properties['AlarmActions']).toEqual([{ Ref: expect.stringMatching(/^MonitoringAlarmTopic/) }]);
@@ -540,15 +600,15 @@ describe('TollgateStack: dashboard and alarms', () => {
       }
       template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
       const { body } = dashboardMetrics(template);
-      expect(stack.monitoring.alarms).toHaveLength(15);
+      expect(stack.monitoring.alarms).toHaveLength(16);
       const widgetAlarms = ((JSON.parse(body) as { widgets: Array<{ properties: { alarms?: unknown[] } }> }).widgets.find((w) => w.properties.alarms)?.properties.alarms ?? []);
-      expect(widgetAlarms).toHaveLength(15);
+      expect(widgetAlarms).toHaveLength(16);
     });
 
     test('without reserved concurrency there is no concurrency alarm', () => {
       const { template } = synth({ proxyReservedConcurrency: 'unreserved' });
       expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ConcurrentExecutions' } }))).toEqual([]);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 14);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 15);
     });
   });
 
@@ -601,6 +661,43 @@ describe('bin/cdk-app.ts', () => {
     Template.fromStack(reserved).hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 40 });
     expect(Object.keys(Template.fromStack(shared).findResources('AWS::Lambda::Function', { Properties: { ReservedConcurrentExecutions: Match.anyValue() } }))).toEqual([]);
     expect(() => appFromEntryPoint({ proxyConcurrency: 'lots' })).toThrow(/reservedConcurrency must be a whole number/);
+  });
+
+  test('-c retainTables=false and -c pointInTimeRecovery=false reach the tables; a value not true or false fails synth', () => {
+    // WHEN
+    const [stack] = appFromEntryPoint({ retainTables: 'false', pointInTimeRecovery: 'false' }).node.children.filter(Stack.isStack);
+    const template = Template.fromStack(stack!);
+
+    // THEN
+    expect(Object.keys(template.findResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' }))).toEqual([]);
+    expect(Object.keys(template.findResources('AWS::DynamoDB::Table', { Properties: { PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } } }))).toEqual([]);
+    expect(() => appFromEntryPoint({ retainTables: 'no' })).toThrow('-c retainTables must be "true" or "false", got "no"');
+  });
+
+  test('a stack with kept tables has termination protection (deleting it loses the function URL every client is configured with); a throwaway one has none; -c terminationProtection decides', () => {
+    // WHEN
+    const protectedBy = (context: Record<string, unknown>) => {
+      const assembly = appFromEntryPoint(context).synth();
+      return assembly.stacks.map((stack) => stack.terminationProtection);
+    };
+
+    // THEN
+    expect(protectedBy({})).toEqual([true]);
+    expect(protectedBy({ retainTables: 'false' })).toEqual([false]);
+    expect(protectedBy({ terminationProtection: 'false' })).toEqual([false]);
+    expect(protectedBy({ retainTables: 'false', terminationProtection: 'true' })).toEqual([true]);
+  });
+
+  test('-c proxyMemorySize and -c logRetentionDays reach the functions; a retention CloudWatch does not offer fails synth, naming those it does', () => {
+    // WHEN
+    const [stack] = appFromEntryPoint({ proxyMemorySize: '1024', logRetentionDays: '365' }).node.children.filter(Stack.isStack);
+    const template = Template.fromStack(stack!);
+
+    // THEN
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^tollgate gateway'), MemorySize: 1024 });
+    expect(Object.values(template.findResources('AWS::Logs::LogGroup')).map((group) => (group['Properties'] as Json)['RetentionInDays'])).toEqual([365, 365, 365]);
+    expect(() => appFromEntryPoint({ proxyMemorySize: 'lots' })).toThrow('TollgateProxy memorySize must be a whole number of MB from 256 to 10240, got NaN');
+    expect(() => appFromEntryPoint({ logRetentionDays: '100' })).toThrow(/-c logRetentionDays must be one of CloudWatch's retention periods \(1, 3, 5, 7, 14, 30, .*, 3653\), got "100"/);
   });
 
   test('-c config and -c alarmEmail reach every region\'s stack', () => {

@@ -2,12 +2,11 @@ import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { LAMBDA_ENV } from '../../lambda/handlers/env';
 import { TollgateStack, type TollgateStackProps } from '../../lib/tollgate-stack';
+import { APP_CONTEXT } from './support/entry-point';
 
-/** Bundling is skipped here, as in stack.test.ts. */
-const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] as string[] };
 
 function synth(props?: TollgateStackProps) {
-  const stack = new TollgateStack(new App({ context: SKIP_BUNDLING }), 'Test', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
+  const stack = new TollgateStack(new App({ context: APP_CONTEXT }), 'Test', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
   return { stack, template: Template.fromStack(stack) };
 }
 
@@ -88,6 +87,33 @@ describe('TollgateStack: tracing headers held in Secrets Manager', () => {
     expect(found).toHaveLength(1);
     expect(String(found[0]!.entry.data)).toContain(
       'gatewayConfig tracing.projects.acme.export.headers.X-Token: secret arn:aws:secretsmanager:eu-west-1:123456789012:secret:team/acme-AbCdEf is not under tollgate/Test/, the only secrets the proxy may read',
+    );
+  });
+});
+
+describe('TollgateStack: tracing headers that are not in Secrets Manager', () => {
+  test('a value written in the config is a synth warning naming the header, never the value: it is in the template and the function\'s environment in plain text', () => {
+    // WHEN
+    const { stack } = synth({
+      gatewayConfig: { tracing: { export: { endpoint: 'https://api.honeycomb.io', headers: { 'x-honeycomb-team': 'hcaik_01abcdefghijklmnop', 'x-honeycomb-dataset': 'tollgate' } } } },
+    });
+
+    // THEN one warning per header, each acknowledgeable by its id
+    const found = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('plain text'));
+    expect(found.map((warning) => String(warning.entry.data))).toEqual([
+      expect.stringContaining('gatewayConfig tracing.export.headers.x-honeycomb-team: its value is in plain text in the template and in the function\'s environment'),
+      expect.stringContaining('gatewayConfig tracing.export.headers.x-honeycomb-dataset: its value is in plain text'),
+    ]);
+    expect(JSON.stringify(found)).not.toContain('hcaik_01abcdefghijklmnop');
+    expect(String(found[0]!.entry.data)).toContain('{"secret": "tollgate/Test/<name>"}');
+    expect(String(found[0]!.entry.data)).toContain('[ack: tollgate:tracing-header-in-plain-text]');
+  });
+
+  test('{ "env" } fails synth naming the header: the stack sets no variables of the operator\'s, so the function could not start', () => {
+    expect(() =>
+      synth({ gatewayConfig: { tracing: { projects: { acme: { export: { ...LOGFIRE, headers: { Authorization: { env: 'LOGFIRE_TOKEN' } } } } } } } }),
+    ).toThrow(
+      'TollgateProxy gatewayConfig tracing.projects.acme.export.headers.Authorization: {"env": "LOGFIRE_TOKEN"} is never set on Lambda (the stack sets no environment variables of yours), so the function would fail to start: keep the value in Secrets Manager and name it, {"secret": "tollgate/Test/<name>"}',
     );
   });
 });

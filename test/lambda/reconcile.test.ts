@@ -66,4 +66,40 @@ describe('the scheduled reconciler handler', () => {
       write.mockRestore();
     }
   });
+
+  it('stops taking reservations 10 s before its timeout, so none is cut mid-settlement, and leaves the rest to the next run', async () => {
+    // GIVEN three expired reservations of one key
+    const reservations: Reservation[] = [1, 2, 3].map((n) => ({
+      id: randomUUID(),
+      at: new Date(Date.now() - 30 * 60_000),
+      scopes: [{ kind: 'key', id: 'k-backlog' }],
+      claims: [],
+      estimateNanos: n * 1_000,
+      expiresAt: new Date(Date.now() - 60_000 * n),
+    }));
+    for (const reservation of reservations) expect(await store.reserve(reservation)).toMatchObject({ ok: true });
+    let handler: (event: unknown, context: { getRemainingTimeInMillis(): number }) => Promise<{ settled: number }> = async () => ({ settled: -1 });
+    jest.isolateModules(() => {
+      handler = (require('../../lambda/handlers/reconcile') as { handler: typeof handler }).handler;
+    });
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    // A run whose clock reaches its last 10 s once it has settled one reservation
+    const remaining = [50_000, 9_999];
+    const running = { getRemainingTimeInMillis: () => remaining.shift() ?? 9_999 };
+
+    try {
+      // WHEN
+      const first = await handler({}, running);
+      const second = await handler({}, { getRemainingTimeInMillis: () => 60_000 });
+
+      // THEN the first run settled one and said it stopped early; the next settled the rest
+      expect(first).toEqual({ settled: 1, stoppedEarly: true });
+      expect(second).toEqual({ settled: 2 });
+      const lifetime = (await store.getSpend({ kind: 'key', id: 'k-backlog' })).find((counter) => counter.period === 'lifetime');
+      expect(lifetime).toMatchObject({ nanos: 6_000, requests: 3 });
+      expect(write.mock.calls.map(([line]) => String(line)).join('')).toMatch(/"event":"reconcile_stopped_early".*"settled":1/);
+    } finally {
+      write.mockRestore();
+    }
+  });
 });
