@@ -158,7 +158,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         incoming: request.headers,
         body: plan.body,
         secret,
-        drops: adapter.dropsRequestHeader?.bind(adapter),
+        drops: adapter.dropsRequestHeader,
         traceparent: attempt.traceparent,
       });
       try {

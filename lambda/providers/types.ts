@@ -85,8 +85,12 @@ export interface ProviderAdapter<Options = undefined> {
    * that re-targets billing, say). Called with the query as sent, `?` included, or empty.
    */
   checkQuery?(query: string): void;
-  /** Caller headers (lower-case names) never forwarded to this provider, beyond the ones no provider gets (e.g. the caller's own SigV4 headers). */
-  dropsRequestHeader?(name: string): boolean;
+  /**
+   * Caller headers (lower-case names) never forwarded to this provider, beyond the ones no provider
+   * gets (e.g. the caller's own SigV4 headers). A function that reads no `this`: it is passed on
+   * unbound, so an attempt allocates nothing for it.
+   */
+  readonly dropsRequestHeader?: (name: string) => boolean;
   /** Headers that authenticate the request upstream. Runs last, over the final bytes. */
   authorize(request: UpstreamDraft, context: AuthContext<Options>): Record<string, string> | Promise<Record<string, string>>;
   /**
