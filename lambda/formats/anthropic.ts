@@ -114,7 +114,8 @@ function messagesStreamReader(): StreamUsageReader {
     result(): Metered {
       const read = counted || failure !== undefined ? usage : undefined;
       const document: UsageDocument | undefined = read && { flavor: USAGE_FLAVOR, extractorProvider: USAGE_EXTRACTOR, doc: { model, usage: read } };
-      return { model, usage: document, failure, ...tierOf(usage) };
+      // The tier goes with the usage it prices: none when the usage is not read either.
+      return { model, usage: document, failure, ...(read && tierOf(read)) };
     },
   };
 }

@@ -229,6 +229,17 @@ describe('Bedrock service tiers, with @aws-sdk/client-bedrock-runtime', () => {
     expect(harness.upstream.requests[0]?.headers['x-amzn-bedrock-performanceconfig-latency']).toBe('optimized');
   });
 
+  it("Claude through the Anthropic API on Bedrock: charges the tier Bedrock's header asks for", async () => {
+    const US_SONNET = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+    const { key, record } = await harness.issue();
+    const claude = new Anthropic({ apiKey: key, baseURL: `${harness.gateway.url}/proxy/bedrock`, maxRetries: 0 });
+
+    await claude.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user', content: 'Hi' }] }, { headers: { 'X-Amzn-Bedrock-Service-Tier': 'priority' } });
+
+    expect(await settled(harness.store, record.id, 1)).toBe(expectedNanos({ input_tokens: 15 + 300 + 1200, cache_read_tokens: 300, cache_write_tokens: 1200, output_tokens: 12 }, US_SONNET) * 2);
+    expect(harness.upstream.requests[0]?.headers['x-amzn-bedrock-service-tier']).toBe('priority');
+  });
+
   it('refuses a tier it has no price for, in Bedrock\'s error shape, and forwards nothing', async () => {
     const refused = await client
       .send(new ConverseStreamCommand({ modelId: NOVA_PROFILE, messages: MESSAGES, serviceTier: { type: 'turbo' as 'priority' } }))
