@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FormatId } from '../formats/types';
 import { MAX_MODEL_NAME_LENGTH, type CustomPrice } from '../pricing/pricer';
+import { basisPoints, MAX_TIER_MULTIPLIER, type TierPrices } from '../pricing/tiers';
 import { formatsOf, HOSTED_PROVIDER_IDS, isProviderId, pricingIdOf, PROVIDER_IDS, PROVIDERS } from '../providers';
 import type { HostedProviderId, ProviderAdapter, ProviderId, UnhostedProviderId } from '../providers/types';
 import { resolveRouteGroups, routeGroupSchema, type RouteGroup } from './routing';
@@ -39,6 +40,11 @@ export interface ProviderSettings {
   readonly unpriced: UnpricedPolicy;
   /** Set on a project's own account (BYOK, added with `tollgate providers add`): it serves that project's keys only. */
   readonly project?: string;
+  /**
+   * The account's own price for service tiers, as basis points of the standard rates (its
+   * contract's Priority Tier, say), over the API's documented ones.
+   */
+  readonly tiers?: TierPrices;
 }
 
 /**
@@ -192,6 +198,13 @@ const providerSchema = z.strictObject({
   allowUnpriced: z.optional(z.boolean()),
   unpriced: z.optional(z.enum(UNPRICED_POLICIES)),
   unpricedBlockMinutes: z.optional(z.number().check(z.int(), z.positive())),
+  /** Service tier name to its multiplier of the standard price, e.g. `{ "priority": 1.75 }`. */
+  tiers: z.optional(
+    z.record(
+      z.string().check(z.minLength(1), z.maxLength(64)),
+      z.number().check(z.refine((value) => basisPoints(value) !== undefined, `must be a multiplier from 0 to ${MAX_TIER_MULTIPLIER}, in steps of 0.0001`)),
+    ),
+  ),
   options: z.optional(z.unknown()),
 });
 
@@ -358,6 +371,7 @@ export function accountSettings(name: string, kind: ProviderId, given: ProviderF
     credential: credentialSource(given.credential, defaultEnv),
     options,
     unpriced: unpricedPolicy(given.unpriced ?? (given.allowUnpriced ? 'allow' : 'reject'), given.unpricedBlockMinutes),
+    ...(given.tiers && { tiers: new Map(Object.entries(given.tiers).map(([tier, multiplier]) => [tier, basisPoints(multiplier) as number])) }),
   };
 }
 

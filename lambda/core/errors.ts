@@ -20,6 +20,7 @@ export type GatewayErrorCode =
   | 'body_too_large'
   | 'request_timeout'
   | 'unpriced_model'
+  | 'unpriced_tier'
   | 'model_not_served'
   | 'provider_not_configured'
   | 'upstream_unreachable'
@@ -51,6 +52,8 @@ const STATUS: Record<GatewayErrorCode, number> = {
   request_timeout: 408,
   // 400, not 402/429: the SDKs would retry 429, and a missing price does not fix itself in seconds.
   unpriced_model: 400,
+  // A service tier with no known price: as a model with none.
+  unpriced_tier: 400,
   // One account has no name for the model (Bedrock's table lacks it): another member may, so a group passes it by.
   model_not_served: 400,
   provider_not_configured: 500,

@@ -12,6 +12,7 @@ import { refusalError } from '../limits/refusal';
 import type { PreparedRequest, RequestView, WireFormat } from '../formats/types';
 import type { FormatBinding, Outbound, OutboundRequest } from '../providers/types';
 import { MAX_MODEL_NAME_LENGTH, type Pricer } from '../pricing/pricer';
+import { STANDARD, tierBasisPoints, type TierPrices } from '../pricing/tiers';
 import { NOOP_TRACER, type RequestTrace, type Tracer } from '../observability/otel/tracer';
 import { accountLogFields } from '../observability/account-fields';
 import { FORMATS, pricingIdOf } from '../providers';
@@ -69,6 +70,10 @@ interface MeteredPlan extends AttemptPlan {
   readonly model: string;
   readonly outputBound: number | undefined;
   readonly reservation: Reservation;
+  /** The price of the service tier the request asks for, in basis points; undefined for one no table prices. */
+  readonly tierBasisPoints: number | undefined;
+  /** The API's documented tier prices, for the tier the response names. */
+  readonly serviceTiers: TierPrices | undefined;
 }
 
 export interface Gateway {
@@ -210,6 +215,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       outputBound: plan.outputBound,
       policy,
       reservation: plan.reservation,
+      requestedTier: plan.tierBasisPoints,
+      serviceTiers: plan.serviceTiers,
       unpriced: plan.candidate.account.unpriced,
       store: deps.store,
       pricer: deps.pricer,
@@ -231,6 +238,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
           const asked = withMemberModel(route.format, view, candidate.member);
           // The first member asked for the caller's own model was prepared above, the same way.
           const prepared = candidate === first && asked === view && preparedFirst ? preparedFirst : prepareFor(route.format, operation, candidate, asked);
+          const tiers = binding.tiers ?? route.format.tiers;
+          const tier = tiers?.requestTier(operation, asked, request.headers);
+          const tierPoints = tier === undefined ? STANDARD : tierBasisPoints(tier, account.tiers, tiers?.serviceTiers);
           const budget = budgetRequest({
             format: route.format,
             operation,
@@ -240,12 +250,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
             model: prepared.model,
             inputBytes: raw?.byteLength ?? 0,
             defaultMaxOutputTokens: limits.defaultMaxOutputTokens,
+            tierBasisPoints: tierPoints,
           });
           if (budget.estimateNanos === undefined && account.unpriced.kind === 'reject') {
             throw new GatewayError(
               'unpriced_model',
               `Unable to calculate spend for model "${prepared.model}" on provider ${account.name}: it has no known price. ` +
                 'Add a custom price for it in the gateway config, or set the provider\'s "unpriced" policy to "allow" or "block".',
+            );
+          }
+          if (tierPoints === undefined && account.unpriced.kind === 'reject') {
+            throw new GatewayError(
+              'unpriced_tier',
+              `Unable to calculate spend for service tier "${tier}" on provider ${account.name}: the gateway knows no price for it. ` +
+                `Give its price in the provider's "tiers" in the gateway config, or set the provider's "unpriced" policy to "allow" or "block".`,
             );
           }
           const outbound = outboundFor(candidate, asked, prepared.rewritten ?? asked.body, request, route.operation, prepared.model);
@@ -260,6 +278,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
             body: replaced ? serialized(replaced) : raw,
             model: prepared.model,
             outputBound: budget.outputBound,
+            tierBasisPoints: tierPoints,
+            serviceTiers: tiers?.serviceTiers,
             // The first attempt counted the request against the key's rate: a failover is not another request.
             reservation: attempt === 1 ? planned : { ...planned, claims: planned.claims.filter((claim) => claim.unit !== 'requests') },
           };

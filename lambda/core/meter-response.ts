@@ -9,8 +9,9 @@ import { contentCoding, createDecoder, type ContentCoding, type Decoder } from '
 import { createFramer, framingFor, type Framer, type Framing, type StreamMessage } from '../metering/framing';
 import { meteredBody, settledDocument, type BodyOutcome } from '../metering/metered-body';
 import { messageAfter } from '../metering/stream-ending';
-import { formatUsd } from '../pricing/money';
+import { formatUsd, MAX_REQUEST_NANOS } from '../pricing/money';
 import type { Pricer } from '../pricing/pricer';
+import { applyTier, tierBasisPoints, type TierPrices } from '../pricing/tiers';
 import type { UsageReading } from '../providers/types';
 import type { Reservation, Store } from '../store/port';
 import { GatewayError, GatewayTimeLimitError } from './errors';
@@ -38,6 +39,10 @@ export interface MeterContext {
   readonly outputBound: number | undefined;
   readonly policy: Policy;
   readonly reservation: Reservation;
+  /** The price of the service tier the request asked for, in basis points (undefined: a tier no table prices): a response that names none is charged at it. */
+  readonly requestedTier: number | undefined;
+  /** The API's documented tier prices, for the tier a response names; the account's own come first. */
+  readonly serviceTiers: TierPrices | undefined;
   readonly unpriced: UnpricedPolicy;
   readonly store: Store;
   readonly pricer: Pricer;
@@ -57,8 +62,10 @@ interface Charge {
   readonly nanos: number;
   readonly model: string;
   /** Why the charge is what it is: usage priced, nothing to bill, or a fallback. */
-  readonly basis: 'usage' | 'upstream-error' | 'unpriced-model' | 'usage-missing' | 'metering-gave-up' | 'not-forwarded' | 'no-response';
+  readonly basis: 'usage' | 'upstream-error' | 'unpriced-model' | 'unpriced-tier' | 'usage-missing' | 'metering-gave-up' | 'not-forwarded' | 'no-response';
   readonly usage?: Usage;
+  /** The service tier the response says it ran at. */
+  readonly tier?: string;
   /** The output the usage claimed, when that was more than the request allowed and was cut to the bound. */
   readonly reportedOutputTokens?: number;
 }
@@ -319,7 +326,17 @@ function chargeFor(context: MeterContext, status: number, metered: Metered, mete
   if (status < 200 || status >= 300) return { nanos: 0, model, basis: 'upstream-error' };
   if (meteringGaveUp) return { nanos: context.reservation.estimateNanos, model, basis: 'metering-gave-up' };
   const priced = metered.usage && context.pricer.price(context.pricingId, model, metered.usage, context.outputBound);
-  if (priced) return { nanos: priced.nanos, model, basis: 'usage', usage: priced.usage, reportedOutputTokens: priced.reportedOutputTokens };
+  if (priced) {
+    const tier = metered.tier;
+    // The tier the response says ran, else the one asked for (already in the reservation).
+    const points = tier === undefined ? context.requestedTier : tierBasisPoints(tier, context.account.tiers, context.serviceTiers);
+    // A tier no table prices: its usage is known, its price is not; the estimate bounds it, as for a response without usage.
+    if (points === undefined) return { nanos: context.reservation.estimateNanos, model, basis: 'unpriced-tier', usage: priced.usage, ...(tier !== undefined && { tier }) };
+    const nanos = applyTier(priced.nanos, points);
+    if (nanos <= MAX_REQUEST_NANOS) {
+      return { nanos, model, basis: 'usage', usage: priced.usage, reportedOutputTokens: priced.reportedOutputTokens, ...(tier !== undefined && { tier }) };
+    }
+  }
   if (!context.pricer.knows(context.pricingId, model)) return { nanos: 0, model, basis: 'unpriced-model' };
   return { nanos: context.reservation.estimateNanos, model, basis: 'usage-missing' };
 }
@@ -369,6 +386,7 @@ async function record(context: MeterContext, status: number, charge: Charge, out
     outcome,
     attempts: context.attempts,
   };
+  if (charge.tier !== undefined) fields['service_tier'] = charge.tier;
   if (charge.reportedOutputTokens !== undefined) {
     fields['reported_output_tokens'] = charge.reportedOutputTokens;
     logger.error('usage_clamped', { ...fields, output_tokens_bound: context.outputBound });
@@ -390,7 +408,7 @@ async function record(context: MeterContext, status: number, charge: Charge, out
     outcome,
     reportedOutputTokens: charge.reportedOutputTokens,
   });
-  if (charge.basis === 'unpriced-model' || charge.basis === 'usage-missing') {
+  if (charge.basis === 'unpriced-model' || charge.basis === 'unpriced-tier' || charge.basis === 'usage-missing') {
     logger.error('cost_not_calculated', fields);
     if (context.unpriced.kind === 'block') await blockKey(context, context.unpriced.minutes);
   }

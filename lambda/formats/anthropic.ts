@@ -1,6 +1,7 @@
 import type { StreamMessage } from '../metering/framing';
-import { countField, endpointTable, FREE, isObject, parseJson, requireModel, withBodyModel } from './shared';
-import type { Metered, PreparedRequest, StreamUsageReader, UsageDocument, WireFormat } from './types';
+import { tierPrices } from '../pricing/tiers';
+import { countField, endpointTable, FREE, isObject, parseJson, requireModel, tierField, withBodyModel } from './shared';
+import type { Metered, PreparedRequest, StreamUsageReader, TierReading, UsageDocument, WireFormat } from './types';
 
 /**
  * Anthropic's Messages API. Usage is read with genai-prices' `default` Anthropic extractor,
@@ -22,6 +23,16 @@ const USAGE_FLAVOR = 'default';
 /** Read with Anthropic's extractor wherever Claude is served: another provider's (Google's) drops the 1-hour cache-write split. */
 const USAGE_EXTRACTOR = 'anthropic';
 
+/**
+ * The request's `service_tier` is `auto` (Priority Tier when the organisation has its capacity) or
+ * `standard_only`; the response's `usage.service_tier` says `standard`, `priority` or `batch`.
+ * Priority Tier is priced by contract: ×2 here unless the account says its own; batch is half price.
+ */
+const TIERS: TierReading = {
+  requestTier: (_operation, { body }) => tierField(body['service_tier'], 'service_tier'),
+  serviceTiers: tierPrices({ auto: 2, standard_only: 1, standard: 1, priority: 2, batch: 0.5 }),
+};
+
 export const anthropicFormat: WireFormat = {
   id: 'anthropic',
   endpoints: ENDPOINTS.endpoints,
@@ -39,10 +50,12 @@ export const anthropicFormat: WireFormat = {
   usageFromBody(_operation, body): Metered {
     if (!isObject(body)) return {};
     const model = typeof body['model'] === 'string' ? body['model'] : undefined;
-    return { model, usage: { flavor: USAGE_FLAVOR, extractorProvider: USAGE_EXTRACTOR, doc: body } };
+    return { model, usage: { flavor: USAGE_FLAVOR, extractorProvider: USAGE_EXTRACTOR, doc: body }, ...tierOf(body['usage']) };
   },
 
   streamReader: () => messagesStreamReader(),
+
+  tiers: TIERS,
 
   withModel: withBodyModel,
 
@@ -101,9 +114,16 @@ function messagesStreamReader(): StreamUsageReader {
     result(): Metered {
       const read = counted || failure !== undefined ? usage : undefined;
       const document: UsageDocument | undefined = read && { flavor: USAGE_FLAVOR, extractorProvider: USAGE_EXTRACTOR, doc: { model, usage: read } };
-      return { model, usage: document, failure };
+      // The tier goes with the usage it prices: none when the usage is not read either.
+      return { model, usage: document, failure, ...(read && tierOf(read)) };
     },
   };
+}
+
+/** `usage.service_tier`, which Anthropic reports beside the counts. */
+export function tierOf(usage: unknown): Pick<Metered, 'tier'> {
+  const tier = isObject(usage) ? usage['service_tier'] : undefined;
+  return typeof tier === 'string' ? { tier } : {};
 }
 
 const USAGE_EVENTS: ReadonlySet<string> = new Set(['message_start', 'message_delta', 'error']);

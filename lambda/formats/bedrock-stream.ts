@@ -1,4 +1,5 @@
 import type { StreamMessage } from '../metering/framing';
+import { tierFromDocument } from './bedrock-tier';
 import { countsDocument, countsFromMetrics, type InvocationCounts } from './bedrock-usage';
 import { isObject, parseJson } from './shared';
 import type { Metered, StreamUsageReader, UsageDocument } from './types';
@@ -12,6 +13,7 @@ import type { Metered, StreamUsageReader, UsageDocument } from './types';
 /** ConverseStream: usage comes once, in the `metadata` event, after `messageStop`. */
 export function converseStreamReader(): StreamUsageReader {
   let usage: UsageDocument | undefined;
+  let tier: Pick<Metered, 'tier'> = {};
   let failure: string | undefined;
   return {
     onMessage(message) {
@@ -19,10 +21,13 @@ export function converseStreamReader(): StreamUsageReader {
       failure ??= failureOf(message);
       if (message.headers[':event-type'] !== 'metadata') return undefined;
       const payload = parseJson(message.data);
-      if (isObject(payload) && isObject(payload['usage'])) usage = { flavor: 'default', doc: payload };
+      if (isObject(payload) && isObject(payload['usage'])) {
+        usage = { flavor: 'default', doc: payload };
+        tier = tierFromDocument(payload);
+      }
       return payload;
     },
-    result: () => metered(usage, failure),
+    result: () => ({ ...metered(usage, failure), ...tier }),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { GatewayError } from '../core/errors';
 import { decodeModelId, encodeModelId, parseModelPath, pricingModel } from './bedrock-model';
 import { converseStreamReader, invokeStreamReader } from './bedrock-stream';
+import { BEDROCK_TIERS, tierFromDocument, tierFromHeaders } from './bedrock-tier';
 import { countsDocument, countsFromHeaders, documentFromBody } from './bedrock-usage';
 import { countField, FREE, isObject, largestCount, listEndpoints } from './shared';
 import type { Metered, Operation, StreamUsageReader, WireFormat } from './types';
@@ -92,12 +93,15 @@ export const bedrockFormat: WireFormat = {
     if (operation === 'invoke') {
       // Bedrock's headers count every model's tokens; the body only some models'.
       const counts = countsFromHeaders(headers);
-      if (counts) return { usage: countsDocument(counts) };
+      if (counts) return { usage: countsDocument(counts), ...tierFromHeaders(headers) };
     }
     if (!isObject(body)) return {};
     const usage = documentFromBody(body);
-    return usage ? { usage } : {};
+    const tier = operation === 'invoke' ? tierFromHeaders(headers) : tierFromDocument(body);
+    return usage ? { usage, ...tier } : {};
   },
+
+  tiers: BEDROCK_TIERS,
 
   streamReader(operation): StreamUsageReader {
     return operation === 'converse-stream' ? converseStreamReader() : invokeStreamReader();

@@ -1,7 +1,8 @@
 import type { StreamMessage } from '../metering/framing';
 import { openaiFormat } from './openai';
-import { endpointTable, FREE, isObject, parseJson, requireModel, withBodyModel } from './shared';
-import type { Metered, PreparedRequest, StreamUsageReader, WireFormat } from './types';
+import { tierPrices } from '../pricing/tiers';
+import { endpointTable, FREE, isObject, parseJson, requireModel, tierField, withBodyModel } from './shared';
+import type { Metered, PreparedRequest, StreamUsageReader, TierReading, WireFormat } from './types';
 
 // Files and batches are stores shared by every gateway key (and batches would run unmetered): refused.
 const ENDPOINTS = endpointTable(
@@ -15,6 +16,15 @@ const ENDPOINTS = endpointTable(
 );
 
 const USAGE_FLAVOR = 'default';
+
+/**
+ * Groq's `service_tier`: `on_demand` (the default) and `flex` are priced alike; `performance` is
+ * provisioned capacity bought by contract, charged here at the on-demand rates; `auto` picks among them.
+ */
+const TIERS: TierReading = {
+  requestTier: (_operation, { body }) => tierField(body['service_tier'], 'service_tier'),
+  serviceTiers: tierPrices({ on_demand: 1, flex: 1, auto: 1, performance: 1 }),
+};
 
 /**
  * OpenAI's chat format as Groq serves it: under `/openai/v1`, errors in OpenAI's shape, and a
@@ -43,6 +53,8 @@ export const groqFormat: WireFormat = {
   },
 
   streamReader: () => chatStreamReader(),
+
+  tiers: TIERS,
 
   withModel: withBodyModel,
 
@@ -77,7 +89,8 @@ function chatStreamReader(): StreamUsageReader {
 function usageOf(chunk: Record<string, unknown>, usage: unknown): Metered {
   const model = typeof chunk['model'] === 'string' ? chunk['model'] : undefined;
   if (!isObject(usage)) return { model };
-  return { model, usage: { flavor: USAGE_FLAVOR, doc: { model, usage } } };
+  const tier = chunk['service_tier'];
+  return { model, usage: { flavor: USAGE_FLAVOR, doc: { model, usage } }, ...(typeof tier === 'string' && { tier }) };
 }
 
 /** groq-sdk fails a stream on a chunk with an `error` object; Groq also names a cut-short stream in `x_groq.error`. */

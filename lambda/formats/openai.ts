@@ -1,6 +1,7 @@
 import type { StreamMessage } from '../metering/framing';
-import { countField, endpointTable, FREE, isObject, largestCount, parseJson, requireModel, withBodyModel } from './shared';
-import type { Metered, PreparedRequest, StreamUsageReader, WireFormat } from './types';
+import { tierPrices } from '../pricing/tiers';
+import { countField, endpointTable, FREE, isObject, largestCount, parseJson, requireModel, tierField, withBodyModel } from './shared';
+import type { Metered, PreparedRequest, StreamUsageReader, TierReading, WireFormat } from './types';
 
 /**
  * OpenAI's wire format: Chat Completions, Responses and Embeddings.
@@ -26,6 +27,17 @@ const ENDPOINTS = endpointTable([
  * server that speaks them is read when its pricing provider has no extractor of its own.
  */
 const SHAPE = 'openai';
+
+/**
+ * `service_tier` on Chat Completions and Responses; the response names the tier that ran. Flex is
+ * documented at half the standard price; priority at a premium of up to about ×2 by model (×2 here,
+ * so no model is under-charged); `auto` runs at the project's tier, which may be priority; Scale
+ * Tier is prepaid capacity, charged here at the standard rates.
+ */
+export const OPENAI_TIERS: TierReading = {
+  requestTier: (_operation, { body }) => tierField(body['service_tier'], 'service_tier'),
+  serviceTiers: tierPrices({ default: 1, auto: 2, flex: 0.5, priority: 2, scale: 1 }),
+};
 
 export const openaiFormat: WireFormat = {
   id: 'openai',
@@ -63,6 +75,8 @@ export const openaiFormat: WireFormat = {
   streamReader(operation): StreamUsageReader {
     return operation === 'responses' ? responsesStreamReader() : chatStreamReader();
   },
+
+  tiers: OPENAI_TIERS,
 
   withModel: withBodyModel,
 
@@ -136,9 +150,11 @@ function responsesStreamReader(): StreamUsageReader {
   };
 }
 
+/** The document's model and the tier it ran at, beside its usage. */
 function withModel(doc: Record<string, unknown>, usage: Metered['usage']): Metered {
   const model = doc['model'];
-  return typeof model === 'string' ? { model, usage } : { usage };
+  const tier = doc['service_tier'];
+  return { ...(typeof model === 'string' && { model }), usage, ...(typeof tier === 'string' && { tier }) };
 }
 
 function errorType(status: number): string {

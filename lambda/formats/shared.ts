@@ -128,6 +128,20 @@ export function largestCount(fields: readonly (readonly [value: unknown, name: s
   return largest;
 }
 
+/** No API's tier name is longer; a longer value is echoed nowhere. */
+const MAX_TIER_LENGTH = 64;
+
+/**
+ * A request's service tier field: absent or null is undefined (the standard tier); a short string
+ * is the tier's name. Anything else is refused: the gateway could not price it, and the provider
+ * might read it as a tier the gateway does not.
+ */
+export function tierField(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string' && value !== '' && value.length <= MAX_TIER_LENGTH) return value;
+  throw new GatewayError('invalid_request', `"${name}" must be a service tier's name, or absent.`);
+}
+
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,6 +1,7 @@
 import type { GatewayError } from '../core/errors';
-import type { OutgoingHeaders } from '../core/http-types';
+import type { IncomingHeaders, OutgoingHeaders } from '../core/http-types';
 import type { Framing, StreamMessage } from '../metering/framing';
+import type { TierPrices } from '../pricing/tiers';
 
 export type FormatId = 'openai' | 'anthropic' | 'groq' | 'gemini' | 'bedrock';
 
@@ -54,6 +55,22 @@ export interface Metered {
   readonly usage?: UsageDocument;
   /** The provider reported a failure inside a 2xx stream (an exception frame, an error event). */
   readonly failure?: string;
+  /** The service tier the provider says it ran the request at (`default`, `priority`, …), when it says so. */
+  readonly tier?: string;
+}
+
+/**
+ * Which service tier a request asks for, and what each tier of the API costs: a wire format's own,
+ * or a binding's where the provider takes the tier elsewhere (Bedrock's headers, for Claude's API).
+ */
+export interface TierReading {
+  /**
+   * The tier the request names, in `serviceTiers`' spelling; undefined when it names none (the
+   * common case, which must stay one property read). Throws GatewayError for a value it cannot read.
+   */
+  requestTier(operation: string, request: RequestView, headers: IncomingHeaders): string | undefined;
+  /** Each documented tier's price against the standard rates; a tier missing here is unpriced. */
+  readonly serviceTiers: TierPrices;
 }
 
 export interface RequestView {
@@ -111,6 +128,8 @@ export interface WireFormat {
    */
   outputCapEnforced?(operation: string): boolean;
   streamReader(operation: string): StreamUsageReader;
+  /** How the API lets a caller choose a service tier, where it does. @default no tiers: every request at the standard rates */
+  readonly tiers?: TierReading;
   /**
    * The request asking for another model: `rewrite` gets the model as the caller named it, where
    * this API carries it (the body's `model`; Vertex's and Bedrock's path), and says which to ask

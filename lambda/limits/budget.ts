@@ -2,6 +2,7 @@ import { GatewayError } from '../core/errors';
 import type { RequestView, WireFormat } from '../formats/types';
 import { formatUsd, MAX_REQUEST_NANOS } from '../pricing/money';
 import type { Pricer } from '../pricing/pricer';
+import { applyTier, STANDARD } from '../pricing/tiers';
 
 /** The most one request may reserve: {@link MAX_REQUEST_NANOS}, $10,000. */
 export const MAX_ESTIMATE_NANOS = MAX_REQUEST_NANOS;
@@ -28,6 +29,8 @@ export interface BudgetInput {
   readonly inputBytes: number;
   /** Output tokens assumed per output for a request that sets no cap of its own. */
   readonly defaultMaxOutputTokens: number;
+  /** The service tier's price against the standard rates, in basis points. @default 10 000 (×1) */
+  readonly tierBasisPoints?: number;
 }
 
 /**
@@ -40,7 +43,9 @@ export function budgetRequest(input: BudgetInput): RequestBudget {
   const perOutput = format.maxOutputTokens?.(operation, view);
   const outputs = format.outputCount?.(operation, view) ?? 1;
   const outputTokens = outputs * (perOutput ?? input.defaultMaxOutputTokens);
-  const estimateNanos = input.pricer.estimate(input.pricingId, input.model, input.inputBytes, outputTokens);
+  const standard = input.pricer.estimate(input.pricingId, input.model, input.inputBytes, outputTokens);
+  // A premium tier is reserved at its price, so a cap refuses before the request goes out.
+  const estimateNanos = standard === undefined ? undefined : applyTier(standard, input.tierBasisPoints ?? STANDARD);
   // `!(x <= max)` also catches NaN and Infinity from a price computed on absurd counts.
   if (estimateNanos !== undefined && !(estimateNanos <= MAX_ESTIMATE_NANOS)) {
     throw new GatewayError(

@@ -2,6 +2,7 @@ import { GatewayError } from '../core/errors';
 import type { IncomingHeaders } from '../core/http-types';
 import { anthropicFormat } from '../formats/anthropic';
 import { encodeModelId, pricingModel } from '../formats/bedrock-model';
+import { BEDROCK_TIERS } from '../formats/bedrock-tier';
 import type { Metered, Operation, StreamUsageReader } from '../formats/types';
 import { FREE, isObject, parseJson } from '../formats/shared';
 import { anthropicSseFromEventStream, GAVE_UP_FIELD } from './bedrock-anthropic-stream';
@@ -39,6 +40,8 @@ export const bedrockAnthropic: FormatBinding<ClaudeModelOptions> = {
   },
   endpoints: { metered: [`POST ${MESSAGES_PATH}`], free: [`POST ${COUNT_TOKENS_PATH}`] },
   readsFreeBody: true,
+  // Bedrock reads the tier from its headers, whatever API the body speaks.
+  tiers: BEDROCK_TIERS,
 
   prepare(operation, request, options) {
     const { model } = anthropicFormat.prepare(operation, request);

@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { MeteringSettings } from '../config/config';
 import type { IncomingHeaders } from '../core/http-types';
 import type { UpstreamResponse } from '../core/upstream';
-import type { Endpoints, FormatId, Operation, PreparedRequest, RequestView, WireFormat } from '../formats/types';
+import type { Endpoints, FormatId, Operation, PreparedRequest, RequestView, TierReading, WireFormat } from '../formats/types';
 
 /** Kinds whose API has one well-known host: the gateway has an account of each, named after it, with no configuration. */
 export type HostedProviderId = 'openai' | 'anthropic' | 'groq' | 'google-vertex' | 'bedrock' | 'google-gla';
@@ -188,4 +188,10 @@ export interface FormatBinding<Options = undefined> {
    * @default the format's `usageFromBody` and `streamReader`
    */
   readonly usageReading?: UsageReading;
+  /**
+   * How a caller picks a service tier on requests served this way, where the provider takes it
+   * elsewhere than the format does (Bedrock's headers, on Claude's Messages API).
+   * @default the format's `tiers`
+   */
+  readonly tiers?: TierReading;
 }

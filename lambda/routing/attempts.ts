@@ -54,7 +54,7 @@ type Failure<Plan> =
   | { readonly kind: 'no-response'; readonly plan: Plan; readonly error: unknown };
 
 /** Errors that are one member's, not the request's: the next member may still serve it. */
-const MEMBER_ERRORS: ReadonlySet<string> = new Set(['provider_not_configured', 'unpriced_model', 'model_not_served']);
+const MEMBER_ERRORS: ReadonlySet<string> = new Set(['provider_not_configured', 'unpriced_model', 'unpriced_tier', 'model_not_served']);
 
 /** Whether `error` is one member's alone (no credential, no price or no name for the model), which another member may not have. */
 export function isMemberError(error: unknown): error is GatewayError {

@@ -20,6 +20,8 @@ export interface FakeAnthropicBehaviour {
   streamRecording?: string;
   /** Answer every authenticated request with this status and body instead of a recording. */
   error?: { status: number; body: string };
+  /** Change the recorded response before it is sent (another service tier, say). */
+  rewrite?: (recorded: string) => string;
 }
 
 export interface FakeAnthropic {
@@ -68,8 +70,9 @@ async function respond(req: SeenRequest, res: ServerResponse, behaviour: FakeAnt
   if (req.method !== 'POST' || path !== '/v1/messages') return sendError(res, 404, 'not_found_error', `${req.method} ${path} not found`);
 
   const body = JSON.parse(req.body.toString('utf8')) as Record<string, unknown>;
-  if (body['stream'] !== true) return sendJson(res, anthropicFixture('message.json'), gzip);
-  await sendStream(res, anthropicFixture(behaviour.streamRecording ?? 'message-stream.sse'), gzip);
+  const recorded = (bytes: Buffer) => (behaviour.rewrite ? Buffer.from(behaviour.rewrite(bytes.toString('utf8'))) : bytes);
+  if (body['stream'] !== true) return sendJson(res, recorded(anthropicFixture('message.json')), gzip);
+  await sendStream(res, recorded(anthropicFixture(behaviour.streamRecording ?? 'message-stream.sse')), gzip);
 }
 
 function sendJson(res: ServerResponse, bytes: Buffer, gzip: boolean): void {

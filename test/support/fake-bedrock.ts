@@ -125,9 +125,9 @@ async function respond(req: SeenRequest, res: ServerResponse, behaviour: FakeBed
   const operation = /^\/model\/[^/]+\/([a-z-]+)$/.exec(req.url)?.[1];
   switch (req.method === 'POST' ? operation : undefined) {
     case 'converse':
-      return send(res, 200, 'application/json', bedrockFixture('converse.json'));
+      return send(res, 200, 'application/json', withTierOf(req, bedrockFixture('converse.json')));
     case 'invoke':
-      return send(res, 200, 'application/json', bedrockFixture('invoke-anthropic.json'), INVOKE_COUNT_HEADERS);
+      return send(res, 200, 'application/json', bedrockFixture('invoke-anthropic.json'), { ...INVOKE_COUNT_HEADERS, ...tierHeadersOf(req) });
     case 'count-tokens': {
       const refusal = countTokensRefusal(req);
       if (refusal) return sendError(res, 400, 'ValidationException', refusal);
@@ -175,6 +175,21 @@ async function sendFrames(res: ServerResponse, frames: Buffer[], behaviour: Fake
   const sent = cutAt === undefined ? frames : [...frames.slice(0, cutAt), exceptionFrame('modelStreamErrorException', 'The model stopped unexpectedly.')];
   for (const frame of sent) await new Promise((resolve) => res.write(frame, resolve));
   res.end();
+}
+
+/** Like Bedrock, a Converse response names the service tier and latency its request asked for. */
+function withTierOf(req: SeenRequest, recorded: Buffer): Buffer {
+  const asked = JSON.parse(req.body.toString('utf8')) as Record<string, unknown>;
+  if (asked['serviceTier'] === undefined && asked['performanceConfig'] === undefined) return recorded;
+  const response = JSON.parse(recorded.toString('utf8')) as Record<string, unknown>;
+  return Buffer.from(JSON.stringify({ ...response, serviceTier: asked['serviceTier'], performanceConfig: asked['performanceConfig'] }));
+}
+
+/** And InvokeModel's, in the headers it was asked in. */
+function tierHeadersOf(req: SeenRequest): Record<string, string> {
+  const tier = header(req, 'x-amzn-bedrock-service-tier');
+  const latency = header(req, 'x-amzn-bedrock-performanceconfig-latency');
+  return { ...(tier !== undefined && { 'x-amzn-bedrock-service-tier': tier }), ...(latency !== undefined && { 'x-amzn-bedrock-performanceconfig-latency': latency }) };
 }
 
 function send(res: ServerResponse, status: number, type: string, body: Buffer, extra: Record<string, string> = {}): void {
