@@ -154,7 +154,11 @@ function responsesStreamReader(): StreamUsageReader {
 function withModel(doc: Record<string, unknown>, usage: Metered['usage']): Metered {
   const model = doc['model'];
   const tier = doc['service_tier'];
-  return { ...(typeof model === 'string' && { model }), usage, ...(typeof tier === 'string' && { tier }) };
+  // Literals, not spreads of optional parts: this runs on every document.
+  const metered: { model?: string; usage: Metered['usage']; tier?: string } = { usage };
+  if (typeof model === 'string') metered.model = model;
+  if (typeof tier === 'string') metered.tier = tier;
+  return metered;
 }
 
 function errorType(status: number): string {
