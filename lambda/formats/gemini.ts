@@ -1,5 +1,6 @@
 import { GatewayError } from '../core/errors';
 import type { StreamMessage } from '../metering/framing';
+import { GEMINI_TIERS, tierFromHeaders, tierFromUsageMetadata } from './gemini-tier';
 import { FREE, isObject, largestCount, parseJson } from './shared';
 import type { Metered, Operation, PreparedRequest, StreamUsageReader, WireFormat } from './types';
 import { parseVertexPath } from './vertex-path';
@@ -8,7 +9,7 @@ import { parseVertexPath } from './vertex-path';
  * Gemini's wire format (`GenerateContentResponse`), as Vertex AI serves it. The body names no
  * model: it is the path's `…/models/{model}:{action}`, refined by the response's `modelVersion`.
  * Usage is the `usageMetadata` block, read by genai-prices' `default` extractor for `google`
- * (cached, thinking and per-modality tokens included).
+ * (cached, thinking and per-modality tokens included). Service tiers: `gemini-tier.ts`.
  */
 const METERED: Readonly<Record<string, Operation & { kind: 'metered' }>> = {
   generateContent: { kind: 'metered', name: 'generateContent' },
@@ -63,12 +64,15 @@ export const geminiFormat: WireFormat = {
   // Every candidate is billed as output.
   outputCount: (_operation, { body }) => largestGenerationCount(body, 'candidateCount', 'candidate_count', 1) ?? 1,
 
-  usageFromBody(_operation, body): Metered {
+  usageFromBody(_operation, body, headers): Metered {
     // A streamed array can still arrive whole (e.g. a client that buffered it): its last usage counts.
     const chunks = Array.isArray(body) ? body : [body];
     const reader = usageReader();
     for (const chunk of chunks) reader.onChunk(chunk);
-    return reader.result();
+    const metered = reader.result();
+    // The Developer API names the tier that ran in a header (a stream's reader sees no headers: it is charged at the tier in its body, else the one asked for).
+    const tier = tierFromHeaders(headers);
+    return tier === undefined ? metered : { ...metered, tier };
   },
 
   streamReader(): StreamUsageReader {
@@ -83,6 +87,8 @@ export const geminiFormat: WireFormat = {
       result: () => reader.result(),
     };
   },
+
+  tiers: GEMINI_TIERS,
 
   withModel(request, rewrite) {
     const path = parseVertexPath(request.providerPath);
@@ -132,12 +138,17 @@ function usageReader(): { onChunk(chunk: unknown): void; result(): Metered } {
   let model: string | undefined;
   let usage: Record<string, unknown> | undefined;
   let failure: string | undefined;
+  let tier: string | undefined;
   return {
     onChunk(chunk) {
       if (!isObject(chunk)) return;
       if (typeof chunk['modelVersion'] === 'string' && chunk['modelVersion'] !== '') model = chunk['modelVersion'];
       const metadata = chunk['usageMetadata'];
-      if (isObject(metadata) && countsTokens(metadata)) usage = metadata;
+      if (isObject(metadata)) {
+        if (countsTokens(metadata)) usage = metadata;
+        // Vertex names the traffic type on every chunk; the last one named counts.
+        tier = tierFromUsageMetadata(metadata) ?? tier;
+      }
       // An error element inside a 200 stream: the request failed after it started.
       const error = chunk['error'];
       if (isObject(error)) failure = typeof error['message'] === 'string' ? error['message'] : JSON.stringify(error);
@@ -147,6 +158,7 @@ function usageReader(): { onChunk(chunk: unknown): void; result(): Metered } {
         ...(model !== undefined && { model }),
         ...(usage !== undefined && { usage: { flavor: USAGE_FLAVOR, doc: { usageMetadata: usage } } }),
         ...(failure !== undefined && { failure }),
+        ...(tier !== undefined && { tier }),
       };
     },
   };

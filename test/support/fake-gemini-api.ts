@@ -14,6 +14,8 @@ export interface FakeGeminiApi {
   /** `http://127.0.0.1:<port>`, like `https://generativelanguage.googleapis.com`. */
   readonly baseUrl: string;
   readonly requests: SeenRequest[];
+  /** The `x-gemini-service-tier` header generateContent answers with (the tier that ran), if any. */
+  serviceTier: string | undefined;
   reset(): void;
   close(): Promise<void>;
 }
@@ -25,18 +27,26 @@ const ACTION_PATH = /^\/(v1|v1beta)\/models\/([^/:]+):([A-Za-z]+)$/;
  * only its own paths (a Vertex path is a 404 here, as it is at Google). Replays recordings.
  */
 export async function startFakeGeminiApi(): Promise<FakeGeminiApi> {
-  const server = await startRecordingServer((seen, res) => respond(seen, res));
+  let serviceTier: string | undefined;
+  const server = await startRecordingServer((seen, res) => respond(seen, res, serviceTier));
   return {
     baseUrl: server.origin,
     requests: server.requests,
+    get serviceTier() {
+      return serviceTier;
+    },
+    set serviceTier(tier) {
+      serviceTier = tier;
+    },
     reset() {
       server.requests.length = 0;
+      serviceTier = undefined;
     },
     close: () => server.close(),
   };
 }
 
-async function respond(req: SeenRequest, res: ServerResponse): Promise<void> {
+async function respond(req: SeenRequest, res: ServerResponse, serviceTier: string | undefined): Promise<void> {
   if (req.headers['x-goog-api-key'] !== GEMINI_UPSTREAM_KEY) {
     return json(res, 400, { error: { code: 400, message: 'API key not valid. Please pass a valid API key.', status: 'INVALID_ARGUMENT' } });
   }
@@ -48,7 +58,7 @@ async function respond(req: SeenRequest, res: ServerResponse): Promise<void> {
   if (req.method !== 'POST' || !match) return json(res, 404, { error: { code: 404, message: `Not found: ${path}`, status: 'NOT_FOUND' } });
   switch (match[3]) {
     case 'generateContent':
-      return send(res, 'application/json; charset=UTF-8', [glaFixture('generate-content.json')]);
+      return send(res, 'application/json; charset=UTF-8', [glaFixture('generate-content.json')], serviceTier);
     case 'countTokens':
       return send(res, 'application/json; charset=UTF-8', [glaFixture('count-tokens.json')]);
     case 'streamGenerateContent': {
@@ -70,8 +80,8 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 /** One write per piece, as Google flushes them, so the gateway sees many chunks. */
-async function send(res: ServerResponse, contentType: string, pieces: Buffer[]): Promise<void> {
-  res.writeHead(200, { 'content-type': contentType });
+async function send(res: ServerResponse, contentType: string, pieces: Buffer[], serviceTier?: string): Promise<void> {
+  res.writeHead(200, { 'content-type': contentType, ...(serviceTier !== undefined && { 'x-gemini-service-tier': serviceTier }) });
   for (const piece of pieces) await new Promise((resolve) => res.write(piece, resolve));
   res.end();
 }

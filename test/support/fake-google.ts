@@ -76,6 +76,8 @@ export interface FakeGoogle {
   holdAfterFirstChunk: Promise<void> | undefined;
   /** The chunks of a streamed JSON array (no `alt=sse`) to send instead of the recording. */
   arrayStreamChunks: Buffer[] | undefined;
+  /** The `usageMetadata.trafficType` Gemini's recorded answers report instead of the recording's `ON_DEMAND`. */
+  trafficType: string | undefined;
   /** The model Claude's recorded answers report instead of the recording's own. */
   claudeModel: string | undefined;
   /** Refuse Claude's rawPredict and streamRawPredict with this status and JSON body (Vertex's own refusals are Google-shaped). */
@@ -104,6 +106,7 @@ export async function startFakeGoogle(account: Pick<ServiceAccountPair, 'publicK
     pauseAfterFirstChunkMs: 0,
     holdAfterFirstChunk: undefined,
     arrayStreamChunks: undefined,
+    trafficType: undefined,
     claudeModel: undefined,
     claudeRefusal: undefined,
     now: () => new Date(),
@@ -208,14 +211,14 @@ async function respondVertex(req: SeenRequest, res: ServerResponse, issued: Read
   const sse = new URLSearchParams(query).get('alt') === 'sse';
   switch (action) {
     case 'generateContent':
-      return send(res, 200, 'application/json; charset=UTF-8', vertexFixture('generate-content.json'));
+      return send(res, 200, 'application/json; charset=UTF-8', withTraffic(vertexFixture('generate-content.json'), fake.trafficType));
     case 'countTokens':
       return send(res, 200, 'application/json; charset=UTF-8', vertexFixture('count-tokens.json'));
     case 'computeTokens':
       return json(res, 200, { tokensInfo: [{ tokens: ['SGk='], tokenIds: ['8302'], role: 'user' }] });
     case 'streamGenerateContent':
       return sse
-        ? stream(res, 'text/event-stream', splitAfter(vertexFixture('stream.sse'), '\r\n\r\n'), fake.pauseAfterFirstChunkMs, fake.holdAfterFirstChunk)
+        ? stream(res, 'text/event-stream', splitAfter(withTraffic(vertexFixture('stream.sse'), fake.trafficType), '\r\n\r\n'), fake.pauseAfterFirstChunkMs, fake.holdAfterFirstChunk)
         : stream(res, 'application/json; charset=UTF-8', fake.arrayStreamChunks ?? splitAfter(vertexFixture('stream.json'), '\n,\r\n'), fake.pauseAfterFirstChunkMs, fake.holdAfterFirstChunk);
     default:
       return json(res, 404, { error: { code: 404, message: `Unknown action ${action}`, status: 'NOT_FOUND' } });
@@ -308,6 +311,11 @@ function decodeSegment(segment: string): Record<string, unknown> | undefined {
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   send(res, status, 'application/json; charset=UTF-8', Buffer.from(JSON.stringify(body)));
+}
+
+/** A recording with its traffic type replaced (Vertex names the tier that ran there). */
+function withTraffic(recorded: Buffer, trafficType: string | undefined): Buffer {
+  return trafficType === undefined ? recorded : Buffer.from(recorded.toString('utf8').replaceAll('"trafficType": "ON_DEMAND"', `"trafficType": "${trafficType}"`));
 }
 
 function send(res: ServerResponse, status: number, type: string, body: Buffer): void {
