@@ -35,6 +35,10 @@ import { assertNanos, standingOf, type Claim, type Reservation, type ReserveOutc
  *        │ failed: deleted or not, unknown
  *        └──▶ record naming the granted claims; nothing undone here
  * ```
+ *
+ * A settlement (or release) likewise deletes its record first; writes DynamoDB still refuses after
+ * that are named on it again ({@link LEFT}) for the meter's retry or the reconciler, and a delete
+ * whose answer was lost is checked with a consistent read rather than sent again (see `takeRecord`).
  */
 export interface DynamoSpend {
   reserve(reservation: Reservation): Promise<ReserveOutcome>;
@@ -505,7 +509,10 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
         .map((item) => {
           const reservation = parseReservation(item['body']?.S ?? '{}');
           // A reserve that did not go through forwarded nothing: it is settled at nothing (see HELD).
-          return heldOf(item) === undefined ? reservation : { ...reservation, estimateNanos: 0 };
+          if (heldOf(item) !== undefined) return { ...reservation, estimateNanos: 0 };
+          // A settlement's writes left (see LEFT) are sent as they are: what they record is the request's spend.
+          const left = item[LEFT]?.S;
+          return left === undefined ? reservation : { ...reservation, estimateNanos: Math.max(0, ...parseWrites(left).map((w) => w.nanos)) };
         });
     },
 
