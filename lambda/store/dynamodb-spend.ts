@@ -129,7 +129,8 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
   const unsettled = new WeakMap<Reservation, WritesLeft>();
   // Settlements whose record delete may have been applied, its answer lost (see `takeRecord`).
   const deleteInDoubt = new WeakSet<Reservation>();
-  const clock = options.clock ?? Date.now;
+  // Records as the reconciler's query read them: what its settlement takes, should the delete's answer be lost.
+  const listed = new WeakMap<Reservation, Item>();
   const shards = options.uncappedShards ?? 1;
   if (!Number.isInteger(shards) || shards < 1 || shards > DAY_SHARDS) throw new RangeError(`uncappedShards must be a whole number from 1 to ${DAY_SHARDS}, got ${shards}`);
 
@@ -403,7 +404,7 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
     if (unfinished) return finishAgain(reservation, unfinished);
     const taken = await takeRecord(reservation);
     if (taken) {
-      await apply(reservation, writesOf(reservation, taken.record, actualNanos));
+      await apply(reservation, writesOf(reservation, taken.record ?? listed.get(reservation), actualNanos));
       return true;
     }
     // Gone: the reconciler's, or a reserve that did not go through deleted it and could not name on
@@ -507,12 +508,18 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
         .sort((a, b) => compareText(a['sk']?.S ?? '', b['sk']?.S ?? ''))
         .slice(0, limit)
         .map((item) => {
-          const reservation = parseReservation(item['body']?.S ?? '{}');
-          // A reserve that did not go through forwarded nothing: it is settled at nothing (see HELD).
-          if (heldOf(item) !== undefined) return { ...reservation, estimateNanos: 0 };
-          // A settlement's writes left (see LEFT) are sent as they are: what they record is the request's spend.
+          const parsed = parseReservation(item['body']?.S ?? '{}');
           const left = item[LEFT]?.S;
-          return left === undefined ? reservation : { ...reservation, estimateNanos: Math.max(0, ...parseWrites(left).map((w) => w.nanos)) };
+          const reservation =
+            // A reserve that did not go through forwarded nothing: it is settled at nothing (see HELD).
+            heldOf(item) !== undefined
+              ? { ...parsed, estimateNanos: 0 }
+              : // A settlement's writes left (see LEFT) are sent as they are: what they record is the request's spend.
+                left !== undefined
+                ? { ...parsed, estimateNanos: Math.max(0, ...parseWrites(left).map((w) => w.nanos)) }
+                : parsed;
+          listed.set(reservation, item);
+          return reservation;
         });
     },
 

@@ -356,6 +356,28 @@ describe('dynamodb spend under failed and lost calls', () => {
       expect(await store.settle(r, actual)).toBe(false);
     });
 
+    it('hands back only what a record names when the reconciler’s delete of it is applied and then answered with a 500', async () => {
+      // GIVEN a project cap already full, and a request it refuses whose key hand-back is refused on every try: its record names the key's claim
+      expect((await clean.reserve(filler())).ok).toBe(true);
+      for (let i = 0; i < 3; i++) faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'throttled' });
+      await expect(store.reserve(refusedByProject('r1'))).rejects.toThrow(SpendWriteError);
+      expect(faults).toEqual([]);
+
+      // WHEN the reconciler finds it expired, and its delete of the record is applied and answered with a 500
+      faults.push({ command: 'DeleteItemCommand', matches: onRecord('r1'), kind: 'answered500', at: 'wire' });
+      const reconciler = openDynamoStore({ client: faulty, ...tables });
+      // (the filler too, which is reconciled at its estimate)
+      expect(await reconcileExpired(reconciler, new Date(EXPIRES.getTime() + 1000), silentLogger)).toBe(2);
+
+      // THEN the key's hold came back, and nothing the record did not name: the project's counter has the filler alone, the slot is not handed back twice
+      expect(faults).toEqual([]);
+      expect({ key: await today(KEY), project: await today(PROJECT), inflight: await inflightCount() }).toEqual({
+        key: { nanos: 0, reservedNanos: 0, requests: 0 },
+        project: { nanos: ESTIMATE, reservedNanos: 0, requests: 1 },
+        inflight: 0,
+      });
+    });
+
     it('waits out a release’s throttled hand-back', async () => {
       // GIVEN a granted request, whose release's key hand-back DynamoDB throttles six times in a row
       const r = keyOnly('r1');
