@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException, type DynamoDBClient, GetItemCommand, P
 import { parseReservation, serializeReservation, settlementDeltas, type CounterKey } from './counters';
 import { DAY_SHARDS, dayLabel, dayPk, dayTotals, parseDayPk, type Prior, PriorSums, ratePk, shardFor, type DayTotals } from './dynamodb-day-counters';
 import { compareText, conditionally, type Item, queryAll, safeInteger, scanAll } from './dynamodb-items';
-import { deleteOnce, type Patience, updateOnce } from './dynamodb-single-try';
+import { deleteOnce, THROTTLE_BUDGET_MS, type ThrottlesUntil, updateOnce } from './dynamodb-single-try';
 import { periodLabels } from './periods';
 import { assertNanos, standingOf, type Claim, type Reservation, type ReserveOutcome, type Scope, type ScopeKind, type SpendCounter, type SpendQuery } from './port';
 
@@ -163,7 +163,7 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
     return granted ? (updated ? safeInteger(updated, 'committed') : 0) : undefined;
   };
 
-  const add = (write: CounterWrite, patience: Patience) => {
+  const add = (write: CounterWrite, throttlesUntil: ThrottlesUntil) => {
     const parts: string[] = [];
     const values: Item = {};
     for (const field of ['nanos', 'committed', 'requests'] as const) {
@@ -173,7 +173,7 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
     }
     if (parts.length === 0) return Promise.resolve();
     const input = { TableName: table, Key: { pk: { S: write.pk }, sk: { S: write.period } }, UpdateExpression: `ADD ${parts.join(', ')}`, ExpressionAttributeValues: values };
-    return write.committed < 0 ? updateOnce(client, input, patience) : client.send(new UpdateItemCommand(input));
+    return write.committed < 0 ? updateOnce(client, input, throttlesUntil) : client.send(new UpdateItemCommand(input));
   };
 
   /**
@@ -182,16 +182,16 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
    * `committed`) would let a later request past a cap, so it is resent only after an error that
    * says it was not applied, and otherwise left undone: held too long, never handed back twice.
    * The SDK, which would resend it after any 5xx or lost answer, sends it once ({@link updateOnce});
-   * `patient`, it resends it after throttles itself, with backoff, for a few seconds.
+   * it resends it after throttles itself, with backoff, until `throttlesUntil`.
    * Resolves what did not move, or undefined when everything did.
    */
-  const addAll = async (writes: readonly CounterWrite[], patience: Patience): Promise<WritesLeft | undefined> => {
+  const addAll = async (writes: readonly CounterWrite[], throttlesUntil: ThrottlesUntil): Promise<WritesLeft | undefined> => {
     let pending = writes;
     let unapplied: { write: CounterWrite; error: unknown }[] = [];
     const doubtful: { write: CounterWrite; error: unknown }[] = [];
     for (let attempt = 0; attempt < WRITE_ATTEMPTS && pending.length > 0; attempt++) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-      const results = await Promise.allSettled(pending.map((write) => add(write, patience)));
+      const results = await Promise.allSettled(pending.map((write) => add(write, throttlesUntil)));
       unapplied = [];
       results.forEach((result, i) => {
         const write = pending[i]!;
@@ -285,7 +285,7 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
    * once: only after deleting its record, so no one else can, or else by naming them on it.
    * `recorded` is whether its record was surely written. The refused request's client is waiting,
    * so a throttled hand-back is not waited out here: it is named on the record for the gateway's
-   * release, which is patient.
+   * release, which waits out throttles.
    */
   const abandon = async (reservation: Reservation, held: readonly number[], recorded: boolean): Promise<void> => {
     let mine: boolean;
@@ -301,7 +301,7 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
     // Written, yet gone: it outlived its expiry and the reconciler finished it, handing back its claims.
     if (!mine && recorded) return;
     const writes = undoWrites(reservation, held);
-    const left = await addAll(writes, 'brief');
+    const left = await addAll(writes, undefined);
     if (left) {
       // Undone or not, a doubtful write stays held: only the ones surely not applied are named.
       const unapplied = left.unapplied.flatMap((write) => write.claims ?? []);
@@ -318,11 +318,11 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
    * record as it was (`record` undefined when the answer that carried it was lost), or undefined
    * when it was already gone.
    */
-  const takeRecord = async (reservation: Reservation): Promise<{ readonly record?: Item } | undefined> => {
+  const takeRecord = async (reservation: Reservation, throttlesUntil: ThrottlesUntil): Promise<{ readonly record?: Item } | undefined> => {
     const Key = reservationKey(reservation);
     for (let attempt = 1; ; attempt++) {
       try {
-        const deleted = await deleteOnce(client, { TableName: table, Key, ConditionExpression: 'attribute_exists(pk)', ReturnValues: 'ALL_OLD' }, 'patient');
+        const deleted = await deleteOnce(client, { TableName: table, Key, ConditionExpression: 'attribute_exists(pk)', ReturnValues: 'ALL_OLD' }, throttlesUntil);
         deleteInDoubt.delete(reservation);
         return { record: deleted.Attributes ?? {} };
       } catch (error) {
@@ -353,7 +353,7 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
     const held = heldOf(record) ?? abandoned.get(reservation);
     abandoned.delete(reservation);
     if (held !== undefined) return undoWrites(reservation, held);
-    // A record whose answer was lost is taken to be on today's layout: older ones are all expired and reconciled by now.
+    // A record whose answer was lost, and that no query here read, was written by this process: on today's layout.
     return record === undefined || record['layout']?.S === LAYOUT ? settlementWrites(reservation, actualNanos, shards) : legacySettlementWrites(reservation, actualNanos);
   };
 
@@ -362,8 +362,8 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
    * are named on the record again ({@link LEFT}), so that the meter's retry or else the reconciler
    * sends them; doubtful ones are never resent. `before` is what an earlier try left.
    */
-  const apply = async (reservation: Reservation, writes: readonly CounterWrite[], before?: WritesLeft): Promise<void> => {
-    const left = await addAll(writes, 'patient');
+  const apply = async (reservation: Reservation, writes: readonly CounterWrite[], throttlesUntil: ThrottlesUntil, before?: WritesLeft): Promise<void> => {
+    const left = await addAll(writes, throttlesUntil);
     const doubtful = [...(before?.doubtful ?? []), ...(left?.doubtful ?? [])];
     if (!left && doubtful.length === 0) {
       unsettled.delete(reservation);
@@ -401,10 +401,12 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
   /** Settles (or, with null, releases) a reservation. Whoever deletes the record settles it: the request, or the reconciler once it expired. */
   const finish = async (reservation: Reservation, actualNanos: number | null): Promise<boolean> => {
     const unfinished = unsettled.get(reservation);
-    if (unfinished) return finishAgain(reservation, unfinished);
-    const taken = await takeRecord(reservation);
+    // One budget for the throttles of the whole settlement, which the proxy and the reconciler must finish before their timeout.
+    const throttlesUntil = Date.now() + THROTTLE_BUDGET_MS;
+    if (unfinished) return finishAgain(reservation, unfinished, throttlesUntil);
+    const taken = await takeRecord(reservation, throttlesUntil);
     if (taken) {
-      await apply(reservation, writesOf(reservation, taken.record ?? listed.get(reservation), actualNanos));
+      await apply(reservation, writesOf(reservation, taken.record ?? listed.get(reservation), actualNanos), throttlesUntil);
       return true;
     }
     // Gone: the reconciler's, or a reserve that did not go through deleted it and could not name on
@@ -412,7 +414,7 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
     const held = abandoned.get(reservation);
     if (held === undefined) return false;
     abandoned.delete(reservation);
-    await apply(reservation, undoWrites(reservation, held));
+    await apply(reservation, undoWrites(reservation, held), throttlesUntil);
     return true;
   };
 
@@ -423,14 +425,14 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
    * resent, and keeps failing the settlement, so it ends as `spend_write_failed` rather than as
    * settled twice, or as settled by someone else.
    */
-  const finishAgain = async (reservation: Reservation, previous: WritesLeft): Promise<boolean> => {
+  const finishAgain = async (reservation: Reservation, previous: WritesLeft, throttlesUntil: ThrottlesUntil): Promise<boolean> => {
     let writes = previous.unapplied;
     if (previous.recorded) {
-      const taken = await takeRecord(reservation);
+      const taken = await takeRecord(reservation, throttlesUntil);
       // Gone: the reconciler sent them.
       if (taken) writes = [...writes, ...writesOf(reservation, taken.record, null, previous.recorded)];
     }
-    await apply(reservation, writes, previous);
+    await apply(reservation, writes, throttlesUntil, previous);
     return true;
   };
 

@@ -392,6 +392,26 @@ describe('dynamodb spend under failed and lost calls', () => {
       expect({ counter: await today(KEY), inflight: await inflightCount(), admitted: await admittedByKeyCap() }).toEqual({ counter: { nanos: 0, reservedNanos: 0, requests: 0 }, inflight: 0, admitted: 3 });
     });
 
+    it('stops waiting out throttles after a few seconds, and leaves the hand-back on the record for the reconciler', async () => {
+      // GIVEN a granted request, whose release's key hand-back DynamoDB throttles without end
+      const r = keyOnly('r1');
+      expect((await store.reserve(r)).ok).toBe(true);
+      for (let i = 0; i < 1000; i++) faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'throttled', at: 'wire' });
+
+      // WHEN it is released once
+      const started = Date.now();
+      await expect(store.release(r)).rejects.toThrow(SpendWriteError);
+
+      // THEN it gave up within its budget of 5 s (bounded loosely: the machine may be busy), the slot came back, the hold did not yet
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(faults.length).toBeGreaterThan(900);
+      faults.length = 0;
+      expect({ counter: await today(KEY), inflight: await inflightCount() }).toEqual({ counter: { nanos: 0, reservedNanos: ESTIMATE, requests: 0 }, inflight: 0 });
+      // AND the reconciler, once it expired, hands the hold back, once
+      expect(await reconcileExpired(clean, new Date(EXPIRES.getTime() + 1000), silentLogger)).toBe(1);
+      expect({ counter: await today(KEY), inflight: await inflightCount(), admitted: await admittedByKeyCap() }).toEqual({ counter: { nanos: 0, reservedNanos: 0, requests: 0 }, inflight: 0, admitted: 3 });
+    });
+
     it('hands back a released hold once when its write is applied and then answered with a 500', async () => {
       // GIVEN a granted request, and its release's write to the key's counter applied, then answered with a 500
       const r = keyOnly('r1');
