@@ -1,8 +1,8 @@
-import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { parseReservation, serializeReservation, settlementDeltas, type CounterKey } from './counters';
 import { DAY_SHARDS, dayLabel, dayPk, dayTotals, parseDayPk, type Prior, PriorSums, ratePk, shardFor, type DayTotals } from './dynamodb-day-counters';
 import { compareText, conditionally, type Item, queryAll, safeInteger, scanAll } from './dynamodb-items';
-import { deleteOnce, updateOnce } from './dynamodb-single-try';
+import { deleteOnce, THROTTLE_BUDGET_MS, type ThrottlesUntil, updateOnce } from './dynamodb-single-try';
 import { periodLabels } from './periods';
 import { assertNanos, standingOf, type Claim, type Reservation, type ReserveOutcome, type Scope, type ScopeKind, type SpendCounter, type SpendQuery } from './port';
 
@@ -35,6 +35,10 @@ import { assertNanos, standingOf, type Claim, type Reservation, type ReserveOutc
  *        │ failed: deleted or not, unknown
  *        └──▶ record naming the granted claims; nothing undone here
  * ```
+ *
+ * A settlement (or release) likewise deletes its record first; writes DynamoDB still refuses after
+ * that are named on it again ({@link LEFT}) for the meter's retry or the reconciler, and a delete
+ * whose answer was lost is checked with a consistent read rather than sent again (see `takeRecord`).
  */
 export interface DynamoSpend {
   reserve(reservation: Reservation): Promise<ReserveOutcome>;
@@ -66,6 +70,12 @@ const LAYOUT = 'day';
  */
 const HELD = 'held';
 
+/**
+ * On the record of a settlement whose counter writes DynamoDB refused after it had taken its
+ * record: those writes (JSON), which whoever finishes the record sends, and nothing else.
+ */
+const LEFT = 'left';
+
 /** One counter change: an item, and what to ADD to it. */
 interface CounterWrite extends CounterKey {
   readonly pk: string;
@@ -83,6 +93,8 @@ interface WritesLeft {
   readonly unapplied: readonly CounterWrite[];
   readonly doubtful: readonly FailedWrite[];
   readonly failed: readonly FailedWrite[];
+  /** Surely unapplied writes named on the reservation's record again (see {@link LEFT}), for whoever finishes it. */
+  readonly recorded?: readonly CounterWrite[];
 }
 
 /** Some counters of a settlement did not move after retries; `failed` names them. */
@@ -115,6 +127,10 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
   const abandoned = new WeakMap<Reservation, readonly number[]>();
   // Settlements that took their record but did not move every counter (see `finishAgain`).
   const unsettled = new WeakMap<Reservation, WritesLeft>();
+  // Settlements whose record delete may have been applied, its answer lost (see `takeRecord`).
+  const deleteInDoubt = new WeakSet<Reservation>();
+  // Records as the reconciler's query read them: what its settlement takes, should the delete's answer be lost.
+  const listed = new WeakMap<Reservation, Item>();
   const shards = options.uncappedShards ?? 1;
   if (!Number.isInteger(shards) || shards < 1 || shards > DAY_SHARDS) throw new RangeError(`uncappedShards must be a whole number from 1 to ${DAY_SHARDS}, got ${shards}`);
 
@@ -147,7 +163,7 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
     return granted ? (updated ? safeInteger(updated, 'committed') : 0) : undefined;
   };
 
-  const add = (write: CounterWrite) => {
+  const add = (write: CounterWrite, throttlesUntil: ThrottlesUntil) => {
     const parts: string[] = [];
     const values: Item = {};
     for (const field of ['nanos', 'committed', 'requests'] as const) {
@@ -157,7 +173,7 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
     }
     if (parts.length === 0) return Promise.resolve();
     const input = { TableName: table, Key: { pk: { S: write.pk }, sk: { S: write.period } }, UpdateExpression: `ADD ${parts.join(', ')}`, ExpressionAttributeValues: values };
-    return write.committed < 0 ? updateOnce(client, input) : client.send(new UpdateItemCommand(input));
+    return write.committed < 0 ? updateOnce(client, input, throttlesUntil) : client.send(new UpdateItemCommand(input));
   };
 
   /**
@@ -165,16 +181,17 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
    * a write that adds makes a cap trip early, the direction we accept; one that hands back (lowers
    * `committed`) would let a later request past a cap, so it is resent only after an error that
    * says it was not applied, and otherwise left undone: held too long, never handed back twice.
-   * The SDK, which would resend it after any 5xx or lost answer, sends it once ({@link updateOnce}).
+   * The SDK, which would resend it after any 5xx or lost answer, sends it once ({@link updateOnce});
+   * it resends it after throttles itself, with backoff, until `throttlesUntil`.
    * Resolves what did not move, or undefined when everything did.
    */
-  const addAll = async (writes: readonly CounterWrite[]): Promise<WritesLeft | undefined> => {
+  const addAll = async (writes: readonly CounterWrite[], throttlesUntil: ThrottlesUntil): Promise<WritesLeft | undefined> => {
     let pending = writes;
     let unapplied: { write: CounterWrite; error: unknown }[] = [];
     const doubtful: { write: CounterWrite; error: unknown }[] = [];
     for (let attempt = 0; attempt < WRITE_ATTEMPTS && pending.length > 0; attempt++) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-      const results = await Promise.allSettled(pending.map(add));
+      const results = await Promise.allSettled(pending.map((write) => add(write, throttlesUntil)));
       unapplied = [];
       results.forEach((result, i) => {
         const write = pending[i]!;
@@ -249,7 +266,8 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
 
   /**
    * Writes a reserve's record again naming the claims it still holds (see {@link HELD}), replacing
-   * whatever is there, and remembers them for this process's own release should that write fail.
+   * whatever is there. Until that write is surely done, this process remembers them, for its own
+   * release: when the record was deleted and this write failed, no record names them.
    */
   const recordHeld = async (reservation: Reservation, held: readonly number[]): Promise<void> => {
     abandoned.set(reservation, held);
@@ -259,12 +277,15 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
         Item: { ...reservationKey(reservation), body: { S: serializeReservation(reservation) }, layout: { S: LAYOUT }, [HELD]: { S: JSON.stringify(held) } },
       }),
     );
+    abandoned.delete(reservation);
   };
 
   /**
    * Hands back what a reserve that did not go through was granted (`held`, indexes of its claims),
    * once: only after deleting its record, so no one else can, or else by naming them on it.
-   * `recorded` is whether its record was surely written.
+   * `recorded` is whether its record was surely written. The refused request's client is waiting,
+   * so a throttled hand-back is not waited out here: it is named on the record for the gateway's
+   * release, which waits out throttles.
    */
   const abandon = async (reservation: Reservation, held: readonly number[], recorded: boolean): Promise<void> => {
     let mine: boolean;
@@ -280,7 +301,7 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
     // Written, yet gone: it outlived its expiry and the reconciler finished it, handing back its claims.
     if (!mine && recorded) return;
     const writes = undoWrites(reservation, held);
-    const left = await addAll(writes);
+    const left = await addAll(writes, undefined);
     if (left) {
       // Undone or not, a doubtful write stays held: only the ones surely not applied are named.
       const unapplied = left.unapplied.flatMap((write) => write.claims ?? []);
@@ -289,50 +310,130 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
     }
   };
 
+  /**
+   * Deletes a reservation's record, which makes its settlement ours. Sent once by the SDK: resent
+   * after it was applied, a delete is refused and would read as someone else's (the reconciler's),
+   * leaving every claim held. After an unknown outcome (a 5xx, a lost answer) a consistent read
+   * tells: still there, it was not applied and is sent again; gone, it was ours. Resolves the
+   * record as it was (`record` undefined when the answer that carried it was lost), or undefined
+   * when it was already gone.
+   */
+  const takeRecord = async (reservation: Reservation, throttlesUntil: ThrottlesUntil): Promise<{ readonly record?: Item } | undefined> => {
+    const Key = reservationKey(reservation);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const deleted = await deleteOnce(client, { TableName: table, Key, ConditionExpression: 'attribute_exists(pk)', ReturnValues: 'ALL_OLD' }, throttlesUntil);
+        deleteInDoubt.delete(reservation);
+        return { record: deleted.Attributes ?? {} };
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) {
+          // Gone: ours when an earlier attempt of ours may have deleted it (its answer lost).
+          const ours = deleteInDoubt.delete(reservation);
+          return ours ? {} : undefined;
+        }
+        if (notApplied(error)) throw error;
+        deleteInDoubt.add(reservation);
+        if (attempt >= WRITE_ATTEMPTS) throw error;
+        const item = (await client.send(new GetItemCommand({ TableName: table, Key, ConsistentRead: true }))).Item;
+        // The reconciler only takes a record once it has expired: before then, gone means ours. After, it
+        // may in that instant have been the reconciler's; taken as ours, since a hold left would stay.
+        deleteInDoubt.delete(reservation);
+        if (item === undefined) return {};
+      }
+    }
+  };
+
+  /** What finishing a record sends: what it names as left or held, or else the settlement (a release: null). */
+  const writesOf = (reservation: Reservation, record: Item | undefined, actualNanos: number | null, recorded?: readonly CounterWrite[]): readonly CounterWrite[] => {
+    const left = record?.[LEFT]?.S;
+    if (left !== undefined) return parseWrites(left);
+    // Its answer lost: a record this process wrote again names what it wrote there.
+    if (record === undefined && recorded !== undefined) return recorded;
+    // A reserve that did not go through: only what it still holds is handed back.
+    const held = heldOf(record) ?? abandoned.get(reservation);
+    abandoned.delete(reservation);
+    if (held !== undefined) return undoWrites(reservation, held);
+    // A record whose answer was lost, and that no query here read, was written by this process: on today's layout.
+    return record === undefined || record['layout']?.S === LAYOUT ? settlementWrites(reservation, actualNanos, shards) : legacySettlementWrites(reservation, actualNanos);
+  };
+
+  /**
+   * Sends a settlement's writes once its record is ours. Writes DynamoDB refused even after backoff
+   * are named on the record again ({@link LEFT}), so that the meter's retry or else the reconciler
+   * sends them; doubtful ones are never resent. `before` is what an earlier try left.
+   */
+  const apply = async (reservation: Reservation, writes: readonly CounterWrite[], throttlesUntil: ThrottlesUntil, before?: WritesLeft): Promise<void> => {
+    const left = await addAll(writes, throttlesUntil);
+    const doubtful = [...(before?.doubtful ?? []), ...(left?.doubtful ?? [])];
+    if (!left && doubtful.length === 0) {
+      unsettled.delete(reservation);
+      return;
+    }
+    let unapplied = left?.unapplied ?? [];
+    let recorded: readonly CounterWrite[] | undefined;
+    if (unapplied.length > 0) {
+      try {
+        await recordLeft(reservation, unapplied);
+        recorded = unapplied;
+        unapplied = [];
+      } catch {
+        // Remembered here alone: the meter's retry sends them.
+      }
+    }
+    unsettled.set(reservation, { unapplied, doubtful, failed: [], ...(recorded && { recorded }) });
+    throw new SpendWriteError([...(left?.failed ?? []), ...(before?.doubtful ?? [])], writes.length + (before?.doubtful.length ?? 0));
+  };
+
+  /** Writes a settlement's record again naming the writes it still has to send ({@link LEFT}). */
+  const recordLeft = (reservation: Reservation, writes: readonly CounterWrite[]) =>
+    client.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: {
+          ...reservationKey(reservation),
+          body: { S: serializeReservation(reservation) },
+          layout: { S: LAYOUT },
+          [LEFT]: { S: JSON.stringify(writes.map(({ kind, id, pk, period, nanos, committed, requests }) => ({ kind, id, pk, period, nanos, committed, requests }))) },
+        },
+      }),
+    );
+
   /** Settles (or, with null, releases) a reservation. Whoever deletes the record settles it: the request, or the reconciler once it expired. */
   const finish = async (reservation: Reservation, actualNanos: number | null): Promise<boolean> => {
     const unfinished = unsettled.get(reservation);
-    if (unfinished) return finishAgain(reservation, unfinished);
-    let record: Item | undefined;
-    const mine = await conditionally(async () => {
-      record = (
-        await client.send(
-          new DeleteItemCommand({ TableName: table, Key: reservationKey(reservation), ConditionExpression: 'attribute_exists(pk)', ReturnValues: 'ALL_OLD' }),
-        )
-      ).Attributes;
-    });
-    if (!mine) return false;
-    // A reserve that did not go through: only what it still holds is handed back.
-    const held = heldOf(record) ?? abandoned.get(reservation);
-    const writes =
-      held !== undefined
-        ? undoWrites(reservation, held)
-        : record?.['layout']?.S === LAYOUT
-          ? settlementWrites(reservation, actualNanos, shards)
-          : legacySettlementWrites(reservation, actualNanos);
-    const left = await addAll(writes);
-    if (left) {
-      unsettled.set(reservation, left);
-      throw new SpendWriteError(left.failed, writes.length);
+    // One budget for the throttles of the whole settlement, which the proxy and the reconciler must finish before their timeout.
+    const throttlesUntil = Date.now() + THROTTLE_BUDGET_MS;
+    if (unfinished) return finishAgain(reservation, unfinished, throttlesUntil);
+    const taken = await takeRecord(reservation, throttlesUntil);
+    if (taken) {
+      await apply(reservation, writesOf(reservation, taken.record ?? listed.get(reservation), actualNanos), throttlesUntil);
+      return true;
     }
+    // Gone: the reconciler's, or a reserve that did not go through deleted it and could not name on
+    // it what it still holds, which this process then remembers.
+    const held = abandoned.get(reservation);
+    if (held === undefined) return false;
+    abandoned.delete(reservation);
+    await apply(reservation, undoWrites(reservation, held), throttlesUntil);
     return true;
   };
 
   /**
    * A settlement retried (the meter retries) after its record was deleted and some of its counters
-   * did not move: only the writes surely not applied are sent again. One that may have been
-   * applied is never resent, and keeps failing the settlement, so it ends as `spend_write_failed`
-   * rather than as settled twice, or as settled by someone else.
+   * did not move: only the writes surely not applied are sent again, or taken back from the record
+   * that names them (gone, the reconciler sent them). One that may have been applied is never
+   * resent, and keeps failing the settlement, so it ends as `spend_write_failed` rather than as
+   * settled twice, or as settled by someone else.
    */
-  const finishAgain = async (reservation: Reservation, previous: WritesLeft): Promise<boolean> => {
-    const left = await addAll(previous.unapplied);
-    const now: WritesLeft = { unapplied: left?.unapplied ?? [], doubtful: [...previous.doubtful, ...(left?.doubtful ?? [])], failed: [...(left?.failed ?? []), ...previous.doubtful] };
-    if (now.failed.length === 0) {
-      unsettled.delete(reservation);
-      return true;
+  const finishAgain = async (reservation: Reservation, previous: WritesLeft, throttlesUntil: ThrottlesUntil): Promise<boolean> => {
+    let writes = previous.unapplied;
+    if (previous.recorded) {
+      const taken = await takeRecord(reservation, throttlesUntil);
+      // Gone: the reconciler sent them.
+      if (taken) writes = [...writes, ...writesOf(reservation, taken.record, null, previous.recorded)];
     }
-    unsettled.set(reservation, now);
-    throw new SpendWriteError(now.failed, previous.unapplied.length + previous.doubtful.length);
+    await apply(reservation, writes, throttlesUntil, previous);
+    return true;
   };
 
   return {
@@ -409,9 +510,18 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
         .sort((a, b) => compareText(a['sk']?.S ?? '', b['sk']?.S ?? ''))
         .slice(0, limit)
         .map((item) => {
-          const reservation = parseReservation(item['body']?.S ?? '{}');
-          // A reserve that did not go through forwarded nothing: it is settled at nothing (see HELD).
-          return heldOf(item) === undefined ? reservation : { ...reservation, estimateNanos: 0 };
+          const parsed = parseReservation(item['body']?.S ?? '{}');
+          const left = item[LEFT]?.S;
+          const reservation =
+            // A reserve that did not go through forwarded nothing: it is settled at nothing (see HELD).
+            heldOf(item) !== undefined
+              ? { ...parsed, estimateNanos: 0 }
+              : // A settlement's writes left (see LEFT) are sent as they are: what they record is the request's spend.
+                left !== undefined
+                ? { ...parsed, estimateNanos: Math.max(0, ...parseWrites(left).map((w) => w.nanos)) }
+                : parsed;
+          listed.set(reservation, item);
+          return reservation;
         });
     },
 
@@ -542,6 +652,11 @@ function undoWrites(reservation: Reservation, held: readonly number[]): CounterW
     if (c.unit !== 'nanos' && c.amount !== 0) writes.push({ ...c.scope, pk: ratePk(c.scope), period: c.period, nanos: 0, committed: -c.amount, requests: 0, claims: [index.get(c)!] });
   }
   return writes;
+}
+
+/** The writes a record names as left to send ({@link LEFT}). */
+function parseWrites(json: string): CounterWrite[] {
+  return (JSON.parse(json) as CounterWrite[]).map(({ kind, id, pk, period, nanos, committed, requests }) => ({ kind, id, pk, period, nanos, committed, requests }));
 }
 
 /** The claims a record of a reserve that did not go through still holds; undefined on any other record. */

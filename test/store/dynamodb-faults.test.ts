@@ -271,6 +271,30 @@ describe('dynamodb spend under failed and lost calls', () => {
     expect(await admittedByKeyCap()).toBe(2);
   });
 
+  it.each([
+    ['released', null],
+    ['settled', ESTIMATE / 4],
+  ] as const)('names on its record, for the reconciler, a hand-back refused on every attempt after the record was taken (%s)', async (_, actual) => {
+    // GIVEN a granted request, whose key hand-back (carrying its spend, when settled) is throttled on each of the store's attempts
+    const r = { ...request('r1', [spend(KEY, KEY_CAP), inflight]), scopes: [KEY] };
+    expect((await store.reserve(r)).ok).toBe(true);
+    for (let i = 0; i < 3; i++) faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'throttled' });
+
+    // WHEN it is finished once, with no retry (as the gateway releases), and fails
+    await expect(actual === null ? store.release(r) : store.settle(r, actual)).rejects.toThrow(SpendWriteError);
+    expect(faults).toEqual([]);
+    expect(await today(KEY)).toEqual({ nanos: 0, reservedNanos: ESTIMATE, requests: 0 });
+
+    // THEN the reconciler, in another process, finds the record and sends the write left, and nothing else
+    expect(await reconcileExpired(clean, new Date(EXPIRES.getTime() + 1000), silentLogger)).toBe(1);
+    expect(await today(KEY)).toEqual(actual === null ? { nanos: 0, reservedNanos: 0, requests: 0 } : { nanos: actual, reservedNanos: 0, requests: 1 });
+    expect(await inflightCount()).toBe(0);
+    expect(await clean.expiredReservations(new Date(EXPIRES.getTime() + 1000))).toEqual([]);
+    // AND a retry of the finished settlement finds nothing left to do
+    await expect(actual === null ? store.release(r) : store.settle(r, actual)).resolves.toBe(true);
+    expect(await today(KEY)).toEqual(actual === null ? { nanos: 0, reservedNanos: 0, requests: 0 } : { nanos: actual, reservedNanos: 0, requests: 1 });
+  });
+
   describe('on the wire, below the SDK’s own retries', () => {
     const keyOnly = (id: string) => ({ ...request(id, [spend(KEY, KEY_CAP), inflight]), scopes: [KEY] });
 
@@ -310,6 +334,82 @@ describe('dynamodb spend under failed and lost calls', () => {
       expect(faults).toEqual([]);
       expect({ counter: await today(KEY), admitted: await admittedByKeyCap() }).toEqual({ counter: { nanos: ESTIMATE / 4, reservedNanos: 0, requests: 1 }, admitted: 2 });
       expect(settled).toBeInstanceOf(SpendWriteError);
+    });
+
+    it('sends a settlement’s record delete again when it failed before being applied', async () => {
+      // GIVEN a granted request, whose record delete fails with a 500 without reaching the table
+      const r = keyOnly('r1');
+      expect((await store.reserve(r)).ok).toBe(true);
+      faults.push({ command: 'DeleteItemCommand', matches: onRecord('r1'), kind: 'fails', at: 'wire' });
+      const actual = ESTIMATE / 4;
+
+      // WHEN it is settled
+      expect(await store.settle(r, actual)).toBe(true);
+
+      // THEN the record, still there, was deleted on a second try, and the request settled once
+      expect(faults).toEqual([]);
+      expect({ counter: await today(KEY), inflight: await inflightCount(), admitted: await admittedByKeyCap() }).toEqual({
+        counter: { nanos: actual, reservedNanos: 0, requests: 1 },
+        inflight: 0,
+        admitted: 2,
+      });
+      expect(await store.settle(r, actual)).toBe(false);
+    });
+
+    it('hands back only what a record names when the reconciler’s delete of it is applied and then answered with a 500', async () => {
+      // GIVEN a project cap already full, and a request it refuses whose key hand-back is refused on every try: its record names the key's claim
+      expect((await clean.reserve(filler())).ok).toBe(true);
+      for (let i = 0; i < 3; i++) faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'throttled' });
+      await expect(store.reserve(refusedByProject('r1'))).rejects.toThrow(SpendWriteError);
+      expect(faults).toEqual([]);
+
+      // WHEN the reconciler finds it expired, and its delete of the record is applied and answered with a 500
+      faults.push({ command: 'DeleteItemCommand', matches: onRecord('r1'), kind: 'answered500', at: 'wire' });
+      const reconciler = openDynamoStore({ client: faulty, ...tables });
+      // (the filler too, which is reconciled at its estimate)
+      expect(await reconcileExpired(reconciler, new Date(EXPIRES.getTime() + 1000), silentLogger)).toBe(2);
+
+      // THEN the key's hold came back, and nothing the record did not name: the project's counter has the filler alone, the slot is not handed back twice
+      expect(faults).toEqual([]);
+      expect({ key: await today(KEY), project: await today(PROJECT), inflight: await inflightCount() }).toEqual({
+        key: { nanos: 0, reservedNanos: 0, requests: 0 },
+        project: { nanos: ESTIMATE, reservedNanos: 0, requests: 1 },
+        inflight: 0,
+      });
+    });
+
+    it('waits out a release’s throttled hand-back', async () => {
+      // GIVEN a granted request, whose release's key hand-back DynamoDB throttles six times in a row
+      const r = keyOnly('r1');
+      expect((await store.reserve(r)).ok).toBe(true);
+      for (let i = 0; i < 6; i++) faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'throttled', at: 'wire' });
+
+      // WHEN it is released once
+      expect(await store.release(r)).toBe(true);
+
+      // THEN the hold came back once
+      expect(faults).toEqual([]);
+      expect({ counter: await today(KEY), inflight: await inflightCount(), admitted: await admittedByKeyCap() }).toEqual({ counter: { nanos: 0, reservedNanos: 0, requests: 0 }, inflight: 0, admitted: 3 });
+    });
+
+    it('stops waiting out throttles after a few seconds, and leaves the hand-back on the record for the reconciler', async () => {
+      // GIVEN a granted request, whose release's key hand-back DynamoDB throttles without end
+      const r = keyOnly('r1');
+      expect((await store.reserve(r)).ok).toBe(true);
+      for (let i = 0; i < 1000; i++) faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'throttled', at: 'wire' });
+
+      // WHEN it is released once
+      const started = Date.now();
+      await expect(store.release(r)).rejects.toThrow(SpendWriteError);
+
+      // THEN it gave up within its budget of 5 s (bounded loosely: the machine may be busy), the slot came back, the hold did not yet
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(faults.length).toBeGreaterThan(900);
+      faults.length = 0;
+      expect({ counter: await today(KEY), inflight: await inflightCount() }).toEqual({ counter: { nanos: 0, reservedNanos: ESTIMATE, requests: 0 }, inflight: 0 });
+      // AND the reconciler, once it expired, hands the hold back, once
+      expect(await reconcileExpired(clean, new Date(EXPIRES.getTime() + 1000), silentLogger)).toBe(1);
+      expect({ counter: await today(KEY), inflight: await inflightCount(), admitted: await admittedByKeyCap() }).toEqual({ counter: { nanos: 0, reservedNanos: 0, requests: 0 }, inflight: 0, admitted: 3 });
     });
 
     it('hands back a released hold once when its write is applied and then answered with a 500', async () => {
