@@ -117,11 +117,12 @@ export interface DynamoSpendOptions {
    * @default 1
    */
   readonly uncappedShards?: number;
-  /** For the cache of what the rest of a period holds. @default Date.now */
+  /** For the cache of what the rest of a period holds, and whether a reservation has expired. @default Date.now */
   readonly clock?: () => number;
 }
 
 export function dynamoSpend(client: DynamoDBClient, table: string, options: DynamoSpendOptions = {}): DynamoSpend {
+  const clock = options.clock ?? Date.now;
   const priors = new PriorSums(client, table, options.clock);
   // What reserves that did not go through still hold, where their record may not say so (see `recordHeld`).
   const abandoned = new WeakMap<Reservation, readonly number[]>();
@@ -327,21 +328,28 @@ export function dynamoSpend(client: DynamoDBClient, table: string, options: Dyna
         return { record: deleted.Attributes ?? {} };
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) {
-          // Gone: ours when an earlier attempt of ours may have deleted it (its answer lost).
-          const ours = deleteInDoubt.delete(reservation);
+          // Gone: ours when an earlier attempt of ours may have deleted it (its answer lost), and the
+          // reconciler cannot have (see below).
+          const ours = deleteInDoubt.delete(reservation) && !mayBeReconcilers(reservation);
           return ours ? {} : undefined;
         }
         if (notApplied(error)) throw error;
         deleteInDoubt.add(reservation);
         if (attempt >= WRITE_ATTEMPTS) throw error;
         const item = (await client.send(new GetItemCommand({ TableName: table, Key, ConsistentRead: true }))).Item;
-        // The reconciler only takes a record once it has expired: before then, gone means ours. After, it
-        // may in that instant have been the reconciler's; taken as ours, since a hold left would stay.
         deleteInDoubt.delete(reservation);
-        if (item === undefined) return {};
+        if (item === undefined) return mayBeReconcilers(reservation) ? undefined : {};
       }
     }
   };
+
+  /**
+   * Whether a record gone after a delete whose answer was lost may have been taken by the
+   * reconciler rather than by us: only once it has expired, and only when we are the request (the
+   * reconciler itself, having read the record, competes only with a request long dead). Then it is
+   * taken as not ours: a hold left is a cap too strict; a hold handed back twice, a cap that leaks.
+   */
+  const mayBeReconcilers = (reservation: Reservation): boolean => !listed.has(reservation) && reservation.expiresAt.getTime() <= clock();
 
   /** What finishing a record sends: what it names as left or held, or else the settlement (a release: null). */
   const writesOf = (reservation: Reservation, record: Item | undefined, actualNanos: number | null, recorded?: readonly CounterWrite[]): readonly CounterWrite[] => {

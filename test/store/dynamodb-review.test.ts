@@ -197,7 +197,8 @@ describe('dynamodb spend under failed and lost calls', () => {
   // [on the SDK's resend], and reads as the reconciler's, which would leave every claim held'. The
   // settlement's own delete in finish() (every request's path) still goes with the SDK's retries.
   it('REVIEW: a settlement whose record delete is applied and then answered with a 500 still settles', async () => {
-    const r = { ...request('r1', [spend(KEY, KEY_CAP), inflight]), scopes: [KEY] };
+    // Not expired: only an expired record can be the reconciler's.
+    const r = { ...request('r1', [spend(KEY, KEY_CAP), inflight]), scopes: [KEY], expiresAt: new Date(Date.now() + 20 * 60_000) };
     expect((await store.reserve(r)).ok).toBe(true);
     faults.push({ command: 'DeleteItemCommand', matches: onRecord('r1'), kind: 'answered500', at: 'wire' });
     const actual = ESTIMATE / 4;
@@ -205,12 +206,30 @@ describe('dynamodb spend under failed and lost calls', () => {
     const settled = await store.settle(r, actual).catch((error: unknown) => error);
 
     expect(faults).toEqual([]);
-    const recordLeft = (await clean.expiredReservations(new Date(EXPIRES.getTime() + 1000))).length;
+    const recordLeft = (await clean.expiredReservations(new Date(r.expiresAt.getTime() + 1000))).length;
     expect({ settled, counter: await today(KEY), inflight: await inflightCount(), recordLeft }).toEqual({
       settled: true,
       counter: { nanos: actual, reservedNanos: 0, requests: 1 },
       inflight: 0,
       recordLeft: 0,
+    });
+  });
+
+  it('an expired reservation whose record delete is applied and then answered with a 500 is taken as the reconciler\'s: its hold stays, never handed back twice', async () => {
+    // GIVEN a reservation past its expiry, which the reconciler may take at any moment
+    const r = { ...request('r1', [spend(KEY, KEY_CAP), inflight]), scopes: [KEY] };
+    expect((await store.reserve(r)).ok).toBe(true);
+    faults.push({ command: 'DeleteItemCommand', matches: onRecord('r1'), kind: 'answered500', at: 'wire' });
+
+    // WHEN its settlement's delete is applied and its answer lost
+    const settled = await store.settle(r, ESTIMATE / 4).catch((error: unknown) => error);
+
+    // THEN the record is gone and not known to be ours: nothing handed back (a cap too strict, never one that leaks)
+    expect(faults).toEqual([]);
+    expect({ settled, counter: await today(KEY), inflight: await inflightCount() }).toEqual({
+      settled: false,
+      counter: { nanos: 0, reservedNanos: ESTIMATE, requests: 0 },
+      inflight: 1,
     });
   });
   // REVIEW: the HELD record exists so that 'whoever then finishes it hands back what it names'; but
