@@ -491,4 +491,91 @@ describe('dynamodb spend under failed and lost calls', () => {
       expect(await admittedByKeyCap()).toBe(2);
     });
   });
+
+  // A hold handed back zero times is as wrong as one handed back twice: it stays for good. A
+  // throttle is surely not applied, so it is waited out; the record is already deleted by then.
+  it('a release throttled three times on the wire still hands back its hold', async () => {
+    const r = { ...request('r1', [spend(KEY, KEY_CAP), inflight]), scopes: [KEY] };
+    expect((await store.reserve(r)).ok).toBe(true);
+    for (let i = 0; i < 3; i++) faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'throttled', at: 'wire' });
+
+    // WHEN it is released once, as gateway.ts handBack and reserve's catch do (no retry)
+    await store.release(r).catch(() => false);
+
+    // THEN the hold came back, or at least the reconciler can still find the record
+    const recordLeft = (await clean.expiredReservations(new Date(EXPIRES.getTime() + 1000))).length;
+    expect({ counter: await today(KEY), recordLeft }).toEqual({ counter: { nanos: 0, reservedNanos: 0, requests: 0 }, recordLeft: 0 });
+  });
+
+  it('a settlement that the reconciler makes, throttled three times, does not leak the hold', async () => {
+    const r = { ...request('r1', [spend(KEY, KEY_CAP), inflight]), scopes: [KEY] };
+    expect((await store.reserve(r)).ok).toBe(true);
+    // in-flight slot hand-back (committed -1) throttled three times
+    for (let i = 0; i < 3; i++) faults.push({ command: 'UpdateItemCommand', matches: handsBackOn(ratePk(KEY)), kind: 'throttled', at: 'wire' });
+    await reconcileExpired(store, new Date(EXPIRES.getTime() + 1000), silentLogger).catch(() => 0);
+    const recordLeft = (await clean.expiredReservations(new Date(EXPIRES.getTime() + 1000))).length;
+    expect({ inflight: await inflightCount(), recordLeft }).toEqual({ inflight: 0, recordLeft: 0 });
+  });
+
+  // Two failures in a row: the refused reserve's hand-back is throttled, and the record naming what
+  // it still holds cannot be written. The gateway's release then finds no record, and must still hand back.
+  it('a refused reserve whose hand-back is throttled and whose held record cannot be written still hands back', async () => {
+    expect((await clean.reserve(filler())).ok).toBe(true);
+    for (let i = 0; i < 3; i++) faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'throttled', at: 'wire' });
+    faults.push({ command: 'PutItemCommand', matches: (input) => (input['Item'] as Record<string, unknown>)['held'] !== undefined, kind: 'fails' });
+
+    expect(await reserveAsGateway(store, refusedByProject('r1'))).toBe('failed');
+
+    expect(faults).toEqual([]);
+    const recordLeft = (await clean.expiredReservations(new Date(EXPIRES.getTime() + 1000))).filter((x) => x.id === 'r1').length;
+    expect({ counter: await today(KEY), recordLeft }).toEqual({ counter: { nanos: 0, reservedNanos: 0, requests: 0 }, recordLeft: 0 });
+  });
+  // A delete the SDK resent after it had applied is refused, and would read as the reconciler's.
+  it('a settlement whose record delete is applied and then answered with a 500 still settles', async () => {
+    // Not expired: only an expired record can be the reconciler's.
+    const r = { ...request('r1', [spend(KEY, KEY_CAP), inflight]), scopes: [KEY], expiresAt: new Date(Date.now() + 20 * 60_000) };
+    expect((await store.reserve(r)).ok).toBe(true);
+    faults.push({ command: 'DeleteItemCommand', matches: onRecord('r1'), kind: 'answered500', at: 'wire' });
+    const actual = ESTIMATE / 4;
+
+    const settled = await store.settle(r, actual).catch((error: unknown) => error);
+
+    expect(faults).toEqual([]);
+    const recordLeft = (await clean.expiredReservations(new Date(r.expiresAt.getTime() + 1000))).length;
+    expect({ settled, counter: await today(KEY), inflight: await inflightCount(), recordLeft }).toEqual({
+      settled: true,
+      counter: { nanos: actual, reservedNanos: 0, requests: 1 },
+      inflight: 0,
+      recordLeft: 0,
+    });
+  });
+
+  it('an expired reservation whose record delete is applied and then answered with a 500 is taken as the reconciler\'s: its hold stays, never handed back twice', async () => {
+    // GIVEN a reservation past its expiry, which the reconciler may take at any moment
+    const r = { ...request('r1', [spend(KEY, KEY_CAP), inflight]), scopes: [KEY] };
+    expect((await store.reserve(r)).ok).toBe(true);
+    faults.push({ command: 'DeleteItemCommand', matches: onRecord('r1'), kind: 'answered500', at: 'wire' });
+
+    // WHEN its settlement's delete is applied and its answer lost
+    const settled = await store.settle(r, ESTIMATE / 4).catch((error: unknown) => error);
+
+    // THEN the record is gone and not known to be ours: nothing handed back (a cap too strict, never one that leaks)
+    expect(faults).toEqual([]);
+    expect({ settled, counter: await today(KEY), inflight: await inflightCount() }).toEqual({
+      settled: false,
+      counter: { nanos: 0, reservedNanos: ESTIMATE, requests: 0 },
+      inflight: 1,
+    });
+  });
+  // The gateway's own release finishes the held record at once: its hand-back may be throttled again.
+  it('a refused reserve whose hand-back is throttled six times still hands back', async () => {
+    expect((await clean.reserve(filler())).ok).toBe(true);
+    for (let i = 0; i < 6; i++) faults.push({ command: 'UpdateItemCommand', matches: handsBackOn('key#k1'), kind: 'throttled', at: 'wire' });
+
+    await reserveAsGateway(store, refusedByProject('r1'));
+
+    expect(faults).toEqual([]);
+    const recordLeft = (await clean.expiredReservations(new Date(EXPIRES.getTime() + 1000))).filter((x) => x.id === 'r1').length;
+    expect({ counter: await today(KEY), recordLeft }).toEqual({ counter: { nanos: 0, reservedNanos: 0, requests: 0 }, recordLeft: 0 });
+  });
 });
