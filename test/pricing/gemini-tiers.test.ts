@@ -1,25 +1,14 @@
 import { ApiError, GoogleGenAI, ServiceTier } from '@google/genai';
-import type { Store } from '../../lambda/store/port';
 import { GEMINI_UPSTREAM_KEY, startFakeGeminiApi, type FakeGeminiApi } from '../support/fake-gemini-api';
 import { startHarness, type Harness } from '../support/harness';
 import { expectedNanos, startVertexHarness, type VertexHarness } from '../support/vertex-harness';
+import { settledSpend as settled } from '../support/settled-spend';
 
 /**
  * Gemini's service tiers, with the official SDK: the reservation prices the tier asked for (the
  * body's `serviceTier`, or Vertex's `X-Vertex-AI-LLM-Shared-Request-Type`), the settlement the tier
  * the response says ran (the Developer API's `x-gemini-service-tier`, Vertex's `trafficType`).
  */
-
-/** A key's settled lifetime spend, once its `requests` requests have settled. */
-async function settled(store: Store, keyId: string, requests = 1): Promise<number> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const counter = (await store.getSpend()).find((c) => c.scope.kind === 'key' && c.scope.id === keyId && c.period === 'lifetime');
-    if (counter && counter.requests >= requests && counter.reservedNanos === 0) return counter.nanos;
-    if (Date.now() > deadline) throw new Error(`spend never settled for ${keyId}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const ASK = { model: 'gemini-2.5-flash', contents: 'What does tollgate do?' };
 

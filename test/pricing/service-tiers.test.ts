@@ -2,27 +2,16 @@ import Anthropic from '@anthropic-ai/sdk';
 import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
 import OpenAI from 'openai';
 import { ConfigError, parseConfig } from '../../lambda/config/config';
-import type { Store } from '../../lambda/store/port';
 import { expectedNanos, startBedrockHarness, type BedrockHarness } from '../support/bedrock-harness';
 import { ANTHROPIC_UPSTREAM_KEY, startFakeAnthropic, type FakeAnthropic } from '../support/fake-anthropic';
 import { startHarness, type Harness } from '../support/harness';
 import { CHAT, estimateFor } from '../limits/support';
+import { settledSpend as settled } from '../support/settled-spend';
 
 /**
  * Service tiers billed above (or below) the standard rates genai-prices holds: the reservation
  * prices the tier asked for, the settlement the tier the response says ran.
  */
-
-/** A key's settled lifetime spend, once its `requests` requests have settled. */
-async function settled(store: Store, keyId: string, requests = 1): Promise<number> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const counter = (await store.getSpend()).find((c) => c.scope.kind === 'key' && c.scope.id === keyId && c.period === 'lifetime');
-    if (counter && counter.requests >= requests && counter.reservedNanos === 0) return counter.nanos;
-    if (Date.now() > deadline) throw new Error(`spend never settled for ${keyId}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const asTier = (tier: string) => (recorded: string) => recorded.replaceAll(/"service_tier": ?"default"/g, `"service_tier":"${tier}"`);
 
